@@ -1,0 +1,36 @@
+// Builds what runs outside the renderer: the scenario runtime (loaded by every scenario process)
+// and the CLI. Scenario processes need plain JavaScript, and one file each starts fastest.
+
+import { build } from 'esbuild';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+};
+
+// `node scripts/build-node.mjs runtime` builds the runtime alone (tests of the runtime need no CLI).
+const only = process.argv[2];
+const all = [
+  () => build({ ...common, entryPoints: { procscope: 'src-main/runtime/index.ts' }, outdir: 'out/runtime', outExtension: { '.js': '.mjs' } }),
+  () => build({ ...common, entryPoints: { child: 'src-main/runtime/child.ts' }, outdir: 'out/runtime', outExtension: { '.js': '.mjs' } }),
+  () => build({
+    ...common,
+    entryPoints: { hooks: 'src-main/runtime/hooks.ts' },
+    outdir: 'out/runtime',
+    outExtension: { '.js': '.mjs' },
+    external: ['sucrase'],
+  }),
+  () => build({
+    ...common,
+    entryPoints: { procscope: 'src-main/cli/procscope.ts' },
+    outdir: 'out/cli',
+    outExtension: { '.js': '.mjs' },
+    external: ['pidusage', 'sucrase'],
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  }),
+];
+await Promise.all((only === 'runtime' ? all.slice(0, 3) : all).map((b) => b()));

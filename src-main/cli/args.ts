@@ -1,0 +1,105 @@
+// Command-line parsing: small and strict. Every mistake is one line naming what was wrong.
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export type Command =
+  | { cmd: 'help' }
+  | { cmd: 'version' }
+  | { cmd: 'presets'; json: boolean }
+  | { cmd: 'run'; scenario: string; log?: string; interval?: number; timeout?: number; json: boolean }
+  | { cmd: 'export'; log: string; format: 'csv' | 'trace'; out?: string };
+
+export const USAGE = `usage:
+  procscope presets [--json]
+  procscope run <preset | file.ts | file.js> [--log FILE] [--interval MS] [--timeout S] [--json]
+  procscope export <log.jsonl> --format csv|trace [-o FILE]
+  procscope --help | --version`;
+
+interface Spec {
+  flags: Set<string>;
+  values: Set<string>;
+}
+
+function parseOptions(argv: string[], spec: Spec): { positional: string[]; opts: Map<string, string | true> } {
+  const positional: string[] = [];
+  const opts = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('-') && a !== '-') {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(0, eq) : a;
+      if (spec.flags.has(name)) {
+        if (eq > 0) throw new UsageError(`${name} takes no value`);
+        opts.set(name, true);
+      } else if (spec.values.has(name)) {
+        const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+        if (v === undefined || v === '') throw new UsageError(`${name} needs a value`);
+        opts.set(name, v);
+      } else {
+        throw new UsageError(`unknown option ${name}`);
+      }
+    } else {
+      positional.push(a);
+    }
+  }
+  return { positional, opts };
+}
+
+function number(opts: Map<string, string | true>, name: string, what: string): number | undefined {
+  const v = opts.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be ${what}, got '${v}'`);
+  return n;
+}
+
+export function parseArgs(argv: string[]): Command {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return { cmd: 'help' };
+  if (cmd === '--version' || cmd === '-v') return { cmd: 'version' };
+  switch (cmd) {
+    case 'presets': {
+      const { positional, opts } = parseOptions(rest, { flags: new Set(['--json']), values: new Set() });
+      if (positional.length) throw new UsageError(`presets takes no arguments, got '${positional[0]}'`);
+      return { cmd: 'presets', json: opts.has('--json') };
+    }
+    case 'run': {
+      const { positional, opts } = parseOptions(rest, {
+        flags: new Set(['--json']),
+        values: new Set(['--log', '--interval', '--timeout']),
+      });
+      if (positional.length === 0) throw new UsageError('run needs a preset id or a scenario file');
+      if (positional.length > 1) throw new UsageError(`run takes one scenario, got also '${positional[1]}'`);
+      const interval = number(opts, '--interval', 'a whole number of milliseconds');
+      if (interval !== undefined && (!Number.isInteger(interval) || interval < 50 || interval > 10000)) {
+        throw new UsageError(`--interval must be between 50 and 10000 ms, got '${opts.get('--interval')}'`);
+      }
+      return {
+        cmd: 'run',
+        scenario: positional[0],
+        log: opts.get('--log') as string | undefined,
+        interval,
+        timeout: number(opts, '--timeout', 'a positive number of seconds'),
+        json: opts.has('--json'),
+      };
+    }
+    case 'export': {
+      const { positional, opts } = parseOptions(rest, { flags: new Set(), values: new Set(['--format', '-o', '--output']) });
+      if (positional.length !== 1) throw new UsageError('export needs exactly one log file');
+      const format = opts.get('--format');
+      if (format !== 'csv' && format !== 'trace') {
+        throw new UsageError(format === undefined ? 'export needs --format csv or --format trace' : `unknown format '${format}' (csv or trace)`);
+      }
+      const out = (opts.get('-o') ?? opts.get('--output')) as string | undefined;
+      return { cmd: 'export', log: positional[0], format, out };
+    }
+    default:
+      throw new UsageError(`unknown command '${cmd}'`);
+  }
+}

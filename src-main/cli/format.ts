@@ -1,0 +1,103 @@
+// Text tables for the terminal: the live process table and the end-of-run summary.
+
+import type { ProcessInfo } from '../api.ts';
+import type { RunSummary } from '../core/session.ts';
+
+export function bytes(n: number | null): string {
+  if (n === null) return '-';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/** Parents above their children, children indented under them, in start order. */
+export function treeOrder(processes: ProcessInfo[]): { p: ProcessInfo; depth: number }[] {
+  const byParent = new Map<number, ProcessInfo[]>();
+  const pids = new Set(processes.map((p) => p.pid));
+  for (const p of processes) {
+    const key = pids.has(p.ppid) ? p.ppid : -1;
+    const list = byParent.get(key) ?? [];
+    list.push(p);
+    byParent.set(key, list);
+  }
+  const out: { p: ProcessInfo; depth: number }[] = [];
+  const walk = (key: number, depth: number) => {
+    for (const p of (byParent.get(key) ?? []).sort((a, b) => a.startedAt - b.startedAt)) {
+      out.push({ p, depth });
+      walk(p.pid, depth + 1);
+    }
+  };
+  walk(-1, 0);
+  return out;
+}
+
+export function processTable(processes: ProcessInfo[]): string[] {
+  return table(
+    ['PID', 'NAME', 'STATE', 'CPU%', 'RSS', 'EXIT'],
+    treeOrder(processes).map(({ p, depth }) => [
+      String(p.pid),
+      `${'  '.repeat(depth)}${p.name}${p.daemon ? ' (daemon)' : ''}`,
+      p.state,
+      p.state === 'running' && p.cpu !== null ? p.cpu.toFixed(1) : '-',
+      p.state === 'running' ? bytes(p.rss) : '-',
+      p.exitcode === null ? (p.state === 'exited' ? '?' : '') : String(p.exitcode),
+    ]),
+  );
+}
+
+export function summaryText(s: RunSummary, scenario: string, logPath: string): string[] {
+  const out: string[] = [];
+  const secs = (s.end.t / 1000).toFixed(2);
+  out.push(`run ${scenario} ${s.end.reason} after ${secs} s, main exit code ${s.end.exitcode ?? '-'}`);
+  out.push('');
+  out.push(`processes (${s.processes.length})`);
+  out.push(
+    ...table(
+      ['PID', 'PPID', 'NAME', 'DAEMON', 'EXIT', 'LIFETIME'],
+      treeOrder(s.processes).map(({ p, depth }) => [
+        String(p.pid),
+        String(p.ppid),
+        `${'  '.repeat(depth)}${p.name}`,
+        p.daemon ? 'yes' : 'no',
+        p.exitcode === null ? '?' : String(p.exitcode),
+        p.endedAt === null ? '-' : `${((p.endedAt - p.startedAt) / 1000).toFixed(2)} s`,
+      ]),
+    ).map((l) => `  ${l}`),
+  );
+  if (s.queues.length) {
+    out.push('', `queues (${s.queues.length})`);
+    out.push(
+      ...table(
+        ['QUEUE', 'MAXSIZE', 'PUTS', 'GETS', 'PEAK', 'LEFT'],
+        s.queues.map((q) => [q.queue, q.maxsize ? String(q.maxsize) : '∞', String(q.puts), String(q.gets), String(q.peak), String(q.depth)]),
+      ).map((l) => `  ${l}`),
+    );
+  }
+  if (s.locks.length) {
+    out.push('', `locks (${s.locks.length})`);
+    out.push(
+      ...table(
+        ['LOCK', 'ACQUIRED', 'WAITED', 'HELD BY AT END'],
+        s.locks.map((l) => [
+          l.lock,
+          String(l.acquisitions),
+          String(l.contended),
+          l.holder === null ? '-' : `${l.holder}${l.abandoned ? ' (exited: abandoned)' : ''}`,
+        ]),
+      ).map((l) => `  ${l}`),
+    );
+  }
+  out.push('', `log: ${logPath}`);
+  return out;
+}

@@ -1,0 +1,212 @@
+// The broker: a Unix-socket server every scenario process connects to. Queues and locks live
+// here; process lifecycle reports and output lines pass through to the session.
+
+import net from 'node:net';
+import fs from 'node:fs';
+import { Codec, FrameDecoder, encodeFrame, isUpMessage, type DownMessage, type UpMessage } from '../../protocol.ts';
+import type { Emit, Peer } from './peer.ts';
+import { LockTable } from './locks.ts';
+import { QueueTable } from './queues.ts';
+
+/** What the broker tells its owner (the session) about processes. */
+export interface BrokerHost {
+  emit: Emit;
+  /** A process introduces itself. False refuses it: it must be known to the run, or a child of one. */
+  hello(pid: number, ppid: number, name: string, daemon: boolean): boolean;
+  spawned(parentPid: number, pid: number, name: string, daemon: boolean): void;
+  exited(pid: number, exitcode: number, reporter: 'parent' | 'self'): void;
+  fatal(pid: number, message: string): void;
+  disconnected(pid: number): void;
+}
+
+/** Longest partial line kept per stream before it is emitted anyway. */
+const MAX_LINE = 64 * 1024;
+
+class Connection implements Peer {
+  pid = 0;
+  codec: Codec = Codec.V8;
+  readonly decoder = new FrameDecoder();
+  private outbox: Buffer[] = [];
+  readonly partial: [string, string] = ['', ''];
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly schedule: (c: Connection) => void,
+  ) {}
+
+  send(msg: DownMessage): void {
+    this.outbox.push(encodeFrame(msg, this.codec));
+    if (this.outbox.length === 1) this.schedule(this);
+  }
+
+  flush(): void {
+    if (this.outbox.length === 0) return;
+    const buf = this.outbox.length === 1 ? this.outbox[0] : Buffer.concat(this.outbox);
+    this.outbox = [];
+    if (!this.socket.destroyed) this.socket.write(buf);
+  }
+}
+
+export class Broker {
+  private readonly server: net.Server;
+  private readonly conns = new Set<Connection>();
+  private readonly dirty = new Set<Connection>();
+  private flushScheduled = false;
+  readonly queues: QueueTable;
+  readonly locks: LockTable;
+  private closed = false;
+
+  constructor(
+    readonly socketPath: string,
+    private readonly host: BrokerHost,
+  ) {
+    this.queues = new QueueTable(host.emit);
+    this.locks = new LockTable(host.emit);
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.socketPath, () => {
+        this.server.removeListener('error', reject);
+        fs.chmodSync(this.socketPath, 0o600);
+        resolve();
+      });
+    });
+  }
+
+  /** Number of scenario processes still connected. */
+  get connected(): number {
+    return this.conns.size;
+  }
+
+  private accept(socket: net.Socket): void {
+    const conn = new Connection(socket, (c) => this.scheduleFlush(c));
+    this.conns.add(conn);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        conn.decoder.push(chunk, (m) => this.handle(conn, m));
+      } catch (err) {
+        this.reject(conn, `unreadable message: ${(err as Error).message}`);
+      }
+      this.flushAll();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => this.drop(conn));
+  }
+
+  private reject(conn: Connection, why: string): void {
+    this.host.emit({ type: 'warning', message: `broker dropped a connection${conn.pid ? ` from pid ${conn.pid}` : ''}: ${why}`, ...(conn.pid ? { pid: conn.pid } : {}) });
+    conn.socket.destroy();
+  }
+
+  private handle(conn: Connection, m: unknown): void {
+    if (conn.socket.destroyed) return;
+    if (!isUpMessage(m)) {
+      this.reject(conn, 'malformed message');
+      return;
+    }
+    if (conn.pid === 0) {
+      if (m.k !== 'hello') return this.reject(conn, 'first message must be hello');
+      if (!this.host.hello(m.pid, m.ppid, m.name, m.daemon)) return this.reject(conn, `pid ${m.pid} is not a process of this run`);
+      conn.pid = m.pid;
+      conn.codec = conn.decoder.lastCodec;
+      return;
+    }
+    this.dispatch(conn, m);
+  }
+
+  private dispatch(conn: Connection, m: UpMessage): void {
+    switch (m.k) {
+      case 'hello':
+        return this.reject(conn, 'hello sent twice');
+      case 'out':
+        return this.output(conn, m.s, m.text);
+      case 'put':
+        return this.queues.put(conn, m.q, m.v, m.rid, m.block ?? true, m.timeout ?? null);
+      case 'get':
+        return this.queues.get(conn, m.q, m.rid, m.block, m.timeout, m.max);
+      case 'ack':
+        return this.queues.ack(conn, m.q, m.n);
+      case 'ret':
+        return this.queues.returned(conn, m.q);
+      case 'qsize':
+        return this.queues.size(conn, m.q, m.rid);
+      case 'qnew':
+        return this.queues.create(conn, m.q, m.maxsize);
+      case 'lnew':
+        return this.locks.create(conn, m.l);
+      case 'acq':
+        return this.locks.acquire(conn, m.l, m.rid, m.block, m.timeout);
+      case 'rel':
+        return this.locks.release(conn, m.l);
+      case 'spawned':
+        return this.host.spawned(conn.pid, m.pid, m.name, m.daemon);
+      case 'exited':
+        return this.host.exited(m.pid, m.exitcode, 'parent');
+      case 'bye':
+        return this.host.exited(conn.pid, m.exitcode, 'self');
+      case 'fatal':
+        return this.host.fatal(conn.pid, m.message);
+      case 'warn':
+        return this.host.emit({ type: 'warning', message: m.message, pid: conn.pid });
+    }
+  }
+
+  private output(conn: Connection, s: 0 | 1, text: string): void {
+    const stream = s === 0 ? 'stdout' : 'stderr';
+    let buf = conn.partial[s] + text;
+    let nl = buf.indexOf('\n');
+    while (nl !== -1) {
+      const line = buf.charCodeAt(nl - 1) === 13 ? buf.slice(0, nl - 1) : buf.slice(0, nl);
+      this.host.emit({ type: 'output', pid: conn.pid, stream, text: line });
+      buf = buf.slice(nl + 1);
+      nl = buf.indexOf('\n');
+    }
+    if (buf.length > MAX_LINE) {
+      this.host.emit({ type: 'output', pid: conn.pid, stream, text: buf });
+      buf = '';
+    }
+    conn.partial[s] = buf;
+  }
+
+  private drop(conn: Connection): void {
+    if (!this.conns.delete(conn)) return;
+    if (conn.pid === 0) return;
+    for (const s of [0, 1] as const) {
+      if (conn.partial[s]) this.host.emit({ type: 'output', pid: conn.pid, stream: s === 0 ? 'stdout' : 'stderr', text: conn.partial[s] });
+      conn.partial[s] = '';
+    }
+    this.queues.disconnect(conn);
+    this.locks.disconnect(conn);
+    this.flushAll();
+    this.host.disconnected(conn.pid);
+  }
+
+  private scheduleFlush(c: Connection): void {
+    this.dirty.add(c);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // Answers produced while handling one chunk go out together; timers' answers go next turn.
+      setImmediate(() => this.flushAll());
+    }
+  }
+
+  private flushAll(): void {
+    this.flushScheduled = false;
+    for (const c of this.dirty) c.flush();
+    this.dirty.clear();
+  }
+
+  /** Disconnects everyone and stops listening. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.queues.dispose();
+    this.locks.dispose();
+    for (const c of this.conns) c.socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    fs.rmSync(this.socketPath, { force: true });
+  }
+}

@@ -1,0 +1,43 @@
+// Where procscope's own files are, from the source tree, the bundled CLI or a packaged app alike.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let root: string | null = null;
+
+/** The folder holding procscope's package.json (walks up from this module). */
+export function packageRoot(): string {
+  if (root) return root;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try {
+        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'procscope') return (root = dir);
+      } catch {
+        // not ours; keep walking
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find procscope package root');
+    dir = up;
+  }
+}
+
+/** Entry point every scenario process starts with (built by `npm run build:node`). */
+export function childEntry(): string {
+  const file = path.join(packageRoot(), 'out', 'runtime', 'child.mjs');
+  if (!fs.existsSync(file)) throw new Error(`procscope runtime is not built (${file} missing): run npm run build:node`);
+  return file;
+}
+
+export function presetsDir(): string {
+  return path.join(packageRoot(), 'src-main', 'presets');
+}
+
+/** Where run logs go unless a path is given: $PROCSCOPE_HOME/runs, else ~/.procscope/runs. */
+export function runsDir(): string {
+  const home = process.env.PROCSCOPE_HOME ?? path.join(process.env.HOME ?? process.cwd(), '.procscope');
+  return path.join(home, 'runs');
+}

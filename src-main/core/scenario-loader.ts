@@ -1,0 +1,48 @@
+// Turns what the user typed (a preset id or a path) into a scenario file and a working directory.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { presetById, presets } from '../presets/catalog.ts';
+import { presetsDir } from './paths.ts';
+
+/** Bad input from the user: the message is one line, fit to print as it is. */
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
+
+export interface ResolvedScenario {
+  /** What the log's `run` line records: the preset id, or the absolute file path. */
+  id: string;
+  file: string;
+  preset: boolean;
+}
+
+const EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
+
+export function resolveScenario(ref: string): ResolvedScenario {
+  if (typeof ref !== 'string' || ref.trim() === '') throw new ScenarioError('no scenario given: name a preset or a .ts/.js file');
+  const preset = presetById(ref);
+  if (preset) return { id: preset.id, file: path.join(presetsDir(), preset.scenarioFile), preset: true };
+  const file = path.resolve(ref);
+  const ext = path.extname(file);
+  if (!fs.existsSync(file)) {
+    if (!ext && !ref.includes('/')) {
+      throw new ScenarioError(`unknown preset '${ref}' (presets: ${presets.map((p) => p.id).join(', ')})`);
+    }
+    throw new ScenarioError(`scenario file not found: ${file}`);
+  }
+  if (!fs.statSync(file).isFile()) throw new ScenarioError(`not a file: ${file}`);
+  if (ext === '.py') throw new ScenarioError(`Python scenarios are not supported yet: ${file}`);
+  if (!EXTENSIONS.has(ext)) throw new ScenarioError(`unsupported scenario type '${ext || '(none)'}': use .ts, .mts, .js or .mjs`);
+  return { id: file, file, preset: false };
+}
+
+/**
+ * A preset runs in a fresh temporary folder (flash-sale writes its `product` file there); a
+ * file runs in its own folder, as `python3 script.py` would be run from there.
+ */
+export function workingDirFor(s: ResolvedScenario): { cwd: string; temporary: boolean } {
+  if (s.preset) return { cwd: fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-run-')), temporary: true };
+  return { cwd: path.dirname(s.file), temporary: false };
+}

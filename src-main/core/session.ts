@@ -1,0 +1,399 @@
+// A Session is one run: it owns the root process (and through its process group every process of
+// the run), the broker, the sampler and the run log, and it is the only control surface.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { constants } from 'node:os';
+import {
+  LOG_VERSION,
+  type EndEvent,
+  type EndReason,
+  type JoinResult,
+  type ProcessInfo,
+  type RunEvent,
+  type RunInfo,
+  type UnstampedEvent,
+} from '../api.ts';
+import { ENV_ROLE, ENV_SCENARIO, ENV_SOCKET } from '../protocol.ts';
+import { Broker, type BrokerHost } from './broker/server.ts';
+import type { LockFigures } from './broker/locks.ts';
+import type { QueueFigures } from './broker/queues.ts';
+import { childEntry, runsDir } from './paths.ts';
+import { isAlive, killGroup, killGroupSync } from './process-group.ts';
+import { RunLogWriter } from './runlog/writer.ts';
+import { Sampler, validateInterval } from './sampler.ts';
+import { resolveScenario, workingDirFor, type ResolvedScenario } from './scenario-loader.ts';
+
+export interface SessionOptions {
+  /** A preset id or a path to a scenario file. */
+  scenario: string;
+  /** Sampling interval, ms (50..10000). Default 500. */
+  interval?: number;
+  /** Stop the run after this many seconds. */
+  timeout?: number;
+  /** Where to write the run log; default: a new file in the runs folder. */
+  logPath?: string;
+}
+
+/** A control that the session refuses: the message is one line, fit for the user. */
+export class ControlError extends Error {
+  override name = 'ControlError';
+}
+
+export interface RunSummary {
+  end: EndEvent;
+  processes: ProcessInfo[];
+  queues: QueueFigures[];
+  locks: LockFigures[];
+}
+
+type Listener = (event: RunEvent) => void;
+
+const live = new Set<Session>();
+let exitHookInstalled = false;
+
+/** Whatever happens to the host, the runs' process groups die with it. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const s of live) s.killNow();
+  });
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+function signalExitcode(signal: NodeJS.Signals | null, code: number | null): number {
+  if (code !== null) return code;
+  const n = signal ? constants.signals[signal] : undefined;
+  return n ? -n : 1;
+}
+
+export class Session {
+  readonly info: RunInfo;
+  readonly done: Promise<RunSummary>;
+  private resolveDone!: (s: RunSummary) => void;
+  private readonly listeners = new Set<Listener>();
+  private readonly table = new Map<number, ProcessInfo>();
+  private readonly hellos = new Map<number, { ppid: number; name: string; daemon: boolean }>();
+  private readonly exitWaiters = new Map<number, Set<() => void>>();
+  private readonly t0 = performance.now();
+  private readonly log: RunLogWriter;
+  private readonly broker: Broker;
+  private readonly sampler: Sampler;
+  private root: ChildProcess | null = null;
+  private rootPid = 0;
+  private rootFatal: string | null = null;
+  private stopReason: EndReason | null = null;
+  private ending = false;
+  private timeoutTimer: NodeJS.Timeout | null = null;
+  private disconnectedAll: (() => void) | null = null;
+
+  private constructor(
+    private readonly scenario: ResolvedScenario,
+    private readonly cwd: { cwd: string; temporary: boolean },
+    private readonly socketDir: string,
+    logPath: string,
+    private readonly interval: number,
+  ) {
+    this.info = { runId: path.basename(logPath, '.jsonl'), logPath, scenario: scenario.id };
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.log = RunLogWriter.open(logPath);
+    this.broker = new Broker(path.join(socketDir, 'broker.sock'), this.brokerHost());
+    this.sampler = new Sampler({
+      intervalMs: interval,
+      pids: () => this.livePids(),
+      onSample: (samples) => {
+        for (const s of samples) {
+          const p = this.table.get(s.pid);
+          if (!p || p.state !== 'running') continue;
+          p.cpu = s.cpu;
+          p.rss = s.rss;
+          this.emit({ type: 'sample', pid: s.pid, cpu: Math.round(s.cpu * 100) / 100, rss: s.rss });
+        }
+      },
+      onError: (err) => this.emit({ type: 'warning', message: `sampling failed: ${err.message}` }),
+    });
+  }
+
+  /** Starts a run. Throws ScenarioError (one line) for an unknown preset or a bad file. */
+  static async start(opts: SessionOptions): Promise<Session> {
+    const scenario = resolveScenario(opts.scenario);
+    const interval = validateInterval(opts.interval ?? 500);
+    if (opts.timeout !== undefined && !(opts.timeout > 0)) throw new ControlError(`timeout must be a positive number of seconds, got ${opts.timeout}`);
+    const entry = childEntry();
+    const logPath = path.resolve(opts.logPath ?? path.join(runsDir(), `${runIdFor(scenario)}.jsonl`));
+    const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-broker-'));
+    const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval);
+    await session.begin(entry, opts.timeout);
+    return session;
+  }
+
+  /** Subscribes to every event from now on, in order; returns the unsubscribe function. */
+  on(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  processes(): ProcessInfo[] {
+    return [...this.table.values()].map((p) => ({ ...p }));
+  }
+
+  get rootProcessPid(): number {
+    return this.rootPid;
+  }
+
+  /** Stops the run: the whole process group is terminated, then killed. */
+  async stop(reason: EndReason = 'stopped'): Promise<RunSummary> {
+    if (!this.ending && this.stopReason === null) {
+      this.stopReason = reason;
+      this.emit({ type: 'control', action: 'stop', ok: true, result: reason });
+      if (this.root && this.root.exitCode === null && this.root.signalCode === null) {
+        await killGroup(this.rootPid, { graceMs: 1000 });
+      } else {
+        void this.finish();
+      }
+    }
+    return this.done;
+  }
+
+  terminate(pid: number): void {
+    this.signal(pid, 'SIGTERM', 'terminate');
+  }
+
+  kill(pid: number): void {
+    this.signal(pid, 'SIGKILL', 'kill');
+  }
+
+  /** Waits for a process of the run to exit, at most `timeout` seconds. */
+  async join(pid: number, timeout?: number): Promise<JoinResult> {
+    const p = this.own(pid);
+    if (p.state === 'running') {
+      await new Promise<void>((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
+        const done = () => {
+          clearTimeout(timer);
+          this.exitWaiters.get(pid)?.delete(done);
+          resolve();
+        };
+        let set = this.exitWaiters.get(pid);
+        if (!set) this.exitWaiters.set(pid, (set = new Set()));
+        set.add(done);
+        if (timeout !== undefined) timer = setTimeout(done, Math.max(0, timeout) * 1000);
+      });
+    }
+    const after = this.table.get(pid) as ProcessInfo;
+    const result: JoinResult = { exited: after.state === 'exited', exitcode: after.exitcode };
+    this.emit({
+      type: 'control',
+      action: 'join',
+      pid,
+      ok: true,
+      result: result.exited ? `exitcode ${result.exitcode}` : 'timed out, still running',
+    });
+    return result;
+  }
+
+  /** Synchronous last resort for the host's exit handler. */
+  killNow(): void {
+    if (this.rootPid) killGroupSync(this.rootPid);
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  private own(pid: number): ProcessInfo {
+    const p = Number.isInteger(pid) ? this.table.get(pid) : undefined;
+    if (!p) throw new ControlError(`pid ${pid} is not a process of this run`);
+    return p;
+  }
+
+  private signal(pid: number, sig: NodeJS.Signals, action: 'terminate' | 'kill'): void {
+    const p = this.own(pid);
+    // An exited pid may already belong to someone else: never signal it.
+    if (p.state !== 'running' || !isAlive(pid)) {
+      this.emit({ type: 'control', action, pid, ok: false, result: 'already exited' });
+      return;
+    }
+    process.kill(pid, sig);
+    this.emit({ type: 'control', action, pid, ok: true, result: `sent ${sig}` });
+  }
+
+  private livePids(): number[] {
+    const pids: number[] = [];
+    for (const p of this.table.values()) if (p.state === 'running') pids.push(p.pid);
+    return pids;
+  }
+
+  private emit(e: UnstampedEvent): void {
+    const event = { t: round(performance.now() - this.t0), ...e } as RunEvent;
+    this.log.append(event);
+    for (const l of this.listeners) l(event);
+  }
+
+  private addProcess(pid: number, ppid: number, name: string, daemon: boolean): void {
+    if (this.table.has(pid)) return;
+    const now = round(performance.now() - this.t0);
+    this.table.set(pid, { pid, ppid, name, daemon, state: 'running', exitcode: null, startedAt: now, endedAt: null, cpu: null, rss: null });
+    this.emit({ type: 'process', pid, ppid, name, daemon });
+  }
+
+  private markExited(pid: number, exitcode: number | null): void {
+    let p = this.table.get(pid);
+    if (!p) {
+      const h = this.hellos.get(pid);
+      if (!h) return;
+      this.addProcess(pid, h.ppid, h.name, h.daemon);
+      p = this.table.get(pid) as ProcessInfo;
+    }
+    if (p.state === 'exited') return;
+    p.state = 'exited';
+    p.exitcode = exitcode;
+    p.endedAt = round(performance.now() - this.t0);
+    this.emit({ type: 'exit', pid, exitcode });
+    for (const w of [...(this.exitWaiters.get(pid) ?? [])]) w();
+    this.exitWaiters.delete(pid);
+  }
+
+  private brokerHost(): BrokerHost {
+    return {
+      emit: (e) => this.emit(e),
+      hello: (pid, ppid, name, daemon) => {
+        if (this.table.has(pid)) return true;
+        const parent = this.table.get(ppid);
+        if (parent === undefined || parent.state !== 'running') return false;
+        // Its parent's "spawned" report normally came first; if not, this is enough to list it.
+        this.hellos.set(pid, { ppid, name, daemon });
+        return true;
+      },
+      spawned: (parentPid, pid, name, daemon) => this.addProcess(pid, parentPid, name, daemon),
+      exited: (pid, exitcode, reporter) => {
+        // A self-report cannot see a signal, so it only counts for processes still running.
+        if (reporter === 'self' && !this.table.has(pid) && !this.hellos.has(pid)) return;
+        this.markExited(pid, exitcode);
+      },
+      fatal: (pid, message) => {
+        if (pid === this.rootPid) this.rootFatal = message;
+        else this.emit({ type: 'warning', pid, message });
+      },
+      disconnected: (pid) => {
+        const p = this.table.get(pid);
+        // Its parent reports the exit code; if the parent is gone too, nobody can.
+        if (p && p.state === 'running' && pid !== this.rootPid) {
+          const parent = this.table.get(p.ppid);
+          if (!parent || parent.state !== 'running') this.markExited(pid, null);
+        }
+        if (this.broker.connected === 0) this.disconnectedAll?.();
+      },
+    };
+  }
+
+  private async begin(entry: string, timeout: number | undefined): Promise<void> {
+    installExitHook();
+    live.add(this);
+    this.emit({
+      type: 'run',
+      version: LOG_VERSION,
+      scenario: this.scenario.id,
+      startedAt: new Date(Date.now() - (performance.now() - this.t0)).toISOString(),
+      interval: this.interval,
+      cwd: this.cwd.cwd,
+    });
+    await this.broker.listen();
+    const root = spawn(process.execPath, [entry], {
+      cwd: this.cwd.cwd,
+      // Its own process group: stopping the run kills every descendant with one signal.
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        [ENV_ROLE]: 'main',
+        [ENV_SOCKET]: this.broker.socketPath,
+        [ENV_SCENARIO]: this.scenario.file,
+      },
+    });
+    if (root.pid === undefined) {
+      await this.broker.close();
+      throw new ControlError(`cannot start ${process.execPath}`);
+    }
+    this.root = root;
+    this.rootPid = root.pid;
+    this.addProcess(root.pid, process.pid, 'MainProcess', false);
+    // Anything written past the runtime (a native crash message) still reaches the log.
+    for (const [stream, name] of [
+      [root.stdout, 'stdout'],
+      [root.stderr, 'stderr'],
+    ] as const) {
+      let partial = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const text of lines) this.emit({ type: 'output', pid: this.rootPid, stream: name, text });
+      });
+    }
+    root.once('exit', (code, signal) => {
+      this.markExited(this.rootPid, signalExitcode(signal, code));
+      void this.finish();
+    });
+    if (timeout !== undefined) {
+      this.timeoutTimer = setTimeout(() => void this.stop('timeout'), timeout * 1000);
+    }
+    this.sampler.start();
+  }
+
+  private async finish(): Promise<void> {
+    if (this.ending) return;
+    this.ending = true;
+    if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
+    this.sampler.stop();
+    // Orphans and daemons outlive the root only until here: no process survives its run.
+    await killGroup(this.rootPid, { graceMs: 1000 }).catch((err: Error) =>
+      this.emit({ type: 'warning', message: err.message }),
+    );
+    if (this.broker.connected > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        this.disconnectedAll = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const p of this.table.values()) if (p.state === 'running') this.markExited(p.pid, null);
+    const rootInfo = this.table.get(this.rootPid);
+    const exitcode = rootInfo?.exitcode ?? null;
+    const reason: EndReason = this.stopReason ?? (this.rootFatal ? 'error' : 'finished');
+    const end: EndEvent = {
+      t: round(performance.now() - this.t0),
+      type: 'end',
+      reason,
+      exitcode,
+      ...(this.rootFatal ? { error: this.rootFatal } : {}),
+    };
+    this.log.append(end);
+    this.log.close();
+    for (const l of this.listeners) l(end);
+    const summary: RunSummary = {
+      end,
+      processes: this.processes(),
+      queues: this.broker.queues.figures(),
+      locks: this.broker.locks.figures(),
+    };
+    await this.broker.close();
+    fs.rmSync(this.socketDir, { recursive: true, force: true });
+    if (this.cwd.temporary) fs.rmSync(this.cwd.cwd, { recursive: true, force: true });
+    live.delete(this);
+    this.resolveDone(summary);
+  }
+}
+
+function runIdFor(s: ResolvedScenario): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const name = s.preset ? s.id : path.basename(s.file).replace(/\.[^.]+$/, '');
+  return `${stamp}-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${randomBytes(3).toString('hex')}`;
+}

@@ -1,0 +1,165 @@
+// The wire between a scenario process (runtime, or the Python shim) and the monitor's broker.
+// Shared by src-main/runtime and src-main/core; imports nothing but node:v8 so both may use it.
+//
+// Framing: [u32 LE length of what follows][u8 codec][body]. Codec V8 carries structured-clone
+// bodies (the TypeScript runtime: queue items keep Maps, Dates, typed arrays); codec JSON lets a
+// runtime without V8 (the Python shim) speak the same protocol.
+
+import { deserialize, serialize } from 'node:v8';
+
+export const ENV_SOCKET = 'PROCSCOPE_SOCKET';
+export const ENV_SCENARIO = 'PROCSCOPE_SCENARIO';
+export const ENV_ROLE = 'PROCSCOPE_ROLE';
+export const ENV_NAME = 'PROCSCOPE_NAME';
+
+export const Codec = { V8: 0, JSON: 1 } as const;
+export type Codec = (typeof Codec)[keyof typeof Codec];
+
+export type Rid = number;
+
+/** Why a queue or lock request failed; mapped to Python's exceptions by the runtime. */
+export type WaitFailure = 'Empty' | 'Full' | 'Timeout';
+
+// ---- runtime -> broker ------------------------------------------------------------------------
+
+export type UpMessage =
+  /** First message on every connection: binds the connection to a process. */
+  | { k: 'hello'; pid: number; ppid: number; name: string; daemon: boolean }
+  /** A parent reports a child it just started (pid known synchronously from spawn). */
+  | { k: 'spawned'; pid: number; name: string; daemon: boolean }
+  /** A parent reports how its child ended: Python's exitcode (negative signal number). */
+  | { k: 'exited'; pid: number; exitcode: number }
+  /** A process reports its own exit code from its exit handler (signals cannot be self-reported). */
+  | { k: 'bye'; exitcode: number }
+  /** The scenario could not be loaded, or its main raised: one line for the run's end reason. */
+  | { k: 'fatal'; message: string }
+  | { k: 'warn'; message: string }
+  /** A chunk of stdout (s = 0) or stderr (s = 1); the broker splits lines per process. */
+  | { k: 'out'; s: 0 | 1; text: string }
+  | { k: 'qnew'; q: string; maxsize: number }
+  /** Without rid: an unbounded put, which never blocks and needs no answer. */
+  | { k: 'put'; q: string; v: Uint8Array; rid?: Rid; block?: boolean; timeout?: number | null }
+  /** `max` > 1 asks for a lease: extra items kept by the consumer and acknowledged as it gets them. */
+  | { k: 'get'; rid: Rid; q: string; block: boolean; timeout: number | null; max: number }
+  /** The consumer got n more items from its lease. */
+  | { k: 'ack'; q: string; n: number }
+  /** Answer to a recall: the consumer gives back its n unconsumed leased items. */
+  | { k: 'ret'; q: string; n: number }
+  | { k: 'qsize'; rid: Rid; q: string }
+  | { k: 'lnew'; l: string }
+  | { k: 'acq'; rid: Rid; l: string; block: boolean; timeout: number | null }
+  | { k: 'rel'; l: string };
+
+// ---- broker -> runtime ------------------------------------------------------------------------
+
+export type DownMessage =
+  | { k: 'ok'; rid: Rid; v?: Uint8Array[]; n?: number }
+  | { k: 'fail'; rid: Rid; why: WaitFailure | 'Error'; message?: string }
+  /** Give back unconsumed leased items of this queue: another consumer needs them. */
+  | { k: 'recall'; q: string };
+
+// ---- framing ----------------------------------------------------------------------------------
+
+const HEADER = 5;
+
+export function encodeFrame(msg: UpMessage | DownMessage, codec: Codec = Codec.V8): Buffer {
+  const body = codec === Codec.V8 ? serialize(msg) : Buffer.from(JSON.stringify(msg), 'utf8');
+  const frame = Buffer.allocUnsafe(HEADER + body.length);
+  frame.writeUInt32LE(body.length + 1, 0);
+  frame[4] = codec;
+  body.copy(frame, HEADER);
+  return frame;
+}
+
+/** Largest frame accepted: a bigger length means a corrupt or hostile stream. */
+export const MAX_FRAME = 256 * 1024 * 1024;
+
+/**
+ * Incremental frame decoder: feed it socket chunks, get whole messages in order. Keeps at most
+ * one partial frame; never concatenates chunks that already hold whole frames.
+ */
+export class FrameDecoder {
+  private pending: Buffer | null = null;
+  /** Codec of the last frame decoded: the broker answers a peer in the codec it speaks. */
+  lastCodec: Codec = Codec.V8;
+
+  push(chunk: Buffer, onMessage: (msg: unknown) => void): void {
+    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = null;
+    let off = 0;
+    while (buf.length - off >= HEADER) {
+      const len = buf.readUInt32LE(off);
+      if (len < 1 || len > MAX_FRAME) throw new Error(`bad frame length ${len}`);
+      if (buf.length - off - 4 < len) break;
+      const codec = buf[off + 4] as Codec;
+      const body = buf.subarray(off + HEADER, off + 4 + len);
+      off += 4 + len;
+      this.lastCodec = codec;
+      if (codec === Codec.V8) onMessage(deserialize(body));
+      else if (codec === Codec.JSON) onMessage(JSON.parse(body.toString('utf8')));
+      else throw new Error(`unknown codec ${codec}`);
+    }
+    if (off < buf.length) this.pending = Buffer.from(buf.subarray(off));
+  }
+}
+
+// ---- validation (the broker trusts nothing that crosses the socket) ---------------------------
+
+const int = (v: unknown): v is number => Number.isInteger(v);
+const str = (v: unknown): v is string => typeof v === 'string' && v.length <= 256;
+const bool = (v: unknown): v is boolean => typeof v === 'boolean';
+const timeout = (v: unknown): boolean => v === null || v === undefined || (typeof v === 'number' && v >= 0);
+const bytes = (v: unknown): boolean => v instanceof Uint8Array;
+
+export function isUpMessage(m: unknown): m is UpMessage {
+  if (typeof m !== 'object' || m === null) return false;
+  const o = m as Record<string, unknown>;
+  switch (o.k) {
+    case 'hello':
+      return int(o.pid) && int(o.ppid) && str(o.name) && bool(o.daemon);
+    case 'spawned':
+      return int(o.pid) && str(o.name) && bool(o.daemon);
+    case 'exited':
+      return int(o.pid) && int(o.exitcode);
+    case 'bye':
+      return int(o.exitcode);
+    case 'fatal':
+    case 'warn':
+      return typeof o.message === 'string';
+    case 'out':
+      return (o.s === 0 || o.s === 1) && typeof o.text === 'string';
+    case 'qnew':
+      return str(o.q) && int(o.maxsize);
+    case 'put':
+      return str(o.q) && bytes(o.v) && (o.rid === undefined || int(o.rid)) && timeout(o.timeout);
+    case 'get':
+      return int(o.rid) && str(o.q) && bool(o.block) && timeout(o.timeout) && int(o.max) && (o.max as number) >= 1;
+    case 'ack':
+    case 'ret':
+      return str(o.q) && int(o.n) && (o.n as number) >= 0;
+    case 'qsize':
+      return int(o.rid) && str(o.q);
+    case 'lnew':
+    case 'rel':
+      return str(o.l);
+    case 'acq':
+      return int(o.rid) && str(o.l) && bool(o.block) && timeout(o.timeout);
+    default:
+      return false;
+  }
+}
+
+export function isDownMessage(m: unknown): m is DownMessage {
+  if (typeof m !== 'object' || m === null) return false;
+  const o = m as Record<string, unknown>;
+  switch (o.k) {
+    case 'ok':
+      return int(o.rid);
+    case 'fail':
+      return int(o.rid) && typeof o.why === 'string';
+    case 'recall':
+      return str(o.q);
+    default:
+      return false;
+  }
+}

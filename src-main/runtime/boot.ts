@@ -1,0 +1,134 @@
+// How every scenario process starts: connect to the broker, capture output, load the scenario,
+// then run main (the root) or the Process this child was started as, and exit the way Python's
+// multiprocessing does (exit codes, tracebacks, joining children at exit).
+
+import fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { deserialize } from 'node:v8';
+import { ENV_ROLE, ENV_SCENARIO, ENV_SOCKET } from '../protocol.ts';
+import { BrokerClient, setClient } from './connection.ts';
+import { self, setScenario } from './context.ts';
+import { unmarshal } from './marshal.ts';
+import { Process, builtinTargets, joinChildrenAtExit, type ChildSpec, type Target } from './process.ts';
+
+function oneLine(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`.split('\n')[0];
+  return String(err).split('\n')[0];
+}
+
+function stackOf(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
+  return `Uncaught ${String(err)}`;
+}
+
+/** Sends everything this process prints to the broker, tagged with its pid by the connection. */
+function captureOutput(client: BrokerClient): void {
+  for (const [stream, s] of [
+    [process.stdout, 0],
+    [process.stderr, 1],
+  ] as const) {
+    stream.write = ((chunk: string | Uint8Array, encoding?: unknown, cb?: unknown): boolean => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      client.send({ k: 'out', s, text });
+      const done = typeof encoding === 'function' ? encoding : cb;
+      if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
+      return true;
+    }) as typeof stream.write;
+  }
+}
+
+export async function boot(): Promise<void> {
+  const socketPath = process.env[ENV_SOCKET];
+  const scenarioPath = process.env[ENV_SCENARIO];
+  const role = process.env[ENV_ROLE];
+  if (!socketPath || !scenarioPath || (role !== 'main' && role !== 'child')) {
+    process.stderr.write('procscope: this entry point is started by procscope only\n');
+    process.exit(2);
+  }
+
+  let spec: ChildSpec | null = null;
+  if (role === 'child') {
+    // The parent writes our spec to fd 3 and closes it; an empty read means the parent died.
+    const bytes = fs.readFileSync(3);
+    if (bytes.length === 0) process.exit(1);
+    spec = deserialize(bytes) as ChildSpec;
+    self.name = spec.name;
+    self.daemon = spec.daemon;
+    self.identity = spec.identity;
+  }
+
+  const client = await BrokerClient.connect(socketPath);
+  setClient(client);
+  // Without the monitor no queue or lock works, and nobody would stop this process: end it.
+  client.onLost = () => process.exit(1);
+  client.send({ k: 'hello', pid: process.pid, ppid: process.ppid, name: self.name, daemon: self.daemon });
+  captureOutput(client);
+  process.on('exit', (code) => {
+    client.send({ k: 'bye', exitcode: code });
+    client.flushSync();
+  });
+  let exitcode = 0;
+  const fatal = (message: string) => client.send({ k: 'fatal', message });
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`${stackOf(err)}\n`);
+    fatal(`uncaught ${oneLine(err)}`);
+    process.exit(1);
+  });
+
+  let ns: Record<string, unknown>;
+  try {
+    ns = (await import(pathToFileURL(scenarioPath).href)) as Record<string, unknown>;
+  } catch (err) {
+    process.stderr.write(`${stackOf(err)}\n`);
+    fatal(`cannot load scenario ${scenarioPath}: ${oneLine(err)}`);
+    process.exit(1);
+  }
+  setScenario(scenarioPath, ns);
+
+  if (spec === null) {
+    const main = ns.default;
+    if (typeof main !== 'function') {
+      const msg = `scenario ${scenarioPath} has no default export: export default async function main() { ... }`;
+      process.stderr.write(`${msg}\n`);
+      fatal(msg);
+      process.exit(1);
+    }
+    try {
+      await (main as () => unknown)();
+    } catch (err) {
+      process.stderr.write(`${stackOf(err)}\n`);
+      fatal(`main raised ${oneLine(err)}`);
+      exitcode = 1;
+    }
+  } else {
+    try {
+      const me = revive(spec, ns);
+      await me.run();
+    } catch (err) {
+      // Python prints "Process <name>:" and the traceback, then exits with code 1.
+      process.stderr.write(`Process ${self.name}:\n${stackOf(err)}\n`);
+      exitcode = 1;
+    }
+  }
+  await joinChildrenAtExit();
+  process.exit(exitcode);
+}
+
+function revive(spec: ChildSpec, ns: Record<string, unknown>): Process {
+  let cls: typeof Process | null = null;
+  if (spec.cls) {
+    const c = ns[spec.cls];
+    if (typeof c !== 'function') throw new Error(`Process subclass ${spec.cls} is no longer exported by the scenario`);
+    cls = c as typeof Process;
+  }
+  let target: Target | null = null;
+  if (spec.target) {
+    const t = spec.target.startsWith('builtin:') ? builtinTargets.get(spec.target.slice(8)) : ns[spec.target];
+    if (typeof t !== 'function') throw new Error(`target ${spec.target} is no longer exported by the scenario`);
+    target = t as Target;
+  }
+  const args = unmarshal(spec.args) as unknown[];
+  const p = Process.revive(spec, cls, target, args);
+  if (spec.state) Object.assign(p, unmarshal(spec.state));
+  return p;
+}

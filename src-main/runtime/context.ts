@@ -1,0 +1,56 @@
+// What one scenario process knows about itself: Python's `_current_process` and its counter.
+
+export interface SelfInfo {
+  name: string;
+  pid: number;
+  ppid: number;
+  daemon: boolean;
+  /** Python's `_identity`: (1,) for the first child, (1, 2) for that child's second child. */
+  identity: number[];
+}
+
+export const self: SelfInfo = {
+  name: 'MainProcess',
+  pid: process.pid,
+  ppid: process.ppid,
+  daemon: false,
+  identity: [],
+};
+
+let counter = 0;
+
+/** Python's `_process_counter`: one count per process, shared by Process and Pool workers. */
+export function nextIdentity(): number[] {
+  counter += 1;
+  return [...self.identity, counter];
+}
+
+/** The scenario module's namespace: children find their targets here by export name. */
+let scenarioExports: Record<string, unknown> | null = null;
+let scenarioPath = '';
+
+export function setScenario(path: string, ns: Record<string, unknown>): void {
+  scenarioPath = path;
+  scenarioExports = ns;
+}
+
+export function scenario(): { path: string; exports: Record<string, unknown> | null } {
+  return { path: scenarioPath, exports: scenarioExports };
+}
+
+/** Finds the export name under which `value` is exported by the scenario module. */
+export function exportNameOf(value: unknown): string | null {
+  if (!scenarioExports) return null;
+  for (const [key, v] of Object.entries(scenarioExports)) {
+    if (v === value && key !== 'default') return key;
+  }
+  return null;
+}
+
+let idCounter = 0;
+
+/** Ids of queues and locks: unique in the run without asking the broker (pid is unique). */
+export function newObjectId(kind: 'queue' | 'lock'): string {
+  idCounter += 1;
+  return `${kind}-${process.pid}-${idCounter}`;
+}

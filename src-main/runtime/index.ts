@@ -1,0 +1,25 @@
+// The public API of procscope's runtime: what a scenario imports as 'procscope'.
+// Names and behaviour follow Python's multiprocessing (camelCased); see docs/scenarios.md.
+
+import { self, type SelfInfo } from './context.ts';
+
+export { Process, activeChildren, type ProcessOptions, type Target } from './process.ts';
+export { Queue, type WaitOptions } from './queue.ts';
+export { Lock, type AcquireOptions } from './lock.ts';
+export { Pool, AsyncResult, TimeoutError } from './pool.ts';
+export { Empty, Full, AssertionError, ValueError, PicklingError } from './errors.ts';
+
+export type CurrentProcess = Readonly<Omit<SelfInfo, 'identity'>>;
+
+/** Python's current_process(): name, pid, ppid and daemon flag of the calling process. */
+export function currentProcess(): CurrentProcess {
+  return { name: self.name, pid: self.pid, ppid: self.ppid, daemon: self.daemon };
+}
+
+/** Python's parent_process() reduced to what crosses: the parent's pid, or null for the main process. */
+export function parentPid(): number | null {
+  return self.identity.length === 0 ? null : self.ppid;
+}
+
+/** Used by the child entry point only. */
+export { boot as __boot } from './boot.ts';

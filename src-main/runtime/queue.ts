@@ -1,0 +1,179 @@
+// Python's multiprocessing.Queue. The queue lives in the monitor's broker, so its depth is exact;
+// this object is a handle to it. Puts on an unbounded queue are sent without waiting for an
+// answer (Python's feeder thread does the same); a sole consumer is lent a batch of items at a
+// time (a lease) and acknowledges each get, so a stream of items costs one round trip per batch
+// while every put and get is still observed by the broker.
+
+import { deserialize, serialize } from 'node:v8';
+import { broker, type BrokerClient } from './connection.ts';
+import { newObjectId } from './context.ts';
+import { Empty, Full, ValueError } from './errors.ts';
+import { HANDLE, registerReviver, type HandleRef, type Shareable } from './marshal.ts';
+
+export interface WaitOptions {
+  /** Wait when the queue is empty (get) or full (put). Default true. */
+  block?: boolean;
+  /** Seconds to wait at most; null or absent waits forever. */
+  timeout?: number | null;
+}
+
+/** Largest lease asked for; the broker grants leases only to a queue's sole consumer. */
+const LEASE_MAX = 512;
+
+interface Lease {
+  items: Uint8Array[];
+  head: number;
+}
+
+/** Leased items per queue id, shared by every handle of that queue in this process. */
+const leases = new Map<string, Lease>();
+let recallInstalled = false;
+
+function installRecall(client: BrokerClient): void {
+  if (recallInstalled) return;
+  recallInstalled = true;
+  client.onRecall = (q) => {
+    const lease = leases.get(q);
+    const n = lease ? lease.items.length - lease.head : 0;
+    leases.delete(q);
+    client.send({ k: 'ret', q, n });
+    client.flush();
+  };
+}
+
+function waitArgs(block: boolean | WaitOptions | undefined, timeout: number | null | undefined): {
+  block: boolean;
+  timeout: number | null;
+} {
+  const opts: WaitOptions = typeof block === 'object' && block !== null ? block : { block, timeout };
+  const b = opts.block ?? true;
+  const t = opts.timeout ?? null;
+  if (b && t !== null && !(t >= 0)) throw new ValueError("'timeout' must be a non-negative number");
+  return { block: b, timeout: b ? t : null };
+}
+
+/** Set while `revive` builds a handle for an existing queue: the constructor then creates nothing. */
+let revivingId: string | null = null;
+
+export class Queue<T = unknown> implements Shareable {
+  readonly #id: string;
+  readonly #maxsize: number;
+
+  constructor(maxsize = 0) {
+    this.#maxsize = maxsize > 0 ? Math.floor(maxsize) : 0;
+    if (revivingId !== null) {
+      this.#id = revivingId;
+      return;
+    }
+    this.#id = newObjectId('queue');
+    const client = broker();
+    installRecall(client);
+    client.send({ k: 'qnew', q: this.#id, maxsize: this.#maxsize });
+  }
+
+  /** The broker's id of this queue, as it appears in the run log. */
+  get id(): string {
+    return this.#id;
+  }
+
+  get maxsize(): number {
+    return this.#maxsize;
+  }
+
+  [HANDLE](): HandleRef {
+    return { kind: 'queue', id: this.#id, maxsize: this.#maxsize };
+  }
+
+  static revive(ref: HandleRef): Queue {
+    revivingId = ref.id;
+    try {
+      return new Queue(ref.maxsize ?? 0);
+    } finally {
+      revivingId = null;
+    }
+  }
+
+  async put(obj: T, block?: boolean | WaitOptions, timeout?: number | null): Promise<void> {
+    const w = waitArgs(block, timeout);
+    const v = serialize(obj);
+    const client = broker();
+    const q = this.#id;
+    if (this.#maxsize === 0) {
+      client.send({ k: 'put', q, v });
+      return;
+    }
+    const reply = await client.request((rid) => ({ k: 'put', q, v, rid, block: w.block, timeout: w.timeout }));
+    if (reply.k === 'fail') {
+      if (reply.why === 'Full' || reply.why === 'Timeout') throw new Full();
+      throw new Error(reply.message ?? 'queue put failed');
+    }
+  }
+
+  async get(block?: boolean | WaitOptions, timeout?: number | null): Promise<T> {
+    const w = waitArgs(block, timeout);
+    const q = this.#id;
+    const client = broker();
+    installRecall(client);
+    const lease = leases.get(q);
+    if (lease && lease.head < lease.items.length) {
+      const item = lease.items[lease.head++];
+      if (lease.head === lease.items.length) leases.delete(q);
+      const last = client.lastQueued();
+      if (last && last.k === 'ack' && last.q === q) last.n += 1;
+      else client.send({ k: 'ack', q, n: 1 });
+      return deserialize(item) as T;
+    }
+    const reply = await client.request((rid) => ({
+      k: 'get',
+      rid,
+      q,
+      block: w.block,
+      timeout: w.timeout,
+      max: LEASE_MAX,
+    }));
+    if (reply.k === 'fail') {
+      if (reply.why === 'Empty' || reply.why === 'Timeout') throw new Empty();
+      throw new Error(reply.message ?? 'queue get failed');
+    }
+    const items = reply.v ?? [];
+    if (items.length === 0) throw new Error('broker answered a get with no item');
+    if (items.length > 1) leases.set(q, { items, head: 1 });
+    return deserialize(items[0]) as T;
+  }
+
+  putNowait(obj: T): Promise<void> {
+    return this.put(obj, false);
+  }
+
+  getNowait(): Promise<T> {
+    return this.get(false);
+  }
+
+  /** Items in the queue now, as the broker counts them (including items lent to a consumer). */
+  async qsize(): Promise<number> {
+    const q = this.#id;
+    const reply = await broker().request((rid) => ({ k: 'qsize', rid, q }));
+    if (reply.k === 'fail') throw new Error(reply.message ?? 'qsize failed');
+    return reply.n ?? 0;
+  }
+
+  async empty(): Promise<boolean> {
+    return (await this.qsize()) === 0;
+  }
+
+  async full(): Promise<boolean> {
+    return this.#maxsize > 0 && (await this.qsize()) >= this.#maxsize;
+  }
+
+  /** Python's close(): this process will put no more. Nothing to release here. */
+  close(): void {}
+
+  /** Python's join_thread(): puts are already handed to the broker when the batch flushes. */
+  joinThread(): void {
+    broker().flush();
+  }
+
+  cancelJoinThread(): void {}
+}
+
+registerReviver('queue', (ref) => Queue.revive(ref));
