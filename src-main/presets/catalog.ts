@@ -1,0 +1,218 @@
+// The presets: one per seed example (shared/seed-examples.md), each a TypeScript scenario that
+// runs on procscope's runtime next to the Python original it mirrors. This module holds what the
+// app says about them; the code itself lives in scenarios/ and python/, shipped as files and read
+// on demand, so the Code view shows exactly what runs.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PresetInfo } from '../api.ts';
+
+/** A preset as catalogued: its text, plus where its two sources live (relative to presets/). */
+export type PresetMeta = Omit<PresetInfo, 'source' | 'python'> & {
+  scenarioFile: string;
+  pythonFile: string;
+};
+
+function preset(id: string, seed: number, title: PresetMeta['title'], explanation: PresetMeta['explanation']): PresetMeta {
+  return { id, seed, title, explanation, scenarioFile: `scenarios/${id}.ts`, pythonFile: `python/${id}.py` };
+}
+
+export const presets: readonly PresetMeta[] = [
+  preset(
+    'hello',
+    1,
+    { en: 'Create a process', zh: '创建一个进程' },
+    {
+      en:
+        "The main process prints its pid, starts one child that runs foo('bob'), and waits for it with join(). " +
+        "The 'parent process id' the child prints is the main process's own pid: these are real OS processes, " +
+        'and the process table shows the child with the main process as its parent (ppid). In the timeline, ' +
+        "the main process's lane outlives the child's, because join() waits until the child has exited (exit code 0).",
+      zh:
+        "主进程先打印自己的 pid，再启动一个执行 foo('bob') 的子进程，并用 join() 等它结束。" +
+        '子进程打印的“parent process id”正是主进程自己的 pid：它们是真正的操作系统进程，' +
+        '进程表里子进程的父进程（ppid）就是主进程。在时间线上，主进程的泳道比子进程的长，' +
+        '因为 join() 会一直等到子进程退出（退出码 0）。',
+    },
+  ),
+  preset(
+    'join-in-loop-wrong',
+    2,
+    { en: 'join() inside the loop (wrong)', zh: '在循环里 join()（错误）' },
+    {
+      en:
+        'Each pass of the loop starts a child and joins it at once, so the main process cannot start the next ' +
+        'child until the previous one has exited. In the timeline, the five children never overlap: they run ' +
+        'one after another, no faster than a plain loop, and the numbers always print 0 to 4 in order. ' +
+        "Compare with 'join() after the loop'.",
+      zh:
+        '每一轮循环都是启动一个子进程后立刻 join()，所以上一个子进程退出之前，主进程没法启动下一个。' +
+        '在时间线上，五个子进程从不重叠：它们一个接一个地运行，并不比普通的循环快，数字总是按 0 到 4 的顺序打印。' +
+        '可以和“循环结束后再 join()”对比一下。',
+    },
+  ),
+  preset(
+    'join-in-loop',
+    2,
+    { en: 'join() after the loop (right)', zh: '循环结束后再 join()（正确）' },
+    {
+      en:
+        'The first loop only starts the five children; the second loop joins them. In the timeline, the five ' +
+        "children's lanes overlap: they run in parallel (with few cores they take turns on the CPU). Nothing " +
+        'orders them, so the numbers may print in any order, and the main process ends only after the last join().',
+      zh:
+        '第一个循环只负责启动五个子进程，第二个循环再逐个 join()。在时间线上，五个子进程的泳道相互重叠：' +
+        '它们在并行运行（CPU 核数少时会轮流使用 CPU）。没有任何机制规定它们的先后，所以数字的打印顺序不固定；' +
+        '主进程要等最后一个 join() 返回才结束。',
+    },
+  ),
+  preset(
+    'subclass',
+    3,
+    { en: 'Subclass Process', zh: '继承 Process 类' },
+    {
+      en:
+        'Foo extends Process and overrides run(): start() runs run() in a new process instead of calling a target. ' +
+        "The name set in the constructor, 'bob', is the name the app shows for the child. The main process never " +
+        'calls join(), yet, as in Python, it waits for its non-daemon child before it exits: in the timeline, the ' +
+        "main process's lane ends after the child's.",
+      zh:
+        'Foo 继承了 Process 并重写 run()：start() 会在新进程里执行 run()，而不是调用 target 函数。' +
+        "构造函数里设置的名字 'bob' 就是应用里显示的子进程名字。主进程从没调用 join()，" +
+        '但和 Python 一样，它在退出前仍会等待非守护子进程结束：在时间线上，主进程的泳道在子进程之后才结束。',
+    },
+  ),
+  preset(
+    'pool-map',
+    4,
+    { en: 'Process pool: Pool(5).map', zh: '进程池：Pool(5).map' },
+    {
+      en:
+        'A pool starts five worker processes once and hands them the 100 calls of foo in chunks, instead of ' +
+        'starting 100 processes. In the timeline, only the five SpawnPoolWorker processes appear, alive for the ' +
+        'whole map. The output shows which worker printed each number: runs of consecutive numbers from one worker ' +
+        'are the chunks. When the with-block ends, the pool terminates its workers.',
+      zh:
+        '进程池一次性启动五个工作进程，把对 foo 的 100 次调用分块交给它们，而不是启动 100 个进程。' +
+        '在时间线上只会出现五个 SpawnPoolWorker 进程，整个 map 期间它们一直存活。' +
+        '输出里能看到每个数字是哪个工作进程打印的：同一个工作进程连续打印的一段数字就是一个分块。' +
+        'with 块结束时，进程池会终止这些工作进程。',
+    },
+  ),
+  preset(
+    'members',
+    5,
+    { en: 'Process object members', zh: '进程对象的成员' },
+    {
+      en:
+        "Two daemon processes show a Process object's members: name, pid, isAlive(). Each prints its argument and " +
+        "would sleep for a minute, but after a second 'demo' is stopped with terminate() (SIGTERM) and 'demo2' " +
+        'with kill() (SIGKILL); after join(), their exitcodes are -15 and -9, ' +
+        'minus the signal number, as in Python, and close() frees each object. In the timeline, both lanes are cut ' +
+        "short and end with those exit codes. The Python seed calls kill() and terminate() on one process and reads " +
+        'exitcode without join(), so it prints None, and its close() then raises ValueError because the child may ' +
+        'still be running: signals take effect asynchronously, and join() is what waits for them.',
+      zh:
+        '两个守护进程演示了 Process 对象的成员：name、pid、isAlive()。每个子进程打印自己的参数后本打算睡一分钟，' +
+        "但一秒后 'demo' 就被 terminate()（SIGTERM）终止，'demo2' 被 kill()（SIGKILL）终止；" +
+        'join() 之后，它们的 exitcode 分别是 -15 和 -9，即信号编号取负，' +
+        '和 Python 一样，然后 close() 释放各自的对象。在时间线上，两条泳道都被提前截断，并以这两个退出码结束。' +
+        'Python 原文对同一个进程先后调用 kill() 和 terminate()，没有 join() 就读取 exitcode，所以打印的是 None，' +
+        '随后的 close() 还会因为子进程可能仍在运行而抛出 ValueError：信号是异步生效的，等它生效要靠 join()。',
+    },
+  ),
+  preset(
+    'bounded-queue',
+    6,
+    { en: 'A bounded queue: Queue(3)', zh: '有界队列：Queue(3)' },
+    {
+      en:
+        'One process puts 1, 2 and 3 into a queue that holds at most 3 items, checks full() and qsize(), gets the ' +
+        'items back first in, first out, and checks empty(). In the queue chart, the depth climbs to the maximum of ' +
+        '3 and falls back to 0. A fourth put() would wait until another process got an item. JavaScript prints ' +
+        'true and false where Python prints True and False.',
+      zh:
+        '只有一个进程：往最多容纳 3 个元素的队列里放入 1、2、3，检查 full() 和 qsize()，' +
+        '再按先进先出的顺序取回，最后检查 empty()。在队列图上，深度先升到上限 3，再降回 0。' +
+        '如果再 put() 第四个元素，就要一直等到别的进程取走一个。JavaScript 打印 true 和 false，Python 打印 True 和 False。',
+    },
+  ),
+  preset(
+    'producer-consumer',
+    7,
+    { en: 'Producer and consumer over a Queue', zh: '用 Queue 实现生产者与消费者' },
+    {
+      en:
+        "The main process puts 1, '0', false and 1.1 into a queue; the child gets items and prints them while " +
+        "they are truthy. '0' is a non-empty string, truthy in JavaScript as in Python, so it prints; false stops " +
+        'the consumer, so 1.1 is never taken. In the queue chart, the depth rises as the main process puts and ' +
+        "falls as the child gets, and it stays at 1 at the end: that is the 1.1 left behind. The child's lane ends " +
+        "at false, and then the main process's join() returns.",
+      zh:
+        "主进程往队列里放入 1、'0'、false 和 1.1；子进程不断取出元素，只要是真值就打印。" +
+        "'0' 是非空字符串，在 JavaScript 和 Python 里都是真值，所以会被打印；false 让消费者停下，1.1 永远不会被取走。" +
+        '在队列图上，主进程放入时深度上升，子进程取出时深度下降，最后停在 1：那就是留在队列里的 1.1。' +
+        '子进程的泳道在取到 false 时结束，随后主进程的 join() 返回。',
+    },
+  ),
+  preset(
+    'flash-sale',
+    8,
+    { en: 'Flash sale with a Lock', zh: '用锁实现抢购' },
+    {
+      en:
+        'Ten buyer processes race for a stock of 3 kept in a file named product. Each buyer acquires the lock, ' +
+        'reads the stock, takes one if any is left, writes the stock back and releases the lock, so no other buyer ' +
+        'can slip in between the read and the write. The lock lane shows one holder at a time and the others ' +
+        'queued as waiters; exactly 3 buyers succeed, 7 fail, and the file ends at 0. Which buyers win depends on ' +
+        'who gets the lock first, not on their numbers.',
+      zh:
+        '十个买家进程抢购存放在文件 product 里的 3 件库存。每个买家先获取锁，读出库存，有货就拿走一件，' +
+        '把库存写回文件，再释放锁，这样在读和写之间，其他买家无法插进来。锁泳道上同一时刻只有一个持有者，' +
+        '其余的在等待队列里排队；恰好 3 个买家抢购成功，7 个失败，文件最后是 0。谁能抢到取决于谁先拿到锁，与编号无关。',
+    },
+  ),
+  preset(
+    'flash-sale-unlocked',
+    8,
+    { en: 'Flash sale without a lock (oversells)', zh: '不加锁的抢购（超卖）' },
+    {
+      en:
+        'The same flash sale without the lock. Each buyer reads the stock, works a moment, then writes it back; ' +
+        'meanwhile other buyers read the same old stock, so they all believe some is left. More than 3 buyers ' +
+        'succeed (often all ten), and the file usually does not even end at 0, because each write overwrites the ' +
+        "others (lost updates). There is no lock lane, and in the timeline the buyers' lanes overlap. The TypeScript " +
+        'version pauses 200 ms between read and write so the race shows on every run; the Python original has the ' +
+        'same race with a narrower window. In either language, a buyer may even read the file while another is ' +
+        'rewriting it, find it empty and fail with ValueError (exit code 1). ' +
+        "Compare with 'Flash sale with a Lock'.",
+      zh:
+        '同样的抢购，只是去掉了锁。每个买家读出库存，处理片刻，再写回文件；在此期间，其他买家读到的是同一个旧库存，' +
+        '都以为还有货。结果抢购成功的不止 3 个（常常十个全部成功），文件最后往往连 0 都不是，' +
+        '因为每次写入都会覆盖别人的结果（更新丢失）。这里没有锁泳道，在时间线上可以看到各个买家的泳道相互重叠。TypeScript 版本在读和写之间暂停 200 毫秒，' +
+        '让竞争每次都能出现；Python 原文存在同样的竞争，只是时间窗口更窄。无论哪种语言，某个买家甚至可能在别人重写文件的瞬间' +
+        '读到空文件，因 ValueError 而失败（退出码 1）。可以和“用锁实现抢购”对比一下。',
+    },
+  ),
+];
+
+export function presetById(id: string): PresetMeta | undefined {
+  return presets.find((p) => p.id === id);
+}
+
+/** Reads a preset's two sources from `presetsDir` (the folder holding scenarios/ and python/). */
+export function loadPreset(id: string, presetsDir: string): PresetInfo {
+  const meta = presetById(id);
+  if (!meta) throw new Error(`unknown preset '${id}' (known: ${presets.map((p) => p.id).join(', ')})`);
+  const { scenarioFile, pythonFile, ...info } = meta;
+  return {
+    ...info,
+    source: readFileSync(join(presetsDir, scenarioFile), 'utf8'),
+    python: readFileSync(join(presetsDir, pythonFile), 'utf8'),
+  };
+}
+
+/** Every preset with its sources, in catalogue order (what `presets.list` answers). */
+export function loadPresets(presetsDir: string): PresetInfo[] {
+  return presets.map((p) => loadPreset(p.id, presetsDir));
+}
