@@ -199,9 +199,10 @@ export class Session {
     return result;
   }
 
-  /** Synchronous last resort for the host's exit handler. */
+  /** Synchronous last resort for the host's exit handler: nothing survives, nothing logged is lost. */
   killNow(): void {
     if (this.rootPid) killGroupSync(this.rootPid);
+    if (!this.log.closed) this.log.flush();
   }
 
   // ---- internals --------------------------------------------------------------------------

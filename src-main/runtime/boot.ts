@@ -9,7 +9,7 @@ import { ENV_ROLE, ENV_SCENARIO, ENV_SOCKET } from '../protocol.ts';
 import { BrokerClient, setClient } from './connection.ts';
 import { self, setScenario } from './context.ts';
 import { unmarshal } from './marshal.ts';
-import { Process, builtinTargets, joinChildrenAtExit, type ChildSpec, type Target } from './process.ts';
+import { Process, builtinTargets, joinChildrenAtExit, prewarm, type ChildSpec, type Target } from './process.ts';
 
 function oneLine(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`.split('\n')[0];
@@ -52,6 +52,12 @@ export async function boot(): Promise<void> {
     const bytes = fs.readFileSync(3);
     if (bytes.length === 0) process.exit(1);
     spec = deserialize(bytes) as ChildSpec;
+    // A spare was spawned before start(): take on the parent's folder and environment as of then.
+    if (spec.cwd && spec.cwd !== process.cwd()) process.chdir(spec.cwd);
+    if (spec.env) {
+      for (const k of Object.keys(process.env)) if (!(k in spec.env)) delete process.env[k];
+      Object.assign(process.env, spec.env, { [ENV_ROLE]: 'child' });
+    }
     self.name = spec.name;
     self.daemon = spec.daemon;
     self.identity = spec.identity;
@@ -86,6 +92,7 @@ export async function boot(): Promise<void> {
   setScenario(scenarioPath, ns);
 
   if (spec === null) {
+    prewarm();
     const main = ns.default;
     if (typeof main !== 'function') {
       const msg = `scenario ${scenarioPath} has no default export: export default async function main() { ... }`;

@@ -31,12 +31,61 @@ export interface ChildSpec {
   name: string;
   daemon: boolean;
   identity: number[];
+  /** The parent's working directory and environment at start(): a spare was spawned earlier. */
+  cwd?: string;
+  env?: Record<string, string | undefined>;
 }
 
 /** Functions the runtime itself runs in children (Pool workers), addressed as `builtin:<name>`. */
 export const builtinTargets = new Map<string, Target>();
 
 const CHILD_ENTRY = new URL('./child.mjs', import.meta.url);
+
+/**
+ * A spare: a Node process spawned ahead of time that has booted the runtime and now blocks
+ * reading fd 3 for the spec of the process it is to become (a forkserver, without fork). A
+ * cold Node start costs more than Python's spawn; a spare makes start() pay it in advance.
+ * It is nobody until assigned: it has not connected to the broker, so the run does not list it,
+ * and it exits when this process does (its fd 3 reads end-of-file).
+ */
+let spare: ChildProcess | null = null;
+
+function spawnChild(): ChildProcess {
+  const child = spawn(process.execPath, [...process.execArgv, CHILD_ENTRY.pathname], {
+    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+    env: { ...process.env, [ENV_ROLE]: 'child' },
+  });
+  child.once('error', () => {});
+  return child;
+}
+
+/** The spare becomes the new child; a new spare starts booting for the next start(). */
+function takeSpare(): ChildProcess {
+  let child = spare;
+  if (!child || child.exitCode !== null || child.signalCode !== null) child = spawnChild();
+  spare = spawnChild();
+  idle(spare);
+  return child;
+}
+
+/** An unassigned spare must not keep this process alive. */
+function idle(child: ChildProcess): void {
+  child.unref();
+  (child.stdio[3] as unknown as { unref?: () => void }).unref?.();
+}
+
+/** Spawns a spare now (the main process does so at boot: most mains start children). */
+export function prewarm(): void {
+  if (spare || self.daemon) return;
+  spare = spawnChild();
+  idle(spare);
+}
+
+/** Ends the spare: this process is about to exit. */
+export function dropSpare(): void {
+  spare?.kill();
+  spare = null;
+}
 
 /** Python's `_children`: processes started here and not yet closed. */
 const children = new Set<Process>();
@@ -127,16 +176,14 @@ export class Process {
     const client = broker();
     // Queues and locks created just before start() must reach the broker before the child uses them.
     client.flush();
-    const child = spawn(process.execPath, [...process.execArgv, CHILD_ENTRY.pathname], {
-      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
-      env: { ...process.env, [ENV_ROLE]: 'child' },
-    });
+    const child = takeSpare();
     if (child.pid === undefined) {
       throw new Error(`cannot start ${this.#name}: spawning ${process.execPath} failed`);
     }
+    child.ref();
     const pipe = child.stdio[3] as NodeJS.WritableStream;
     pipe.on('error', () => {}); // the child may die before reading its spec; its exit says so
-    pipe.end(serialize(spec));
+    pipe.end(serialize({ ...spec, cwd: process.cwd(), env: { ...process.env } } satisfies ChildSpec));
     this.#child = child;
     this.#pid = child.pid;
     this.#state = 'started';
@@ -312,6 +359,7 @@ export function activeChildren(): Process[] {
  * are terminated and every child is joined before the process exits.
  */
 export async function joinChildrenAtExit(): Promise<void> {
+  dropSpare();
   for (const p of activeChildren()) if (p.daemon) p.terminate();
   for (const p of activeChildren()) await p.join();
 }
