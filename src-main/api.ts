@@ -46,6 +46,26 @@ export interface ProcessEvent extends Stamped {
   ppid: Pid;
   name: string;
   daemon: boolean;
+  /** The Process object it was started from (see `created`); absent for the main process. */
+  handle?: string;
+}
+
+/** A Process object was constructed (not started yet): Python's state "initial". */
+export interface CreatedEvent extends Stamped {
+  type: 'created';
+  /** Stable id of the Process object within the run. */
+  handle: string;
+  /** The process that owns the object: its parent once started. */
+  owner: Pid;
+  name: string;
+  daemon: boolean;
+}
+
+/** A Process object was closed (Python's `close()`): its members now raise. */
+export interface ClosedEvent extends Stamped {
+  type: 'closed';
+  handle: string;
+  pid: Pid | null;
 }
 
 export interface ExitEvent extends Stamped {
@@ -117,6 +137,8 @@ export interface ControlEvent extends Stamped {
   action: ControlAction;
   /** Target process; absent for `stop`. */
   pid?: Pid;
+  /** Target Process object, when the control went through its owner. */
+  handle?: string;
   /** Outcome in words, e.g. `exitcode -15` or the Python error message. */
   result?: string;
   ok: boolean;
@@ -140,6 +162,8 @@ export interface EndEvent extends Stamped {
 export type RunEvent =
   | RunStartedEvent
   | ProcessEvent
+  | CreatedEvent
+  | ClosedEvent
   | ExitEvent
   | SampleEvent
   | OutputEvent
@@ -182,17 +206,23 @@ export interface PresetInfo {
 // ---------------------------------------------------------------------------------------------
 // Process table, as the session keeps it
 
-export type ProcessState = 'running' | 'exited';
+/** Python's process states as the app shows them: created (initial), running, exited, closed. */
+export type ProcessState = 'created' | 'running' | 'exited' | 'closed';
 
 export interface ProcessInfo {
-  pid: Pid;
+  /** Stable row key: the Process object's handle, or `pid:<pid>` for the main process. */
+  key: string;
+  handle: string | null;
+  /** null until started. */
+  pid: Pid | null;
+  /** The parent (for a created object: its owner, the parent it will have). */
   ppid: Pid;
   name: string;
   daemon: boolean;
   state: ProcessState;
   exitcode: number | null;
-  /** ms since run start */
-  startedAt: number;
+  /** ms since run start; null until started. */
+  startedAt: number | null;
   endedAt: number | null;
   cpu: number | null;
   rss: number | null;
@@ -222,14 +252,94 @@ export interface JoinResult {
   exitcode: number | null;
 }
 
+/** A process to control: by pid (any process of the run), or by its Process object's handle. */
+export type ProcessTarget = { pid: Pid } | { handle: string };
+
+/** The answer of a control, as Python would print it. */
+export interface ControlResult {
+  ok: boolean;
+  /** e.g. `None`, `-15`, `True`, or the error: `ValueError: Cannot close a process while…` */
+  text: string;
+  exitcode?: number | null;
+  alive?: boolean;
+}
+
+export interface RunStatus extends RunInfo {
+  state: 'running' | 'ended';
+  end: EndEvent | null;
+}
+
+export interface PastRun {
+  runId: string;
+  logPath: string;
+  scenario: string;
+  startedAt: string;
+  /** How the run ended, or null if its log has no end (still running, or the monitor was killed). */
+  reason: EndReason | null;
+  bytes: number;
+}
+
+export type ExportFormat = 'jsonl' | 'csv' | 'trace';
+
+export interface ExportResult {
+  /** Desktop: where the file was saved. */
+  savedTo?: string;
+  /** Browser: a same-origin URL that downloads it. */
+  url?: string;
+  /** The person closed the save dialog. */
+  cancelled?: boolean;
+}
+
+export interface Settings {
+  /** Sampling interval for new runs, ms (50..10000). */
+  interval: number;
+}
+
+export interface AppInfo {
+  shell: 'electron' | 'web';
+  version: string;
+  platform: string;
+  runsDir: string;
+}
+
+type NoArgs = Record<string, never>;
+
 export interface Commands {
-  'presets.list': { args: Record<string, never>; result: PresetInfo[] };
+  'app.info': { args: NoArgs; result: AppInfo };
+  'presets.list': { args: NoArgs; result: PresetInfo[] };
   'run.start': { args: RunStartArgs; result: RunInfo };
-  'run.stop': { args: Record<string, never>; result: { reason: EndReason } };
-  'process.terminate': { args: { pid: Pid }; result: { ok: true } };
-  'process.kill': { args: { pid: Pid }; result: { ok: true } };
-  'process.join': { args: { pid: Pid; timeout?: number }; result: JoinResult };
-  'process.list': { args: Record<string, never>; result: ProcessInfo[] };
+  'run.stop': { args: NoArgs; result: { reason: EndReason | null } };
+  /** The current (or last) run; its events so far are pushed again as a replay. */
+  'run.current': { args: NoArgs; result: RunStatus | null };
+  'process.list': { args: NoArgs; result: ProcessInfo[] };
+  'process.start': { args: { target: ProcessTarget }; result: ControlResult };
+  'process.join': { args: { target: ProcessTarget; timeout?: number }; result: ControlResult };
+  'process.terminate': { args: { target: ProcessTarget }; result: ControlResult };
+  'process.kill': { args: { target: ProcessTarget }; result: ControlResult };
+  'process.close': { args: { target: ProcessTarget }; result: ControlResult };
+  'runs.list': { args: NoArgs; result: PastRun[] };
+  /** Replays a past run's events as `events` pushes (replay: true); resolves with their count. */
+  'runs.open': { args: { runId: string }; result: { runId: string; events: number } };
+  'run.export': { args: { runId: string; format: ExportFormat }; result: ExportResult };
+  'settings.get': { args: NoArgs; result: Settings };
+  'settings.set': { args: Partial<Settings>; result: Settings };
+  /** Desktop: a native "Open…" dialog for a scenario file. Browser: not available (null). */
+  'scenario.pick': { args: NoArgs; result: { path: string | null } };
+}
+
+/** What the engine pushes to a shell's page, besides command results. */
+export type PushMessage =
+  | { type: 'events'; runId: string; events: RunEvent[]; replay?: boolean }
+  | { type: 'run'; status: RunStatus }
+  | { type: 'progress'; task: string; fraction: number };
+
+/**
+ * What the renderer talks to: the preload's object in Electron, the WebSocket client in a
+ * browser. The renderer cannot tell which one it has.
+ */
+export interface ProcscopeApi {
+  call<C extends CommandName>(command: C, args: Commands[C]['args']): Promise<Commands[C]['result']>;
+  subscribe(listener: (msg: PushMessage) => void): () => void;
 }
 
 export type CommandName = keyof Commands;
@@ -254,7 +364,9 @@ type Check = (o: Record<string, unknown>) => boolean;
 
 const checks: Record<RunEventType, Check> = {
   run: (o) => isInt(o.version) && isStr(o.scenario) && isStr(o.startedAt) && isNum(o.interval) && isStr(o.cwd),
-  process: (o) => isInt(o.pid) && isInt(o.ppid) && isStr(o.name) && isBool(o.daemon),
+  process: (o) => isInt(o.pid) && isInt(o.ppid) && isStr(o.name) && isBool(o.daemon) && (o.handle === undefined || isStr(o.handle)),
+  created: (o) => isStr(o.handle) && isInt(o.owner) && isStr(o.name) && isBool(o.daemon),
+  closed: (o) => isStr(o.handle) && isPidOrNull(o.pid),
   exit: (o) => isInt(o.pid) && isExitcode(o.exitcode),
   sample: (o) => isInt(o.pid) && isNum(o.cpu) && isNum(o.rss),
   output: (o) => isInt(o.pid) && (o.stream === 'stdout' || o.stream === 'stderr') && isStr(o.text),
@@ -290,4 +402,57 @@ export function parseRunEvent(v: unknown): { ok: true; event: RunEvent } | { ok:
   if (!isStr(type) || !(type in checks)) return { ok: false, reason: `unknown type ${JSON.stringify(type)}` };
   if (!checks[type as RunEventType](o)) return { ok: false, reason: `malformed "${type}" event` };
   return { ok: true, event: o as unknown as RunEvent };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation of commands received over IPC or the WebSocket: every shell checks before acting.
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const noKeys = (o: Record<string, unknown>) => Object.keys(o).length === 0;
+const isTarget = (v: unknown): boolean =>
+  isObj(v) &&
+  ((Object.keys(v).length === 1 && isInt(v.pid) && (v.pid as number) > 0) ||
+    (Object.keys(v).length === 1 && isStr(v.handle) && (v.handle as string).length <= 64));
+const optSeconds = (v: unknown) => v === undefined || (isNum(v) && v >= 0 && v <= 86_400);
+const isInterval = (v: unknown) => isInt(v) && (v as number) >= 50 && (v as number) <= 10_000;
+const isRunId = (v: unknown) => isStr(v) && /^[A-Za-z0-9_.-]{1,200}$/.test(v as string);
+
+const commandChecks: Record<CommandName, (a: Record<string, unknown>) => boolean> = {
+  'app.info': noKeys,
+  'presets.list': noKeys,
+  'run.start': (a) =>
+    isStr(a.scenario) &&
+    (a.scenario as string).length > 0 &&
+    (a.scenario as string).length <= 4096 &&
+    (a.interval === undefined || isInterval(a.interval)) &&
+    (a.timeout === undefined || (isNum(a.timeout) && (a.timeout as number) > 0)) &&
+    Object.keys(a).every((k) => ['scenario', 'interval', 'timeout'].includes(k)),
+  'run.stop': noKeys,
+  'run.current': noKeys,
+  'process.list': noKeys,
+  'process.start': (a) => isTarget(a.target) && Object.keys(a).length === 1,
+  'process.join': (a) => isTarget(a.target) && optSeconds(a.timeout) && Object.keys(a).every((k) => k === 'target' || k === 'timeout'),
+  'process.terminate': (a) => isTarget(a.target) && Object.keys(a).length === 1,
+  'process.kill': (a) => isTarget(a.target) && Object.keys(a).length === 1,
+  'process.close': (a) => isTarget(a.target) && Object.keys(a).length === 1,
+  'runs.list': noKeys,
+  'runs.open': (a) => isRunId(a.runId) && Object.keys(a).length === 1,
+  'run.export': (a) => isRunId(a.runId) && ['jsonl', 'csv', 'trace'].includes(a.format as string) && Object.keys(a).length === 2,
+  'settings.get': noKeys,
+  'settings.set': (a) => (a.interval === undefined || isInterval(a.interval)) && Object.keys(a).every((k) => k === 'interval'),
+  'scenario.pick': noKeys,
+};
+
+export const COMMAND_NAMES = Object.keys(commandChecks) as CommandName[];
+
+/** Checks a command that crossed a boundary; returns it typed, or a one-line reason. */
+export function parseCommand(
+  name: unknown,
+  args: unknown,
+): { ok: true; command: CommandName; args: Commands[CommandName]['args'] } | { ok: false; reason: string } {
+  if (!isStr(name) || !Object.hasOwn(commandChecks, name)) return { ok: false, reason: `unknown command ${JSON.stringify(name)}` };
+  const a = args === undefined ? {} : args;
+  if (!isObj(a)) return { ok: false, reason: `${name}: arguments must be an object` };
+  if (!commandChecks[name as CommandName](a)) return { ok: false, reason: `${name}: invalid arguments` };
+  return { ok: true, command: name as CommandName, args: a as Commands[CommandName]['args'] };
 }

@@ -10,7 +10,8 @@ import { deserialize, serialize } from 'node:v8';
 export const ENV_SOCKET = 'PROCSCOPE_SOCKET';
 export const ENV_SCENARIO = 'PROCSCOPE_SCENARIO';
 export const ENV_ROLE = 'PROCSCOPE_ROLE';
-export const ENV_NAME = 'PROCSCOPE_NAME';
+/** Set by the window's shells: a person may call members of Process objects while it runs. */
+export const ENV_INTERACTIVE = 'PROCSCOPE_INTERACTIVE';
 
 export const Codec = { V8: 0, JSON: 1 } as const;
 export type Codec = (typeof Codec)[keyof typeof Codec];
@@ -25,8 +26,14 @@ export type WaitFailure = 'Empty' | 'Full' | 'Timeout';
 export type UpMessage =
   /** First message on every connection: binds the connection to a process. */
   | { k: 'hello'; pid: number; ppid: number; name: string; daemon: boolean }
+  /** A Process object was constructed here (not started): the run lists it as "created". */
+  | { k: 'created'; handle: string; name: string; daemon: boolean }
   /** A parent reports a child it just started (pid known synchronously from spawn). */
-  | { k: 'spawned'; pid: number; name: string; daemon: boolean }
+  | { k: 'spawned'; pid: number; name: string; daemon: boolean; handle?: string }
+  /** A Process object was closed (its members now raise). */
+  | { k: 'closed'; handle: string }
+  /** Answer to a control: Python's result (`None`) or its error, as text. */
+  | { k: 'ctlres'; rid: Rid; ok: boolean; text: string; exitcode: number | null; alive: boolean }
   /** A parent reports how its child ended: Python's exitcode (negative signal number). */
   | { k: 'exited'; pid: number; exitcode: number }
   /** A process reports its own exit code from its exit handler (signals cannot be self-reported). */
@@ -56,7 +63,11 @@ export type DownMessage =
   | { k: 'ok'; rid: Rid; v?: Uint8Array[]; n?: number }
   | { k: 'fail'; rid: Rid; why: WaitFailure | 'Error'; message?: string }
   /** Give back unconsumed leased items of this queue: another consumer needs them. */
-  | { k: 'recall'; q: string };
+  | { k: 'recall'; q: string }
+  /** Call a member of one of this process's Process objects, for the person at the window. */
+  | { k: 'ctl'; rid: Rid; op: ControlOp; handle: string; timeout: number | null };
+
+export type ControlOp = 'start' | 'join' | 'terminate' | 'kill' | 'close';
 
 // ---- framing ----------------------------------------------------------------------------------
 
@@ -117,8 +128,14 @@ export function isUpMessage(m: unknown): m is UpMessage {
   switch (o.k) {
     case 'hello':
       return int(o.pid) && int(o.ppid) && str(o.name) && bool(o.daemon);
+    case 'created':
+      return str(o.handle) && str(o.name) && bool(o.daemon);
     case 'spawned':
-      return int(o.pid) && str(o.name) && bool(o.daemon);
+      return int(o.pid) && str(o.name) && bool(o.daemon) && (o.handle === undefined || str(o.handle));
+    case 'closed':
+      return str(o.handle);
+    case 'ctlres':
+      return int(o.rid) && bool(o.ok) && typeof o.text === 'string' && (o.exitcode === null || int(o.exitcode)) && bool(o.alive);
     case 'exited':
       return int(o.pid) && int(o.exitcode);
     case 'bye':
@@ -159,6 +176,8 @@ export function isDownMessage(m: unknown): m is DownMessage {
       return int(o.rid) && typeof o.why === 'string';
     case 'recall':
       return str(o.q);
+    case 'ctl':
+      return int(o.rid) && str(o.handle) && ['start', 'join', 'terminate', 'kill', 'close'].includes(o.op as string) && timeout(o.timeout);
     default:
       return false;
   }

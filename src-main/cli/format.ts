@@ -24,7 +24,7 @@ export function table(header: string[], rows: string[][]): string[] {
 /** Parents above their children, children indented under them, in start order. */
 export function treeOrder(processes: ProcessInfo[]): { p: ProcessInfo; depth: number }[] {
   const byParent = new Map<number, ProcessInfo[]>();
-  const pids = new Set(processes.map((p) => p.pid));
+  const pids = new Set(processes.map((p) => p.pid).filter((pid) => pid !== null));
   for (const p of processes) {
     const key = pids.has(p.ppid) ? p.ppid : -1;
     const list = byParent.get(key) ?? [];
@@ -33,9 +33,10 @@ export function treeOrder(processes: ProcessInfo[]): { p: ProcessInfo; depth: nu
   }
   const out: { p: ProcessInfo; depth: number }[] = [];
   const walk = (key: number, depth: number) => {
-    for (const p of (byParent.get(key) ?? []).sort((a, b) => a.startedAt - b.startedAt)) {
+    const order = (p: ProcessInfo) => p.startedAt ?? Number.MAX_VALUE;
+    for (const p of (byParent.get(key) ?? []).sort((a, b) => order(a) - order(b))) {
       out.push({ p, depth });
-      walk(p.pid, depth + 1);
+      if (p.pid !== null) walk(p.pid, depth + 1);
     }
   };
   walk(-1, 0);
@@ -46,7 +47,7 @@ export function processTable(processes: ProcessInfo[]): string[] {
   return table(
     ['PID', 'NAME', 'STATE', 'CPU%', 'RSS', 'EXIT'],
     treeOrder(processes).map(({ p, depth }) => [
-      String(p.pid),
+      p.pid === null ? '-' : String(p.pid),
       `${'  '.repeat(depth)}${p.name}${p.daemon ? ' (daemon)' : ''}`,
       p.state,
       p.state === 'running' && p.cpu !== null ? p.cpu.toFixed(1) : '-',
@@ -66,12 +67,12 @@ export function summaryText(s: RunSummary, scenario: string, logPath: string): s
     ...table(
       ['PID', 'PPID', 'NAME', 'DAEMON', 'EXIT', 'LIFETIME'],
       treeOrder(s.processes).map(({ p, depth }) => [
-        String(p.pid),
+        p.pid === null ? '-' : String(p.pid),
         String(p.ppid),
-        `${'  '.repeat(depth)}${p.name}`,
+        `${'  '.repeat(depth)}${p.name}${p.state === 'created' ? ' (never started)' : ''}`,
         p.daemon ? 'yes' : 'no',
         p.exitcode === null ? '?' : String(p.exitcode),
-        p.endedAt === null ? '-' : `${((p.endedAt - p.startedAt) / 1000).toFixed(2)} s`,
+        p.endedAt === null || p.startedAt === null ? '-' : `${((p.endedAt - p.startedAt) / 1000).toFixed(2)} s`,
       ]),
     ).map((l) => `  ${l}`),
   );

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { constants } from 'node:os';
 import {
   LOG_VERSION,
+  type ControlResult,
+  type ProcessTarget,
   type EndEvent,
   type EndReason,
   type JoinResult,
@@ -17,7 +19,7 @@ import {
   type RunInfo,
   type UnstampedEvent,
 } from '../api.ts';
-import { ENV_ROLE, ENV_SCENARIO, ENV_SOCKET } from '../protocol.ts';
+import { ENV_INTERACTIVE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, type ControlOp } from '../protocol.ts';
 import { Broker, type BrokerHost } from './broker/server.ts';
 import type { LockFigures } from './broker/locks.ts';
 import type { QueueFigures } from './broker/queues.ts';
@@ -36,6 +38,8 @@ export interface SessionOptions {
   timeout?: number;
   /** Where to write the run log; default: a new file in the runs folder. */
   logPath?: string;
+  /** Shown in the window: a person may call members of Process objects (runtime's interactive()). */
+  interactive?: boolean;
 }
 
 /** A control that the session refuses: the message is one line, fit for the user. */
@@ -79,7 +83,10 @@ export class Session {
   readonly done: Promise<RunSummary>;
   private resolveDone!: (s: RunSummary) => void;
   private readonly listeners = new Set<Listener>();
-  private readonly table = new Map<number, ProcessInfo>();
+  /** Every Process object and process of the run, by row key (handle, or pid:<pid> for main). */
+  private readonly rows = new Map<string, ProcessInfo>();
+  /** Started processes by pid. */
+  private readonly byPid = new Map<number, ProcessInfo>();
   private readonly hellos = new Map<number, { ppid: number; name: string; daemon: boolean }>();
   private readonly exitWaiters = new Map<number, Set<() => void>>();
   private readonly t0 = performance.now();
@@ -100,6 +107,7 @@ export class Session {
     private readonly socketDir: string,
     logPath: string,
     private readonly interval: number,
+    private readonly interactive: boolean,
   ) {
     this.info = { runId: path.basename(logPath, '.jsonl'), logPath, scenario: scenario.id };
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -110,7 +118,7 @@ export class Session {
       pids: () => this.livePids(),
       onSample: (samples) => {
         for (const s of samples) {
-          const p = this.table.get(s.pid);
+          const p = this.byPid.get(s.pid);
           if (!p || p.state !== 'running') continue;
           p.cpu = s.cpu;
           p.rss = s.rss;
@@ -129,7 +137,7 @@ export class Session {
     const entry = childEntry();
     const logPath = path.resolve(opts.logPath ?? path.join(runsDir(), `${runIdFor(scenario)}.jsonl`));
     const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-broker-'));
-    const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval);
+    const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval, opts.interactive === true);
     await session.begin(entry, opts.timeout);
     return session;
   }
@@ -141,7 +149,7 @@ export class Session {
   }
 
   processes(): ProcessInfo[] {
-    return [...this.table.values()].map((p) => ({ ...p }));
+    return [...this.rows.values()].map((p) => ({ ...p }));
   }
 
   get rootProcessPid(): number {
@@ -172,6 +180,19 @@ export class Session {
 
   /** Waits for a process of the run to exit, at most `timeout` seconds. */
   async join(pid: number, timeout?: number): Promise<JoinResult> {
+    this.own(pid);
+    const result = await this.waitExit(pid, timeout);
+    this.emit({
+      type: 'control',
+      action: 'join',
+      pid,
+      ok: true,
+      result: result.exited ? `exitcode ${result.exitcode}` : 'timed out, still running',
+    });
+    return result;
+  }
+
+  private async waitExit(pid: number, timeout?: number): Promise<JoinResult> {
     const p = this.own(pid);
     if (p.state === 'running') {
       await new Promise<void>((resolve) => {
@@ -187,14 +208,44 @@ export class Session {
         if (timeout !== undefined) timer = setTimeout(done, Math.max(0, timeout) * 1000);
       });
     }
-    const after = this.table.get(pid) as ProcessInfo;
-    const result: JoinResult = { exited: after.state === 'exited', exitcode: after.exitcode };
+    const after = this.byPid.get(pid) as ProcessInfo;
+    return { exited: after.state !== 'running', exitcode: after.exitcode };
+  }
+
+  /**
+   * The window's controls. A Process object's members are called in its owner (the real
+   * parent), so results are Python's own; the main process, or one whose parent is gone, can
+   * only be signalled or waited for from here.
+   */
+  async control(action: ControlOp, target: ProcessTarget, timeout?: number): Promise<ControlResult> {
+    const row = 'handle' in target ? this.rows.get(target.handle) : this.byPid.get(target.pid);
+    if (!row) throw new ControlError(`${'handle' in target ? `process object ${target.handle}` : `pid ${target.pid}`} is not part of this run`);
+    if (this.ending) throw new ControlError('the run has ended');
+    let result: ControlResult;
+    if (row.handle && this.broker.isConnected(row.ppid)) {
+      result = await this.broker.control(row.ppid, action, row.handle, timeout ?? null);
+    } else if (row.pid !== null && (action === 'terminate' || action === 'kill')) {
+      const alive = row.state === 'running' && isAlive(row.pid);
+      if (alive) process.kill(row.pid, action === 'terminate' ? 'SIGTERM' : 'SIGKILL');
+      result = { ok: true, text: 'None', exitcode: row.exitcode, alive };
+    } else if (row.pid !== null && action === 'join') {
+      const j = await this.waitExit(row.pid, timeout);
+      result = { ok: true, text: 'None', exitcode: j.exitcode, alive: !j.exited };
+    } else {
+      result = {
+        ok: false,
+        text: row.pid === this.rootPid ? `the main process cannot ${action}: it is not a Process object` : `nobody can ${action} it: its parent has exited`,
+        exitcode: row.exitcode,
+        alive: row.state === 'running',
+      };
+    }
     this.emit({
       type: 'control',
-      action: 'join',
-      pid,
-      ok: true,
-      result: result.exited ? `exitcode ${result.exitcode}` : 'timed out, still running',
+      action,
+      ...(row.pid !== null ? { pid: row.pid } : {}),
+      ...(row.handle ? { handle: row.handle } : {}),
+      ok: result.ok,
+      result: result.text,
     });
     return result;
   }
@@ -208,7 +259,7 @@ export class Session {
   // ---- internals --------------------------------------------------------------------------
 
   private own(pid: number): ProcessInfo {
-    const p = Number.isInteger(pid) ? this.table.get(pid) : undefined;
+    const p = Number.isInteger(pid) ? this.byPid.get(pid) : undefined;
     if (!p) throw new ControlError(`pid ${pid} is not a process of this run`);
     return p;
   }
@@ -226,7 +277,7 @@ export class Session {
 
   private livePids(): number[] {
     const pids: number[] = [];
-    for (const p of this.table.values()) if (p.state === 'running') pids.push(p.pid);
+    for (const p of this.byPid.values()) if (p.state === 'running') pids.push(p.pid as number);
     return pids;
   }
 
@@ -236,20 +287,28 @@ export class Session {
     for (const l of this.listeners) l(event);
   }
 
-  private addProcess(pid: number, ppid: number, name: string, daemon: boolean): void {
-    if (this.table.has(pid)) return;
+  private addProcess(pid: number, ppid: number, name: string, daemon: boolean, handle?: string): void {
+    if (this.byPid.has(pid)) return;
     const now = round(performance.now() - this.t0);
-    this.table.set(pid, { pid, ppid, name, daemon, state: 'running', exitcode: null, startedAt: now, endedAt: null, cpu: null, rss: null });
-    this.emit({ type: 'process', pid, ppid, name, daemon });
+    const key = handle ?? `pid:${pid}`;
+    let row = this.rows.get(key);
+    if (row && row.state === 'created') {
+      Object.assign(row, { pid, ppid, name, daemon, state: 'running', startedAt: now });
+    } else {
+      row = { key, handle: handle ?? null, pid, ppid, name, daemon, state: 'running', exitcode: null, startedAt: now, endedAt: null, cpu: null, rss: null };
+      this.rows.set(key, row);
+    }
+    this.byPid.set(pid, row);
+    this.emit({ type: 'process', pid, ppid, name, daemon, ...(handle ? { handle } : {}) });
   }
 
   private markExited(pid: number, exitcode: number | null): void {
-    let p = this.table.get(pid);
+    let p = this.byPid.get(pid);
     if (!p) {
       const h = this.hellos.get(pid);
       if (!h) return;
       this.addProcess(pid, h.ppid, h.name, h.daemon);
-      p = this.table.get(pid) as ProcessInfo;
+      p = this.byPid.get(pid) as ProcessInfo;
     }
     if (p.state === 'exited') return;
     p.state = 'exited';
@@ -264,17 +323,31 @@ export class Session {
     return {
       emit: (e) => this.emit(e),
       hello: (pid, ppid, name, daemon) => {
-        if (this.table.has(pid)) return true;
-        const parent = this.table.get(ppid);
+        if (this.byPid.has(pid)) return true;
+        const parent = this.byPid.get(ppid);
         if (parent === undefined || parent.state !== 'running') return false;
         // Its parent's "spawned" report normally came first; if not, this is enough to list it.
         this.hellos.set(pid, { ppid, name, daemon });
         return true;
       },
-      spawned: (parentPid, pid, name, daemon) => this.addProcess(pid, parentPid, name, daemon),
+      created: (owner, handle, name, daemon) => {
+        if (this.rows.has(handle)) return;
+        this.rows.set(handle, {
+          key: handle, handle, pid: null, ppid: owner, name, daemon, state: 'created',
+          exitcode: null, startedAt: null, endedAt: null, cpu: null, rss: null,
+        });
+        this.emit({ type: 'created', handle, owner, name, daemon });
+      },
+      spawned: (parentPid, pid, name, daemon, handle) => this.addProcess(pid, parentPid, name, daemon, handle),
+      closed: (_owner, handle) => {
+        const row = this.rows.get(handle);
+        if (!row || row.state === 'closed') return;
+        row.state = 'closed';
+        this.emit({ type: 'closed', handle, pid: row.pid });
+      },
       exited: (pid, exitcode, reporter) => {
         // A self-report cannot see a signal, so it only counts for processes still running.
-        if (reporter === 'self' && !this.table.has(pid) && !this.hellos.has(pid)) return;
+        if (reporter === 'self' && !this.byPid.has(pid) && !this.hellos.has(pid)) return;
         this.markExited(pid, exitcode);
       },
       fatal: (pid, message) => {
@@ -282,10 +355,10 @@ export class Session {
         else this.emit({ type: 'warning', pid, message });
       },
       disconnected: (pid) => {
-        const p = this.table.get(pid);
+        const p = this.byPid.get(pid);
         // Its parent reports the exit code; if the parent is gone too, nobody can.
         if (p && p.state === 'running' && pid !== this.rootPid) {
-          const parent = this.table.get(p.ppid);
+          const parent = this.byPid.get(p.ppid);
           if (!parent || parent.state !== 'running') this.markExited(pid, null);
         }
         if (this.broker.connected === 0) this.disconnectedAll?.();
@@ -315,6 +388,7 @@ export class Session {
         [ENV_ROLE]: 'main',
         [ENV_SOCKET]: this.broker.socketPath,
         [ENV_SCENARIO]: this.scenario.file,
+        ...(this.interactive ? { [ENV_INTERACTIVE]: '1' } : {}),
       },
     });
     if (root.pid === undefined) {
@@ -365,8 +439,8 @@ export class Session {
         };
       });
     }
-    for (const p of this.table.values()) if (p.state === 'running') this.markExited(p.pid, null);
-    const rootInfo = this.table.get(this.rootPid);
+    for (const p of this.byPid.values()) if (p.state === 'running') this.markExited(p.pid as number, null);
+    const rootInfo = this.byPid.get(this.rootPid);
     const exitcode = rootInfo?.exitcode ?? null;
     const reason: EndReason = this.stopReason ?? (this.rootFatal ? 'error' : 'finished');
     const end: EndEvent = {

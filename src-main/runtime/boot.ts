@@ -9,7 +9,7 @@ import { ENV_ROLE, ENV_SCENARIO, ENV_SOCKET } from '../protocol.ts';
 import { BrokerClient, setClient } from './connection.ts';
 import { self, setScenario } from './context.ts';
 import { unmarshal } from './marshal.ts';
-import { Process, builtinTargets, joinChildrenAtExit, prewarm, type ChildSpec, type Target } from './process.ts';
+import { Process, builtinTargets, joinChildrenAtExit, prewarm, runControl, type ChildSpec, type Target } from './process.ts';
 
 function oneLine(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`.split('\n')[0];
@@ -67,6 +67,12 @@ export async function boot(): Promise<void> {
   setClient(client);
   // Without the monitor no queue or lock works, and nobody would stop this process: end it.
   client.onLost = () => process.exit(1);
+  client.onControl = (m) => {
+    void runControl(m.op, m.handle, m.timeout).then((r) => {
+      client.send({ k: 'ctlres', rid: m.rid, ...r });
+      client.flush();
+    });
+  };
   client.send({ k: 'hello', pid: process.pid, ppid: process.ppid, name: self.name, daemon: self.daemon });
   captureOutput(client);
   process.on('exit', (code) => {

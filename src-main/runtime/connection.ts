@@ -33,6 +33,8 @@ export class BrokerClient {
   private closed = false;
   /** Called when the broker asks for leased queue items back. */
   onRecall: (queue: string) => void = () => {};
+  /** Called when the person at the window calls a member of one of our Process objects. */
+  onControl: (msg: Extract<DownMessage, { k: 'ctl' }>) => void = () => {};
   /** Called once if the monitor goes away: queues and locks live there, so nothing can go on. */
   onLost: (why: string) => void = () => {};
 
@@ -134,6 +136,10 @@ export class BrokerClient {
     }
     if (m.k === 'recall') {
       this.onRecall(m.q);
+      return;
+    }
+    if (m.k === 'ctl') {
+      this.onControl(m);
       return;
     }
     const resolve = this.waiting.get(m.rid);

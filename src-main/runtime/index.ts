@@ -1,6 +1,7 @@
 // The public API of procscope's runtime: what a scenario imports as 'procscope'.
 // Names and behaviour follow Python's multiprocessing (camelCased); see docs/scenarios.md.
 
+import { ENV_INTERACTIVE } from '../protocol.ts';
 import { self, type SelfInfo } from './context.ts';
 
 export { Process, activeChildren, type ProcessOptions, type Target } from './process.ts';
@@ -19,6 +20,14 @@ export function currentProcess(): CurrentProcess {
 /** Python's parent_process() reduced to what crosses: the parent's pid, or null for the main process. */
 export function parentPid(): number | null {
   return self.identity.length === 0 ? null : self.ppid;
+}
+
+/**
+ * True when the run is shown in procscope's window, where a person can call members of Process
+ * objects (start, join, terminate, kill, close) while the program runs.
+ */
+export function interactive(): boolean {
+  return process.env[ENV_INTERACTIVE] === '1';
 }
 
 /** Used by the child entry point only. */

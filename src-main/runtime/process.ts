@@ -87,6 +87,40 @@ export function dropSpare(): void {
   spare = null;
 }
 
+/** Process objects of this process that are not closed, by handle: what the window may control. */
+const registry = new Map<string, Process>();
+
+/**
+ * Runs a control from the window on one of our Process objects: the real member, in the real
+ * parent, so the answer (exit codes, Python's errors) is exactly what the program would see.
+ */
+export async function runControl(
+  op: 'start' | 'join' | 'terminate' | 'kill' | 'close',
+  handle: string,
+  timeout: number | null,
+): Promise<{ ok: boolean; text: string; exitcode: number | null; alive: boolean }> {
+  const p = registry.get(handle);
+  if (!p) return { ok: false, text: 'ValueError: process object is closed', exitcode: null, alive: false };
+  const state = () => {
+    try {
+      return { exitcode: p.exitcode, alive: p.isAlive() };
+    } catch {
+      return { exitcode: null, alive: false };
+    }
+  };
+  try {
+    if (op === 'start') p.start();
+    else if (op === 'join') await p.join(timeout);
+    else if (op === 'terminate') p.terminate();
+    else if (op === 'kill') p.kill();
+    else p.close();
+    return { ok: true, text: 'None', ...state() };
+  } catch (err) {
+    const e = err as Error;
+    return { ok: false, text: `${e.name}: ${e.message}`, ...state() };
+  }
+}
+
 /** Python's `_children`: processes started here and not yet closed. */
 const children = new Set<Process>();
 
@@ -98,6 +132,13 @@ function exitcodeOf(code: number | null, signal: NodeJS.Signals | null): number 
   if (code !== null) return code;
   const num = signal ? constants.signals[signal] : undefined;
   return num ? -num : 1;
+}
+
+/** Python's `_exitcode_to_name`: -15 reads `-SIGTERM`. */
+function signalName(exitcode: number): string | null {
+  if (exitcode >= 0) return null;
+  const entry = Object.entries(constants.signals).find(([, n]) => n === -exitcode);
+  return entry ? `-${entry[0]}` : null;
 }
 
 function describe(fn: unknown): string {
@@ -115,6 +156,14 @@ export class Process {
   #pid: number | null = null;
   #exitcode: number | null = null;
   #exited: Promise<void> | null = null;
+  /** Id of this object within the run, for the window's controls (Python has id(p)). */
+  #handle = '';
+  #announced = false;
+  #closedWaiters: (() => void)[] = [];
+  /** Python's `_parent_pid`: the process that created this object. */
+  #parentPid = process.pid;
+  /** This object is the calling process itself (a child's revived Process). */
+  #current = false;
 
   constructor(opts: ProcessOptions = {}) {
     this.#target = opts.target ?? null;
@@ -129,6 +178,10 @@ export class Process {
     // Python: type(self).__name__ + '-' + ':'.join(identity), so a subclass Foo is 'Foo-1'.
     const cls = new.target === Process ? 'Process' : new.target.name || 'Process';
     this.#name = opts.name ?? `${cls}-${this.#identity.join(':')}`;
+    this.#handle = `${process.pid}.${this.#identity.join(':')}`;
+    registry.set(this.#handle, this);
+    // After the constructor chain: a subclass usually sets its name right after super().
+    queueMicrotask(() => this.#announce());
   }
 
   get name(): string {
@@ -168,12 +221,37 @@ export class Process {
     return undefined;
   }
 
+  /** This object's id in the run log (`created`, `process` and `closed` events). */
+  get handle(): string {
+    return this.#handle;
+  }
+
+  #announce(): void {
+    if (this.#announced || !this.#handle) return;
+    this.#announced = true;
+    broker().send({ k: 'created', handle: this.#handle, name: this.#name, daemon: this.#daemon });
+  }
+
+  /** Resolves when this object is closed (by the program, or by a person at the window). */
+  waitClosed(): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    // A pending promise alone would let Node exit: hold the process open until then.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    return new Promise((resolve) =>
+      this.#closedWaiters.push(() => {
+        clearInterval(keepAlive);
+        resolve();
+      }),
+    );
+  }
+
   start(): void {
     this.#checkClosed();
     if (this.#state !== 'initial') throw new AssertionError('cannot start a process twice');
     if (self.daemon) throw new AssertionError('daemonic processes are not allowed to have children');
     const spec = this.#spec();
     const client = broker();
+    this.#announce();
     // Queues and locks created just before start() must reach the broker before the child uses them.
     client.flush();
     const child = takeSpare();
@@ -196,7 +274,7 @@ export class Process {
       });
     });
     child.once('error', () => {});
-    client.send({ k: 'spawned', pid: child.pid, name: this.#name, daemon: this.#daemon });
+    client.send({ k: 'spawned', pid: child.pid, name: this.#name, daemon: this.#daemon, handle: this.#handle });
   }
 
   /** Waits for the process to end, or for `timeout` seconds. Returns with it still alive on timeout. */
@@ -244,18 +322,32 @@ export class Process {
     children.delete(this);
     this.#child = null;
     this.#state = 'closed';
+    registry.delete(this.#handle);
+    if (this.#announced) broker().send({ k: 'closed', handle: this.#handle });
+    for (const w of this.#closedWaiters.splice(0)) w();
   }
 
+  /** Python's repr: `<Process name='Process-1' pid=42 parent=41 stopped exitcode=-SIGTERM daemon>`. */
   toString(): string {
-    const status =
-      this.#state === 'closed'
-        ? 'closed'
-        : this.#state === 'initial'
-          ? 'initial'
-          : this.#exitcode === null
-            ? 'started'
-            : `stopped exitcode=${this.#exitcode}`;
-    return `<${this.constructor.name} name='${this.#name}'${this.#pid ? ` pid=${this.#pid}` : ''} ${status}${this.#daemon ? ' daemon' : ''}>`;
+    let status: string;
+    let exitcode: string | null = null;
+    if (this.#current) status = 'started';
+    else if (this.#state === 'closed') status = 'closed';
+    else if (this.#state === 'initial') status = 'initial';
+    else if (this.#exitcode === null) status = 'started';
+    else {
+      status = 'stopped';
+      exitcode = signalName(this.#exitcode) ?? String(this.#exitcode);
+    }
+    // The bundler renames the class binding (`_Process`), so the base class is named explicitly.
+    const cls = this.constructor === Process ? 'Process' : this.constructor.name || 'Process';
+    const info = [cls, `name='${this.#name}'`];
+    // Python shows the pid while it has a Popen: from start() until close().
+    if (this.#state === 'started' && this.#pid !== null) info.push(`pid=${this.#pid}`);
+    info.push(`parent=${this.#parentPid}`, status);
+    if (exitcode !== null) info.push(`exitcode=${exitcode}`);
+    if (this.#daemon) info.push('daemon');
+    return `<${info.join(' ')}>`;
   }
 
   #signal(sig: NodeJS.Signals): void {
@@ -327,6 +419,8 @@ export class Process {
     p.#target = target;
     p.#args = args;
     p.#pid = process.pid;
+    p.#parentPid = process.ppid;
+    p.#current = true;
     p.#state = 'started';
     return p;
   }

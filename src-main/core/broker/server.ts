@@ -3,7 +3,15 @@
 
 import net from 'node:net';
 import fs from 'node:fs';
-import { Codec, FrameDecoder, encodeFrame, isUpMessage, type DownMessage, type UpMessage } from '../../protocol.ts';
+import {
+  Codec,
+  FrameDecoder,
+  encodeFrame,
+  isUpMessage,
+  type ControlOp,
+  type DownMessage,
+  type UpMessage,
+} from '../../protocol.ts';
 import type { Emit, Peer } from './peer.ts';
 import { LockTable } from './locks.ts';
 import { QueueTable } from './queues.ts';
@@ -13,7 +21,9 @@ export interface BrokerHost {
   emit: Emit;
   /** A process introduces itself. False refuses it: it must be known to the run, or a child of one. */
   hello(pid: number, ppid: number, name: string, daemon: boolean): boolean;
-  spawned(parentPid: number, pid: number, name: string, daemon: boolean): void;
+  created(ownerPid: number, handle: string, name: string, daemon: boolean): void;
+  spawned(parentPid: number, pid: number, name: string, daemon: boolean, handle: string | undefined): void;
+  closed(ownerPid: number, handle: string): void;
   exited(pid: number, exitcode: number, reporter: 'parent' | 'self'): void;
   fatal(pid: number, message: string): void;
   disconnected(pid: number): void;
@@ -22,8 +32,17 @@ export interface BrokerHost {
 /** Longest partial line kept per stream before it is emitted anyway. */
 const MAX_LINE = 64 * 1024;
 
+export interface ControlReply {
+  ok: boolean;
+  text: string;
+  exitcode: number | null;
+  alive: boolean;
+}
+
 class Connection implements Peer {
   pid = 0;
+  /** Controls sent to this process and not answered yet. */
+  readonly controls = new Map<number, (r: ControlReply) => void>();
   codec: Codec = Codec.V8;
   readonly decoder = new FrameDecoder();
   private outbox: Buffer[] = [];
@@ -55,6 +74,7 @@ export class Broker {
   readonly queues: QueueTable;
   readonly locks: LockTable;
   private closed = false;
+  private nextControl = 1;
 
   constructor(
     readonly socketPath: string,
@@ -141,8 +161,17 @@ export class Broker {
         return this.locks.acquire(conn, m.l, m.rid, m.block, m.timeout);
       case 'rel':
         return this.locks.release(conn, m.l);
+      case 'created':
+        return this.host.created(conn.pid, m.handle, m.name, m.daemon);
       case 'spawned':
-        return this.host.spawned(conn.pid, m.pid, m.name, m.daemon);
+        return this.host.spawned(conn.pid, m.pid, m.name, m.daemon, m.handle);
+      case 'closed':
+        return this.host.closed(conn.pid, m.handle);
+      case 'ctlres': {
+        const resolve = conn.controls.get(m.rid);
+        conn.controls.delete(m.rid);
+        return resolve?.({ ok: m.ok, text: m.text, exitcode: m.exitcode, alive: m.alive });
+      }
       case 'exited':
         return this.host.exited(m.pid, m.exitcode, 'parent');
       case 'bye':
@@ -178,6 +207,10 @@ export class Broker {
       if (conn.partial[s]) this.host.emit({ type: 'output', pid: conn.pid, stream: s === 0 ? 'stdout' : 'stderr', text: conn.partial[s] });
       conn.partial[s] = '';
     }
+    for (const resolve of conn.controls.values()) {
+      resolve({ ok: false, text: `the process that owns this Process object (pid ${conn.pid}) has exited`, exitcode: null, alive: false });
+    }
+    conn.controls.clear();
     this.queues.disconnect(conn);
     this.locks.disconnect(conn);
     this.flushAll();
@@ -197,6 +230,25 @@ export class Broker {
     this.flushScheduled = false;
     for (const c of this.dirty) c.flush();
     this.dirty.clear();
+  }
+
+  /** Whether this pid is connected (alive and able to answer controls). */
+  isConnected(pid: number): boolean {
+    for (const c of this.conns) if (c.pid === pid) return true;
+    return false;
+  }
+
+  /** Asks `ownerPid`'s runtime to call a member of its Process object `handle`. */
+  control(ownerPid: number, op: ControlOp, handle: string, timeout: number | null): Promise<ControlReply> {
+    const conn = [...this.conns].find((c) => c.pid === ownerPid);
+    if (!conn) {
+      return Promise.resolve({ ok: false, text: `the process that owns this Process object (pid ${ownerPid}) has exited`, exitcode: null, alive: false });
+    }
+    const rid = this.nextControl++;
+    return new Promise((resolve) => {
+      conn.controls.set(rid, resolve);
+      conn.send({ k: 'ctl', rid, op, handle, timeout });
+    });
   }
 
   /** Disconnects everyone and stops listening. */
