@@ -111,14 +111,22 @@ export const presets: readonly PresetMeta[] = [
         'minus the signal number, as in Python, and close() frees each object. In the timeline, both lanes are cut ' +
         "short and end with those exit codes. The Python seed calls kill() and terminate() on one process and reads " +
         'exitcode without join(), so it prints None, and its close() then raises ValueError because the child may ' +
-        'still be running: signals take effect asynchronously, and join() is what waits for them.',
+        'still be running: signals take effect asynchronously, and join() is what waits for them. ' +
+        "Then it is your turn: in the window a third Process object, 'demo3', waits in the process table, created " +
+        'but not started. Press start, join (with or without a timeout), terminate, kill and close on its row, in any ' +
+        'order, and see what each member answers: close() on a running process raises the same ValueError as in ' +
+        'Python, join() returns None and the exit code shows -15 or -9. Closing it ends the run.',
       zh:
         '两个守护进程演示了 Process 对象的成员：name、pid、isAlive()。每个子进程打印自己的参数后本打算睡一分钟，' +
         "但一秒后 'demo' 就被 terminate()（SIGTERM）终止，'demo2' 被 kill()（SIGKILL）终止；" +
         'join() 之后，它们的 exitcode 分别是 -15 和 -9，即信号编号取负，' +
         '和 Python 一样，然后 close() 释放各自的对象。在时间线上，两条泳道都被提前截断，并以这两个退出码结束。' +
         'Python 原文对同一个进程先后调用 kill() 和 terminate()，没有 join() 就读取 exitcode，所以打印的是 None，' +
-        '随后的 close() 还会因为子进程可能仍在运行而抛出 ValueError：信号是异步生效的，等它生效要靠 join()。',
+        '随后的 close() 还会因为子进程可能仍在运行而抛出 ValueError：信号是异步生效的，等它生效要靠 join()。' +
+        "接下来轮到你：在窗口的进程表里有第三个 Process 对象 'demo3'，已创建但尚未启动。" +
+        '在它那一行按下 start、join（可带超时）、terminate、kill 和 close，顺序随意，看看每个成员返回什么：' +
+        '对运行中的进程调用 close() 会抛出和 Python 一样的 ValueError，join() 返回 None，退出码显示 -15 或 -9。' +
+        '关闭它，这次运行就结束了。',
     },
   ),
   preset(

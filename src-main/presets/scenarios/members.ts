@@ -3,7 +3,7 @@
 // exit codes are always -15 and -9. (The seed reads exitcode without join(): it prints None, and
 // its close() then fails because the child may still be running.)
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Process } from 'procscope';
+import { Process, interactive } from 'procscope';
 
 export async function foo(x: number): Promise<void> {
   console.log(x);
@@ -47,4 +47,13 @@ export default async function main(): Promise<void> {
   await q.join();
   console.log(q.exitcode); // => -9
   q.close();
+
+  // In procscope's window, your turn: a third Process object waits in the process table. Press
+  // start, then try isAlive (the state column), join with a timeout, terminate or kill, and
+  // close (before and after it has exited), and watch what each member answers.
+  if (interactive()) {
+    const r = new Process({ name: 'demo3', target: foo, args: [3] });
+    console.log(`${r.name} is ready: use the buttons on its row; close it to end the run`);
+    await r.waitClosed();
+  }
 }
