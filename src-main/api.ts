@@ -81,7 +81,10 @@ export interface ExitEvent extends Stamped {
 export interface SampleEvent extends Stamped {
   type: 'sample';
   pid: Pid;
-  /** Percent of one core since the previous sample (can exceed 100 for multi-threaded work). */
+  /**
+   * Percent of one core since the previous sample (can exceed 100 for multi-threaded work); a
+   * process's first sample is its average since it started.
+   */
   cpu: number;
   /** Resident set size in bytes. */
   rss: number;
