@@ -15,7 +15,9 @@ const common = {
 // `node scripts/build-node.mjs runtime` builds the runtime alone (tests of the runtime need no CLI).
 const only = process.argv[2];
 const all = [
-  () => build({ ...common, entryPoints: { procscope: 'src-main/runtime/index.ts' }, outdir: 'out/runtime', outExtension: { '.js': '.mjs' } }),
+  // keepNames: scenarios see these classes (`p.constructor.name`, tracebacks); without it the
+  // bundler's renamed bindings show through (`_Process`, `_Queue`).
+  () => build({ ...common, keepNames: true, entryPoints: { procscope: 'src-main/runtime/index.ts' }, outdir: 'out/runtime', outExtension: { '.js': '.mjs' } }),
   () => build({ ...common, entryPoints: { child: 'src-main/runtime/child.ts' }, outdir: 'out/runtime', outExtension: { '.js': '.mjs' } }),
   () => build({
     ...common,

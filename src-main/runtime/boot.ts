@@ -124,6 +124,8 @@ export async function boot(): Promise<void> {
     }
   }
   await joinChildrenAtExit();
+  // A process that printed a lot may have more queued than the socket took at once.
+  await client.drain();
   process.exit(exitcode);
 }
 

@@ -103,6 +103,21 @@ export class BrokerClient {
     this.socket.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
   }
 
+  /** Flushes and resolves once the socket has handed everything to the kernel (or is gone). */
+  drain(): Promise<void> {
+    this.flush();
+    if (this.closed || this.socket.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
   /**
    * Writes what is pending with blocking syscalls: for 'exit' handlers, where nothing async runs.
    * Data the socket itself still queues (only when the broker stopped reading) cannot be saved.

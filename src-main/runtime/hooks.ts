@@ -45,7 +45,12 @@ export async function resolve(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ERR_MODULE_NOT_FOUND' && /^\.{1,2}\//.test(specifier) && specifier.endsWith('.js')) {
-      return next(specifier.slice(0, -3) + '.ts', context);
+      try {
+        return await next(specifier.slice(0, -3) + '.ts', context);
+      } catch {
+        // Neither exists: report the name the scenario wrote, not our guess.
+        throw err;
+      }
     }
     throw err;
   }
@@ -62,8 +67,8 @@ async function stripTypes(source: string, file: string): Promise<string> {
   try {
     return sucraseTransform(source, { transforms: ['typescript'], disableESTransforms: true, filePath: file }).code;
   } catch (err) {
-    // sucrase reports "Unexpected token (3:5)": say where, as Node does for JavaScript.
-    const msg = (err as Error).message;
+    // sucrase reports "Error transforming <file>: Unexpected token (3:5)": say where, once.
+    const msg = (err as Error).message.replace(`Error transforming ${file}: `, '');
     const m = /\((\d+):(\d+)\)/.exec(msg);
     throw new SyntaxError(m ? `${file}:${m[1]}:${m[2]}: ${msg.replace(/\s*\(\d+:\d+\)/, '')}` : `${file}: ${msg}`);
   }

@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import { exportNameOf, scenario } from './context.ts';
 import { PicklingError, ValueError } from './errors.ts';
 import { Process, builtinTargets } from './process.ts';
-import { Queue } from './queue.ts';
+import { Queue, takeOne } from './queue.ts';
 
 type Fn<A extends unknown[], R> = (...args: A) => R | Promise<R>;
 
@@ -49,7 +49,7 @@ function revivedError(e: { name: string; message: string; stack?: string }): Err
 async function poolWorker(tasks: Queue<Task | null>, results: Queue<TaskResult>): Promise<void> {
   const exports = scenario().exports ?? {};
   for (;;) {
-    const task = await tasks.get();
+    const task = await takeOne(tasks);
     if (task === null) return;
     const fn = exports[task.fn];
     try {

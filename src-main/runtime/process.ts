@@ -217,7 +217,10 @@ export class Process {
 
   /** Method to be run in the child; override it in a subclass (Python's `run`). */
   run(): unknown {
-    if (this.#target) return (this.#target as (...a: unknown[]) => unknown)(...this.#args);
+    // Called as a plain function, as Python calls self._target(*args): no `this` inside it, and
+    // tracebacks read `at target`, not `at Process.target`.
+    const target = this.#target as ((...a: unknown[]) => unknown) | null;
+    if (target) return target(...this.#args);
     return undefined;
   }
 
@@ -339,9 +342,7 @@ export class Process {
       status = 'stopped';
       exitcode = signalName(this.#exitcode) ?? String(this.#exitcode);
     }
-    // The bundler renames the class binding (`_Process`), so the base class is named explicitly.
-    const cls = this.constructor === Process ? 'Process' : this.constructor.name || 'Process';
-    const info = [cls, `name='${this.#name}'`];
+    const info = [this.constructor.name || 'Process', `name='${this.#name}'`];
     // Python shows the pid while it has a Popen: from start() until close().
     if (this.#state === 'started' && this.#pid !== null) info.push(`pid=${this.#pid}`);
     info.push(`parent=${this.#parentPid}`, status);

@@ -20,6 +20,19 @@ export interface WaitOptions {
 /** Largest lease asked for; the broker grants leases only to a queue's sole consumer. */
 const LEASE_MAX = 512;
 
+/** Longest (ms) a consumer served from its lease goes without letting its event loop turn. */
+const LEASE_TURN_MS = 5;
+
+/** When this process's event loop last turned, as far as its queue gets can tell. */
+let turnedAt = 0;
+
+/** Two immediates: the first may run in the check phase of the current turn, before any I/O poll. */
+async function turnEventLoop(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  turnedAt = performance.now();
+}
+
 interface Lease {
   items: Uint8Array[];
   head: number;
@@ -51,6 +64,9 @@ function waitArgs(block: boolean | WaitOptions | undefined, timeout: number | nu
   if (b && t !== null && !(t >= 0)) throw new ValueError("'timeout' must be a non-negative number");
   return { block: b, timeout: b ? t : null };
 }
+
+/** Runtime-internal (Pool workers): a blocking get of exactly one item, never a lease. */
+export let takeOne: <T>(queue: Queue<T>) => Promise<T>;
 
 /** Set while `revive` builds a handle for an existing queue: the constructor then creates nothing. */
 let revivingId: string | null = null;
@@ -110,11 +126,23 @@ export class Queue<T = unknown> implements Shareable {
   }
 
   async get(block?: boolean | WaitOptions, timeout?: number | null): Promise<T> {
-    const w = waitArgs(block, timeout);
+    return this.#get(waitArgs(block, timeout), LEASE_MAX);
+  }
+
+  /** `max` > 1 accepts a lease of up to `max` items when this process is the sole consumer. */
+  async #get(w: { block: boolean; timeout: number | null }, max: number): Promise<T> {
     const q = this.#id;
     const client = broker();
     installRecall(client);
-    const lease = leases.get(q);
+    let lease = leases.get(q);
+    if (lease && lease.head < lease.items.length && performance.now() - turnedAt > LEASE_TURN_MS) {
+      // Gets served from a lease resolve in microtasks, so a consumer that computes between gets
+      // never lets its event loop turn: its acks and prints would wait for the whole lease, and so
+      // would a recall (another consumer waiting for these very items). Let it turn now and then;
+      // a recall handled meanwhile ends the lease.
+      await turnEventLoop();
+      lease = leases.get(q);
+    }
     if (lease && lease.head < lease.items.length) {
       const item = lease.items[lease.head++];
       if (lease.head === lease.items.length) leases.delete(q);
@@ -129,8 +157,9 @@ export class Queue<T = unknown> implements Shareable {
       q,
       block: w.block,
       timeout: w.timeout,
-      max: LEASE_MAX,
+      max,
     }));
+    turnedAt = performance.now();
     if (reply.k === 'fail') {
       if (reply.why === 'Empty' || reply.why === 'Timeout') throw new Empty();
       throw new Error(reply.message ?? 'queue get failed');
@@ -139,6 +168,12 @@ export class Queue<T = unknown> implements Shareable {
     if (items.length === 0) throw new Error('broker answered a get with no item');
     if (items.length > 1) leases.set(q, { items, head: 1 });
     return deserialize(items[0]) as T;
+  }
+
+  static {
+    // Python's pool workers take one task per get: a lease would hold back tasks that an idle
+    // worker could run while this one is busy (and a busy worker cannot answer a recall).
+    takeOne = (queue) => queue.#get({ block: true, timeout: null }, 1);
   }
 
   putNowait(obj: T): Promise<void> {

@@ -1,0 +1,241 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { survivors } from '../helpers/leaks.ts';
+import { run as runScenario, scenarioFile, tmpRoot, type RunResult } from '../helpers/run.ts';
+
+// How a scenario file is loaded in every process of a run: JavaScript or TypeScript, from any
+// folder, with 'procscope' and `./x.js`-for-`x.ts` imports resolved; and how loading fails.
+
+const ended: RunResult[] = [];
+afterEach(() => {
+  for (const r of ended.splice(0)) expect(survivors(r), 'processes still alive after the run ended').toEqual([]);
+});
+async function run(...args: Parameters<typeof runScenario>): Promise<RunResult> {
+  const r = await runScenario(...args);
+  ended.push(r);
+  return r;
+}
+
+let nested = 0;
+
+/** Writes `files` (relative paths) under a fresh folder; returns the folder. */
+function writeTree(files: Record<string, string>): string {
+  const dir = path.join(tmpRoot, `tree${++nested}`);
+  for (const [rel, source] of Object.entries(files)) {
+    const file = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, source);
+  }
+  return dir;
+}
+
+const childName = (r: RunResult): number => {
+  const p = r.processes().find((e) => e.name === 'Process-1');
+  if (!p) throw new Error('expected a child named Process-1 in the log');
+  return p.pid;
+};
+
+describe('scenario loading', () => {
+  it('a .js scenario runs, in the root and in a child', async () => {
+    const r = await run(
+      scenarioFile(
+        `
+import { Process, currentProcess } from 'procscope';
+
+export function hello(who) {
+  console.log('hello', who, 'from', currentProcess().name);
+}
+
+export default async function main() {
+  hello('js');
+  const p = new Process({ target: hello, args: ['child'] });
+  p.start();
+  await p.join();
+}
+`,
+        'scenario.js',
+      ),
+    );
+    expect(r.summary.end, r.stderr().join('\n')).toMatchObject({ reason: 'finished', exitcode: 0 });
+    expect(r.stdout(r.root)).toEqual(['hello js from MainProcess']);
+    expect(r.stdout(childName(r))).toEqual(['hello child from Process-1']);
+  });
+
+  it('a .ts scenario with type annotations runs, in the root and in a child', async () => {
+    const r = await run(
+      scenarioFile(`
+import { Process, Queue, currentProcess, type CurrentProcess } from 'procscope';
+
+interface Point {
+  x: number;
+  y: number;
+}
+type Pair<T> = readonly [T, T];
+enum Color {
+  Red = 'red',
+  Blue = 'blue',
+}
+
+class Meter {
+  constructor(private readonly unit: string) {}
+  show(n: number): string {
+    return n + this.unit;
+  }
+}
+
+function first<T>(pair: Pair<T>): T {
+  return pair[0];
+}
+
+export async function measure(p: Point, out: Queue<string>): Promise<void> {
+  const me: CurrentProcess = currentProcess();
+  const len = Math.hypot(p.x, p.y) as number;
+  await out.put(me.name + ' ' + new Meter('m').show(len) + ' ' + Color.Blue);
+}
+
+export default async function main(): Promise<void> {
+  const out = new Queue<string>();
+  const p = new Process({ target: measure, args: [{ x: 3, y: 4 } satisfies Point, out] });
+  p.start();
+  console.log(await out.get(), first<string>(['a', 'b']), Color.Red);
+  await p.join();
+}
+`),
+    );
+    expect(r.summary.end, r.stderr().join('\n')).toMatchObject({ reason: 'finished', exitcode: 0 });
+    expect(r.stdout(r.root)).toEqual(['Process-1 5m blue a red']);
+  });
+
+  it("import from 'procscope' works for a scenario in any folder (no node_modules near it)", async () => {
+    const dir = writeTree({
+      'a/b/c/deep.mjs': `
+import { Process, currentProcess } from 'procscope';
+export function where() {
+  console.log('child in', process.cwd() === new URL('.', import.meta.url).pathname.replace(/\\/$/, ''));
+}
+export default async function main() {
+  const p = new Process({ target: where });
+  p.start();
+  await p.join();
+  console.log('root', currentProcess().name, p.exitcode);
+}
+`,
+    });
+    const file = path.join(dir, 'a/b/c/deep.mjs');
+    expect(fs.existsSync(path.join(dir, 'node_modules')), 'no node_modules next to the scenario').toBe(false);
+    const r = await run(file);
+    expect(r.summary.end, r.stderr().join('\n')).toMatchObject({ reason: 'finished', exitcode: 0 });
+    // A file runs in its own folder, as `python3 script.py` would from there.
+    expect(r.stdout(childName(r))).toEqual(['child in true']);
+    expect(r.stdout(r.root)).toEqual(['root MainProcess 0']);
+  });
+
+  it('a .ts scenario importing ./lib.js finds lib.ts, and a child can run a target re-exported from it', async () => {
+    const dir = writeTree({
+      'lib.ts': `
+import { currentProcess } from 'procscope';
+export const GREETING: string = 'hi';
+export function work(n: number): void {
+  console.log(GREETING, n * 2, currentProcess().name);
+}
+`,
+      'main.ts': `
+import { Process } from 'procscope';
+import { work, GREETING } from './lib.js';
+export { work };
+
+export default async function main(): Promise<void> {
+  console.log('root sees', GREETING);
+  const p = new Process({ target: work, args: [21] });
+  p.start();
+  await p.join();
+}
+`,
+    });
+    const r = await run(path.join(dir, 'main.ts'));
+    expect(r.summary.end, r.stderr().join('\n')).toMatchObject({ reason: 'finished', exitcode: 0 });
+    expect(r.stdout(r.root)).toEqual(['root sees hi']);
+    expect(r.stdout(childName(r))).toEqual(['hi 42 Process-1']);
+  });
+});
+
+describe('scenario failures', () => {
+  it('a syntax error in a .ts scenario ends the run with reason error, naming the file and the place', async () => {
+    const file = scenarioFile(`
+export default async function main(): Promise<void> {
+  const x: number = = 1;
+}
+`);
+    const r = await run(file);
+    expect(r.summary.end.reason).toBe('error');
+    expect(r.summary.end.exitcode).toBe(1);
+    expect(r.summary.end.error).toBe(`cannot load scenario ${file}: SyntaxError: ${file}:3:21: Unexpected token`);
+    expect(r.stderr(r.root)[0]).toBe(`SyntaxError: ${file}:3:21: Unexpected token`);
+  });
+
+  it('a syntax error in a .js scenario ends the run with reason error, naming the file', async () => {
+    const file = scenarioFile(
+      `
+export default async function main() {
+  let = = 1;
+}
+`,
+      'broken.js',
+    );
+    const r = await run(file);
+    expect(r.summary.end.reason).toBe('error');
+    expect(r.summary.end.exitcode).toBe(1);
+    expect(r.summary.end.error).toContain(file);
+    expect(r.summary.end.error).toMatch(/SyntaxError/);
+    expect(r.stderr(r.root).join('\n')).toContain('SyntaxError');
+  });
+
+  it('an import of a missing ./x.js is reported with the name the scenario wrote', async () => {
+    const file = scenarioFile(`
+import { helper } from './missing.js';
+export default async function main(): Promise<void> {
+  helper();
+}
+`);
+    const r = await run(file);
+    expect(r.summary.end.reason).toBe('error');
+    const missing = path.join(path.dirname(file), 'missing.js');
+    expect(r.summary.end.error).toBe(`cannot load scenario ${file}: Error: Cannot find module '${missing}' imported from ${file}`);
+  });
+
+  it("a main that throws ends the run with reason error and exitcode 1, its stack on the root's stderr", async () => {
+    const file = scenarioFile(`
+function inner(): never {
+  throw new RangeError('kaboom');
+}
+export default async function main(): Promise<void> {
+  console.log('before');
+  inner();
+}
+`);
+    const r = await run(file);
+    expect(r.summary.end).toMatchObject({ reason: 'error', exitcode: 1, error: 'main raised RangeError: kaboom' });
+    expect(r.exits().get(r.root)).toBe(1);
+    expect(r.stdout(r.root)).toEqual(['before']);
+    const err = r.stderr(r.root);
+    expect(err[0]).toBe('RangeError: kaboom');
+    expect(err.some((l) => l.includes('at inner (') && l.includes(file)), `a frame of inner() in:\n${err.join('\n')}`).toBe(true);
+    expect(err.some((l) => l.includes('at main (')), `a frame of main() in:\n${err.join('\n')}`).toBe(true);
+  });
+
+  it('a scenario without a default export is reported clearly', async () => {
+    const file = scenarioFile(`
+export async function main(): Promise<void> {
+  console.log('never runs');
+}
+`);
+    const r = await run(file);
+    expect(r.summary.end.reason).toBe('error');
+    expect(r.summary.end.exitcode).toBe(1);
+    const expected = `scenario ${file} has no default export: export default async function main() { ... }`;
+    expect(r.summary.end.error).toBe(expected);
+    expect(r.stderr(r.root)).toEqual([expected]);
+    expect(r.stdout(r.root)).toEqual([]);
+  });
+});
