@@ -9,12 +9,14 @@ export type Command =
   | { cmd: 'version' }
   | { cmd: 'presets'; json: boolean }
   | { cmd: 'run'; scenario: string; log?: string; interval?: number; timeout?: number; json: boolean }
-  | { cmd: 'export'; log: string; format: 'csv' | 'trace'; out?: string };
+  | { cmd: 'export'; log: string; format: 'csv' | 'trace'; out?: string }
+  | { cmd: 'serve'; port?: number };
 
 export const USAGE = `usage:
   procscope presets [--json]
   procscope run <preset | file.ts | file.js> [--log FILE] [--interval MS] [--timeout S] [--json]
   procscope export <log.jsonl> --format csv|trace [-o FILE]
+  procscope serve [--port N]
   procscope --help | --version`;
 
 interface Spec {
@@ -98,6 +100,17 @@ export function parseArgs(argv: string[]): Command {
       }
       const out = (opts.get('-o') ?? opts.get('--output')) as string | undefined;
       return { cmd: 'export', log: positional[0], format, out };
+    }
+    case 'serve': {
+      const { positional, opts } = parseOptions(rest, { flags: new Set(), values: new Set(['--port']) });
+      if (positional.length) throw new UsageError(`serve takes no arguments, got '${positional[0]}'`);
+      const raw = opts.get('--port');
+      if (raw === undefined) return { cmd: 'serve' };
+      const port = Number(raw);
+      if (typeof raw !== 'string' || !/^\d+$/.test(raw) || port < 1 || port > 65535) {
+        throw new UsageError(`--port must be a port number (1..65535), got '${raw}'`);
+      }
+      return { cmd: 'serve', port };
     }
     default:
       throw new UsageError(`unknown command '${cmd}'`);

@@ -11,6 +11,7 @@ import { exportTrace } from '../core/runlog/trace.ts';
 import { ScenarioError } from '../core/scenario-loader.ts';
 import { ControlError, Session } from '../core/session.ts';
 import { presets } from '../presets/catalog.ts';
+import { startWebShell } from '../web/server.ts';
 import { USAGE, UsageError, parseArgs, type Command } from './args.ts';
 import { processTable, summaryText } from './format.ts';
 
@@ -24,8 +25,41 @@ function version(): string {
   return pkg.version;
 }
 
+/** The run in progress, for the handler of a closed stdout. */
+let current: Session | null = null;
+
 async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number> {
-  const session = await Session.start({ scenario: cmd.scenario, logPath: cmd.log, interval: cmd.interval, timeout: cmd.timeout });
+  // The writer appends (a crash can then only tear the last line), so an existing log would get
+  // a second run appended to it, which every reader takes for one garbled run.
+  if (cmd.log !== undefined) {
+    let size = 0;
+    try {
+      size = fs.statSync(cmd.log).size;
+    } catch {
+      // does not exist yet: the writer creates it
+    }
+    if (size > 0) fail(`log file ${path.resolve(cmd.log)} already exists: choose a new --log path`);
+  }
+  const out = process.stdout;
+  const live = !cmd.json && out.isTTY === true;
+  const names = new Map<number, string>();
+  let pending: string[] = [];
+  const say = (line: string) => {
+    if (live) pending.push(line);
+    else out.write(`${line}\n`);
+  };
+  // Registered before start: it sees the run from its first event, as the log does.
+  const onEvent = (e: RunEvent) => {
+    if (cmd.json) {
+      out.write(`${JSON.stringify(e)}\n`);
+      return;
+    }
+    if (e.type === 'process') names.set(e.pid, e.name);
+    else if (e.type === 'output') say(`[${e.pid} ${names.get(e.pid) ?? ''}]${e.stream === 'stderr' ? ' !' : ''} ${e.text}`);
+    else if (e.type === 'deadlock') say(`deadlock: ${e.cycle.map((c) => `${c.pid} waits for ${c.lock} held by ${c.holder}`).join('; ')}`);
+  };
+  const session = await Session.start({ scenario: cmd.scenario, logPath: cmd.log, interval: cmd.interval, timeout: cmd.timeout, onEvent });
+  current = session;
   let interrupted = 0;
   const onSignal = () => {
     interrupted += 1;
@@ -39,15 +73,8 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const out = process.stdout;
-  if (cmd.json) {
-    // The log's own lines, as they happen (the first lines were written before we subscribed).
-    session.on((e) => out.write(`${JSON.stringify(e)}\n`));
-  } else {
-    const live = out.isTTY === true;
-    const names = new Map<number, string>(session.processes().map((p) => [p.pid, p.name]));
+  if (!cmd.json) {
     let drawn = 0;
-    let pending: string[] = [];
     const draw = () => {
       const lines = processTable(session.processes());
       let s = drawn ? `\x1b[${drawn}A\x1b[0J` : '';
@@ -58,19 +85,6 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
       out.write(s);
     };
     const timer = live ? setInterval(draw, 250) : null;
-    session.on((e: RunEvent) => {
-      if (e.type === 'process') names.set(e.pid, e.name);
-      if (e.type === 'output') {
-        const line = `[${e.pid} ${names.get(e.pid) ?? ''}]${e.stream === 'stderr' ? ' !' : ''} ${e.text}`;
-        if (live) pending.push(line);
-        else out.write(`${line}\n`);
-      }
-      if (e.type === 'deadlock') {
-        const line = `deadlock: ${e.cycle.map((c) => `${c.pid} waits for ${c.lock} held by ${c.holder}`).join('; ')}`;
-        if (live) pending.push(line);
-        else out.write(`${line}\n`);
-      }
-    });
     const summary = await session.done;
     if (timer) clearInterval(timer);
     if (live) draw();
@@ -104,6 +118,24 @@ async function exportCommand(cmd: Extract<Command, { cmd: 'export' }>): Promise<
   return 0;
 }
 
+/** The window in a browser: serves until Ctrl-C, which stops a running run and closes the server. */
+async function serveCommand(cmd: Extract<Command, { cmd: 'serve' }>): Promise<number> {
+  const shell = await startWebShell({ port: cmd.port });
+  // The URL carries the token: it goes to this terminal only, never to a log.
+  process.stdout.write(`procscope is serving the window at\n\n  ${shell.url}\n\nopen it in a browser on this machine; Ctrl-C stops.\n`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      void shell.close().then(resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const cmd = parseArgs(argv);
   switch (cmd.cmd) {
@@ -125,15 +157,30 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(cmd);
     case 'export':
       return exportCommand(cmd);
+    case 'serve':
+      return serveCommand(cmd);
   }
 }
+
+// The reader of a pipe went away (`procscope run x --json | head`): end quietly, as a SIGPIPE
+// would, instead of an unhandled 'error' event and its stack trace. A run in progress is
+// stopped properly first, so its log gets its end and its temporary folders are removed.
+let stdoutGone = false;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (stdoutGone) return; // later writes to the closed pipe fail too
+  stdoutGone = true;
+  if (err.code !== 'EPIPE') fail(`cannot write to stdout: ${err.message}`);
+  if (current) void current.stop().finally(() => process.exit(141));
+  else process.exit(141);
+});
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError) fail(`${err.message}\n${USAGE}`, 2);
+    // One line, as for every other mistake; the usage is one --help away.
+    if (err instanceof UsageError) fail(`${err.message} (see procscope --help)`, 2);
     if (err instanceof ScenarioError || err instanceof RunLogError || err instanceof ControlError) fail(err.message);
     const e = err as NodeJS.ErrnoException;
     if (e && (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR')) fail(`${e.message}`);

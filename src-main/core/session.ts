@@ -40,6 +40,8 @@ export interface SessionOptions {
   logPath?: string;
   /** Shown in the window: a person may call members of Process objects (runtime's interactive()). */
   interactive?: boolean;
+  /** Sees every event from the first (`run`), which `on()` after start() cannot. */
+  onEvent?: Listener;
 }
 
 /** A control that the session refuses: the message is one line, fit for the user. */
@@ -138,6 +140,7 @@ export class Session {
     const logPath = path.resolve(opts.logPath ?? path.join(runsDir(), `${runIdFor(scenario)}.jsonl`));
     const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-broker-'));
     const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval, opts.interactive === true);
+    if (opts.onEvent) session.on(opts.onEvent);
     await session.begin(entry, opts.timeout);
     return session;
   }
@@ -389,6 +392,8 @@ export class Session {
         [ENV_SOCKET]: this.broker.socketPath,
         [ENV_SCENARIO]: this.scenario.file,
         ...(this.interactive ? { [ENV_INTERACTIVE]: '1' } : {}),
+        // Inside Electron, execPath is the app: make it (and every child, by inheritance) plain Node.
+        ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}),
       },
     });
     if (root.pid === undefined) {

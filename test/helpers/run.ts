@@ -40,9 +40,8 @@ export async function run(
   opts: Omit<SessionOptions, 'scenario'> & { during?: (s: Session, events: RunEvent[]) => void | Promise<void> } = {},
 ): Promise<RunResult> {
   const logPath = opts.logPath ?? path.join(tmpRoot, `run-${++n}.jsonl`);
-  const session = await Session.start({ ...opts, scenario, logPath, interval: opts.interval ?? 100 });
   const events: RunEvent[] = [];
-  session.on((e) => events.push(e));
+  const session = await Session.start({ ...opts, scenario, logPath, interval: opts.interval ?? 100, onEvent: (e) => events.push(e) });
   if (opts.during) await opts.during(session, events);
   const summary = await session.done;
   const logged = parseRunLogText(fs.readFileSync(logPath, 'utf8')).events;
