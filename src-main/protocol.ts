@@ -46,8 +46,14 @@ export type UpMessage =
   | { k: 'qnew'; q: string; maxsize: number }
   /** Without rid: an unbounded put, which never blocks and needs no answer. */
   | { k: 'put'; q: string; v: Uint8Array; rid?: Rid; block?: boolean; timeout?: number | null }
-  /** `max` > 1 asks for a lease: extra items kept by the consumer and acknowledged as it gets them. */
-  | { k: 'get'; rid: Rid; q: string; block: boolean; timeout: number | null; max: number }
+  /** Consecutive unbounded puts to one queue, in order: one message, each item still one put. */
+  | { k: 'puts'; q: string; vs: Uint8Array[] }
+  /**
+   * `max` > 1 asks for a lease: extra items kept by the consumer and acknowledged as it gets them.
+   * `prefetch`: the consumer still holds leased items and asks for the next batch early; every
+   * item is leased (none is a get yet), and an empty queue answers at once with none.
+   */
+  | { k: 'get'; rid: Rid; q: string; block: boolean; timeout: number | null; max: number; prefetch?: boolean }
   /** The consumer got n more items from its lease. */
   | { k: 'ack'; q: string; n: number }
   /** Answer to a recall: the consumer gives back its n unconsumed leased items. */
@@ -149,8 +155,12 @@ export function isUpMessage(m: unknown): m is UpMessage {
       return str(o.q) && int(o.maxsize);
     case 'put':
       return str(o.q) && bytes(o.v) && (o.rid === undefined || int(o.rid)) && timeout(o.timeout);
+    case 'puts':
+      return str(o.q) && Array.isArray(o.vs) && o.vs.every(bytes);
     case 'get':
-      return int(o.rid) && str(o.q) && bool(o.block) && timeout(o.timeout) && int(o.max) && (o.max as number) >= 1;
+      return (
+        int(o.rid) && str(o.q) && bool(o.block) && timeout(o.timeout) && int(o.max) && (o.max as number) >= 1 && (o.prefetch === undefined || bool(o.prefetch))
+      );
     case 'ack':
     case 'ret':
       return str(o.q) && int(o.n) && (o.n as number) >= 0;

@@ -284,8 +284,14 @@ export class Session {
     return pids;
   }
 
-  private emit(e: UnstampedEvent): void {
-    const event = { t: round(performance.now() - this.t0), ...e } as RunEvent;
+  private emit(e: UnstampedEvent | RunEvent): void {
+    const t = round(performance.now() - this.t0);
+    // Hot events come with a `t` slot in first place (see broker/peer.ts): stamp them in place.
+    let event: RunEvent;
+    if ('t' in e) {
+      event = e;
+      event.t = t;
+    } else event = { t, ...e } as RunEvent;
     this.log.append(event);
     for (const l of this.listeners) l(event);
   }

@@ -69,6 +69,16 @@ export class BrokerClient {
     if (this.closed) return;
     this.outbox.push(msg);
     this.outboxBytes += msg.k === 'put' ? msg.v.length + 32 : msg.k === 'out' ? msg.text.length + 16 : 32;
+    this.scheduleFlush();
+  }
+
+  /** Adds bytes folded into an already queued message (consecutive puts) to the batch's size. */
+  grew(bytes: number): void {
+    this.outboxBytes += bytes;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.outboxBytes >= FLUSH_BYTES) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -101,6 +111,15 @@ export class BrokerClient {
     this.outbox = [];
     this.outboxBytes = 0;
     this.socket.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
+  }
+
+  /**
+   * Bytes written but not yet taken by the kernel. A producer that never lets its event loop
+   * turn (a loop of awaited unbounded puts) would otherwise pile up its whole stream in memory
+   * while the consumer starves; past a limit it waits for the drain.
+   */
+  get backlog(): number {
+    return this.socket.writableLength + this.outboxBytes;
   }
 
   /** Flushes and resolves once the socket has handed everything to the kernel (or is gone). */

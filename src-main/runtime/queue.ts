@@ -20,6 +20,9 @@ export interface WaitOptions {
 /** Largest lease asked for; the broker grants leases only to a queue's sole consumer. */
 const LEASE_MAX = 512;
 
+/** Unflushed bytes past which an unbounded put waits for the socket (Python's feeder buffers too). */
+const BACKLOG_LIMIT = 1024 * 1024;
+
 /** Longest (ms) a consumer served from its lease goes without letting its event loop turn. */
 const LEASE_TURN_MS = 5;
 
@@ -36,6 +39,33 @@ async function turnEventLoop(): Promise<void> {
 interface Lease {
   items: Uint8Array[];
   head: number;
+  /** Batches this large mean a stream: worth prefetching the next one. */
+  streaming: boolean;
+}
+
+/** A lease of at least this many items marks a stream. */
+const STREAMING = 64;
+
+/** Queues with a prefetch in flight, by id. */
+const prefetching = new Map<string, Promise<void>>();
+
+/** Asks for the next batch of a stream; every item it brings is leased, none is a get yet. */
+function prefetch(client: BrokerClient, q: string): void {
+  const done = client
+    .request((rid) => ({ k: 'get', rid, q, block: false, timeout: null, max: LEASE_MAX, prefetch: true }))
+    .then((reply) => {
+      const items = reply.k === 'ok' ? (reply.v ?? []) : [];
+      if (items.length === 0) return;
+      const lease = leases.get(q);
+      if (!lease) leases.set(q, { items, head: 0, streaming: items.length >= STREAMING });
+      else {
+        lease.items = lease.items.slice(lease.head).concat(items);
+        lease.head = 0;
+        lease.streaming = items.length >= STREAMING;
+      }
+    })
+    .finally(() => prefetching.delete(q));
+  prefetching.set(q, done);
 }
 
 /** Leased items per queue id, shared by every handle of that queue in this process. */
@@ -115,7 +145,12 @@ export class Queue<T = unknown> implements Shareable {
     const client = broker();
     const q = this.#id;
     if (this.#maxsize === 0) {
-      client.send({ k: 'put', q, v });
+      const last = client.lastQueued();
+      if (last && last.k === 'puts' && last.q === q) {
+        last.vs.push(v);
+        client.grew(v.length + 8);
+      } else client.send({ k: 'puts', q, vs: [v] });
+      if (client.backlog > BACKLOG_LIMIT) await client.drain();
       return;
     }
     const reply = await client.request((rid) => ({ k: 'put', q, v, rid, block: w.block, timeout: w.timeout }));
@@ -149,7 +184,16 @@ export class Queue<T = unknown> implements Shareable {
       const last = client.lastQueued();
       if (last && last.k === 'ack' && last.q === q) last.n += 1;
       else client.send({ k: 'ack', q, n: 1 });
+      // A stream: ask for the next batch while this one lasts, so the consumer never waits a
+      // round trip with nothing to do.
+      if (lease.streaming && !prefetching.has(q) && lease.items.length - lease.head <= LEASE_MAX / 2) prefetch(client, q);
       return deserialize(item) as T;
+    }
+    const pending = prefetching.get(q);
+    if (pending) {
+      // Items it brings come before anything a new request could get: wait for them first.
+      await pending;
+      return this.#get(w, max);
     }
     const reply = await client.request((rid) => ({
       k: 'get',
@@ -166,7 +210,7 @@ export class Queue<T = unknown> implements Shareable {
     }
     const items = reply.v ?? [];
     if (items.length === 0) throw new Error('broker answered a get with no item');
-    if (items.length > 1) leases.set(q, { items, head: 1 });
+    if (items.length > 1) leases.set(q, { items, head: 1, streaming: items.length >= STREAMING });
     return deserialize(items[0]) as T;
   }
 

@@ -176,3 +176,19 @@ turn();
     expect(firstGap, 'samples must run 1..n in order with no gap').toBe(-1);
   });
 });
+
+describe('RunLogWriter: queue lines', () => {
+  it('writes a queue event exactly as JSON.stringify would (the hand-written fast path)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-qline-'));
+    const file = path.join(dir, 'q.jsonl');
+    const w = RunLogWriter.open(file);
+    const events = [
+      { t: 1.234, type: 'queue', queue: 'queue-12-1', op: 'put', pid: 12, depth: 3, maxsize: 0 },
+      { t: 0, type: 'queue', queue: 'a"b\\c', op: 'get', pid: 7, depth: 0, maxsize: 5 },
+    ] as const;
+    for (const e of events) w.append(e);
+    w.close();
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines).toEqual(events.map((e) => JSON.stringify(e)));
+  });
+});

@@ -1,5 +1,5 @@
 import type { DownMessage } from '../../protocol.ts';
-import type { UnstampedEvent } from '../../api.ts';
+import type { RunEvent, UnstampedEvent } from '../../api.ts';
 
 /** One connected scenario process, as the queue and lock tables see it. */
 export interface Peer {
@@ -7,4 +7,8 @@ export interface Peer {
   send(msg: DownMessage): void;
 }
 
-export type Emit = (event: UnstampedEvent) => void;
+/**
+ * Hands an event to the session, which stamps `t`. Hot producers may pass it with `t: 0` already
+ * in first place: the session then sets it in place instead of copying the event.
+ */
+export type Emit = (event: UnstampedEvent | RunEvent) => void;

@@ -64,7 +64,7 @@ export class QueueTable {
     if (this.queues.has(id)) return;
     const q = new BrokerQueue(id, Math.max(0, maxsize));
     this.queues.set(id, q);
-    this.emit({ type: 'queue', queue: id, op: 'create', pid: peer.pid, depth: 0, maxsize: q.maxsize });
+    this.emit({ t: 0, type: 'queue', queue: id, op: 'create', pid: peer.pid, depth: 0, maxsize: q.maxsize });
   }
 
   private find(peer: Peer, id: string, rid?: Rid): BrokerQueue | null {
@@ -101,7 +101,37 @@ export class QueueTable {
     q.items.push(v);
     q.puts += 1;
     if (q.depth > q.peak) q.peak = q.depth;
-    this.emit({ type: 'queue', queue: q.id, op: 'put', pid: peer.pid, depth: q.depth, maxsize: q.maxsize });
+    this.emit({ t: 0, type: 'queue', queue: q.id, op: 'put', pid: peer.pid, depth: q.depth, maxsize: q.maxsize });
+  }
+
+  /** The sole consumer asks early for its next batch: all leased, none a get yet; never waits. */
+  prefetch(peer: Peer, id: string, rid: Rid, max: number): void {
+    const q = this.find(peer, id, rid);
+    if (!q) return;
+    if (q.consumers.size !== 1 || !q.consumers.has(peer) || q.getters.length > 0 || q.items.length === 0) {
+      peer.send({ k: 'ok', rid, v: [] });
+      return;
+    }
+    const n = Math.min(max, q.items.length);
+    const v: Uint8Array[] = [];
+    let held = q.leases.get(peer);
+    if (!held) q.leases.set(peer, (held = new Fifo()));
+    for (let i = 0; i < n; i++) {
+      const item = q.items.shift() as Uint8Array;
+      v.push(item);
+      held.push(item);
+    }
+    q.leased += n;
+    peer.send({ k: 'ok', rid, v });
+  }
+
+  /** Consecutive unbounded puts of one process, in order. */
+  putMany(peer: Peer, id: string, vs: Uint8Array[]): void {
+    const q = this.find(peer, id);
+    if (!q) return;
+    if (q.maxsize > 0) return; // bounded puts wait for room one by one: they never come batched
+    for (const v of vs) this.admit(q, peer, v);
+    this.serveGetters(q);
   }
 
   get(peer: Peer, id: string, rid: Rid, block: boolean, timeout: number | null, max: number): void {
@@ -144,7 +174,7 @@ export class QueueTable {
       q.leased += lease - 1;
     }
     q.gets += 1;
-    this.emit({ type: 'queue', queue: q.id, op: 'get', pid: g.peer.pid, depth: q.depth, maxsize: q.maxsize });
+    this.emit({ t: 0, type: 'queue', queue: q.id, op: 'get', pid: g.peer.pid, depth: q.depth, maxsize: q.maxsize });
     g.peer.send({ k: 'ok', rid: g.rid, v });
   }
 
@@ -183,7 +213,7 @@ export class QueueTable {
       held.shift();
       q.leased -= 1;
       q.gets += 1;
-      this.emit({ type: 'queue', queue: q.id, op: 'get', pid: peer.pid, depth: q.depth, maxsize: q.maxsize });
+      this.emit({ t: 0, type: 'queue', queue: q.id, op: 'get', pid: peer.pid, depth: q.depth, maxsize: q.maxsize });
     }
     if (held.length === 0) q.leases.delete(peer);
     this.admitPutters(q);

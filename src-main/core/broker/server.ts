@@ -145,7 +145,10 @@ export class Broker {
         return this.output(conn, m.s, m.text);
       case 'put':
         return this.queues.put(conn, m.q, m.v, m.rid, m.block ?? true, m.timeout ?? null);
+      case 'puts':
+        return this.queues.putMany(conn, m.q, m.vs);
       case 'get':
+        if (m.prefetch) return this.queues.prefetch(conn, m.q, m.rid, m.max);
         return this.queues.get(conn, m.q, m.rid, m.block, m.timeout, m.max);
       case 'ack':
         return this.queues.ack(conn, m.q, m.n);

@@ -9,7 +9,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RunEvent } from '../../api.ts';
+import type { QueueEvent, RunEvent } from '../../api.ts';
 
 /** Flush synchronously once this many characters are buffered (~256 KiB of mostly-ASCII JSON). */
 const FLUSH_BYTES = 256 * 1024;
@@ -17,9 +17,11 @@ const FLUSH_BYTES = 256 * 1024;
 export class RunLogWriter {
   readonly path: string;
   private fd: number | null;
-  /** Lines appended since the last flush, without their newlines. */
-  private lines: string[] = [];
-  private bufferedChars = 0;
+  /**
+   * Lines appended since the last flush, each with its newline. One growing string (V8 keeps it
+   * as a rope, flattened once at the write) costs less than an array joined at the flush.
+   */
+  private pending = '';
   private turnFlush: NodeJS.Immediate | null = null;
   /** A failed write: every later call throws it (the deferred flush has no caller to tell). */
   private failure: Error | null = null;
@@ -43,10 +45,9 @@ export class RunLogWriter {
   append(event: RunEvent): void {
     if (this.fd === null) throw new Error(`run log ${this.path} is closed: cannot append a "${event.type}" event`);
     if (this.failure) this.reportFailure();
-    const line = JSON.stringify(event);
-    this.lines.push(line);
-    this.bufferedChars += line.length + 1;
-    if (this.bufferedChars >= FLUSH_BYTES) {
+    const line = event.type === 'queue' ? queueLine(event) : JSON.stringify(event);
+    this.pending += `${line}\n`;
+    if (this.pending.length >= FLUSH_BYTES) {
       this.flush();
     } else if (this.turnFlush === null) {
       this.turnFlush = setImmediate(this.flushAtTurnEnd);
@@ -56,12 +57,11 @@ export class RunLogWriter {
   /** Writes everything buffered now, with one write syscall (more only if the kernel writes short). */
   flush(): void {
     if (this.failure) this.reportFailure();
-    if (this.lines.length === 0 || this.fd === null) return;
-    // One join + one trailing newline: every line, including the last, ends with '\n', which is
-    // what tells a reader that the line is complete.
-    const text = this.lines.join('\n') + '\n';
-    this.lines = [];
-    this.bufferedChars = 0;
+    if (this.pending.length === 0 || this.fd === null) return;
+    // Every line, including the last, ends with '\n', which is what tells a reader that the line
+    // is complete.
+    const text = this.pending;
+    this.pending = '';
     const bytes = Buffer.from(text, 'utf8');
     try {
       let offset = 0;
@@ -89,8 +89,7 @@ export class RunLogWriter {
       if (!this.failure) this.flush();
     } finally {
       this.fd = null;
-      this.lines = [];
-      this.bufferedChars = 0;
+      this.pending = '';
       fs.closeSync(fd);
     }
     if (this.failure && !this.failureReported) this.reportFailure();
@@ -120,4 +119,12 @@ export class RunLogWriter {
 function describe(err: unknown): string {
   if (err instanceof Error) return (err as NodeJS.ErrnoException).code ?? err.message;
   return String(err);
+}
+
+/**
+ * The hottest line (a queue stream logs two per item), written by hand: the same JSON as
+ * JSON.stringify gives, in the same key order, at a quarter of the cost.
+ */
+function queueLine(e: QueueEvent): string {
+  return `{"t":${e.t},"type":"queue","queue":${JSON.stringify(e.queue)},"op":"${e.op}","pid":${e.pid},"depth":${e.depth},"maxsize":${e.maxsize}}`;
 }
