@@ -10,8 +10,15 @@ import { deserialize, serialize } from 'node:v8';
 export const ENV_SOCKET = 'PROCSCOPE_SOCKET';
 export const ENV_SCENARIO = 'PROCSCOPE_SCENARIO';
 export const ENV_ROLE = 'PROCSCOPE_ROLE';
+/** The scenario compiled ahead by the monitor (core/scenario-compiler.ts): load it, without hooks. */
+export const ENV_COMPILED = 'PROCSCOPE_COMPILED';
 /** Set by the window's shells: a person may call members of Process objects while it runs. */
 export const ENV_INTERACTIVE = 'PROCSCOPE_INTERACTIVE';
+/**
+ * Wall-clock time (ms since the epoch, fractional) of the run's t = 0: a runtime stamps what it
+ * reports in batches (the operations on a lent lock) with its own clock, in run time.
+ */
+export const ENV_T0 = 'PROCSCOPE_T0';
 
 export const Codec = { V8: 0, JSON: 1 } as const;
 export type Codec = (typeof Codec)[keyof typeof Codec];
@@ -61,15 +68,27 @@ export type UpMessage =
   | { k: 'qsize'; rid: Rid; q: string }
   | { k: 'lnew'; l: string }
   | { k: 'acq'; rid: Rid; l: string; block: boolean; timeout: number | null }
-  | { k: 'rel'; l: string };
+  | { k: 'rel'; l: string }
+  /**
+   * Operations on a lock lent to this process, done without asking: `ops` has one letter per
+   * operation (q request, a acquire, r release, t timeout), `at` its run time (ms).
+   */
+  | { k: 'lops'; l: string; ops: string; at: number[] }
+  /** Gives a lent lock back, released (its last release was in `lops`). */
+  | { k: 'lret'; l: string }
+  /** Answer to a recall while the lock is held: it comes back at the release. */
+  | { k: 'lheld'; l: string };
 
 // ---- broker -> runtime ------------------------------------------------------------------------
 
 export type DownMessage =
-  | { k: 'ok'; rid: Rid; v?: Uint8Array[]; n?: number }
+  /** `lend`: the lock is lent: acquire and release it locally, report in `lops`, until recalled. */
+  | { k: 'ok'; rid: Rid; v?: Uint8Array[]; n?: number; lend?: boolean }
   | { k: 'fail'; rid: Rid; why: WaitFailure | 'Error'; message?: string }
   /** Give back unconsumed leased items of this queue: another consumer needs them. */
   | { k: 'recall'; q: string }
+  /** Give the lent lock back: another process asks for it. */
+  | { k: 'lrecall'; l: string }
   /** Call a member of one of this process's Process objects, for the person at the window. */
   | { k: 'ctl'; rid: Rid; op: ControlOp; handle: string; timeout: number | null };
 
@@ -168,7 +187,18 @@ export function isUpMessage(m: unknown): m is UpMessage {
       return int(o.rid) && str(o.q);
     case 'lnew':
     case 'rel':
+    case 'lret':
+    case 'lheld':
       return str(o.l);
+    case 'lops':
+      return (
+        str(o.l) &&
+        typeof o.ops === 'string' &&
+        /^[qart]*$/.test(o.ops) &&
+        Array.isArray(o.at) &&
+        o.at.length === o.ops.length &&
+        o.at.every((t) => typeof t === 'number' && Number.isFinite(t))
+      );
     case 'acq':
       return int(o.rid) && str(o.l) && bool(o.block) && timeout(o.timeout);
     default:
@@ -186,6 +216,8 @@ export function isDownMessage(m: unknown): m is DownMessage {
       return int(o.rid) && typeof o.why === 'string';
     case 'recall':
       return str(o.q);
+    case 'lrecall':
+      return str(o.l);
     case 'ctl':
       return int(o.rid) && str(o.handle) && ['start', 'join', 'terminate', 'kill', 'close'].includes(o.op as string) && timeout(o.timeout);
     default:

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { constants } from 'node:os';
 import {
   LOG_VERSION,
@@ -19,7 +20,7 @@ import {
   type RunInfo,
   type UnstampedEvent,
 } from '../api.ts';
-import { ENV_INTERACTIVE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, type ControlOp } from '../protocol.ts';
+import { ENV_COMPILED, ENV_INTERACTIVE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0, type ControlOp } from '../protocol.ts';
 import { Broker, type BrokerHost } from './broker/server.ts';
 import type { LockFigures } from './broker/locks.ts';
 import type { QueueFigures } from './broker/queues.ts';
@@ -27,6 +28,7 @@ import { childEntry, runsDir } from './paths.ts';
 import { isAlive, killGroup, killGroupSync } from './process-group.ts';
 import { RunLogWriter } from './runlog/writer.ts';
 import { Sampler, validateInterval } from './sampler.ts';
+import { compileScenario } from './scenario-compiler.ts';
 import { resolveScenario, workingDirFor, type ResolvedScenario } from './scenario-loader.ts';
 
 export interface SessionOptions {
@@ -331,6 +333,12 @@ export class Session {
   private brokerHost(): BrokerHost {
     return {
       emit: (e) => this.emit(e),
+      emitAt: (e) => {
+        // The scenario process's clock: never ahead of ours, never before the run.
+        e.t = Math.max(0, Math.min(e.t, round(performance.now() - this.t0)));
+        this.log.append(e);
+        for (const l of this.listeners) l(e);
+      },
       hello: (pid, ppid, name, daemon) => {
         if (this.byPid.has(pid)) return true;
         const parent = this.byPid.get(ppid);
@@ -387,6 +395,10 @@ export class Session {
       cwd: this.cwd.cwd,
     });
     await this.broker.listen();
+    // Compiled once here, the scenario loads in every process of the run without module hooks;
+    // one it cannot compile faithfully loads through them, as before. finish() removes socketDir.
+    const runtimeUrl = pathToFileURL(path.join(path.dirname(entry), 'procscope.mjs')).href;
+    const compiled = compileScenario(this.scenario.file, path.join(this.socketDir, 'compiled'), runtimeUrl);
     const root = spawn(process.execPath, [entry], {
       cwd: this.cwd.cwd,
       // Its own process group: stopping the run kills every descendant with one signal.
@@ -397,6 +409,9 @@ export class Session {
         [ENV_ROLE]: 'main',
         [ENV_SOCKET]: this.broker.socketPath,
         [ENV_SCENARIO]: this.scenario.file,
+        // undefined drops one inherited from our own environment: only this run's compile counts.
+        [ENV_COMPILED]: 'entry' in compiled ? compiled.entry : undefined,
+        [ENV_T0]: String(performance.timeOrigin + this.t0),
         ...(this.interactive ? { [ENV_INTERACTIVE]: '1' } : {}),
         // Inside Electron, execPath is the app: make it (and every child, by inheritance) plain Node.
         ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}),

@@ -33,6 +33,8 @@ export class BrokerClient {
   private closed = false;
   /** Called when the broker asks for leased queue items back. */
   onRecall: (queue: string) => void = () => {};
+  /** Called when the broker wants a lent lock back. */
+  onLockRecall: (lock: string) => void = () => {};
   /** Called when the person at the window calls a member of one of our Process objects. */
   onControl: (msg: Extract<DownMessage, { k: 'ctl' }>) => void = () => {};
   /** Called once if the monitor goes away: queues and locks live there, so nothing can go on. */
@@ -174,6 +176,10 @@ export class BrokerClient {
     }
     if (m.k === 'ctl') {
       this.onControl(m);
+      return;
+    }
+    if (m.k === 'lrecall') {
+      this.onLockRecall(m.l);
       return;
     }
     const resolve = this.waiting.get(m.rid);

@@ -1,5 +1,7 @@
 // What one scenario process knows about itself: Python's `_current_process` and its counter.
 
+import { ENV_T0 } from '../protocol.ts';
+
 export interface SelfInfo {
   name: string;
   pid: number;
@@ -53,4 +55,11 @@ let idCounter = 0;
 export function newObjectId(kind: 'queue' | 'lock'): string {
   idCounter += 1;
   return `${kind}-${process.pid}-${idCounter}`;
+}
+
+const t0 = Number(process.env[ENV_T0] ?? 0);
+
+/** Run time (ms since the run's t = 0), by this process's clock, for events it reports in batches. */
+export function runNow(): number {
+  return Math.round((performance.timeOrigin + performance.now() - t0) * 1000) / 1000;
 }

@@ -295,3 +295,73 @@ export default async function main(): Promise<void> {
     expect(r.summary.locks.map((l) => ({ holder: l.holder, abandoned: l.abandoned }))).toEqual([{ holder: child, abandoned: true }]);
   });
 });
+
+describe('Lock lending (a lock taken in a loop is lent, yet every operation is logged)', () => {
+  it('three processes hammering one lock: every acquire and release is in the log, holds never overlap, time never goes back', async () => {
+    const r = await run(
+      scenarioFile(`
+import { Lock, Process } from 'procscope';
+export async function hammer(lock: Lock, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await lock.acquire();
+    lock.release();
+  }
+  console.log('done', n);
+}
+export default async function main(): Promise<void> {
+  const lock = new Lock();
+  const ps = [1, 2, 3].map(() => new Process({ target: hammer, args: [lock, 400] }));
+  for (const p of ps) p.start();
+  for (const p of ps) await p.join();
+}
+`),
+    );
+    const events = lockEvents(r);
+    const acquires = events.filter((e) => e.op === 'acquire');
+    const releases = events.filter((e) => e.op === 'release');
+    expect(acquires.length, 'one acquire event per acquire() of the three processes').toBe(1200);
+    expect(releases.length, 'one release event per release()').toBe(1200);
+    let holder: number | null = null;
+    let lastT = 0;
+    for (const e of events) {
+      expect(e.t, `${e.op} by ${e.pid} at ${e.t} comes before the lock's previous event at ${lastT}`).toBeGreaterThanOrEqual(lastT);
+      lastT = e.t;
+      if (e.op === 'acquire') {
+        expect(holder, `${e.pid} acquired while ${holder} held the lock`).toBeNull();
+        holder = e.pid;
+      } else if (e.op === 'release') {
+        expect(holder, `${e.pid} released a lock it did not hold`).toBe(e.pid);
+        holder = null;
+      }
+    }
+    const workers = new Set(acquires.map((e) => e.pid));
+    expect(workers.size, 'all three took turns').toBe(3);
+  });
+
+  it('a lock lent to another process but free there is acquired by a non-blocking acquire, as a free Python Lock is', async () => {
+    const r = await run(
+      scenarioFile(`
+import { Lock, Process, Queue } from 'procscope';
+export async function borrower(lock: Lock, used: Queue<string>, finish: Queue<string>): Promise<void> {
+  await lock.acquire();
+  lock.release();
+  await used.put('used');
+  await finish.get();
+}
+export default async function main(): Promise<void> {
+  const lock = new Lock();
+  const used = new Queue<string>();
+  const finish = new Queue<string>();
+  const p = new Process({ target: borrower, args: [lock, used, finish] });
+  p.start();
+  await used.get();
+  console.log('non-blocking acquire of a free lock', await lock.acquire(false));
+  lock.release();
+  await finish.put('go');
+  await p.join();
+}
+`),
+    );
+    expect(r.stdout(r.root)).toEqual(['non-blocking acquire of a free lock true']);
+  });
+});

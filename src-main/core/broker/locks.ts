@@ -1,7 +1,13 @@
-// The broker's locks: exact holder and waiters, the wait-for graph, deadlock and abandoned-lock
+// The broker's locks: holder and waiters, the wait-for graph, deadlock and abandoned-lock
 // reports. A lock whose holder dies stays held, as a multiprocessing.Lock does in Python.
+//
+// Lending (see runtime/lock.ts): a lock granted while nobody else waits is lent to its holder,
+// which then reports its acquires and releases in batches, stamped with its own run-time clock.
+// Another process's request recalls it: the borrower answers `lret` (free: it comes back now) or
+// `lheld` (held: it comes back at the release). Only then does a waiter count in the wait-for
+// graph, so a lent-but-free lock never shows as a deadlock.
 
-import type { DeadlockEdge } from '../../api.ts';
+import type { DeadlockEdge, LockEvent, LockOp, RunEvent } from '../../api.ts';
 import type { Rid } from '../../protocol.ts';
 import { Fifo } from './fifo.ts';
 import type { Emit, Peer } from './peer.ts';
@@ -10,6 +16,8 @@ interface Waiter {
   peer: Peer;
   rid: Rid;
   timer: NodeJS.Timeout | null;
+  /** A non-blocking acquire waiting only for a recall's answer. */
+  nonblocking: boolean;
 }
 
 class BrokerLock {
@@ -17,6 +25,12 @@ class BrokerLock {
   /** The holder is gone but the lock stays held (Python semantics). */
   abandoned = false;
   readonly waiters = new Fifo<Waiter>();
+  /** The process it is lent to, if any; `holder` then follows what that process reports. */
+  lentTo: Peer | null = null;
+  /** Recall of the lent lock: not asked, asked, or answered "held". */
+  recall: 'none' | 'sent' | 'held' = 'none';
+  /** Run time of this lock's last event. */
+  lastT = 0;
   acquisitions = 0;
   contended = 0;
 
@@ -38,17 +52,29 @@ export class LockTable {
   private readonly waitingFor = new Map<Peer, Set<BrokerLock>>();
   private readonly reportedCycles = new Set<string>();
 
-  constructor(private readonly emit: Emit) {}
+  constructor(
+    private readonly emit: Emit,
+    /** For events that happened earlier, in a borrower (`t` is its clock, in run time). */
+    private readonly emitAt: (event: RunEvent) => void,
+  ) {}
 
-  private event(l: BrokerLock, op: 'create' | 'request' | 'acquire' | 'release' | 'timeout' | 'abandoned', pid: number): void {
-    this.emit({
+  private event(l: BrokerLock, op: LockOp, pid: number, at?: number): void {
+    const e: LockEvent = {
+      t: at ?? 0,
       type: 'lock',
       lock: l.id,
       op,
       pid,
       holder: l.holder ? l.holder.pid : null,
       waiters: l.waiters.toArray().map((w) => w.peer.pid),
-    });
+    };
+    if (at === undefined) this.emit(e);
+    else {
+      // A borrower's clock may lag ours a little: a lock's events never go back in time.
+      e.t = Math.max(at, l.lastT);
+      this.emitAt(e);
+    }
+    l.lastT = e.t; // stamped in place by the session
   }
 
   create(peer: Peer, id: string): void {
@@ -65,16 +91,18 @@ export class LockTable {
       return;
     }
     this.event(l, 'request', peer.pid);
-    if (l.holder === null && !l.abandoned && l.waiters.length === 0) {
-      this.grant(l, { peer, rid, timer: null });
+    const lentElsewhere = l.lentTo !== null && l.lentTo !== peer;
+    if (l.holder === null && !l.abandoned && l.waiters.length === 0 && l.lentTo === null) {
+      this.grant(l, { peer, rid, timer: null, nonblocking: false });
       return;
     }
-    if (!block) {
+    // A lock lent elsewhere may be free there: a non-blocking acquire waits for the recall's answer.
+    if (!block && !(lentElsewhere && l.recall !== 'held')) {
       this.event(l, 'timeout', peer.pid);
       peer.send({ k: 'fail', rid, why: 'Timeout' });
       return;
     }
-    const w: Waiter = { peer, rid, timer: null };
+    const w: Waiter = { peer, rid, timer: null, nonblocking: !block };
     if (timeout !== null) {
       w.timer = setTimeout(() => {
         l.waiters.remove((x) => x === w);
@@ -88,7 +116,11 @@ export class LockTable {
     let set = this.waitingFor.get(peer);
     if (!set) this.waitingFor.set(peer, (set = new Set()));
     set.add(l);
-    this.detectDeadlock(peer, l);
+    if (lentElsewhere && l.recall === 'none') {
+      l.recall = 'sent';
+      (l.lentTo as Peer).send({ k: 'lrecall', l: l.id });
+    }
+    if (!lentElsewhere || l.recall === 'held') this.detectDeadlock(peer, l);
   }
 
   private grant(l: BrokerLock, w: Waiter): void {
@@ -97,7 +129,67 @@ export class LockTable {
     l.acquisitions += 1;
     this.stopWaiting(w.peer, l);
     this.event(l, 'acquire', w.peer.pid);
-    w.peer.send({ k: 'ok', rid: w.rid });
+    // Always lent to a runtime that can borrow; with others waiting, recalled at once (the
+    // borrower keeps it for one quantum, then it goes to the next waiter).
+    const lend = w.peer.borrows === true;
+    if (lend) {
+      l.lentTo = w.peer;
+      l.recall = 'none';
+    }
+    w.peer.send(lend ? { k: 'ok', rid: w.rid, lend: true } : { k: 'ok', rid: w.rid });
+    if (lend && l.waiters.length > 0) {
+      l.recall = 'sent';
+      w.peer.send({ k: 'lrecall', l: l.id });
+    }
+    // Non-blocking acquires that waited for a recall's answer get it now: the lock is taken.
+    this.failNonblocking(l);
+  }
+
+  private failNonblocking(l: BrokerLock): void {
+    for (const w of l.waiters.removeAll((x) => x.nonblocking)) {
+      this.stopWaiting(w.peer, l);
+      this.event(l, 'timeout', w.peer.pid);
+      w.peer.send({ k: 'fail', rid: w.rid, why: 'Timeout' });
+    }
+  }
+
+  /** What a borrower did with its lent lock, each operation at its own time. */
+  lentOps(peer: Peer, id: string, ops: string, at: number[]): void {
+    const l = this.locks.get(id);
+    if (!l || l.lentTo !== peer) return;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      if (op === 'a') {
+        l.holder = peer;
+        l.acquisitions += 1;
+        this.event(l, 'acquire', peer.pid, at[i]);
+      } else if (op === 'r') {
+        l.holder = null;
+        this.event(l, 'release', peer.pid, at[i]);
+      } else {
+        this.event(l, op === 'q' ? 'request' : 'timeout', peer.pid, at[i]);
+      }
+    }
+  }
+
+  /** The borrower gives the lock back, released: the first waiter gets it. */
+  returned(peer: Peer, id: string): void {
+    const l = this.locks.get(id);
+    if (!l || l.lentTo !== peer) return;
+    l.lentTo = null;
+    l.recall = 'none';
+    l.holder = null;
+    const next = l.waiters.shift();
+    if (next) this.grant(l, next);
+  }
+
+  /** The borrower holds it now and gives it back at its release: waits become real waits. */
+  heldOnRecall(peer: Peer, id: string): void {
+    const l = this.locks.get(id);
+    if (!l || l.lentTo !== peer || l.recall !== 'sent') return;
+    l.recall = 'held';
+    this.failNonblocking(l);
+    for (const w of l.waiters.toArray()) this.detectDeadlock(w.peer, l);
   }
 
   private stopWaiting(peer: Peer, l: BrokerLock): void {
@@ -110,7 +202,7 @@ export class LockTable {
   release(peer: Peer, id: string): void {
     const l = this.locks.get(id);
     // The runtime only releases what it holds; anything else is a stale or forged message.
-    if (!l || l.holder !== peer) return;
+    if (!l || l.holder !== peer || l.lentTo === peer) return;
     l.holder = null;
     this.event(l, 'release', peer.pid);
     const next = l.waiters.shift();
@@ -150,9 +242,20 @@ export class LockTable {
   disconnect(peer: Peer): void {
     for (const l of this.locks.values()) {
       for (const w of l.waiters.removeAll((w) => w.peer === peer)) if (w.timer) clearTimeout(w.timer);
+      const lent = l.lentTo === peer;
+      if (lent) {
+        l.lentTo = null;
+        l.recall = 'none';
+      }
       if (l.holder === peer && !l.abandoned) {
         l.abandoned = true;
         this.event(l, 'abandoned', peer.pid);
+        // Non-blocking acquires that waited for a recall's answer: it is held for good.
+        this.failNonblocking(l);
+      } else if (lent && l.holder === null) {
+        // Lent, but released before it exited: the lock is free again.
+        const next = l.waiters.shift();
+        if (next) this.grant(l, next);
       }
     }
     this.waitingFor.delete(peer);

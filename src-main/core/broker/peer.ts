@@ -4,6 +4,8 @@ import type { RunEvent, UnstampedEvent } from '../../api.ts';
 /** One connected scenario process, as the queue and lock tables see it. */
 export interface Peer {
   readonly pid: number;
+  /** Understands lent locks (the TypeScript runtime does; a reporting shim may not). */
+  readonly borrows?: boolean;
   send(msg: DownMessage): void;
 }
 

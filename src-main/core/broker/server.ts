@@ -12,6 +12,7 @@ import {
   type DownMessage,
   type UpMessage,
 } from '../../protocol.ts';
+import type { RunEvent } from '../../api.ts';
 import type { Emit, Peer } from './peer.ts';
 import { LockTable } from './locks.ts';
 import { QueueTable } from './queues.ts';
@@ -19,6 +20,8 @@ import { QueueTable } from './queues.ts';
 /** What the broker tells its owner (the session) about processes. */
 export interface BrokerHost {
   emit: Emit;
+  /** An event that happened earlier in a scenario process: `t` is already set (run time). */
+  emitAt(event: RunEvent): void;
   /** A process introduces itself. False refuses it: it must be known to the run, or a child of one. */
   hello(pid: number, ppid: number, name: string, daemon: boolean): boolean;
   created(ownerPid: number, handle: string, name: string, daemon: boolean): void;
@@ -41,6 +44,9 @@ export interface ControlReply {
 
 class Connection implements Peer {
   pid = 0;
+  get borrows(): boolean {
+    return this.codec === Codec.V8;
+  }
   /** Controls sent to this process and not answered yet. */
   readonly controls = new Map<number, (r: ControlReply) => void>();
   codec: Codec = Codec.V8;
@@ -81,7 +87,7 @@ export class Broker {
     private readonly host: BrokerHost,
   ) {
     this.queues = new QueueTable(host.emit);
-    this.locks = new LockTable(host.emit);
+    this.locks = new LockTable(host.emit, host.emitAt);
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -164,6 +170,12 @@ export class Broker {
         return this.locks.acquire(conn, m.l, m.rid, m.block, m.timeout);
       case 'rel':
         return this.locks.release(conn, m.l);
+      case 'lops':
+        return this.locks.lentOps(conn, m.l, m.ops, m.at);
+      case 'lret':
+        return this.locks.returned(conn, m.l);
+      case 'lheld':
+        return this.locks.heldOnRecall(conn, m.l);
       case 'created':
         return this.host.created(conn.pid, m.handle, m.name, m.daemon);
       case 'spawned':
