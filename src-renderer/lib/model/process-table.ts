@@ -1,0 +1,173 @@
+// The run's processes, one row each, through Python's states: created (the Process object
+// exists) -> running (started) -> exited (with its exitcode) -> closed (close() was called).
+//
+// A row is keyed by its Process object's handle when there is one, else by `pid:<pid>` (the main
+// process has no handle). A `created` event makes the row before the process has a pid; the
+// `process` event carrying the same handle fills it in.
+
+import type { ClosedEvent, CreatedEvent, ExitEvent, Pid, ProcessEvent, ProcessState } from '../../../src-main/api.ts';
+import { processColor } from './palette.ts';
+
+export interface ProcRecord {
+  /** Order of first appearance (0-based); also picks the color. */
+  readonly index: number;
+  key: string;
+  handle: string | null;
+  pid: Pid | null;
+  ppid: Pid;
+  name: string;
+  daemon: boolean;
+  state: ProcessState;
+  exitcode: number | null;
+  cpu: number | null;
+  rss: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  readonly color: string;
+  /** Column in the cpu/rss series, -1 when it has none. */
+  col: number;
+  /** Made up from a pid seen before its `process` event (a log that starts late). */
+  placeholder: boolean;
+}
+
+export class ProcessTable {
+  readonly rows: ProcRecord[] = [];
+  readonly #byKey = new Map<string, ProcRecord>();
+  /** The current row of each pid (a reused pid points at the newest). */
+  readonly #byPid = new Map<Pid, ProcRecord>();
+
+  byPid(pid: Pid): ProcRecord | undefined {
+    return this.#byPid.get(pid);
+  }
+
+  byKey(key: string): ProcRecord | undefined {
+    return this.#byKey.get(key);
+  }
+
+  #add(key: string, fields: Omit<ProcRecord, 'index' | 'key' | 'color' | 'col' | 'placeholder'>, placeholder = false): ProcRecord {
+    const index = this.rows.length;
+    const rec: ProcRecord = { index, key, color: processColor(index), col: -1, placeholder, ...fields };
+    this.rows.push(rec);
+    this.#byKey.set(key, rec);
+    if (rec.pid !== null) this.#byPid.set(rec.pid, rec);
+    return rec;
+  }
+
+  #freeKey(base: string): string {
+    if (!this.#byKey.has(base)) return base;
+    let n = 2;
+    while (this.#byKey.has(`${base}#${n}`)) n++;
+    return `${base}#${n}`;
+  }
+
+  created(e: CreatedEvent): ProcRecord {
+    const known = this.#byKey.get(e.handle);
+    if (known) {
+      known.name = e.name;
+      known.daemon = e.daemon;
+      return known;
+    }
+    return this.#add(e.handle, {
+      handle: e.handle,
+      pid: null,
+      ppid: e.owner,
+      name: e.name,
+      daemon: e.daemon,
+      state: 'created',
+      exitcode: null,
+      cpu: null,
+      rss: null,
+      startedAt: null,
+      endedAt: null,
+    });
+  }
+
+  started(e: ProcessEvent): ProcRecord {
+    let rec = e.handle !== undefined ? this.#byKey.get(e.handle) : undefined;
+    if (!rec) {
+      const prior = this.#byPid.get(e.pid);
+      // A row made up from an earlier sample of this pid becomes the real one.
+      if (prior?.placeholder && prior.state === 'running') {
+        rec = prior;
+        if (e.handle !== undefined) {
+          this.#byKey.delete(rec.key);
+          rec.key = e.handle;
+          rec.handle = e.handle;
+          this.#byKey.set(rec.key, rec);
+        }
+      }
+    }
+    if (!rec) {
+      const key = this.#freeKey(e.handle ?? `pid:${e.pid}`);
+      rec = this.#add(key, {
+        handle: e.handle ?? null,
+        pid: e.pid,
+        ppid: e.ppid,
+        name: e.name,
+        daemon: e.daemon,
+        state: 'running',
+        exitcode: null,
+        cpu: null,
+        rss: null,
+        startedAt: e.t,
+        endedAt: null,
+      });
+      return rec;
+    }
+    rec.placeholder = false;
+    rec.pid = e.pid;
+    rec.ppid = e.ppid;
+    rec.name = e.name;
+    rec.daemon = e.daemon;
+    if (rec.state === 'created' || rec.state === 'running') rec.state = 'running';
+    rec.startedAt ??= e.t;
+    this.#byPid.set(e.pid, rec);
+    return rec;
+  }
+
+  /** The row of a pid seen in another event before (or without) its `process` event. */
+  ensurePid(pid: Pid, t: number): ProcRecord {
+    return (
+      this.#byPid.get(pid) ??
+      this.#add(
+        this.#freeKey(`pid:${pid}`),
+        {
+          handle: null,
+          pid,
+          ppid: -1,
+          name: String(pid),
+          daemon: false,
+          state: 'running',
+          exitcode: null,
+          cpu: null,
+          rss: null,
+          startedAt: t,
+          endedAt: null,
+        },
+        true,
+      )
+    );
+  }
+
+  exited(e: ExitEvent): ProcRecord {
+    const rec = this.ensurePid(e.pid, e.t);
+    if (rec.state !== 'closed') rec.state = 'exited';
+    rec.exitcode = e.exitcode;
+    rec.endedAt = e.t;
+    rec.cpu = null;
+    rec.rss = null;
+    return rec;
+  }
+
+  closed(e: ClosedEvent): ProcRecord | undefined {
+    const rec = this.#byKey.get(e.handle) ?? (e.pid !== null ? this.#byPid.get(e.pid) : undefined);
+    if (rec) rec.state = 'closed';
+    return rec;
+  }
+
+  clear(): void {
+    this.rows.length = 0;
+    this.#byKey.clear();
+    this.#byPid.clear();
+  }
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { RunModel } from '../../../src-renderer/lib/model/run-model.ts';
+import type { RunEvent } from '../../../src-main/api.ts';
+import { queue, run } from './events.ts';
+
+const vals = (a: Float64Array) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
+
+describe('queue depth', () => {
+  it('records every put and get as a step, labelled by creation order', () => {
+    const m = new RunModel();
+    m.ingest([
+      run(),
+      queue(10, 'qa', 'create', 0, 3),
+      queue(20, 'qa', 'put', 1, 3),
+      queue(30, 'qa', 'put', 2, 3),
+      queue(40, 'qa', 'get', 1, 3),
+      queue(50, 'qb', 'create', 0),
+    ]);
+    const { queues } = m.queues();
+    expect(queues.map((q) => [q.queue, q.label, q.maxsize])).toEqual([
+      ['qa', 'Queue 1', 3],
+      ['qb', 'Queue 2', 0],
+    ]);
+    expect(vals(queues[0].xs)).toEqual([0.01, 0.02, 0.03, 0.04, 0.05]);
+    expect(vals(queues[0].depth)).toEqual([0, 1, 2, 1, 1]);
+    // Queue 2 did not exist before its create: a gap, then its depth.
+    expect(vals(queues[1].depth)).toEqual([null, null, null, null, 0]);
+  });
+
+  it('keeps the last depth and the peak of a bucket when many operations share it', () => {
+    const m = new RunModel();
+    // All within one 1 ms bucket: up to 5 then back to 2.
+    m.ingest([run(), queue(10.1, 'q', 'put', 1), queue(10.2, 'q', 'put', 5), queue(10.3, 'q', 'get', 2)]);
+    const q = m.queues().queues[0];
+    expect(vals(q.depth)).toEqual([2]);
+    expect(vals(q.peak)).toEqual([5]);
+  });
+
+  it('downsamples 100 000 operations a second to at most maxPoints rows and keeps the spikes', () => {
+    const maxPoints = 200;
+    const m = new RunModel({ maxPoints });
+    const events: RunEvent[] = [run()];
+    // 2 s at 100k ops/s: the depth cycles 0..3, with one spike to 500 lasting 50 µs.
+    for (let i = 0; i < 200_000; i++) {
+      const t = i * 0.01;
+      const spike = i >= 154_321 && i < 154_326;
+      events.push(queue(t, 'q', i % 2 ? 'get' : 'put', spike ? 500 : i % 4, 0));
+    }
+    m.ingest(events);
+    const { queues, bucketMs } = m.queues();
+    const q = queues[0];
+    expect(q.xs.length).toBeLessThanOrEqual(maxPoints);
+    expect(bucketMs).toBeGreaterThan(1);
+    expect(Math.max(...vals(q.peak).map((v) => v ?? 0))).toBe(500);
+    // The spike sits in the bucket that holds t = 1543.21 ms, and only there.
+    const at = vals(q.xs).findIndex((x, k) => (x ?? 0) * 1000 <= 1543.21 && (k + 1 === q.xs.length || q.xs[k + 1] * 1000 > 1543.21));
+    expect(q.peak[at]).toBe(500);
+    expect(vals(q.peak).filter((v) => v === 500)).toHaveLength(1);
+    // The last depth is the last operation's.
+    expect(q.depth[q.depth.length - 1]).toBe(199_999 % 4);
+  });
+});
