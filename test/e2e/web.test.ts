@@ -1,0 +1,528 @@
+// The web shell end to end: the real server and Backend in this process (runs in a temp folder),
+// the real built renderer in Chromium, driven the way a person drives it: pick a program, press
+// Start, press a row's buttons, open menus. Every wait is on what the page shows (polling the DOM),
+// never a fixed sleep, and nothing asserts on timing. Each test leaves a screenshot in
+// .tmp/e2e-screens/ (and a `-failed` one when it fails) for a person to look at.
+//
+// Needs Chromium: /usr/bin/chromium (Debian's package), or PROCSCOPE_CHROMIUM=/path/to/chrome.
+// Without one the suite is skipped and says why.
+
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Backend } from '../../src-main/core/backend.ts';
+import { DownloadRegistry, startWebShell, type WebShell } from '../../src-main/web/server.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const screensDir = path.join(root, '.tmp', 'e2e-screens');
+const chromiumPath = process.env.PROCSCOPE_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
+/** A run of a preset ends within seconds; this only bounds a hang. */
+const RUN_TIMEOUT = 60_000;
+const UI_TIMEOUT = 20_000;
+
+// The few DOM shapes the page-side callbacks touch (the test program has no DOM lib).
+interface PageElement {
+  getAttribute(name: string): string | null;
+  textContent: string | null;
+  closest(selector: string): PageElement | null;
+  checkVisibility(options?: { checkOpacity?: boolean; checkVisibilityCSS?: boolean }): boolean;
+  querySelector(selector: string): PageElement | null;
+  parentElement: PageElement | null;
+}
+interface PageDocument {
+  querySelector(selector: string): (PageElement & { selectedOptions?: ArrayLike<PageElement> }) | null;
+  createTreeWalker(root: PageElement, whatToShow: number): { nextNode(): (PageElement & { nodeType: number }) | null };
+}
+interface PageWebSocket {
+  onopen: (() => void) | null;
+  onclose: ((e: { code: number }) => void) | null;
+  close(): void;
+}
+
+const reason = fs.existsSync(chromiumPath) ? null : `no Chromium at ${chromiumPath} (apt-get install chromium, or set PROCSCOPE_CHROMIUM)`;
+
+if (reason !== null) {
+  describe('web shell (end to end)', () => {
+    console.log(`test/e2e/web.test.ts skipped: ${reason}`);
+    it.skip(`skipped because ${reason}`, () => undefined);
+  });
+} else {
+  describe('web shell (end to end)', () => {
+    let home: string;
+    let backend: Backend;
+    let shell: WebShell;
+    let browser: Browser;
+    let origin: string;
+    /** Every pid a test saw in the process table: none may outlive the suite's runs. */
+    const seenPids = new Set<number>();
+    /** The page of the test running, for its failure screenshot. */
+    let current: { context: BrowserContext; page: Page } | null = null;
+
+    beforeAll(async () => {
+      home = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-e2e-web-'));
+      const downloads = new DownloadRegistry();
+      backend = new Backend({
+        shell: 'web',
+        runsDir: path.join(home, 'runs'),
+        settingsFile: path.join(home, 'settings.json'),
+        exportsDir: path.join(home, 'exports'),
+        saveExport: downloads.saveExport,
+      });
+      shell = await startWebShell({ backend, downloads });
+      origin = new URL(shell.url).origin;
+      browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+      fs.mkdirSync(screensDir, { recursive: true });
+    });
+
+    afterEach(async (ctx) => {
+      if (current) {
+        if (ctx.task.result?.state === 'fail') await shoot(current.page, `${slug(ctx.task.name)}-failed`).catch(() => undefined);
+        await current.context.close();
+        current = null;
+      }
+      // A failed test must not leave its run going: the next one could not start.
+      await backend.handle('run.stop', {});
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await shell?.close();
+      await backend?.dispose();
+      if (home) fs.rmSync(home, { recursive: true, force: true });
+      const alive = [...seenPids].filter(isAlive);
+      expect(alive, 'processes of the runs still alive after the suite').toEqual([]);
+    });
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    /** A fresh browser profile (its own cookie and localStorage) with the app loaded. */
+    async function openApp(opts: { colorScheme?: 'light' | 'dark' } = {}): Promise<Page> {
+      const context = await browser.newContext({
+        viewport: { width: 1440, height: 900 },
+        locale: 'en-US',
+        colorScheme: opts.colorScheme ?? 'light',
+        acceptDownloads: true,
+      });
+      const page = await context.newPage();
+      current = { context, page };
+      const res = await page.goto(shell.url);
+      expect(res?.status(), 'the app with its token loads').toBe(200);
+      await settled(page);
+      return page;
+    }
+
+    /**
+     * Waits until a (re)loaded page shows what it will show: the presets (the WebSocket is up) and,
+     * when the engine ran something before, that run's replay. A Start pressed before the replay
+     * arrived would see the old run's rows appear after it, and take them for the new run's.
+     */
+    async function settled(page: Page): Promise<void> {
+      await page.locator('[data-testid=preset-select] option[value="flash-sale"]').waitFor({ state: 'attached', timeout: UI_TIMEOUT });
+      if ((await backend.handle('runs.list', {})).length > 0) {
+        await expect.poll(() => rows(page).count(), { timeout: UI_TIMEOUT, message: "the engine's last run is replayed into the page" }).toBeGreaterThan(0);
+      }
+    }
+
+    function slug(name: string): string {
+      return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+    }
+
+    async function shoot(page: Page, name: string): Promise<string> {
+      const file = path.join(screensDir, `web-${name}.png`);
+      // The pointer off the content: a hover highlight is not part of what is being shown.
+      await page.mouse.move(1, 1);
+      await page.screenshot({ path: file });
+      return file;
+    }
+
+    function attrs(loc: Locator, name: string): Promise<(string | null)[]> {
+      return loc.evaluateAll((els, n) => els.map((e) => (e as unknown as PageElement).getAttribute(n)), name);
+    }
+
+    function rows(page: Page): Locator {
+      return page.locator('[data-testid=process-row]');
+    }
+
+    function row(page: Page, name: string): Locator {
+      return rows(page).filter({ has: page.getByTitle(name, { exact: true }) });
+    }
+
+    async function rowPids(page: Page): Promise<number[]> {
+      return (await attrs(rows(page), 'data-pid')).filter((p): p is string => !!p).map(Number);
+    }
+
+    /** The text printed, line by line, without the time and pid columns. */
+    function consoleTexts(page: Page): Promise<string[]> {
+      return page
+        .locator('[data-testid=console-line]')
+        .evaluateAll((els) => els.map((e) => (e as unknown as PageElement).querySelector('.text')?.textContent ?? ''));
+    }
+
+    function phase(page: Page): Promise<string | null> {
+      return page.getByTestId('run-status').getAttribute('data-phase');
+    }
+
+    /** Picks a preset and presses Start; returns once the new run's processes are in the table. */
+    async function startPreset(page: Page, preset: string): Promise<void> {
+      // A fresh page shows the engine's last run: the new run is the one whose pids are new.
+      const stale = new Set(await rowPids(page));
+      await page.getByTestId('preset-select').selectOption(preset);
+      await page.getByTestId('start-button').click();
+      await expect
+        .poll(async () => {
+          const pids = await rowPids(page);
+          return pids.length > 0 && pids.every((p) => !stale.has(p));
+        }, { timeout: RUN_TIMEOUT, message: `the processes of the new ${preset} run appear` })
+        .toBe(true);
+    }
+
+    async function waitFinished(page: Page): Promise<void> {
+      await expect.poll(() => phase(page), { timeout: RUN_TIMEOUT, message: 'the run ends (run-status phase "finished")' }).toBe('finished');
+      for (const pid of await rowPids(page)) seenPids.add(pid);
+    }
+
+    // ---- 1. flash-sale --------------------------------------------------------------------------
+
+    it('flash-sale: 11 processes, 3 of 10 buyers succeed, and the lock is held by one process at a time', async () => {
+      const page = await openApp();
+      await startPreset(page, 'flash-sale');
+      await waitFinished(page);
+
+      await expect.poll(() => rows(page).count(), { message: 'main + 10 buyers in the table' }).toBe(11);
+      expect(await attrs(rows(page), 'data-exitcode'), 'every process exited with 0').toEqual(Array(11).fill('0'));
+
+      const lines = page.locator('[data-testid=console-line]');
+      const sold = lines.filter({ hasText: '抢购成功' });
+      await expect.poll(() => sold.count(), { message: 'exactly 3 buyers got one of the 3 items' }).toBe(3);
+      await expect.poll(() => lines.filter({ hasText: '抢购失败' }).count(), { message: 'the other 7 were told it is sold out' }).toBe(7);
+      for (const line of await sold.all()) expect(await line.isVisible(), 'each success line is visible in the console').toBe(true);
+
+      // The lanes are a canvas; LockLanes writes each lane's holds on a hidden element too.
+      const lanes = page.getByTestId('lock-lane-data');
+      await expect.poll(() => lanes.count(), { message: 'one lock lane' }).toBe(1);
+      await expect.poll(async () => Number(await lanes.first().getAttribute('data-hold-count')), { message: '10 holds, one per buyer' }).toBe(10);
+      const holds = JSON.parse((await lanes.first().getAttribute('data-holds')) ?? '[]') as { pid: number; start: number; end: number | null }[];
+      const buyers = (await rowPids(page)).slice(1);
+      expect(holds.map((h) => h.pid).sort(), 'each buyer held the lock once').toEqual([...buyers].sort());
+      for (const h of holds) {
+        expect(h.end, `the hold of ${h.pid} ended`).not.toBeNull();
+        expect(h.end as number).toBeGreaterThanOrEqual(h.start);
+      }
+      const byStart = [...holds].sort((a, b) => a.start - b.start);
+      for (let i = 1; i < byStart.length; i++) {
+        expect(byStart[i].start, `hold ${i} (pid ${byStart[i].pid}) starts after the previous (pid ${byStart[i - 1].pid}) released`).toBeGreaterThanOrEqual(
+          byStart[i - 1].end as number,
+        );
+      }
+      await shoot(page, '1-flash-sale');
+      // The lock lanes and the timeline are further down the charts panel.
+      await page.getByTestId('chart-timeline').scrollIntoViewIfNeeded();
+      await shoot(page, '1-flash-sale-locks');
+
+      // The same window in the dark scheme, for a person to check it stays readable.
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await expect
+        .poll(() => page.evaluate(() => (globalThis as unknown as { matchMedia(q: string): { matches: boolean } }).matchMedia('(prefers-color-scheme: dark)').matches))
+        .toBe(true);
+      await shoot(page, '1-flash-sale-dark');
+    });
+
+    // ---- 2. members -----------------------------------------------------------------------------
+
+    it('members: the scripted part prints -15 and -9; demo3 from its row: close() while running fails, terminate + join give -15', async () => {
+      const page = await openApp();
+      await startPreset(page, 'members');
+      const demo3 = row(page, 'demo3');
+      await expect.poll(() => demo3.getAttribute('data-state'), { timeout: RUN_TIMEOUT, message: 'demo3 waits, created, not started' }).toBe('created');
+
+      // By then the script has stopped demo with terminate() and demo2 with kill(), and printed both.
+      const texts = await consoleTexts(page);
+      expect(texts, 'p.exitcode after terminate() + join()').toContain('-15');
+      expect(texts, 'q.exitcode after kill() + join()').toContain('-9');
+      expect(await row(page, 'demo').getAttribute('data-exitcode')).toBe('-15');
+      expect(await row(page, 'demo2').getAttribute('data-exitcode')).toBe('-9');
+
+      await demo3.getByTestId('row-start').click();
+      await expect.poll(() => demo3.getAttribute('data-state'), { timeout: UI_TIMEOUT, message: 'demo3 runs after start()' }).toBe('running');
+      await expect.poll(async () => Number(await demo3.getAttribute('data-pid')), { message: 'demo3 has a pid' }).toBeGreaterThan(0);
+
+      // Python: close() on a running process raises ValueError; the row shows the error.
+      await demo3.getByTestId('row-close').click();
+      const result = demo3.getByTestId('row-result');
+      await expect
+        .poll(() => result.textContent(), { timeout: UI_TIMEOUT, message: 'close() while running answers with the ValueError' })
+        .toContain('Cannot close a process while it is still running');
+      expect(await demo3.getAttribute('data-state'), 'the failed close() left it running').toBe('running');
+
+      await demo3.getByTestId('row-terminate').click();
+      await demo3.getByTestId('row-join').click();
+      await expect.poll(() => demo3.getAttribute('data-exitcode'), { timeout: UI_TIMEOUT, message: 'terminate() then join(): exitcode -15' }).toBe('-15');
+      expect(await demo3.getAttribute('data-state')).toBe('exited');
+      await expect.poll(() => result.textContent(), { message: 'join() answered (None)' }).toMatch(/join\(\)\s*→\s*None/);
+      await shoot(page, '2-members-demo3-terminated');
+
+      // Closing the object lets the scenario's main return: the run ends.
+      await demo3.getByTestId('row-close').click();
+      await waitFinished(page);
+      expect(await demo3.getAttribute('data-state')).toBe('closed');
+      await shoot(page, '2-members-finished');
+    });
+
+    // ---- 3. producer-consumer -------------------------------------------------------------------
+
+    it('producer-consumer: the queue chart ends at depth 1 (the 1.1 after the falsy value stays in the queue)', async () => {
+      const page = await openApp();
+      await startPreset(page, 'producer-consumer');
+      await waitFinished(page);
+      const queues = page.getByTestId('queue-legend');
+      await expect.poll(() => queues.count(), { message: 'one queue in the chart' }).toBe(1);
+      await expect.poll(() => queues.first().getAttribute('data-last-depth'), { message: 'the last depth is 1' }).toBe('1');
+      expect(await consoleTexts(page), 'the consumer printed the truthy values before false').toEqual(['1', '0']);
+      await shoot(page, '3-producer-consumer');
+    });
+
+    // ---- 4. export ------------------------------------------------------------------------------
+
+    it('exports the run shown as a Chrome trace through a browser download', async () => {
+      const page = await openApp();
+      await startPreset(page, 'producer-consumer');
+      await waitFinished(page);
+      const pids = await rowPids(page);
+
+      await page.getByTestId('export-button').click();
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_TIMEOUT }), page.getByTestId('export-trace').click()]);
+      expect(download.suggestedFilename()).toMatch(/producer-consumer.*\.trace\.json$/);
+      const file = path.join(home, 'downloaded.trace.json');
+      await download.saveAs(file);
+      const trace = JSON.parse(fs.readFileSync(file, 'utf8')) as { traceEvents: { name: string; ph: string; pid: number; dur?: number; args?: { name?: string } }[] };
+      expect(Array.isArray(trace.traceEvents)).toBe(true);
+      for (const pid of pids) {
+        const meta = trace.traceEvents.find((e) => e.ph === 'M' && e.name === 'process_name' && e.pid === pid);
+        expect(meta?.args?.name, `process_name metadata for pid ${pid}`).toMatch(new RegExp(`\\(${pid}\\)$`));
+        const slices = trace.traceEvents.filter((e) => e.ph === 'X' && e.pid === pid);
+        expect(slices.length, `a lifetime slice (X) for pid ${pid}`).toBeGreaterThan(0);
+        expect(slices.every((s) => typeof s.dur === 'number' && s.dur >= 0)).toBe(true);
+      }
+      await expect.poll(() => page.getByTestId('export-status').textContent(), { message: 'the page says the download started' }).toContain('.trace.json');
+      await shoot(page, '4-export-trace');
+    });
+
+    // ---- 5. Chinese -----------------------------------------------------------------------------
+
+    /**
+     * Visible text of the window that should be in the page's language: everything in #app except
+     * what is not ours to translate: process names, pids, program output, code and Python values.
+     */
+    async function visibleTexts(page: Page): Promise<{ text: string; program: boolean }[]> {
+      const skip = [
+        '[data-testid=console-line] .text', // program output
+        '[data-testid=console-line] .who', // pid
+        '.proc-name', // process names
+        '.chip-name',
+        '[data-testid=row-result] code', // Python values and errors
+        '.method', // start() join()…
+        '[data-testid=code-ts]',
+        '[data-testid=code-py]',
+        'option',
+        'optgroup',
+        'script',
+        'style',
+      ].join(', ');
+      const texts = await page.evaluate((skipSel) => {
+        const doc = (globalThis as unknown as { document: PageDocument }).document;
+        const out: { text: string; program: boolean }[] = [];
+        const app = doc.querySelector('#app');
+        if (!app) return out;
+        const walker = doc.createTreeWalker(app, 4 /* NodeFilter.SHOW_TEXT */);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const text = (n.textContent ?? '').trim();
+          const el = n.parentElement;
+          if (!text || !el || el.closest(skipSel)) continue;
+          if (!el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
+          out.push({ text, program: false });
+        }
+        // A closed <select> shows its chosen option only: the program's title.
+        const chosen = doc.querySelector('[data-testid=preset-select]')?.selectedOptions?.[0]?.textContent;
+        if (chosen) out.push({ text: chosen.trim(), program: true });
+        return out;
+      }, skip);
+      return texts;
+    }
+
+    /** Proper nouns, Python names and units that stay as they are in every language. */
+    const ALLOWED = [
+      /\bprocscope\b/g,
+      /\b(pid|ppid|CPU|RSS|B|KiB|MiB|GiB|JSONL|CSV|JSON|Python|TypeScript|EN|MainProcess|None|True|False|SIGTERM|SIGKILL|ms|s)\b/g,
+      /\b(Process|SpawnPoolWorker)-\d+\b/g,
+      /\b(start|join|terminate|kill|close|is_alive)\b(\(\))?/g,
+    ];
+    /** The tutorial's titles keep Python's class names as code: `用 Queue 实现…`, `Pool(5).map`. */
+    const ALLOWED_IN_TITLES = [/\b(Process|Queue|Pool|Lock|map)\b/g];
+
+    /** The strings that still hold words of English once the allowed ones are taken out. */
+    function untranslated(texts: readonly { text: string; program: boolean }[]): string[] {
+      return texts
+        .filter(({ text, program }) => {
+          let rest = text;
+          for (const re of program ? [...ALLOWED, ...ALLOWED_IN_TITLES] : ALLOWED) rest = rest.replace(re, ' ');
+          return /[A-Za-z]/.test(rest);
+        })
+        .map(({ text }) => text);
+    }
+
+    it('in Chinese, no English is left in the main views (and the check does catch English)', async () => {
+      const page = await openApp();
+      await startPreset(page, 'producer-consumer');
+      await waitFinished(page);
+
+      // The same check on the English window must flag its words: it is able to fail.
+      const english = untranslated(await visibleTexts(page));
+      for (const word of ['Processes', 'Start', 'Queue depth', 'Queue 1', 'unbounded', 'Console', 'State', 'exited']) {
+        expect(english, `the check flags "${word}" in the English window`).toContain(word);
+      }
+
+      await page.getByTestId('lang-toggle').click();
+      await expect.poll(() => page.evaluate(() => (globalThis as unknown as { document: { documentElement: { lang: string } } }).document.documentElement.lang)).toBe('zh-CN');
+      await expect.poll(async () => untranslated(await visibleTexts(page)), { message: 'English strings left in the Chinese window' }).toEqual([]);
+      // And it is really Chinese, not empty.
+      const zh = (await visibleTexts(page)).map(({ text }) => text);
+      expect(zh).toContain('进程');
+      expect(zh).toContain('队列深度');
+      await shoot(page, '5-chinese');
+    });
+
+    // ---- 6. history -----------------------------------------------------------------------------
+
+    it('history: a past run opens as a replay with its own processes', async () => {
+      const page = await openApp();
+      await startPreset(page, 'producer-consumer');
+      await waitFinished(page);
+      const pastPids = await rowPids(page);
+      const pastConsole = await consoleTexts(page);
+      // Another run after it, so the replay has to bring the first one back.
+      await startPreset(page, 'hello');
+      await waitFinished(page);
+      expect(await rowPids(page)).not.toEqual(pastPids);
+
+      await page.getByTestId('history-button').click();
+      const items = page.getByTestId('history-item');
+      await items.first().waitFor({ timeout: UI_TIMEOUT });
+      // Newest first: the first producer-consumer in the list is the run of this test.
+      const runIds = await attrs(items, 'data-run-id');
+      const index = runIds.findIndex((id) => id?.includes('producer-consumer'));
+      expect(index, 'the producer-consumer run is listed').toBeGreaterThanOrEqual(0);
+      await items.nth(index).click();
+
+      await page.getByTestId('replay-badge').waitFor({ timeout: UI_TIMEOUT });
+      await expect.poll(() => rowPids(page), { timeout: UI_TIMEOUT, message: 'the replay shows the processes of that run' }).toEqual(pastPids);
+      await expect.poll(() => consoleTexts(page), { message: 'and its output' }).toEqual(pastConsole);
+      expect(await phase(page)).toBe('finished');
+      expect(await page.getByTestId('replay-badge').textContent()).toContain('Replay');
+      // A replay is history: its rows cannot be controlled.
+      expect(await rows(page).first().getByTestId('row-terminate').isDisabled()).toBe(true);
+      await shoot(page, '6-history-replay');
+    });
+
+    // ---- the README's picture ---------------------------------------------------------------------
+
+    // Not part of the suite; makes docs/screenshot.png:
+    //   PROCSCOPE_README_SCREENSHOT=docs/screenshot.png npx vitest run -c vitest.e2e.config.ts -t README
+    // The process table a little shorter than its default (as a person would drag the splitter), and
+    // the charts scrolled to the lock lane and the lifetimes: the two that tell this preset's story.
+    const readmeShot = process.env.PROCSCOPE_README_SCREENSHOT;
+    it.runIf(readmeShot !== undefined)('README screenshot: flash-sale finished, English, light, 1440x900', async () => {
+      const page = await openApp({ colorScheme: 'light' });
+      await page.evaluate(() => (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('procscope.layout.procFraction', '0.30'));
+      await page.reload();
+      await settled(page);
+      await startPreset(page, 'flash-sale');
+      await waitFinished(page);
+      await expect.poll(() => page.getByTestId('lock-lane-data').getAttribute('data-hold-count')).toBe('10');
+      await page.getByTestId('chart-timeline').scrollIntoViewIfNeeded();
+      await page.mouse.move(1, 1);
+      const file = path.resolve(root, readmeShot as string);
+      await page.screenshot({ path: file });
+      expect(fs.statSync(file).size, 'the README picture stays small').toBeLessThan(400 * 1024);
+    });
+
+    // ---- 7. security ----------------------------------------------------------------------------
+
+    it('security: the page without its token gets 403, and a WebSocket from another origin is refused', async () => {
+      // A browser that never saw the link: no token, no cookie.
+      const stranger = await browser.newContext();
+      try {
+        const res = await (await stranger.newPage()).goto(`${origin}/`);
+        expect(res?.status(), 'the app without the token').toBe(403);
+      } finally {
+        await stranger.close();
+      }
+
+      // A browser that has the cookie (it opened the link) also visits another local page.
+      const page = await openApp();
+      const foreign = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>elsewhere</title>'));
+      await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+      try {
+        const foreignUrl = `http://127.0.0.1:${(foreign.address() as AddressInfo).port}/`;
+        const wsUrl = `${origin.replace('http', 'ws')}/ws`;
+        const tryWebSocket = (p: Page, protocols: string[]) =>
+          p.evaluate(
+            ([url, protos]) =>
+              new Promise<string>((resolve) => {
+                const WS = (globalThis as unknown as { WebSocket: new (u: string, p: string[]) => PageWebSocket }).WebSocket;
+                const ws = new WS(url, protos);
+                ws.onopen = () => {
+                  ws.close();
+                  resolve('open');
+                };
+                ws.onclose = (e) => resolve(`closed ${e.code}`);
+              }),
+            [wsUrl, protocols] as const,
+          );
+
+        // The control: from the app's own origin the same socket opens, so a refusal below is real.
+        expect(await tryWebSocket(page, ['procscope']), 'the app page itself connects').toBe('open');
+
+        const other = await page.context().newPage();
+        // Same site for cookies (127.0.0.1, another port), so the cookie goes along: Origin decides.
+        await other.goto(foreignUrl);
+        expect(await tryWebSocket(other, ['procscope']), 'from another local origin, with the cookie').toMatch(/^closed/);
+        expect(await tryWebSocket(other, ['procscope', `token.${shell.token}`]), 'even offering the token').toMatch(/^closed/);
+        // A page with an opaque origin (Origin: null).
+        await other.goto('data:text/html,<title>data</title>');
+        expect(await tryWebSocket(other, ['procscope']), 'from a data: page').toMatch(/^closed/);
+        await other.close();
+      } finally {
+        await new Promise<void>((resolve) => foreign.close(() => resolve()));
+      }
+      await shoot(page, '7-security');
+    });
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // A zombie has exited; only its entry is left until its parent reaps it.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
