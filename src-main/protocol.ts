@@ -77,7 +77,18 @@ export type UpMessage =
   /** Gives a lent lock back, released (its last release was in `lops`). */
   | { k: 'lret'; l: string }
   /** Answer to a recall while the lock is held: it comes back at the release. */
-  | { k: 'lheld'; l: string };
+  | { k: 'lheld'; l: string }
+  /**
+   * A queue operation already done by a reporting runtime (the Python shim), which keeps its
+   * queues itself: the broker counts depth from puts and gets. `at`: run time (ms) by the
+   * process's clock (ENV_T0). `maxsize` with `create` (0: unbounded).
+   */
+  | { k: 'qrep'; q: string; op: QueueReportOp; maxsize?: number; at: number }
+  /** A lock operation already done by a reporting runtime: `request` before a blocking wait. */
+  | { k: 'lrep'; l: string; op: LockReportOp; at: number };
+
+export type QueueReportOp = 'create' | 'put' | 'get';
+export type LockReportOp = 'create' | 'request' | 'acquire' | 'release' | 'timeout';
 
 // ---- broker -> runtime ------------------------------------------------------------------------
 
@@ -146,6 +157,7 @@ const str = (v: unknown): v is string => typeof v === 'string' && v.length <= 25
 const bool = (v: unknown): v is boolean => typeof v === 'boolean';
 const timeout = (v: unknown): boolean => v === null || v === undefined || (typeof v === 'number' && v >= 0);
 const bytes = (v: unknown): boolean => v instanceof Uint8Array;
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 export function isUpMessage(m: unknown): m is UpMessage {
   if (typeof m !== 'object' || m === null) return false;
@@ -201,6 +213,15 @@ export function isUpMessage(m: unknown): m is UpMessage {
       );
     case 'acq':
       return int(o.rid) && str(o.l) && bool(o.block) && timeout(o.timeout);
+    case 'qrep':
+      return (
+        str(o.q) &&
+        (o.op === 'create' || o.op === 'put' || o.op === 'get') &&
+        (o.maxsize === undefined || int(o.maxsize)) &&
+        finite(o.at)
+      );
+    case 'lrep':
+      return str(o.l) && ['create', 'request', 'acquire', 'release', 'timeout'].includes(o.op as string) && finite(o.at);
     default:
       return false;
   }

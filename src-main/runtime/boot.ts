@@ -5,11 +5,13 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { deserialize } from 'node:v8';
-import { ENV_ROLE, ENV_SCENARIO, ENV_SOCKET } from '../protocol.ts';
+import { ENV_COMPILED, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET } from '../protocol.ts';
 import { BrokerClient, setClient } from './connection.ts';
 import { self, setScenario } from './context.ts';
 import { unmarshal } from './marshal.ts';
 import { Process, builtinTargets, joinChildrenAtExit, prewarm, runControl, type ChildSpec, type Target } from './process.ts';
+
+const BOOTED = new Uint8Array([1]);
 
 function oneLine(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`.split('\n')[0];
@@ -41,6 +43,9 @@ export async function boot(): Promise<void> {
   const socketPath = process.env[ENV_SOCKET];
   const scenarioPath = process.env[ENV_SCENARIO];
   const role = process.env[ENV_ROLE];
+  // The monitor's compiled copy of the scenario, when it made one: the module loaded is that copy,
+  // while every message, and scenario().path, names the file the user wrote.
+  const compiled = process.env[ENV_COMPILED] || null;
   if (!socketPath || !scenarioPath || (role !== 'main' && role !== 'child')) {
     process.stderr.write('procscope: this entry point is started by procscope only\n');
     process.exit(2);
@@ -48,6 +53,12 @@ export async function boot(): Promise<void> {
 
   let spec: ChildSpec | null = null;
   if (role === 'child') {
+    // Booted: the parent holds back its next spare until its children have come this far.
+    try {
+      fs.writeSync(3, BOOTED);
+    } catch {
+      // The parent is gone: the read below ends at once.
+    }
     // The parent writes our spec to fd 3 and closes it; an empty read means the parent died.
     const bytes = fs.readFileSync(3);
     if (bytes.length === 0) process.exit(1);
@@ -89,7 +100,7 @@ export async function boot(): Promise<void> {
 
   let ns: Record<string, unknown>;
   try {
-    ns = (await import(pathToFileURL(scenarioPath).href)) as Record<string, unknown>;
+    ns = (await import(pathToFileURL(compiled ?? scenarioPath).href)) as Record<string, unknown>;
   } catch (err) {
     process.stderr.write(`${stackOf(err)}\n`);
     fatal(`cannot load scenario ${scenarioPath}: ${oneLine(err)}`);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { survivors } from '../helpers/leaks.ts';
 import { run as runScenario, scenarioFile, tmpRoot, type RunResult } from '../helpers/run.ts';
 
@@ -18,6 +18,13 @@ async function run(...args: Parameters<typeof runScenario>): Promise<RunResult> 
 }
 
 let nested = 0;
+
+/** The repository's own scratch folder (git-ignored): a scenario there resolves its node_modules. */
+const repoTmp = path.resolve(import.meta.dirname, '../../.tmp');
+const repoDirs: string[] = [];
+afterAll(() => {
+  for (const d of repoDirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
 /** Writes `files` (relative paths) under a fresh folder; returns the folder. */
 function writeTree(files: Record<string, string>): string {
@@ -157,6 +164,97 @@ export default async function main(): Promise<void> {
     expect(r.summary.end, r.stderr().join('\n')).toMatchObject({ reason: 'finished', exitcode: 0 });
     expect(r.stdout(r.root)).toEqual(['root sees hi']);
     expect(r.stdout(childName(r))).toEqual(['hi 42 Process-1']);
+  });
+});
+
+describe('scenario loading without module hooks (compiled by the monitor)', () => {
+  /** Prints whether this process loaded a compiled copy (no hooks) and what import.meta says. */
+  const probe = `
+export function probe(label) {
+  console.log(label, process.env.PROCSCOPE_COMPILED ? 'compiled' : 'hooks', currentProcess().name);
+}
+`;
+
+  it('a .ts scenario with a local TS import runs compiled, in the root and in a child', async () => {
+    const dir = writeTree({
+      'lib.ts': `
+export interface Shape { sides: number }
+export function describe(s: Shape): string {
+  return s.sides + ' sides';
+}
+`,
+      'main.ts': `
+import { Process, currentProcess } from 'procscope';
+import { describe, type Shape } from './lib.js';
+${probe}
+export function work(s: Shape): void {
+  probe('child ' + describe(s));
+}
+export default async function main(): Promise<void> {
+  probe('root ' + describe({ sides: 3 }));
+  const p = new Process({ target: work, args: [{ sides: 4 }] });
+  p.start();
+  await p.join();
+}
+`,
+    });
+    const r = await run(path.join(dir, 'main.ts'));
+    expect(r.summary.end, r.stderr().join('\n')).toMatchObject({ reason: 'finished', exitcode: 0 });
+    expect(r.stdout(r.root)).toEqual(['root 3 sides compiled MainProcess']);
+    expect(r.stdout(childName(r))).toEqual(['child 4 sides compiled Process-1']);
+  });
+
+  it('a scenario importing an npm package falls back to the hooks, and still runs in the root and a child', async () => {
+    // Inside the repository, so that 'pidusage' resolves from its node_modules.
+    fs.mkdirSync(repoTmp, { recursive: true });
+    const dir = fs.mkdtempSync(path.join(repoTmp, 'loading-'));
+    repoDirs.push(dir);
+    const file = path.join(dir, 'uses-package.ts');
+    fs.writeFileSync(
+      file,
+      `
+import { Process, currentProcess } from 'procscope';
+import pidusage from 'pidusage';
+${probe}
+export function work(): void {
+  probe('child ' + typeof pidusage);
+}
+export default async function main(): Promise<void> {
+  probe('root ' + typeof pidusage);
+  const p = new Process({ target: work });
+  p.start();
+  await p.join();
+}
+`,
+    );
+    const r = await run(file);
+    expect(r.summary.end, r.stderr().join('\n')).toMatchObject({ reason: 'finished', exitcode: 0 });
+    expect(r.stdout(r.root)).toEqual(['root function hooks MainProcess']);
+    expect(r.stdout(childName(r))).toEqual(['child function hooks Process-1']);
+  });
+
+  it("new URL('./data.txt', import.meta.url) reads the file next to the scenario, in the root and in a child", async () => {
+    const dir = writeTree({
+      'data.txt': 'beside the scenario',
+      'main.ts': `
+import fs from 'node:fs';
+import { Process, currentProcess } from 'procscope';
+${probe}
+export function read(who: string): void {
+  probe(who + ': ' + fs.readFileSync(new URL('./data.txt', import.meta.url), 'utf8') + ', ' + (import.meta.dirname === process.cwd()));
+}
+export default async function main(): Promise<void> {
+  read('root');
+  const p = new Process({ target: read, args: ['child'] });
+  p.start();
+  await p.join();
+}
+`,
+    });
+    const r = await run(path.join(dir, 'main.ts'));
+    expect(r.summary.end, r.stderr().join('\n')).toMatchObject({ reason: 'finished', exitcode: 0 });
+    expect(r.stdout(r.root)).toEqual(['root: beside the scenario, true compiled MainProcess']);
+    expect(r.stdout(childName(r))).toEqual(['child: beside the scenario, true compiled Process-1']);
   });
 });
 
