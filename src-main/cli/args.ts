@@ -8,13 +8,13 @@ export type Command =
   | { cmd: 'help' }
   | { cmd: 'version' }
   | { cmd: 'presets'; json: boolean }
-  | { cmd: 'run'; scenario: string; log?: string; interval?: number; timeout?: number; json: boolean }
+  | { cmd: 'run'; scenario: string; log?: string; interval?: number; timeout?: number; json: boolean; python?: string }
   | { cmd: 'export'; log: string; format: 'csv' | 'trace'; out?: string }
   | { cmd: 'serve'; port?: number };
 
 export const USAGE = `usage:
   procscope presets [--json]
-  procscope run <preset | file.ts | file.js> [--log FILE] [--interval MS] [--timeout S] [--json]
+  procscope run <preset | file.ts | file.js | file.py> [--log FILE] [--interval MS] [--timeout S] [--python PATH] [--json]
   procscope export <log.jsonl> --format csv|trace [-o FILE]
   procscope serve [--port N]
   procscope --help | --version`;
@@ -74,7 +74,7 @@ export function parseArgs(argv: string[]): Command {
     case 'run': {
       const { positional, opts } = parseOptions(rest, {
         flags: new Set(['--json']),
-        values: new Set(['--log', '--interval', '--timeout']),
+        values: new Set(['--log', '--interval', '--timeout', '--python']),
       });
       if (positional.length === 0) throw new UsageError('run needs a preset id or a scenario file');
       if (positional.length > 1) throw new UsageError(`run takes one scenario, got also '${positional[1]}'`);
@@ -89,6 +89,7 @@ export function parseArgs(argv: string[]): Command {
         interval,
         timeout: number(opts, '--timeout', 'a positive number of seconds'),
         json: opts.has('--json'),
+        ...(opts.has('--python') ? { python: opts.get('--python') as string } : {}),
       };
     }
     case 'export': {

@@ -58,7 +58,7 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     else if (e.type === 'output') say(`[${e.pid} ${names.get(e.pid) ?? ''}]${e.stream === 'stderr' ? ' !' : ''} ${e.text}`);
     else if (e.type === 'deadlock') say(`deadlock: ${e.cycle.map((c) => `${c.pid} waits for ${c.lock} held by ${c.holder}`).join('; ')}`);
   };
-  const session = await Session.start({ scenario: cmd.scenario, logPath: cmd.log, interval: cmd.interval, timeout: cmd.timeout, onEvent });
+  const session = await Session.start({ scenario: cmd.scenario, logPath: cmd.log, interval: cmd.interval, timeout: cmd.timeout, python: cmd.python, onEvent });
   current = session;
   let interrupted = 0;
   const onSignal = () => {

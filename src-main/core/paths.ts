@@ -32,6 +32,11 @@ export function childEntry(): string {
   return file;
 }
 
+/** The Python shim (Python mode): put on PYTHONPATH, its sitecustomize instruments multiprocessing. */
+export function pythonShimDir(): string {
+  return path.join(packageRoot(), 'resources', 'python');
+}
+
 export function presetsDir(): string {
   return path.join(packageRoot(), 'src-main', 'presets');
 }

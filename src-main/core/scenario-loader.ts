@@ -16,6 +16,8 @@ export interface ResolvedScenario {
   id: string;
   file: string;
   preset: boolean;
+  /** A Python script: run by a Python interpreter with procscope's shim (Python mode). */
+  python?: boolean;
 }
 
 const EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
@@ -33,8 +35,8 @@ export function resolveScenario(ref: string): ResolvedScenario {
     throw new ScenarioError(`scenario file not found: ${file}`);
   }
   if (!fs.statSync(file).isFile()) throw new ScenarioError(`not a file: ${file}`);
-  if (ext === '.py') throw new ScenarioError(`Python scenarios are not supported yet: ${file}`);
-  if (!EXTENSIONS.has(ext)) throw new ScenarioError(`unsupported scenario type '${ext || '(none)'}': use .ts, .mts, .js or .mjs`);
+  if (ext === '.py') return { id: file, file, preset: false, python: true };
+  if (!EXTENSIONS.has(ext)) throw new ScenarioError(`unsupported scenario type '${ext || '(none)'}': use .py, .ts, .mts, .js or .mjs`);
   return { id: file, file, preset: false };
 }
 

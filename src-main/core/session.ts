@@ -24,7 +24,7 @@ import { ENV_COMPILED, ENV_INTERACTIVE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_
 import { Broker, type BrokerHost } from './broker/server.ts';
 import type { LockFigures } from './broker/locks.ts';
 import type { QueueFigures } from './broker/queues.ts';
-import { childEntry, runsDir } from './paths.ts';
+import { childEntry, pythonShimDir, runsDir } from './paths.ts';
 import { isAlive, killGroup, killGroupSync } from './process-group.ts';
 import { RunLogWriter } from './runlog/writer.ts';
 import { Sampler, validateInterval } from './sampler.ts';
@@ -44,6 +44,8 @@ export interface SessionOptions {
   interactive?: boolean;
   /** Sees every event from the first (`run`), which `on()` after start() cannot. */
   onEvent?: Listener;
+  /** Python mode: the interpreter that runs a .py scenario (default `python3`, found on PATH). */
+  python?: string;
 }
 
 /** A control that the session refuses: the message is one line, fit for the user. */
@@ -112,6 +114,7 @@ export class Session {
     logPath: string,
     private readonly interval: number,
     private readonly interactive: boolean,
+    private readonly python: string = 'python3',
   ) {
     this.info = { runId: path.basename(logPath, '.jsonl'), logPath, scenario: scenario.id };
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -141,7 +144,8 @@ export class Session {
     const entry = childEntry();
     const logPath = path.resolve(opts.logPath ?? path.join(runsDir(), `${runIdFor(scenario)}.jsonl`));
     const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-broker-'));
-    const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval, opts.interactive === true);
+    if (opts.python !== undefined && (typeof opts.python !== 'string' || opts.python.trim() === '')) throw new ControlError('python must name an interpreter');
+    const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval, opts.interactive === true, opts.python);
     if (opts.onEvent) session.on(opts.onEvent);
     await session.begin(entry, opts.timeout);
     return session;
@@ -371,6 +375,7 @@ export class Session {
         if (pid === this.rootPid) this.rootFatal = message;
         else this.emit({ type: 'warning', pid, message });
       },
+      now: () => round(performance.now() - this.t0),
       disconnected: (pid) => {
         const p = this.byPid.get(pid);
         // Its parent reports the exit code; if the parent is gone too, nobody can.
@@ -395,6 +400,7 @@ export class Session {
       cwd: this.cwd.cwd,
     });
     await this.broker.listen();
+    if (this.scenario.python) return this.beginPython(timeout);
     // Compiled once here, the scenario loads in every process of the run without module hooks;
     // one it cannot compile faithfully loads through them, as before. finish() removes socketDir.
     const runtimeUrl = pathToFileURL(path.join(path.dirname(entry), 'procscope.mjs')).href;
@@ -421,9 +427,45 @@ export class Session {
       await this.broker.close();
       throw new ControlError(`cannot start ${process.execPath}`);
     }
+    this.adoptRoot(root, timeout);
+  }
+
+  /**
+   * Python mode: `python3 script.py` in the script's folder, with procscope's shim on PYTHONPATH
+   * (its sitecustomize instruments multiprocessing in this process and every child).
+   */
+  private async beginPython(timeout: number | undefined): Promise<void> {
+    const shim = pythonShimDir();
+    const inherited = process.env.PYTHONPATH;
+    const root = spawn(this.python, [this.scenario.file], {
+      cwd: this.cwd.cwd,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        [ENV_ROLE]: 'main',
+        [ENV_SOCKET]: this.broker.socketPath,
+        [ENV_SCENARIO]: this.scenario.file,
+        [ENV_COMPILED]: undefined,
+        [ENV_T0]: String(performance.timeOrigin + this.t0),
+        PYTHONPATH: inherited ? `${shim}${path.delimiter}${inherited}` : shim,
+        ...(this.interactive ? { [ENV_INTERACTIVE]: '1' } : {}),
+      },
+    });
+    const failed = new Promise<Error>((resolve) => root.once('error', resolve));
+    if (root.pid === undefined) {
+      const err = await failed;
+      await this.broker.close();
+      throw new ControlError(`cannot start Python interpreter '${this.python}': ${err.message}`);
+    }
+    root.on('error', (err) => this.emit({ type: 'warning', message: `python: ${err.message}` }));
+    this.adoptRoot(root, timeout);
+  }
+
+  private adoptRoot(root: ChildProcess, timeout: number | undefined): void {
     this.root = root;
-    this.rootPid = root.pid;
-    this.addProcess(root.pid, process.pid, 'MainProcess', false);
+    this.rootPid = root.pid as number;
+    this.addProcess(this.rootPid, process.pid, 'MainProcess', false);
     // Anything written past the runtime (a native crash message) still reaches the log.
     for (const [stream, name] of [
       [root.stdout, 'stdout'],
@@ -482,8 +524,8 @@ export class Session {
     const summary: RunSummary = {
       end,
       processes: this.processes(),
-      queues: this.broker.queues.figures(),
-      locks: this.broker.locks.figures(),
+      queues: [...this.broker.queues.figures(), ...this.broker.observed.queueFigures()],
+      locks: [...this.broker.locks.figures(), ...this.broker.observed.lockFigures()],
     };
     await this.broker.close();
     fs.rmSync(this.socketDir, { recursive: true, force: true });

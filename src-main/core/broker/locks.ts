@@ -7,10 +7,11 @@
 // `lheld` (held: it comes back at the release). Only then does a waiter count in the wait-for
 // graph, so a lent-but-free lock never shows as a deadlock.
 
-import type { DeadlockEdge, LockEvent, LockOp, RunEvent } from '../../api.ts';
+import type { LockEvent, LockOp, RunEvent } from '../../api.ts';
 import type { Rid } from '../../protocol.ts';
 import { Fifo } from './fifo.ts';
 import type { Emit, Peer } from './peer.ts';
+import { cycleKey, findCycle } from './waitfor.ts';
 
 interface Waiter {
   peer: Peer;
@@ -209,30 +210,17 @@ export class LockTable {
     if (next) this.grant(l, next);
   }
 
-  /**
-   * A cycle exists when, following "waits for a lock held by", we come back to `start`. Only the
-   * newest wait can close a cycle, so searching from it on each new wait finds every cycle once.
-   */
+  /** Reports the cycle the newest wait (`start` for `first`) closes, if any, once per cycle. */
   private detectDeadlock(start: Peer, first: BrokerLock): void {
-    const path: DeadlockEdge[] = [];
-    const seen = new Set<Peer>();
-    const visit = (peer: Peer, lock: BrokerLock): boolean => {
-      const holder = lock.holder;
-      if (!holder) return false;
-      path.push({ pid: peer.pid, lock: lock.id, holder: holder.pid });
-      if (holder === start) return true;
-      if (!seen.has(holder)) {
-        seen.add(holder);
-        for (const next of this.waitingFor.get(holder) ?? []) if (visit(holder, next)) return true;
-      }
-      path.pop();
-      return false;
-    };
-    if (!visit(start, first)) return;
-    const key = path
-      .map((e) => `${e.pid}>${e.lock}`)
-      .sort()
-      .join(',');
+    const path = findCycle(
+      start,
+      first,
+      (l) => l.holder,
+      (p) => this.waitingFor.get(p),
+      (l) => l.id,
+    );
+    if (!path) return;
+    const key = cycleKey(path);
     if (this.reportedCycles.has(key)) return;
     this.reportedCycles.add(key);
     this.emit({ type: 'deadlock', cycle: path });

@@ -15,6 +15,7 @@ import {
 import type { RunEvent } from '../../api.ts';
 import type { Emit, Peer } from './peer.ts';
 import { LockTable } from './locks.ts';
+import { ObservedTable } from './observed.ts';
 import { QueueTable } from './queues.ts';
 
 /** What the broker tells its owner (the session) about processes. */
@@ -30,6 +31,8 @@ export interface BrokerHost {
   exited(pid: number, exitcode: number, reporter: 'parent' | 'self'): void;
   fatal(pid: number, message: string): void;
   disconnected(pid: number): void;
+  /** The run's current time, ms: what reporting runtimes stamp their reports against. */
+  now?(): number;
 }
 
 /** Longest partial line kept per stream before it is emitted anyway. */
@@ -79,6 +82,8 @@ export class Broker {
   private flushScheduled = false;
   readonly queues: QueueTable;
   readonly locks: LockTable;
+  /** Queues and locks of a reporting runtime (the Python shim), rebuilt from its reports. */
+  readonly observed: ObservedTable;
   private closed = false;
   private nextControl = 1;
 
@@ -88,6 +93,8 @@ export class Broker {
   ) {
     this.queues = new QueueTable(host.emit);
     this.locks = new LockTable(host.emit, host.emitAt);
+    const start = performance.now();
+    this.observed = new ObservedTable(host.emit, host.emitAt, host.now ? () => (host.now as () => number)() : () => performance.now() - start);
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -176,6 +183,10 @@ export class Broker {
         return this.locks.returned(conn, m.l);
       case 'lheld':
         return this.locks.heldOnRecall(conn, m.l);
+      case 'qrep':
+        return this.observed.queue(conn, m.q, m.op, m.maxsize ?? 0, m.at);
+      case 'lrep':
+        return this.observed.lock(conn, m.l, m.op, m.at);
       case 'created':
         return this.host.created(conn.pid, m.handle, m.name, m.daemon);
       case 'spawned':
@@ -228,6 +239,9 @@ export class Broker {
     conn.controls.clear();
     this.queues.disconnect(conn);
     this.locks.disconnect(conn);
+    this.observed.disconnect(conn);
+    // Nobody left to report: what the window still holds is final.
+    if (this.conns.size === 0) this.observed.drain(true);
     this.flushAll();
     this.host.disconnected(conn.pid);
   }
@@ -272,6 +286,7 @@ export class Broker {
     this.closed = true;
     this.queues.dispose();
     this.locks.dispose();
+    this.observed.dispose();
     for (const c of this.conns) c.socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     fs.rmSync(this.socketPath, { force: true });

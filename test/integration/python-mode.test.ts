@@ -1,0 +1,310 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { DeadlockEvent, LockEvent, ProcessEvent, QueueEvent, RunEvent } from '../../src-main/api.ts';
+import { isAlive, killGroupSync } from '../../src-main/core/process-group.ts';
+import { presetsDir, pythonShimDir } from '../../src-main/core/paths.ts';
+import { run, scenarioFile, tmpRoot, waitFor, type RunResult } from '../helpers/run.ts';
+
+// Python mode: real `python3` running real multiprocessing programs, instrumented by the shim in
+// resources/python. The scripts are never edited; what they do reaches the same events as a
+// TypeScript scenario's.
+
+const python = process.env.PROCSCOPE_TEST_PYTHON ?? 'python3';
+
+afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+const roots: number[] = [];
+afterEach(() => {
+  for (const root of roots.splice(0)) {
+    try {
+      killGroupSync(root);
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** A seed snippet (src-main/presets/python), verbatim, in a fresh folder of its own. */
+function seed(name: string): string {
+  return scenarioFile(fs.readFileSync(path.join(presetsDir(), 'python', name), 'utf8'), name);
+}
+
+function runPy(file: string, opts: Parameters<typeof run>[1] = {}): Promise<RunResult> {
+  return run(file, {
+    python,
+    ...opts,
+    during: async (s, events) => {
+      roots.push(s.rootProcessPid);
+      await opts.during?.(s, events);
+    },
+  });
+}
+
+const children = (r: RunResult): ProcessEvent[] => r.processes().filter((p) => p.pid !== r.root);
+const ofType = <T extends RunEvent['type']>(r: RunResult, type: T) => r.logged.filter((e) => e.type === type) as Extract<RunEvent, { type: T }>[];
+
+describe('python mode', () => {
+  it('hello.py: the child is a child of the main process, and each output line carries its pid', async () => {
+    const r = await runPy(seed('hello.py'));
+    expect(r.summary.end.reason).toBe('finished');
+    expect(r.summary.end.exitcode).toBe(0);
+    const kids = children(r);
+    expect(kids).toHaveLength(1);
+    const child = kids[0];
+    expect(child.ppid).toBe(r.root);
+    expect(child.name).toBe('Process-1');
+    expect(r.stdout(r.root)).toEqual([`parent process id：${r.root}`]);
+    expect(r.stdout(child.pid)).toEqual(['name: bob', `parent process id: ${r.root}`, `sub process id: ${child.pid}`]);
+    expect(r.exits().get(child.pid)).toBe(0);
+  });
+
+  it('join-in-loop: five children either way; joined in the loop, each ends before the next starts', async () => {
+    const right = await runPy(seed('join-in-loop.py'));
+    const kids = children(right);
+    expect(kids).toHaveLength(5);
+    expect(kids.map((k) => right.stdout(k.pid)).sort()).toEqual([['0'], ['1'], ['2'], ['3'], ['4']]);
+    for (const k of kids) expect(right.exits().get(k.pid)).toBe(0);
+
+    const wrong = await runPy(seed('join-in-loop-wrong.py'));
+    const seq = wrong.logged.filter((e) => (e.type === 'process' || e.type === 'exit') && e.pid !== wrong.root);
+    const wrongKids = children(wrong);
+    expect(wrongKids).toHaveLength(5);
+    // Strictly one at a time: start, exit, start, exit, ...
+    expect(seq.map((e) => e.type)).toEqual(['process', 'exit', 'process', 'exit', 'process', 'exit', 'process', 'exit', 'process', 'exit']);
+  });
+
+  it('producer-consumer.py: the consumer prints 1 and 0; the queue ends one item deep', async () => {
+    const r = await runPy(seed('producer-consumer.py'));
+    expect(r.summary.end.reason).toBe('finished');
+    const [consumer] = children(r);
+    expect(r.stdout(consumer.pid)).toEqual(['1', '0']);
+    const q = ofType(r, 'queue') as QueueEvent[];
+    expect(q[0]).toMatchObject({ op: 'create', pid: r.root, depth: 0, maxsize: 0 });
+    expect(q.filter((e) => e.op === 'put').every((e) => e.pid === r.root)).toBe(true);
+    expect(q.filter((e) => e.op === 'get').every((e) => e.pid === consumer.pid)).toBe(true);
+    expect(q.filter((e) => e.op === 'put')).toHaveLength(4);
+    expect(q.filter((e) => e.op === 'get')).toHaveLength(3);
+    expect(q[q.length - 1].depth).toBe(1);
+    // The child got the queue by pickling (or fork) and kept its identity: one queue only.
+    expect(new Set(q.map((e) => e.queue)).size).toBe(1);
+    expect(r.summary.queues).toEqual([expect.objectContaining({ puts: 4, gets: 3, depth: 1 })]);
+    // Events of one queue never go back in time.
+    for (let i = 1; i < q.length; i++) expect(q[i].t).toBeGreaterThanOrEqual(q[i - 1].t);
+  });
+
+  it('flash-sale.py: three buyers succeed, and no two hold the lock at once', async () => {
+    const r = await runPy(seed('flash-sale.py'));
+    expect(r.summary.end.reason).toBe('finished');
+    const lines = children(r).flatMap((k) => r.stdout(k.pid));
+    expect(lines).toHaveLength(10);
+    expect(lines.filter((l) => l.includes('成功'))).toHaveLength(3);
+    const locks = ofType(r, 'lock') as LockEvent[];
+    expect(new Set(locks.map((e) => e.lock)).size).toBe(1);
+    let holder: number | null = null;
+    let acquisitions = 0;
+    for (const e of locks) {
+      if (e.op === 'acquire') {
+        expect(holder).toBeNull();
+        holder = e.pid;
+        acquisitions += 1;
+      } else if (e.op === 'release') {
+        expect(holder).toBe(e.pid);
+        holder = null;
+      }
+      expect(e.holder).toBe(holder);
+    }
+    expect(acquisitions).toBe(10);
+    expect(holder).toBeNull();
+  });
+
+  it('members.py: the seed fails with ValueError, and the run shows it', async () => {
+    const r = await runPy(seed('members.py'));
+    expect(r.summary.end.reason).toBe('error');
+    expect(r.summary.end.error).toMatch(/^ValueError: Cannot close a process while it is still running/);
+    expect(r.summary.end.exitcode).toBe(1);
+    const [demo] = children(r);
+    expect(demo).toMatchObject({ name: 'demo', daemon: true, ppid: r.root });
+    expect(r.stdout(r.root).slice(0, 2)).toEqual(['demo', String(demo.pid)]);
+    expect(r.stderr(r.root).some((l) => l.startsWith('ValueError: Cannot close a process'))).toBe(true);
+    expect(r.exits().has(demo.pid)).toBe(true);
+  });
+
+  it('two locks taken in opposite order: a deadlock is reported, and stop leaves no process alive', async () => {
+    const file = scenarioFile(
+      [
+        'from multiprocessing import Process, Lock, Event',
+        '',
+        'def worker(first, second, mine, other):',
+        '    with first:',
+        '        mine.set()',
+        '        other.wait()',
+        '        with second:',
+        "            print('never')",
+        '',
+        "if __name__ == '__main__':",
+        '    a, b = Lock(), Lock()',
+        '    ea, eb = Event(), Event()',
+        '    p1 = Process(target=worker, args=(a, b, ea, eb))',
+        '    p2 = Process(target=worker, args=(b, a, eb, ea))',
+        '    p1.start(); p2.start()',
+        '    p1.join(); p2.join()',
+        '',
+      ].join('\n'),
+      'deadlock.py',
+    );
+    let cycle: DeadlockEvent | null = null;
+    const r = await runPy(file, {
+      during: async (s, events) => {
+        cycle = await waitFor(s, events, (e): e is DeadlockEvent => e.type === 'deadlock');
+        await s.stop();
+      },
+    });
+    expect(r.summary.end.reason).toBe('stopped');
+    const kids = children(r).map((k) => k.pid).sort();
+    expect(kids).toHaveLength(2);
+    const edges = (cycle as unknown as DeadlockEvent).cycle;
+    expect(edges).toHaveLength(2);
+    expect(edges.map((e) => e.pid).sort()).toEqual(kids);
+    expect(edges.map((e) => e.holder).sort()).toEqual(kids);
+    expect(new Set(edges.map((e) => e.lock)).size).toBe(2);
+    for (const p of r.processes()) expect(isAlive(p.pid)).toBe(false);
+    expect(r.stdout().includes('never')).toBe(false);
+  });
+
+  it('a Pool whose task raises: workers are shown, the exception reaches the caller, all workers end', async () => {
+    const file = scenarioFile(
+      [
+        'from multiprocessing import Pool',
+        '',
+        'def f(x):',
+        '    if x == 3:',
+        "        raise ValueError('bad item 3')",
+        '    return x * x',
+        '',
+        "if __name__ == '__main__':",
+        '    with Pool(2) as pool:',
+        '        try:',
+        '            print(pool.map(f, range(6)))',
+        '        except ValueError as e:',
+        "            print('caught', e)",
+        '',
+      ].join('\n'),
+      'pool_error.py',
+    );
+    const r = await runPy(file);
+    expect(r.summary.end.reason).toBe('finished');
+    expect(r.stdout(r.root)).toEqual(['caught bad item 3']);
+    const workers = children(r);
+    expect(workers).toHaveLength(2);
+    for (const w of workers) {
+      expect(w.name).toMatch(/PoolWorker-\d+$/);
+      expect(w.daemon).toBe(true);
+      expect(r.exits().has(w.pid)).toBe(true);
+    }
+    // The pool's own task queues and locks are multiprocessing's internals, not the script's.
+    expect(ofType(r, 'queue')).toHaveLength(0);
+    expect(ofType(r, 'lock')).toHaveLength(0);
+  });
+
+  it('stopping a run with children and grandchildren still running leaves no Python process alive', async () => {
+    const file = scenarioFile(
+      [
+        'import time',
+        'from multiprocessing import Process',
+        '',
+        'def grandchild():',
+        "    print('ready', flush=True)",
+        '    time.sleep(600)',
+        '',
+        'def child():',
+        '    Process(target=grandchild).start()',
+        '    time.sleep(600)',
+        '',
+        "if __name__ == '__main__':",
+        '    for _ in range(2):',
+        '        Process(target=child).start()',
+        '    time.sleep(600)',
+        '',
+      ].join('\n'),
+      'orphans.py',
+    );
+    const r = await runPy(file, {
+      during: async (s, events) => {
+        const ready = new Set<number>();
+        await waitFor(s, events, (e) => {
+          if (e.type === 'output' && e.text === 'ready') ready.add(e.pid);
+          return ready.size === 2;
+        });
+        await s.stop();
+      },
+    });
+    expect(r.summary.end.reason).toBe('stopped');
+    const procs = r.processes();
+    expect(procs).toHaveLength(5);
+    const childPids = new Set(procs.filter((p) => p.ppid === r.root).map((p) => p.pid));
+    expect(childPids.size).toBe(2);
+    expect(procs.filter((p) => childPids.has(p.ppid))).toHaveLength(2);
+    for (const p of procs) expect(isAlive(p.pid)).toBe(false);
+  });
+
+  it('a script with a syntax error still runs, and the run ends with the error', async () => {
+    const r = await runPy(scenarioFile('print("before")\ndef broken(:\n    pass\n', 'broken.py'));
+    expect(r.summary.end.reason).toBe('error');
+    expect(r.summary.end.error).toMatch(/^SyntaxError/);
+    expect(r.stderr(r.root).some((l) => l.startsWith('SyntaxError'))).toBe(true);
+  });
+
+  it.each(['fork', 'spawn', 'forkserver'])('start method %s: queues and locks keep their identity in the children', async (method) => {
+    const file = scenarioFile(
+      [
+        'import multiprocessing as mp',
+        '',
+        'def work(q, lock, jq, sq):',
+        '    with lock:',
+        '        q.put(mp.current_process().name)',
+        '    jq.put(1)',
+        '    sq.put(2)',
+        "    print('child done')",
+        '',
+        "if __name__ == '__main__':",
+        `    ctx = mp.get_context('${method}')`,
+        '    q, lock, jq, sq = ctx.Queue(), ctx.RLock(), ctx.JoinableQueue(), ctx.SimpleQueue()',
+        '    ps = [ctx.Process(target=work, args=(q, lock, jq, sq)) for _ in range(2)]',
+        '    for p in ps: p.start()',
+        '    for p in ps: p.join()',
+        '    print(sorted([q.get(), q.get()]), jq.get(), sq.get())',
+        '',
+      ].join('\n'),
+      `methods_${method}.py`,
+    );
+    const r = await runPy(file);
+    expect(r.summary.end.reason).toBe('finished');
+    const kids = children(r);
+    expect(kids).toHaveLength(2);
+    for (const k of kids) {
+      expect(k.ppid).toBe(r.root);
+      expect(r.stdout(k.pid)).toEqual(['child done']);
+      expect(r.exits().get(k.pid)).toBe(0);
+    }
+    const queues = ofType(r, 'queue') as QueueEvent[];
+    expect(new Set(queues.map((e) => e.queue)).size).toBe(3);
+    for (const id of new Set(queues.map((e) => e.queue))) {
+      const puts = queues.filter((e) => e.queue === id && e.op === 'put');
+      expect(new Set(puts.map((e) => e.pid))).toEqual(new Set(kids.map((k) => k.pid)));
+    }
+    const locks = ofType(r, 'lock') as LockEvent[];
+    expect(new Set(locks.map((e) => e.lock)).size).toBe(1);
+    expect(locks.filter((e) => e.op === 'acquire').map((e) => e.pid).sort()).toEqual(kids.map((k) => k.pid).sort());
+    expect(r.summary.queues.map((q) => q.depth)).toEqual([0, 1, 1]);
+  });
+
+  it('without procscope the shim does nothing', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const shim = pythonShimDir();
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: shim };
+    delete env.PROCSCOPE_SOCKET;
+    const out = execFileSync(python, ['-c', 'import sys, multiprocessing.context as c; print(type(sys.stdout).__name__, c.BaseContext.Queue.__module__)'], { env, encoding: 'utf8' });
+    expect(out.trim()).toBe('TextIOWrapper multiprocessing.context');
+  });
+});
