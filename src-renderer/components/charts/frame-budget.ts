@@ -109,8 +109,9 @@ export class FrameBudget {
     const n = jobs.length;
     let spent = 0;
     let ran = 0;
+    const first = this.#next;
     for (let k = 0; k < n; k++) {
-      const i = (this.#next + k) % n;
+      const i = (first + k) % n;
       const job = jobs[i];
       if (!job.dirty) continue;
       if (ran > 0 && (spent + job.cost) * this.factor > this.targetMs) continue;

@@ -5,7 +5,8 @@
 // lost. Writing the pixels into a Uint32Array ourselves costs a few ms and is the same on every
 // machine. Lines are 1 device pixel, unantialiased: with hundreds of them that reads fine.
 //
-// The buffer is plain typed-array work (no DOM) so it can be tested; `blit` is the only DOM part.
+// The buffer is plain typed-array work (no DOM) so it can be tested; pixel-blit.ts puts it on a
+// canvas.
 
 /** A 32-bit pixel as the canvas stores it (RGBA bytes; little-endian machines, which all are). */
 export type Pixel = number;
@@ -240,31 +241,5 @@ export function drawStepBands(
     const next = i < i1 ? xs[i + 1] : xEnd;
     const xn = Math.max(x + 1, Math.round(next * kx + bx));
     buf.rect(x, Math.round(hi * ky + by), xn, Math.round(lo * ky + by) + 1, color);
-  }
-}
-
-/**
- * Copies the buffer onto a 2D context at (dx, dy) through a scratch canvas (putImageData would
- * ignore transparency; drawImage composites, so the grid under the data stays visible).
- */
-export class PixelBlitter {
-  #canvas: HTMLCanvasElement | null = null;
-  #ctx: CanvasRenderingContext2D | null = null;
-
-  blit(buf: PixelBuffer, ctx: CanvasRenderingContext2D, dx: number, dy: number): void {
-    const { width: w, height: h } = buf;
-    if (w === 0 || h === 0) return;
-    if (!this.#canvas) {
-      this.#canvas = document.createElement('canvas');
-      this.#ctx = this.#canvas.getContext('2d');
-    }
-    const c = this.#canvas;
-    if (c.width < w || c.height < h) {
-      c.width = Math.max(c.width, w);
-      c.height = Math.max(c.height, h);
-    }
-    const img = new ImageData(new Uint8ClampedArray(buf.data.buffer, 0, w * h * 4), w, h);
-    this.#ctx?.putImageData(img, 0, 0);
-    ctx.drawImage(c, 0, 0, w, h, dx, dy, w, h);
   }
 }

@@ -22,7 +22,7 @@ import { ProcessTable, type ProcRecord } from './process-table.ts';
 import { QueueSeries } from './queue-series.ts';
 import { SampleSeries } from './series.ts';
 import { treeOrder } from './tree.ts';
-import type { AlignedSeries, ConsoleLine, LockLaneView, ProcRow, QueuesView, TimelineRow } from './types.ts';
+import type { AlignedSeries, ConsoleLine, LockLaneView, ProcRow, QueueView, TimelineRow } from './types.ts';
 
 export interface RunModelOptions {
   /** Sampler rounds kept per series (default 6000: 10 min at 10 samples/s). */
@@ -34,6 +34,9 @@ export interface RunModelOptions {
   /** Warnings and controls kept (default 1000 each). */
   maxNotes?: number;
 }
+
+/** The parts of a run a chart draws, each with its own revision (see `revision`). */
+export type RunArea = 'samples' | 'queues' | 'locks' | 'processes';
 
 /** Which part of a series a chart shows, so the model can hand it a level that fits. */
 export interface SeriesWindow {
@@ -52,6 +55,8 @@ export class RunModel {
   readonly maxPoints: number;
   /** Increments whenever an ingested batch changed anything. */
   version = 0;
+  /** Per area: bumped when an event of that area arrives (see revision()). */
+  readonly #rev: Record<RunArea, number> = { samples: 0, queues: 0, locks: 0, processes: 0 };
 
   readonly #opts: Required<RunModelOptions>;
   readonly #procs = new ProcessTable();
@@ -114,6 +119,7 @@ export class RunModel {
     this.#end = null;
     this.#now = 0;
     this.#cache.clear();
+    for (const k of Object.keys(this.#rev) as RunArea[]) this.#rev[k]++;
     this.version++;
   }
 
@@ -125,12 +131,15 @@ export class RunModel {
       switch (e.type) {
         case 'sample':
           this.#sample(e);
+          this.#rev.samples++;
           break;
         case 'queue':
           this.#queues.record(e.queue, e.t, e.depth, e.maxsize);
+          this.#rev.queues++;
           break;
         case 'lock':
           this.#lock(e);
+          this.#rev.locks++;
           break;
         case 'output': {
           const rec = this.#procs.ensurePid(e.pid, e.t);
@@ -140,20 +149,26 @@ export class RunModel {
         case 'process': {
           const rec = this.#procs.started(e);
           if (rec.col >= 0) this.#relabel(rec);
+          this.#rev.processes++;
           break;
         }
         case 'created':
           this.#procs.created(e);
+          this.#rev.processes++;
           break;
         case 'exit':
           this.#procs.exited(e);
           for (const lane of this.#lanes) lane.exited(e.pid, e.t);
+          this.#rev.processes++;
+          this.#rev.locks++;
           break;
         case 'closed':
           this.#procs.closed(e);
+          this.#rev.processes++;
           break;
         case 'deadlock':
           this.#deadlock(e);
+          this.#rev.locks++;
           break;
         case 'control':
           pushBounded(this.#controls, e, this.#opts.maxNotes);
@@ -275,7 +290,8 @@ export class RunModel {
     return this.#rss.view(levelFor(this.#rss, window));
   }
 
-  queues(): QueuesView {
+  /** Every queue, in creation order, as downsampled step data (see queue-series.ts). */
+  queues(): QueueView[] {
     return this.#queues.view();
   }
 
@@ -308,6 +324,15 @@ export class RunModel {
     const value = this.#console.lines(filter);
     this.#cache.set('console-filtered', { version: this.version, value, filter } as { version: number; value: unknown });
     return value;
+  }
+
+  /**
+   * A number that changes whenever the data of `area` changed (cpu and rss are 'samples'). A
+   * chart compares it, with its visible range, to skip redraws that would paint the same pixels:
+   * `version` moves with every batch, and a busy queue sends batches every frame.
+   */
+  revision(area: RunArea): number {
+    return this.#rev[area];
   }
 
   run(): RunStartedEvent | null {

@@ -63,17 +63,13 @@ export interface QueueView {
   /** 0 means unbounded. */
   maxsize: number;
   color: string;
-  /** Bucket start times in seconds (shared by every queue, see queue-series.ts). */
+  /** This queue's bucket start times in seconds (see queue-series.ts). */
   xs: Float64Array;
-  /** Depth at the end of each bucket: the step line. NaN before the queue existed. */
+  /** Depth at the end of each bucket: the step line (it holds until the next row). */
   depth: Float64Array;
   /** Highest depth reached inside each bucket, so a spike shorter than a bucket stays visible. */
   peak: Float64Array;
-}
-
-export interface QueuesView {
-  queues: QueueView[];
-  /** The shared bucket width in ms (doubles as the run grows, see queue-series.ts). */
+  /** This queue's bucket width in ms (it doubles as the run grows, see queue-series.ts). */
   bucketMs: number;
 }
 

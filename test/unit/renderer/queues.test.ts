@@ -16,22 +16,23 @@ describe('queue depth', () => {
       queue(40, 'qa', 'get', 1, 3),
       queue(50, 'qb', 'create', 0),
     ]);
-    const { queues } = m.queues();
+    const queues = m.queues();
     expect(queues.map((q) => [q.queue, q.label, q.maxsize])).toEqual([
       ['qa', 'Queue 1', 3],
       ['qb', 'Queue 2', 0],
     ]);
-    expect(vals(queues[0].xs)).toEqual([0.01, 0.02, 0.03, 0.04, 0.05]);
-    expect(vals(queues[0].depth)).toEqual([0, 1, 2, 1, 1]);
-    // Queue 2 did not exist before its create: a gap, then its depth.
-    expect(vals(queues[1].depth)).toEqual([null, null, null, null, 0]);
+    expect(vals(queues[0].xs)).toEqual([0.01, 0.02, 0.03, 0.04]);
+    expect(vals(queues[0].depth)).toEqual([0, 1, 2, 1]);
+    // Each queue has its own rows: Queue 2 starts at its create.
+    expect(vals(queues[1].xs)).toEqual([0.05]);
+    expect(vals(queues[1].depth)).toEqual([0]);
   });
 
   it('keeps the last depth and the peak of a bucket when many operations share it', () => {
     const m = new RunModel();
     // All within one 1 ms bucket: up to 5 then back to 2.
     m.ingest([run(), queue(10.1, 'q', 'put', 1), queue(10.2, 'q', 'put', 5), queue(10.3, 'q', 'get', 2)]);
-    const q = m.queues().queues[0];
+    const q = m.queues()[0];
     expect(vals(q.depth)).toEqual([2]);
     expect(vals(q.peak)).toEqual([5]);
   });
@@ -47,8 +48,8 @@ describe('queue depth', () => {
       events.push(queue(t, 'q', i % 2 ? 'get' : 'put', spike ? 500 : i % 4, 0));
     }
     m.ingest(events);
-    const { queues, bucketMs } = m.queues();
-    const q = queues[0];
+    const [q] = m.queues();
+    const bucketMs = q.bucketMs;
     expect(q.xs.length).toBeLessThanOrEqual(maxPoints);
     expect(bucketMs).toBeGreaterThan(1);
     expect(Math.max(...vals(q.peak).map((v) => v ?? 0))).toBe(500);
@@ -58,5 +59,17 @@ describe('queue depth', () => {
     expect(vals(q.peak).filter((v) => v === 500)).toHaveLength(1);
     // The last depth is the last operation's.
     expect(q.depth[q.depth.length - 1]).toBe(199_999 % 4);
+  });
+});
+
+describe('queue depth, reported late', () => {
+  it('keeps each queue exact when two queues report out of time order (Python mode batches)', () => {
+    const m = new RunModel();
+    // Queue a's batch arrives first, then queue b's with earlier stamps: t is ordered per queue only.
+    m.ingest([run(), queue(100, 'a', 'put', 1), queue(105, 'a', 'put', 2), queue(90, 'b', 'put', 1), queue(95, 'b', 'put', 2), queue(101, 'b', 'get', 1)]);
+    const [a, b] = m.queues();
+    expect(vals(a.xs)).toEqual([0.1, 0.105]);
+    expect(vals(b.xs)).toEqual([0.09, 0.095, 0.101]);
+    expect(vals(b.depth)).toEqual([1, 2, 1]);
   });
 });

@@ -41,7 +41,7 @@ function snapshot(m: RunModel) {
     cpu: m.cpu().data.map(arr),
     rss: m.rss().data.map(arr),
     cpuCoarse: m.cpu({ from: 0, to: 30, points: 40 }).data.map(arr),
-    queues: m.queues().queues.map((q) => ({ label: q.label, xs: arr(q.xs), depth: arr(q.depth), peak: arr(q.peak) })),
+    queues: m.queues().map((q) => ({ label: q.label, xs: arr(q.xs), depth: arr(q.depth), peak: arr(q.peak) })),
     lanes: m.lockLanes().map((l) => ({ holds: l.holds, waits: l.waits, stats: l.stats, flag: l.flag })),
     timeline: m.timeline(),
     console: m.console(),

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { FrameBudget } from '../../../src-renderer/components/charts/frame-budget.ts';
+
+/** A scheduler whose frames run when the test says so. */
+function manualFrames() {
+  let pending: (() => void)[] = [];
+  return {
+    request: (cb: () => void) => void pending.push(cb),
+    frame() {
+      const run = pending;
+      pending = [];
+      for (const cb of run) cb();
+    },
+  };
+}
+
+describe('frame budget', () => {
+  it('redraws every waiting chart in one frame when they fit', () => {
+    const f = manualFrames();
+    const budget = new FrameBudget(12, f.request);
+    const drawn: string[] = [];
+    const a = budget.register(() => drawn.push('a'));
+    const b = budget.register(() => drawn.push('b'));
+    a.request();
+    b.request();
+    a.request(); // asking twice still draws once
+    f.frame();
+    expect(drawn).toEqual(['a', 'b']);
+  });
+
+  it('spreads costly charts over frames, at least one per frame, and starves none', () => {
+    const f = manualFrames();
+    const budget = new FrameBudget(12, f.request);
+    const drawn: string[][] = [];
+    let frame: string[] = [];
+    const jobs = ['a', 'b', 'c'].map((name) => {
+      const job = budget.register(() => frame.push(name));
+      job.measured(10);
+      job.measured(10);
+      job.measured(10);
+      job.measured(10);
+      return job;
+    });
+    for (let i = 0; i < 6; i++) {
+      for (const j of jobs) j.request(); // new data every frame, for every chart
+      frame = [];
+      f.frame();
+      drawn.push(frame);
+    }
+    expect(drawn.every((d) => d.length === 1)).toBe(true);
+    expect(drawn.flat()).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
+  });
+
+  it('forgets a disposed chart', () => {
+    const f = manualFrames();
+    const budget = new FrameBudget(12, f.request);
+    const drawn: string[] = [];
+    const a = budget.register(() => drawn.push('a'));
+    a.request();
+    a.dispose();
+    f.frame();
+    a.request();
+    f.frame();
+    expect(drawn).toEqual([]);
+  });
+});
