@@ -1,0 +1,46 @@
+# Bench 2, Python side: mirrors bench/scenarios/lock-contended.ts.
+#   python3 lock_contended.py manager   -> Manager().Lock() (a proxy to a lock in the manager process)
+#   python3 lock_contended.py plain     -> mp.Lock() (a POSIX semaphore in shared memory)
+# BENCH_LOCK_WORKERS=1 measures the uncontended round trip.
+import multiprocessing as mp
+import os
+import sys
+import time
+
+WORKERS = int(os.environ.get("BENCH_LOCK_WORKERS", "4"))
+PAIRS = int(os.environ.get("BENCH_LOCK_PAIRS", "5000"))
+
+
+def hammer(lock, ready, go, done, n):
+    ready.put(1)
+    go.get()
+    for _ in range(n):
+        lock.acquire()
+        lock.release()
+    done.put(1)
+
+
+if __name__ == "__main__":
+    kind = sys.argv[1] if len(sys.argv) > 1 else "manager"
+    ctx = mp.get_context("spawn")
+    manager = ctx.Manager() if kind == "manager" else None
+    lock = manager.Lock() if manager else ctx.Lock()
+    ready, go, done = ctx.Queue(), ctx.Queue(), ctx.Queue()
+    ps = [ctx.Process(target=hammer, args=(lock, ready, go, done, PAIRS)) for _ in range(WORKERS)]
+    for p in ps:
+        p.start()
+    for _ in range(WORKERS):
+        ready.get()
+    t0 = time.perf_counter()
+    for _ in range(WORKERS):
+        go.put(1)
+    for _ in range(WORKERS):
+        done.get()
+    seconds = time.perf_counter() - t0
+    for p in ps:
+        p.join()
+    if manager:
+        manager.shutdown()
+    if any(p.exitcode != 0 for p in ps):
+        raise SystemExit("a lock worker failed")
+    print(f"RESULT lock_ops_per_s {WORKERS * PAIRS / seconds:.0f}", flush=True)

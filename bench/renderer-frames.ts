@@ -1,0 +1,424 @@
+// Renderer frame-time bench: a synthetic run of 200 processes sampled at 10 Hz for 10 minutes,
+// plus a busy queue and two contended locks, streamed at high speed into the real RunStore while
+// the real ChartsPanel draws it. Frame times are measured WHILE ingesting, never after:
+//
+//   * rAF deltas: the gap between consecutive animation frames (16.7 ms when nothing is late);
+//   * work: from the start of a frame's first rAF callback to a message posted from it, which
+//     runs once that frame's callbacks, Svelte effects, uPlot redraws, style, layout and paint
+//     are done: the main-thread cost of the frame;
+//   * long tasks (PerformanceObserver 'longtask': any task over 50 ms).
+//
+// The result lands in `window.__benchResult` = { frames, p50, p95, p99, max, longTasks, … }
+// (frames/p50…max are rAF deltas in ms), for Playwright to read.
+//
+// Query parameters: processes=200 hz=10 minutes=10 speed=20 (sim ms per wall ms) queueOps=2000
+// (per sim second) warm=0 (minutes ingested at once before measuring); only=cpu|memory|queues|locks|timeline|none mounts that one chart (or none) instead of the
+// panel (to see which costs what); log=<url of a run log> replays that log (all at once) for a look.
+//
+// This file is type-checked by the root tsconfig (Node types, no DOM lib): the browser is
+// reached through the small typed handle `win` below.
+
+import { mount } from 'svelte';
+import type { LockEvent, Pid, RunEvent } from '../src-main/api.ts';
+import ChartsPanel from '../src-renderer/components/charts/ChartsPanel.svelte';
+import CpuChart from '../src-renderer/components/charts/CpuChart.svelte';
+import LockLanes from '../src-renderer/components/charts/LockLanes.svelte';
+import MemoryChart from '../src-renderer/components/charts/MemoryChart.svelte';
+import QueueChart from '../src-renderer/components/charts/QueueChart.svelte';
+import Timeline from '../src-renderer/components/charts/Timeline.svelte';
+import { chartFrames } from '../src-renderer/components/charts/frame-budget.ts';
+import { runStore } from '../src-renderer/lib/run-store.svelte.ts';
+import '../src-renderer/theme.css';
+
+interface BenchElement {
+  textContent: string | null;
+}
+
+interface Stats {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+interface BenchResult extends Stats {
+  /** Frames measured (rAF deltas). */
+  frames: number;
+  /** Long tasks (> 50 ms) seen while ingesting. */
+  longTasks: number;
+  longTaskMs: number;
+  /** Main-thread work per frame (ms), see the header. */
+  work: Stats;
+  /** Of which: RunStore.ingest (the model). */
+  ingest: Stats;
+  /** Of which: making up the synthetic events (not the renderer's cost). */
+  generate: Stats;
+  /** Frames whose work exceeded 16 ms. */
+  framesOver16: number;
+  /** The shared chart scheduler: frames that drew, chart redraws, deferrals, learnt cost factor. */
+  scheduler: { frames: number; draws: number; deferred: number; factor: number };
+  /** The ten costliest frames: when (sim s) and what they spent (ms). */
+  worst: { sim: number; work: number; ingest: number; generate: number; events: number }[];
+  /** The same figures for the last third of the run, when every chart holds its full window. */
+  lastThird: { frames: number; rafP95: number; rafMax: number; workP95: number; workP99: number; workMax: number };
+  events: number;
+  simSeconds: number;
+  wallMs: number;
+  params: Record<string, number>;
+  done: true;
+}
+
+interface BenchWindow {
+  document: { getElementById(id: string): BenchElement | null };
+  location: { search: string };
+  requestAnimationFrame(cb: (t: number) => void): number;
+  fetch(url: string): Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
+  __benchResult?: BenchResult | { error: string };
+}
+
+const win = globalThis as unknown as BenchWindow;
+const query = new URLSearchParams(win.location.search);
+const num = (k: string, d: number) => {
+  const v = Number(query.get(k));
+  return Number.isFinite(v) && v > 0 ? v : d;
+};
+
+const MiB = 1024 * 1024;
+
+/** A small deterministic PRNG (mulberry32), so every bench run sees the same stream. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface SimLock {
+  id: string;
+  workers: Pid[];
+  holder: Pid | null;
+  waiters: Pid[];
+  holdUntil: number;
+  dead: boolean;
+}
+
+/** The synthetic run, produced in time order up to any sim time asked for. */
+class SyntheticRun {
+  readonly totalMs: number;
+  readonly #n: number;
+  readonly #tickMs: number;
+  readonly #queueStepMs: number;
+  readonly #rand = rng(42);
+  #t = 0;
+  #nextTick = 0;
+  #started = 0;
+  #depth = 0;
+  #burst = 0;
+  #nextOutput = 0;
+  readonly #locks: SimLock[];
+  readonly #abandonedAt: number;
+  /** The holder that died holding lock-b (it is sampled no more). */
+  #deadPid: Pid = -1;
+  #ended = false;
+  events = 0;
+
+  constructor(processes: number, hz: number, minutes: number, queueOps: number) {
+    this.#n = processes;
+    this.#tickMs = 1000 / hz;
+    this.totalMs = minutes * 60_000;
+    this.#queueStepMs = 1000 / queueOps;
+    const pid = (k: number) => 1000 + k;
+    this.#locks = [
+      { id: 'lock-a', workers: [1, 2, 3, 4, 5, 6].map(pid), holder: null, waiters: [], holdUntil: 0, dead: false },
+      { id: 'lock-b', workers: [7, 8, 9, 10, 11, 12].map(pid), holder: null, waiters: [], holdUntil: 0, dead: false },
+    ];
+    // Near the end, lock-b's holder dies holding it: the "abandoned" flag.
+    this.#abandonedAt = this.totalMs * 0.93;
+  }
+
+  get now(): number {
+    return this.#t;
+  }
+
+  /** Every event with t < untilMs not produced yet. */
+  until(untilMs: number): RunEvent[] {
+    const out: RunEvent[] = [];
+    const end = Math.min(untilMs, this.totalMs);
+    if (this.#t === 0 && end > 0) {
+      out.push({ t: 0, type: 'run', version: 1, scenario: 'bench-synthetic', startedAt: new Date(0).toISOString(), interval: this.#tickMs, cwd: '/' });
+      out.push({ t: 0.5, type: 'process', pid: 1000, ppid: 1, name: 'MainProcess', daemon: false });
+      out.push({ t: 1, type: 'queue', queue: 'q-main', op: 'create', pid: 1000, depth: 0, maxsize: 100 });
+      for (const l of this.#locks) out.push(this.#lockEvent(1, l, 'create', 1000));
+      this.#started = 1;
+    }
+    while (this.#t < end) {
+      const t = this.#t;
+      if (t >= this.#nextTick) {
+        this.#tick(out, t);
+        this.#nextTick += this.#tickMs;
+      }
+      this.#queueOp(out, t);
+      for (const l of this.#locks) this.#lockStep(out, l, t);
+      if (t >= this.#nextOutput) {
+        const pid = 1000 + Math.floor(this.#rand() * this.#started);
+        out.push({ t, type: 'output', pid, stream: 'stdout', text: `worker ${pid}: processed batch at ${(t / 1000).toFixed(1)} s` });
+        this.#nextOutput += 200;
+      }
+      this.#t += this.#queueStepMs;
+    }
+    if (end >= this.totalMs && this.#t >= this.totalMs && !this.#ended) {
+      this.#ended = true;
+      out.push({ t: this.totalMs, type: 'end', reason: 'finished', exitcode: 0 });
+    }
+    this.events += out.length;
+    return out;
+  }
+
+  #tick(out: RunEvent[], t: number): void {
+    // Start ten processes per tick until all are up (a Process object first, then its start).
+    for (let k = 0; k < 10 && this.#started < this.#n; k++, this.#started++) {
+      const pid = 1000 + this.#started;
+      const handle = `1000.${this.#started}`;
+      out.push({ t, type: 'created', handle, owner: 1000, name: `Worker-${this.#started}`, daemon: false });
+      out.push({ t: t + 0.2, type: 'process', pid, ppid: 1000, name: `Worker-${this.#started}`, daemon: false, handle });
+    }
+    const s = t / 1000;
+    for (let k = 0; k < this.#started; k++) {
+      const pid = 1000 + k;
+      if (pid === this.#deadPid) continue;
+      const wave = Math.sin(s / (3 + (k % 7) * 0.5) + k * 0.37);
+      const hot = k % 37 === 5 ? 60 : 0;
+      const cpu = Math.max(0, Math.min(100, 20 + hot + 18 * wave + (this.#rand() - 0.5) * 12));
+      const rss = (28 + (k % 40) + s * 0.01 * (k % 5) + this.#rand() * 0.5) * MiB;
+      out.push({ t: t + 0.8 + k * 0.004, type: 'sample', pid, cpu, rss });
+    }
+  }
+
+  #queueOp(out: RunEvent[], t: number): void {
+    // A random walk with bursts: producers sometimes flood the queue for a while.
+    if (this.#burst <= 0 && this.#rand() < 0.0004) this.#burst = 200 + this.#rand() * 600;
+    const put = this.#burst > 0 ? this.#rand() < 0.85 : this.#rand() < 0.5;
+    if (this.#burst > 0) this.#burst--;
+    const depth = Math.max(0, Math.min(100, this.#depth + (put ? 1 : -1)));
+    const op = depth > this.#depth ? 'put' : 'get';
+    this.#depth = depth;
+    const pid = 1000 + 1 + Math.floor(this.#rand() * Math.max(1, this.#started - 1));
+    out.push({ t, type: 'queue', queue: 'q-main', op, pid, depth, maxsize: 100 });
+  }
+
+  #lockEvent(t: number, l: SimLock, op: LockEvent['op'], pid: Pid): LockEvent {
+    return { t, type: 'lock', lock: l.id, op, pid, holder: l.holder, waiters: l.waiters.slice() };
+  }
+
+  #lockStep(out: RunEvent[], l: SimLock, t: number): void {
+    if (l.dead) return;
+    const live = l.workers.filter((p) => p - 1000 < this.#started);
+    if (live.length === 0) return;
+    if (l.holder !== null && l === this.#locks[1] && t >= this.#abandonedAt) {
+      // The holder exits while holding it; its waiters are stuck for good.
+      const dead = l.holder;
+      this.#deadPid = dead;
+      out.push({ t, type: 'exit', pid: dead, exitcode: -9 });
+      out.push(this.#lockEvent(t, l, 'abandoned', dead));
+      l.dead = true;
+      return;
+    }
+    if (l.holder !== null && t >= l.holdUntil) {
+      const was = l.holder;
+      l.holder = null;
+      out.push(this.#lockEvent(t, l, 'release', was));
+      const next = l.waiters.shift();
+      if (next !== undefined) {
+        l.holder = next;
+        l.holdUntil = t + 2 + this.#rand() * 14;
+        out.push(this.#lockEvent(t, l, 'acquire', next));
+      }
+    }
+    if (this.#rand() < this.#queueStepMs / 9) {
+      const pid = live[Math.floor(this.#rand() * live.length)];
+      if (pid === l.holder || l.waiters.includes(pid)) return;
+      out.push(this.#lockEvent(t, l, 'request', pid));
+      if (l.holder === null && l.waiters.length === 0) {
+        l.holder = pid;
+        l.holdUntil = t + 2 + this.#rand() * 14;
+        out.push(this.#lockEvent(t, l, 'acquire', pid));
+      } else {
+        l.waiters.push(pid);
+      }
+    }
+    // Now and then a waiter gives up (acquire with a timeout).
+    if (l.waiters.length > 2 && this.#rand() < this.#queueStepMs / 400) {
+      const pid = l.waiters.pop() as Pid;
+      out.push(this.#lockEvent(t, l, 'timeout', pid));
+    }
+  }
+}
+
+function stats(xs: number[]): Stats {
+  if (xs.length === 0) return { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 };
+  const s = xs.slice().sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  const r = (v: number) => Math.round(v * 100) / 100;
+  return { p50: r(at(0.5)), p95: r(at(0.95)), p99: r(at(0.99)), max: r(s[s.length - 1]), mean: r(s.reduce((a, b) => a + b, 0) / s.length) };
+}
+
+const status = win.document.getElementById('status');
+const target = win.document.getElementById('charts');
+if (!status || !target) throw new Error('bench page is missing #status or #charts');
+const only = { cpu: CpuChart, memory: MemoryChart, queues: QueueChart, locks: LockLanes, timeline: Timeline }[query.get('only') ?? ''];
+// only=none mounts nothing: the cost of ingesting alone.
+if (query.get('only') !== 'none') mount((only ?? ChartsPanel) as typeof ChartsPanel, { target: target as never, props: {} });
+
+async function replayLog(url: string): Promise<void> {
+  const res = await win.fetch(url);
+  if (!res.ok) throw new Error(`cannot fetch ${url}: ${res.status}`);
+  const events = (await res.text())
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as RunEvent);
+  runStore.ingest(events);
+  status!.textContent = `replayed ${events.length} events from ${url}`;
+  win.__benchResult = { frames: 0, p50: 0, p95: 0, p99: 0, max: 0, mean: 0, longTasks: 0, longTaskMs: 0, work: stats([]), ingest: stats([]), generate: stats([]), framesOver16: 0, scheduler: { ...chartFrames.stats, factor: chartFrames.factor }, worst: [], lastThird: { frames: 0, rafP95: 0, rafMax: 0, workP95: 0, workP99: 0, workMax: 0 }, events: events.length, simSeconds: 0, wallMs: 0, params: {}, done: true };
+}
+
+function runSynthetic(): void {
+  const params = {
+    processes: num('processes', 200),
+    hz: num('hz', 10),
+    minutes: num('minutes', 10),
+    speed: num('speed', 20),
+    queueOps: num('queueOps', 2000),
+    /** Minutes of the run ingested at once before measuring (then it goes on live at `speed`). */
+    warm: Number(query.get('warm')) || 0,
+  };
+  const sim = new SyntheticRun(params.processes, params.hz, params.minutes, params.queueOps);
+  // warm=9 with speed=1: the charts already hold 9 minutes when the measured, live minute starts.
+  const warmMs = Math.min(params.warm * 60_000, sim.totalMs);
+  if (warmMs > 0) runStore.ingest(sim.until(warmMs));
+  const raf: number[] = [];
+  const work: number[] = [];
+  const ingest: number[] = [];
+  const generate: number[] = [];
+  /** Per work sample: sim time reached and batch size, to explain the worst frames. */
+  const simAt: number[] = [];
+  const batchSize: number[] = [];
+  const longTasks: number[] = [];
+  const longTaskStarts: number[] = [];
+  /** performance.now() from which frames count (after a warm start's first frames). */
+  let steadyFrom = 0;
+  let observer: { disconnect(): void } | null = null;
+  try {
+    const po = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        longTasks.push(e.duration);
+        longTaskStarts.push(e.startTime);
+      }
+    });
+    po.observe({ type: 'longtask', buffered: false } as never);
+    observer = po;
+  } catch {
+    // No long-task support (not Chromium): the figure stays 0.
+  }
+
+  const channel = new MessageChannel();
+  let frameStart = 0;
+  // (Node's MessagePort type, which the root tsconfig sees, has no onmessage; the browser's has.)
+  (channel.port1 as unknown as { onmessage: () => void }).onmessage = () => {
+    work.push(performance.now() - frameStart);
+  };
+
+  let wall0 = -1;
+  let frameNo = 0;
+  let last = -1;
+  let lastStatus = 0;
+  const frame = (ts: number) => {
+    const now = performance.now();
+    frameStart = now;
+    if (wall0 < 0) wall0 = ts;
+    // After a warm start, the first frames draw the preloaded minutes once: not the steady state.
+    if (last >= 0 && ++frameNo > (warmMs > 0 ? 5 : 0)) raf.push(ts - last);
+    if (frameNo === (warmMs > 0 ? 6 : 0)) steadyFrom = now;
+    last = ts;
+    const done = sim.now >= sim.totalMs;
+    if (done) {
+      finish();
+      return;
+    }
+    win.requestAnimationFrame(frame);
+    const g0 = performance.now();
+    const batch = sim.until(warmMs + (ts - wall0) * params.speed);
+    const g1 = performance.now();
+    runStore.ingest(batch);
+    const g2 = performance.now();
+    generate.push(g1 - g0);
+    ingest.push(g2 - g1);
+    simAt.push(sim.now / 1000);
+    batchSize.push(batch.length);
+    channel.port2.postMessage(null);
+    if (now - lastStatus > 250) {
+      lastStatus = now;
+      const s = stats(raf.slice(-120));
+      status!.textContent =
+        `sim ${(sim.now / 1000).toFixed(0)} / ${(sim.totalMs / 1000).toFixed(0)} s · ${sim.events.toLocaleString('en')} events · ` +
+        `rAF p50 ${s.p50} ms p95 ${s.p95} ms · work p95 ${stats(work.slice(-120)).p95} ms · long tasks ${longTasks.length}`;
+    }
+  };
+
+  const finish = () => {
+    observer?.disconnect();
+    if (warmMs > 0) {
+      // The same first frames the rAF figures leave out (see frame()).
+      for (const a of [work, ingest, generate, simAt, batchSize]) a.splice(0, 6);
+      // Long tasks then were the preload's first drawing, not the run's.
+      const kept = longTasks.filter((_, i) => longTaskStarts[i] >= steadyFrom);
+      longTasks.splice(0, longTasks.length, ...kept);
+    }
+    const third = Math.floor((work.length * 2) / 3);
+    const lastRaf = stats(raf.slice(Math.floor((raf.length * 2) / 3)));
+    const lastWork = stats(work.slice(third));
+    const r = stats(raf);
+    const result: BenchResult = {
+      frames: raf.length,
+      ...r,
+      longTasks: longTasks.length,
+      longTaskMs: Math.round(longTasks.reduce((a, b) => a + b, 0)),
+      work: stats(work),
+      ingest: stats(ingest),
+      generate: stats(generate),
+      framesOver16: work.filter((w) => w > 16).length,
+      scheduler: { ...chartFrames.stats, factor: Math.round(chartFrames.factor * 100) / 100 },
+      worst: work
+        .map((w, i) => ({ sim: Math.round(simAt[i] * 10) / 10, work: Math.round(w * 10) / 10, ingest: Math.round(ingest[i] * 10) / 10, generate: Math.round(generate[i] * 10) / 10, events: batchSize[i] }))
+        .sort((a, b) => b.work - a.work)
+        .slice(0, 10),
+      lastThird: { frames: raf.length - Math.floor((raf.length * 2) / 3), rafP95: lastRaf.p95, rafMax: lastRaf.max, workP95: lastWork.p95, workP99: lastWork.p99, workMax: lastWork.max },
+      events: sim.events,
+      simSeconds: sim.totalMs / 1000,
+      wallMs: Math.round(performance.now() - wall0),
+      params,
+      done: true,
+    };
+    win.__benchResult = result;
+    status!.textContent =
+      `done: ${result.frames} frames over ${(result.wallMs / 1000).toFixed(1)} s, ${result.events.toLocaleString('en')} events · ` +
+      `rAF p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} max ${r.max} ms · work p50 ${result.work.p50} p95 ${result.work.p95} ` +
+      `p99 ${result.work.p99} max ${result.work.max} ms · long tasks ${result.longTasks}`;
+  };
+
+  win.requestAnimationFrame(frame);
+}
+
+const log = query.get('log');
+if (log) {
+  replayLog(log).catch((e: unknown) => {
+    win.__benchResult = { error: String(e) };
+    status.textContent = String(e);
+  });
+} else {
+  runSynthetic();
+}
