@@ -282,6 +282,14 @@ async function benchPool() {
     `  pool    ours map ${o.results.pool_map_s.toFixed(3)} s, total ${o.results.pool_total_s.toFixed(3)} s` +
       `   python map ${p.results.pool_map_s.toFixed(3)} s, total ${p.results.pool_total_s.toFixed(3)} s`,
   );
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    const bare = { ...env, NODE_EXTRA_CA_CERTS: undefined };
+    const o2 = await ours('pool-map', keys, bare);
+    if (!keepLogs) fs.rmSync(o2.log, { force: true });
+    const p2 = await python('pool_map', [], keys, bare);
+    record('poolMapNoCa', 'ours', o2.results.pool_map_s);
+    record('poolMapNoCa', 'python', p2.results.pool_map_s);
+  }
 }
 
 const startSpread = { ours: [], python: [] };
@@ -495,6 +503,19 @@ function buildRows(sampler, runLogUs, frames) {
     target: 'ratio <= 1',
     pass: pt.ours <= pt.python,
   });
+  if (samples.poolMapNoCa) {
+    const pn = { ours: m('poolMapNoCa', 'ours'), python: m('poolMapNoCa', 'python') };
+    rows.push({
+      bench: '3c. map call only, with NODE_EXTRA_CA_CERTS (set on this machine) left out of the environment',
+      metric: 's',
+      ours: pn.ours.toFixed(3),
+      python: pn.python.toFixed(3),
+      ratio: (pn.ours / pn.python).toFixed(2),
+      better: 'lower',
+      target: '(information: what that variable costs the five workers)',
+      pass: null,
+    });
+  }
   const st = { ours: m('start', 'ours'), python: m('start', 'python') };
   rows.push({
     bench: `4. Process start + join, trivial target (median of ${START_ROUNDS} sequential)`,
