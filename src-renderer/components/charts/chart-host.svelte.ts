@@ -1,0 +1,207 @@
+// The life of one uPlot inside a chart component, the same for every chart: built once on mount
+// from baseOptions, resized in place when its element's width changes, re-themed when the system
+// scheme flips, redrawn through the shared frame budget only when the redraw gate says the pixels
+// would differ, and destroyed on unmount. A chart hands over what is its own (scale, draw hook,
+// what to read from the model) and keeps its drawing and its DOM.
+//
+// Call `hostChart` while the component initialises: it registers the component's effects.
+
+import { untrack } from 'svelte';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './chart.css';
+import type { RunArea, RunModel } from '../../lib/model/run-model.ts';
+import type { RunStore } from '../../lib/run-store.svelte.ts';
+import { timeAxis } from '../../lib/time-axis.svelte.ts';
+import { chartFrames, type ChartJob } from './frame-budget.ts';
+import { DRAW_NOW, RedrawGate, type GateState } from './redraw-gate.ts';
+import { baseOptions, observeWidth, onSchemeChange, readTheme, type BaseOptions, type ChartTheme } from './uplot-kit.ts';
+
+/** What the host hands a chart's update: the model and the visible range it will show. */
+export interface UpdateContext {
+  model: RunModel;
+  /** The run's "now" (its end once it ended), ms. */
+  nowMs: number;
+  /** The visible x range, seconds (set on the chart right after the update). */
+  min: number;
+  max: number;
+}
+
+export interface ChartSpec {
+  /** The element uPlot goes in (read on mount). */
+  element: () => HTMLElement;
+  store: () => RunStore;
+  /** The model area whose revision means "this chart's data changed". */
+  area: RunArea;
+  /** Whether something drawn reaches "now" (open bars, segments), so "now" moving alone redraws. */
+  reachesNow: boolean;
+  /** Height on mount, CSS px. */
+  height: () => number;
+  /** The y scale, y axis and draw hooks of this chart (the rest comes from baseOptions). */
+  options: () => Pick<BaseOptions, 'yScale' | 'yAxis' | 'draw' | 'drawUnder'>;
+  /** The app's time cursor in ms, read at every draw. */
+  marker: () => number | null;
+  /** A legend or readout: called when the cursor moves, and after each update while the cursor is off the chart (it shows "now"). */
+  readout?: (u: uPlot) => void;
+  /** The chart's labels: a change redraws (through the gate's `extra`). */
+  labels: () => unknown;
+  /** Reads every prop that changes the picture: the reactive dependencies of a redraw. */
+  watch: () => unknown;
+  /** Those props as a string, compared by the gate (size, marker, unit…). */
+  extra: () => string;
+  /** Reads the model into what the draw hook paints, sizes and y-ranges the chart. */
+  update: (u: uPlot, c: UpdateContext) => void;
+  /** After the theme was re-read (charts caching colors drop them). */
+  themed?: (theme: ChartTheme) => void;
+}
+
+/** The options of a chart that draws its own rows (lanes, timeline): a y scale without an axis. */
+export const ROWS_Y: Pick<BaseOptions, 'yScale' | 'yAxis'> = {
+  yScale: { auto: false, range: [0, 1] },
+  yAxis: { splits: () => [], values: () => [], grid: { show: false } },
+};
+
+/**
+ * A y scale ranged by the chart's update from the visible data: uPlot's own auto-range starts
+ * from the window's first value, NaN before a process or queue existed, and NaN poisons it.
+ */
+export const Y_FROM_UPDATE: uPlot.Scale = { auto: false, range: (_u, min, max) => [min, max] };
+
+export interface HostedChart {
+  readonly chart: uPlot | null;
+  /** The theme the chart was built with, refreshed in place on a scheme change. */
+  readonly theme: ChartTheme | null;
+}
+
+export function hostChart(spec: ChartSpec): HostedChart {
+  let chart: uPlot | null = null;
+  let theme: ChartTheme | null = null;
+  /** This chart's turn in the shared frame budget. */
+  let job: ChartJob | null = null;
+  /** When the pending redraw was asked for (its cost is measured up to the draw hook). */
+  let drawStart = 0;
+  /** Skips redraws that would paint the same pixels (redraw-gate.ts). */
+  const gate = new RedrawGate();
+  /** Bumped when the labels change, so the gate sees it. */
+  let labelsSeen = 0;
+  /** A redraw the gate postponed (data changed too soon after the last one). */
+  let later: ReturnType<typeof setTimeout> | undefined;
+
+  function drawn(): void {
+    if (drawStart > 0) job?.measured(performance.now() - drawStart);
+    drawStart = 0;
+  }
+
+  function build(el: HTMLElement, width: number): uPlot {
+    const th = (theme = readTheme(el, theme ?? undefined));
+    const opts = baseOptions({
+      width,
+      height: spec.height(),
+      theme: th,
+      // uPlot shows an axis only when a series uses its scale: one invisible series does.
+      series: [{ scale: 'y', stroke: 'transparent', points: { show: false } }],
+      ...spec.options(),
+      marker: spec.marker,
+      drawn,
+    });
+    const readout = spec.readout;
+    if (readout) (opts.hooks!.setCursor ??= []).push((u) => readout(u));
+    return new uPlot(opts, [new Float64Array([0, 1]), new Float64Array([NaN, NaN])], el);
+  }
+
+  function askLater(ms: number): void {
+    later ??= setTimeout(() => {
+      later = undefined;
+      job?.request();
+    }, ms);
+  }
+
+  function gateState(u: uPlot): GateState {
+    const model = spec.store().model;
+    const nowS = (model.end()?.t ?? model.now()) / 1000;
+    const { min, max } = timeAxis.range(nowS);
+    return {
+      rev: model.revision(spec.area),
+      min,
+      max,
+      // Lines that end at their last sample do not change when only "now" moves.
+      now: spec.reachesNow ? nowS : min,
+      width: u.bbox.width,
+      // The run's end redraws once more (axes end exactly there).
+      extra: `${spec.extra()}|${labelsSeen}|${model.end() ? 1 : 0}`,
+    };
+  }
+
+  function update(): void {
+    const u = chart;
+    if (!u) return;
+    drawStart = performance.now();
+    const drawing = gateState(u);
+    const model = spec.store().model;
+    const nowMs = model.end()?.t ?? model.now();
+    const { min, max } = timeAxis.range(nowMs / 1000);
+    spec.update(u, { model, nowMs, min, max });
+    u.setScale('x', { min, max });
+    gate.drawn(drawing, performance.now());
+    if (u.cursor.left == null || u.cursor.left < 0) spec.readout?.(u);
+  }
+
+  // One uPlot per mounted component, resized in place, destroyed on unmount.
+  $effect(() => {
+    const el = spec.element();
+    job = chartFrames.register(update);
+    chart = untrack(() => build(el, Math.max(120, el.clientWidth)));
+    untrack(update);
+    const stopWidth = observeWidth(el, (w) => {
+      chart?.setSize({ width: w, height: chart.height });
+      gate.reset();
+      update();
+    });
+    const stopScheme = onSchemeChange(() => {
+      gate.reset();
+      if (theme) {
+        readTheme(el, theme);
+        spec.themed?.(theme);
+      }
+      chart?.redraw(false, true);
+    });
+    return () => {
+      stopWidth();
+      stopScheme();
+      clearTimeout(later);
+      later = undefined;
+      job?.dispose();
+      job = null;
+      chart?.destroy();
+      chart = null;
+    };
+  });
+
+  $effect(() => {
+    void spec.labels();
+    labelsSeen++;
+  });
+
+  // New data (at most once per frame), a zoom, new props: a redraw, never a rebuild.
+  $effect(() => {
+    void spec.store().version;
+    void timeAxis.zoom;
+    void spec.watch();
+    // On a coming frame, when the shared budget allows (frame-budget.ts).
+    untrack(() => {
+      if (!chart) return;
+      const wait = gate.check(gateState(chart), performance.now());
+      if (wait === DRAW_NOW) job?.request();
+      else if (wait > 0) askLater(wait);
+    });
+  });
+
+  return {
+    get chart() {
+      return chart;
+    },
+    get theme() {
+      return theme;
+    },
+  };
+}
