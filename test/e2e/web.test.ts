@@ -16,6 +16,7 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Backend } from '../../src-main/core/backend.ts';
 import { DownloadRegistry, startWebShell, type WebShell } from '../../src-main/web/server.ts';
+import { alive as isAlive } from '../helpers/leaks.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const screensDir = path.join(root, '.tmp', 'e2e-screens');
@@ -509,20 +510,4 @@ if (reason !== null) {
       await shoot(page, '7-security');
     });
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    // A zombie has exited; only its entry is left until its parent reaps it.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return process.platform !== 'linux';
-  }
 }

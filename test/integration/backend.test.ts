@@ -9,30 +9,14 @@ import { Backend, BATCH_MS, type PushListener } from '../../src-main/core/backen
 import { parseRunLogText } from '../../src-main/core/runlog/reader.ts';
 import { CSV_HEADER } from '../../src-main/core/runlog/csv.ts';
 import { scenarioFile, tmpRoot } from '../helpers/run.ts';
+import { burstScenario } from '../helpers/scenarios.ts';
 
 const home = path.join(tmpRoot, 'backend-home');
 const runsDir = path.join(home, 'runs');
 const settingsFile = path.join(home, 'settings.json');
 const exportsDir = path.join(home, 'exports');
 
-/** ~6000 events over ~2 s: a producer pauses every 20 puts, so events keep coming while we look. */
-const BURST = scenarioFile(`
-import { Process, Queue } from 'procscope';
-export async function consume(q: Queue<number>, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await q.get();
-}
-export default async function main(): Promise<void> {
-  const n = 3000;
-  const q = new Queue<number>();
-  const p = new Process({ target: consume, args: [q, n] });
-  p.start();
-  for (let i = 0; i < n; i++) {
-    await q.put(i);
-    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 10));
-  }
-  await p.join();
-}
-`, 'burst.ts');
+const BURST = burstScenario();
 
 /** Runs until stopped. */
 const FOREVER = scenarioFile(`

@@ -1,21 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { survivors } from '../helpers/leaks.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { leavingNoSurvivors } from '../helpers/leaks.ts';
 import { run as runScenario, scenarioFile, tmpRoot, type RunResult } from '../helpers/run.ts';
 
 // How a scenario file is loaded in every process of a run: JavaScript or TypeScript, from any
 // folder, with 'procscope' and `./x.js`-for-`x.ts` imports resolved; and how loading fails.
 
-const ended: RunResult[] = [];
-afterEach(() => {
-  for (const r of ended.splice(0)) expect(survivors(r), 'processes still alive after the run ended').toEqual([]);
-});
-async function run(...args: Parameters<typeof runScenario>): Promise<RunResult> {
-  const r = await runScenario(...args);
-  ended.push(r);
-  return r;
-}
+const run = leavingNoSurvivors(runScenario);
 
 let nested = 0;
 

@@ -1,20 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DeadlockEvent, LockEvent, ProcessEvent } from '../../src-main/api.ts';
-import { survivors } from '../helpers/leaks.ts';
+import { leavingNoSurvivors } from '../helpers/leaks.ts';
 import { run as runScenario, scenarioFile, waitFor, type RunResult } from '../helpers/run.ts';
 
 // Lock, as Python 3.11's multiprocessing.Lock behaves, plus what the broker logs: holder and
 // waiters after every operation, deadlocks, and locks abandoned by a dying holder.
 
-const ended: RunResult[] = [];
-afterEach(() => {
-  for (const r of ended.splice(0)) expect(survivors(r), 'processes still alive after the run ended').toEqual([]);
-});
-async function run(...args: Parameters<typeof runScenario>): Promise<RunResult> {
-  const r = await runScenario(...args);
-  ended.push(r);
-  return r;
-}
+const run = leavingNoSurvivors(runScenario);
 
 /** Prepended to scenarios: prints `label <value>` or `label <ErrorName>: <message>`. */
 const ATTEMPT = `

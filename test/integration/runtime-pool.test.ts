@@ -1,20 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ProcessEvent, QueueEvent } from '../../src-main/api.ts';
-import { survivors } from '../helpers/leaks.ts';
+import { leavingNoSurvivors } from '../helpers/leaks.ts';
 import { run as runScenario, scenarioFile, type RunResult } from '../helpers/run.ts';
 
 // Pool, as Python 3.11's multiprocessing.Pool behaves with the spawn start method (checked with
 // python3 3.11: worker names, chunk sizes, errors, exit codes after close/join and after `with`).
 
-const ended: RunResult[] = [];
-afterEach(() => {
-  for (const r of ended.splice(0)) expect(survivors(r), 'processes still alive after the run ended').toEqual([]);
-});
-async function run(...args: Parameters<typeof runScenario>): Promise<RunResult> {
-  const r = await runScenario(...args);
-  ended.push(r);
-  return r;
-}
+const run = leavingNoSurvivors(runScenario);
 
 /** Prepended to scenarios: prints `label <value>` or `label <ErrorName>: <message>`. */
 const ATTEMPT = `

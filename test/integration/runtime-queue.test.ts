@@ -1,20 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ProcessEvent, QueueEvent } from '../../src-main/api.ts';
-import { survivors } from '../helpers/leaks.ts';
+import { leavingNoSurvivors } from '../helpers/leaks.ts';
 import { run as runScenario, scenarioFile, type RunResult } from '../helpers/run.ts';
 
 // Queue, as Python 3.11's multiprocessing.Queue behaves, plus what the broker logs: every put and
 // every get is a `queue` event carrying the exact depth after it.
 
-const ended: RunResult[] = [];
-afterEach(() => {
-  for (const r of ended.splice(0)) expect(survivors(r), 'processes still alive after the run ended').toEqual([]);
-});
-async function run(...args: Parameters<typeof runScenario>): Promise<RunResult> {
-  const r = await runScenario(...args);
-  ended.push(r);
-  return r;
-}
+const run = leavingNoSurvivors(runScenario);
 
 /** Prepended to scenarios: prints `label ok` or `label <ErrorName>` and whether it is the exported class. */
 const ATTEMPT = `

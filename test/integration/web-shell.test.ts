@@ -14,6 +14,7 @@ import { Backend, REPLAY_BATCH } from '../../src-main/core/backend.ts';
 import { parseRunLogText } from '../../src-main/core/runlog/reader.ts';
 import { DownloadRegistry, startWebShell, type WebShell } from '../../src-main/web/server.ts';
 import { scenarioFile, tmpRoot } from '../helpers/run.ts';
+import { burstScenario } from '../helpers/scenarios.ts';
 
 const home = path.join(tmpRoot, 'web-home');
 const runsDir = path.join(home, 'runs');
@@ -472,23 +473,7 @@ describe('the browser client (src-renderer/lib/api-ws.ts) against the real serve
   });
 
   it('reconnects after a dropped connection and continues the run without losing or repeating an event', async () => {
-    const burst = scenarioFile(`
-import { Process, Queue } from 'procscope';
-export async function consume(q: Queue<number>, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await q.get();
-}
-export default async function main(): Promise<void> {
-  const n = 3000;
-  const q = new Queue<number>();
-  const p = new Process({ target: consume, args: [q, n] });
-  p.start();
-  for (let i = 0; i < n; i++) {
-    await q.put(i);
-    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 10));
-  }
-  await p.join();
-}
-`, 'burst.ts');
+    const burst = burstScenario();
     const api = new WsApi({ url: `ws://127.0.0.1:${port}/ws`, token: shell.token });
     const pushes: PushMessage[] = [];
     api.subscribe((m) => pushes.push(m));

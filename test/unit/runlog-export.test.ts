@@ -1,34 +1,18 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { samplesToCsv, exportCsv, CSV_HEADER } from '../../src-main/core/runlog/csv.ts';
 import { toChromeTrace, exportTrace, RUN_PID } from '../../src-main/core/runlog/trace.ts';
 import type { TraceEvent } from '../../src-main/core/runlog/trace.ts';
 import { RunLogError } from '../../src-main/core/runlog/reader.ts';
-import { LOG_VERSION } from '../../src-main/api.ts';
 import type { RunEvent } from '../../src-main/api.ts';
+import { runStart, scratchDir } from '../helpers/runlog-fixtures.ts';
 
-let tmp: string;
-beforeAll(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-export-'));
-});
-afterAll(() => {
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-const run: RunEvent = {
-  t: 0,
-  type: 'run',
-  version: LOG_VERSION,
-  scenario: 'export-test',
-  startedAt: '2025-01-01T00:00:00.000Z',
-  interval: 500,
-  cwd: '/tmp',
-};
+const tmp = scratchDir('procscope-export-');
+const run = runStart('export-test');
 
 function writeLog(name: string, events: RunEvent[], tail = ''): string {
-  const file = path.join(tmp, name);
+  const file = path.join(tmp(), name);
   fs.writeFileSync(file, events.map((e) => JSON.stringify(e) + '\n').join('') + tail);
   return file;
 }
@@ -122,7 +106,7 @@ describe('exportCsv', () => {
     const events: RunEvent[] = [run, { t: 1, type: 'process', pid: 10, ppid: 1, name: 'main', daemon: false }];
     for (let i = 1; i <= 20000; i++) events.push({ t: i * 10, type: 'sample', pid: 10, cpu: i % 100, rss: 1e6 + i });
     const log = writeLog('csv.jsonl', events, '{"t":9'); // with a torn tail, which is dropped
-    const out = path.join(tmp, 'out.csv');
+    const out = path.join(tmp(), 'out.csv');
     const fractions: number[] = [];
     const { rows } = await exportCsv(log, out, (f) => fractions.push(f));
     expect(rows).toBe(20000);
@@ -133,9 +117,9 @@ describe('exportCsv', () => {
 
   it('leaves no file behind when the log is corrupt', async () => {
     const log = writeLog('bad.jsonl', [run], 'garbage\n' + JSON.stringify({ t: 1, type: 'sample', pid: 1, cpu: 1, rss: 1 }) + '\n');
-    const out = path.join(tmp, 'bad.csv');
+    const out = path.join(tmp(), 'bad.csv');
     await expect(exportCsv(log, out)).rejects.toBeInstanceOf(RunLogError);
-    expect(fs.readdirSync(tmp).filter((f) => f.startsWith('bad.csv'))).toEqual([]);
+    expect(fs.readdirSync(tmp()).filter((f) => f.startsWith('bad.csv'))).toEqual([]);
   });
 });
 
@@ -252,7 +236,7 @@ describe('toChromeTrace', () => {
 describe('exportTrace', () => {
   it('streams exactly the trace toChromeTrace builds, as parseable JSON', async () => {
     const log = writeLog('trace.jsonl', runEvents);
-    const out = path.join(tmp, 'trace.json');
+    const out = path.join(tmp(), 'trace.json');
     const fractions: number[] = [];
     const { events } = await exportTrace(log, out, (f) => fractions.push(f));
     const parsed = JSON.parse(fs.readFileSync(out, 'utf8')) as unknown;
@@ -265,16 +249,16 @@ describe('exportTrace', () => {
     const events: RunEvent[] = [run, { t: 1, type: 'process', pid: 10, ppid: 1, name: 'main', daemon: false }];
     for (let i = 1; i <= 30000; i++) events.push({ t: i, type: 'queue', queue: 'q', op: i % 2 ? 'put' : 'get', pid: 10, depth: i % 2, maxsize: 0 });
     const log = writeLog('big-trace.jsonl', events);
-    const out = path.join(tmp, 'big-trace.json');
+    const out = path.join(tmp(), 'big-trace.json');
     await exportTrace(log, out);
     const parsed = JSON.parse(fs.readFileSync(out, 'utf8')) as { traceEvents: TraceEvent[] };
     expect(parsed.traceEvents.filter((e) => e.ph === 'C')).toHaveLength(30000);
   });
 
   it('leaves no file behind when the log is not a run log', async () => {
-    const log = path.join(tmp, 'plain.txt');
+    const log = path.join(tmp(), 'plain.txt');
     fs.writeFileSync(log, 'hello\n');
-    const out = path.join(tmp, 'plain.json');
+    const out = path.join(tmp(), 'plain.json');
     await expect(exportTrace(log, out)).rejects.toThrow(/not a procscope run log/);
     expect(fs.existsSync(out) || fs.existsSync(`${out}.partial`)).toBe(false);
   });

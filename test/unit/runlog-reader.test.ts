@@ -1,37 +1,22 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRunLog, parseRunLogText, RunLogError } from '../../src-main/core/runlog/reader.ts';
 import type { TornTail } from '../../src-main/core/runlog/reader.ts';
 import { LOG_VERSION } from '../../src-main/api.ts';
 import type { RunEvent } from '../../src-main/api.ts';
+import { runStart, scratchDir } from '../helpers/runlog-fixtures.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-let tmp: string;
-beforeAll(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-reader-'));
-});
-afterAll(() => {
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-const run: RunEvent = {
-  t: 0,
-  type: 'run',
-  version: LOG_VERSION,
-  scenario: 'reader-test',
-  startedAt: '2025-01-01T00:00:00.000Z',
-  interval: 500,
-  cwd: '/tmp',
-};
+const tmp = scratchDir('procscope-reader-');
+const run = runStart('reader-test');
 const sample = (i: number): RunEvent => ({ t: i, type: 'sample', pid: 7, cpu: 3, rss: 1000 + i });
 const lines = (events: RunEvent[]): string => events.map((e) => JSON.stringify(e) + '\n').join('');
 
 function write(name: string, text: string | Buffer): string {
-  const file = path.join(tmp, name);
+  const file = path.join(tmp(), name);
   fs.writeFileSync(file, text);
   return file;
 }
@@ -126,7 +111,7 @@ describe('readRunLog', () => {
   });
 
   it('reports a missing file as such', async () => {
-    const file = path.join(tmp, 'nope.jsonl');
+    const file = path.join(tmp(), 'nope.jsonl');
     const err = await runLogError(() => readAll(file));
     expect(err.message).toBe(`cannot read run log ${file}: no such file`);
     expect(err.line).toBeNull();

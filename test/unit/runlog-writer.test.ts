@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,29 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { RunLogWriter } from '../../src-main/core/runlog/writer.ts';
 import { parseRunLogText } from '../../src-main/core/runlog/reader.ts';
-import { LOG_VERSION } from '../../src-main/api.ts';
 import type { RunEvent } from '../../src-main/api.ts';
+import { runStart, scratchDir } from '../helpers/runlog-fixtures.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const writerSource = path.resolve(here, '../../src-main/core/runlog/writer.ts');
 
-let tmp: string;
-beforeAll(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-writer-'));
-});
-afterAll(() => {
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-const runEvent: RunEvent = {
-  t: 0,
-  type: 'run',
-  version: LOG_VERSION,
-  scenario: 'writer-test',
-  startedAt: '2025-01-01T00:00:00.000Z',
-  interval: 500,
-  cwd: '/tmp',
-};
+const tmp = scratchDir('procscope-writer-');
+const runEvent = runStart('writer-test');
 
 const sample = (i: number): RunEvent => ({ t: i, type: 'sample', pid: 100, cpu: 1.5, rss: i });
 
@@ -39,7 +24,7 @@ const turnEnd = (): Promise<void> => new Promise((resolve) => setImmediate(resol
 
 describe('RunLogWriter', () => {
   it('writes each event as exactly one JSON line, in order', async () => {
-    const file = path.join(tmp, 'lines.jsonl');
+    const file = path.join(tmp(), 'lines.jsonl');
     const w = RunLogWriter.open(file);
     const events: RunEvent[] = [
       runEvent,
@@ -57,7 +42,7 @@ describe('RunLogWriter', () => {
   });
 
   it('creates missing parent directories', () => {
-    const file = path.join(tmp, 'deep', 'er', 'run.jsonl');
+    const file = path.join(tmp(), 'deep', 'er', 'run.jsonl');
     const w = RunLogWriter.open(file);
     w.append(runEvent);
     w.close();
@@ -65,7 +50,7 @@ describe('RunLogWriter', () => {
   });
 
   it('appends to an existing file instead of truncating it', () => {
-    const file = path.join(tmp, 'append.jsonl');
+    const file = path.join(tmp(), 'append.jsonl');
     fs.writeFileSync(file, JSON.stringify(runEvent) + '\n');
     const w = RunLogWriter.open(file);
     w.append(sample(1));
@@ -74,7 +59,7 @@ describe('RunLogWriter', () => {
   });
 
   it('batches the appends of one turn into a write at the end of the turn', async () => {
-    const file = path.join(tmp, 'turn.jsonl');
+    const file = path.join(tmp(), 'turn.jsonl');
     const w = RunLogWriter.open(file);
     w.append(runEvent);
     for (let i = 1; i <= 100; i++) w.append(sample(i));
@@ -87,7 +72,7 @@ describe('RunLogWriter', () => {
   });
 
   it('writes at once when a turn buffers more than ~256 KiB', () => {
-    const file = path.join(tmp, 'big-turn.jsonl');
+    const file = path.join(tmp(), 'big-turn.jsonl');
     const w = RunLogWriter.open(file);
     w.append(runEvent);
     const text = 'x'.repeat(1024);
@@ -99,7 +84,7 @@ describe('RunLogWriter', () => {
   });
 
   it('flushes on close, and close is idempotent', () => {
-    const file = path.join(tmp, 'close.jsonl');
+    const file = path.join(tmp(), 'close.jsonl');
     const w = RunLogWriter.open(file);
     w.append(runEvent);
     w.append(sample(1));
@@ -110,7 +95,7 @@ describe('RunLogWriter', () => {
   });
 
   it('refuses appends after close with an error naming the file', () => {
-    const file = path.join(tmp, 'after-close.jsonl');
+    const file = path.join(tmp(), 'after-close.jsonl');
     const w = RunLogWriter.open(file);
     w.close();
     expect(() => w.append(runEvent)).toThrow(/is closed/);
@@ -121,9 +106,9 @@ describe('RunLogWriter', () => {
     // The child runs the real writer, bundled from the TS source, and appends in a loop. It
     // reports a count once that many events are known to be flushed: the writer's end-of-turn
     // flush was queued before the child's next-turn callback, so it has run by then.
-    const writerJs = path.join(tmp, 'writer.mjs');
+    const writerJs = path.join(tmp(), 'writer.mjs');
     buildSync({ entryPoints: [writerSource], bundle: true, platform: 'node', format: 'esm', outfile: writerJs, logLevel: 'silent' });
-    const script = path.join(tmp, 'kill-child.mjs');
+    const script = path.join(tmp(), 'kill-child.mjs');
     fs.writeFileSync(
       script,
       `import { RunLogWriter } from './writer.mjs';
@@ -147,7 +132,7 @@ function turn() {
 turn();
 `,
     );
-    const logFile = path.join(tmp, 'killed.jsonl');
+    const logFile = path.join(tmp(), 'killed.jsonl');
     const child = spawn(process.execPath, [script, logFile], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = once(child, 'exit');
     let flushed = -1;

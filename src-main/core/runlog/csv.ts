@@ -2,8 +2,8 @@
 // RFC 4180: CRLF line ends, a field is quoted when it holds a comma, quote, CR or LF, and quotes
 // inside it are doubled. Only process names can need it, but they are user-chosen.
 
-import fs from 'node:fs';
 import type { Pid, RunEvent } from '../../api.ts';
+import { writeExportFile } from './export-file.ts';
 import { readRunLog } from './reader.ts';
 
 export const CSV_HEADER = 't_ms,pid,name,cpu_percent,rss_bytes';
@@ -43,19 +43,15 @@ export function samplesToCsv(events: Iterable<RunEvent>): string {
 
 /**
  * Streams the samples of the log at `logPath` into a CSV file at `outPath`. The file appears
- * only when complete: it is written next to the target and renamed at the end, so a corrupt log
- * or a full disk never leaves a truncated CSV behind.
+ * only when complete (see export-file.ts).
  */
 export async function exportCsv(
   logPath: string,
   outPath: string,
   onProgress?: (fraction: number) => void,
 ): Promise<{ rows: number }> {
-  const partial = `${outPath}.partial`;
-  // Opened before reading the log, so a bad target fails fast instead of after a long read.
-  const out = await openOutput(partial, outPath);
   let rows = 0;
-  try {
+  await writeExportFile(outPath, async (write) => {
     // Rows are batched into ~1 MiB writes: one write per row would dominate the export.
     let batch: string[] = [CSV_HEADER + EOL];
     let batchChars = 0;
@@ -67,36 +63,13 @@ export async function exportCsv(
       batchChars += row.length;
       rows++;
       if (batchChars >= 1024 * 1024) {
-        await writeAll(out, batch.join(''), outPath);
+        await write(batch.join(''));
         batch = [];
         batchChars = 0;
       }
     }
-    await writeAll(out, batch.join(''), outPath);
-    await out.close();
-    await fs.promises.rename(partial, outPath);
-  } catch (err) {
-    await out.close().catch(() => undefined);
-    await fs.promises.rm(partial, { force: true });
-    throw err;
-  }
+    await write(batch.join(''));
+  });
   onProgress?.(1);
   return { rows };
-}
-
-async function openOutput(partial: string, outPath: string): Promise<fs.promises.FileHandle> {
-  try {
-    return await fs.promises.open(partial, 'w');
-  } catch (err) {
-    throw new Error(`cannot write ${outPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-}
-
-async function writeAll(out: fs.promises.FileHandle, text: string, outPath: string): Promise<void> {
-  const bytes = Buffer.from(text, 'utf8');
-  try {
-    for (let offset = 0; offset < bytes.length; ) offset += (await out.write(bytes, offset)).bytesWritten;
-  } catch (err) {
-    throw new Error(`cannot write ${outPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
 }

@@ -17,8 +17,8 @@
 // - Perfetto resolves `thread_name` by tid alone, so lock threads get tids unique in the whole
 //   trace (from LOCK_TID_BASE up), far above any real pid.
 
-import fs from 'node:fs';
 import type { Pid, RunEvent } from '../../api.ts';
+import { writeExportFile } from './export-file.ts';
 import { readRunLog } from './reader.ts';
 
 export type TraceArg = string | number | boolean | null | TraceArg[] | { [key: string]: TraceArg };
@@ -70,39 +70,31 @@ export async function exportTrace(
   outPath: string,
   onProgress?: (fraction: number) => void,
 ): Promise<{ events: number }> {
-  const partial = `${outPath}.partial`;
-  const out = await openOutput(partial, outPath);
   let count = 0;
-  let batch: string[] = [];
-  let batchChars = 0;
-  const builder = new TraceBuilder((e) => {
-    const json = JSON.stringify(e);
-    batch.push(count === 0 ? json : ',\n' + json);
-    batchChars += json.length + 2;
-    count++;
-  });
-  const drain = async (): Promise<void> => {
-    const text = batch.join('');
-    batch = [];
-    batchChars = 0;
-    await writeAll(out, text, outPath);
-  };
-  try {
-    await writeAll(out, '{"displayTimeUnit":"ms","traceEvents":[\n', outPath);
+  await writeExportFile(outPath, async (write) => {
+    let batch: string[] = [];
+    let batchChars = 0;
+    const builder = new TraceBuilder((e) => {
+      const json = JSON.stringify(e);
+      batch.push(count === 0 ? json : ',\n' + json);
+      batchChars += json.length + 2;
+      count++;
+    });
+    const drain = async (): Promise<void> => {
+      const text = batch.join('');
+      batch = [];
+      batchChars = 0;
+      await write(text);
+    };
+    await write('{"displayTimeUnit":"ms","traceEvents":[\n');
     for await (const event of readRunLog(logPath, { onProgress })) {
       builder.add(event);
       if (batchChars >= 1024 * 1024) await drain();
     }
     builder.finish();
     await drain();
-    await writeAll(out, '\n]}\n', outPath);
-    await out.close();
-    await fs.promises.rename(partial, outPath);
-  } catch (err) {
-    await out.close().catch(() => undefined);
-    await fs.promises.rm(partial, { force: true });
-    throw err;
-  }
+    await write('\n]}\n');
+  });
   onProgress?.(1);
   return { events: count };
 }
@@ -357,22 +349,5 @@ class TraceBuilder {
 
   private meta(name: string, pid: number, tid: number, args: Args, ts: number): void {
     this.emit({ name, ph: 'M', ts, pid, tid, args });
-  }
-}
-
-async function openOutput(partial: string, outPath: string): Promise<fs.promises.FileHandle> {
-  try {
-    return await fs.promises.open(partial, 'w');
-  } catch (err) {
-    throw new Error(`cannot write ${outPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-}
-
-async function writeAll(out: fs.promises.FileHandle, text: string, outPath: string): Promise<void> {
-  const bytes = Buffer.from(text, 'utf8');
-  try {
-    for (let offset = 0; offset < bytes.length; ) offset += (await out.write(bytes, offset)).bytesWritten;
-  } catch (err) {
-    throw new Error(`cannot write ${outPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
 }
