@@ -53,8 +53,11 @@ export type UpMessage =
   | { k: 'qnew'; q: string; maxsize: number }
   /** Without rid: an unbounded put, which never blocks and needs no answer. */
   | { k: 'put'; q: string; v: Uint8Array; rid?: Rid; block?: boolean; timeout?: number | null }
-  /** Consecutive unbounded puts to one queue, in order: one message, each item still one put. */
-  | { k: 'puts'; q: string; vs: Uint8Array[] }
+  /**
+   * Consecutive unbounded puts to one queue, in order: one message, each item still one put.
+   * On the wire the items travel packed into one buffer (see packItems).
+   */
+  | { k: 'puts'; q: string; vs?: Uint8Array[]; pack?: Uint8Array }
   /**
    * `max` > 1 asks for a lease: extra items kept by the consumer and acknowledged as it gets them.
    * `prefetch`: the consumer still holds leased items and asks for the next batch early; every
@@ -94,7 +97,7 @@ export type LockReportOp = 'create' | 'request' | 'acquire' | 'release' | 'timeo
 
 export type DownMessage =
   /** `lend`: the lock is lent: acquire and release it locally, report in `lops`, until recalled. */
-  | { k: 'ok'; rid: Rid; v?: Uint8Array[]; n?: number; lend?: boolean }
+  | { k: 'ok'; rid: Rid; v?: Uint8Array[]; pack?: Uint8Array; n?: number; lend?: boolean }
   | { k: 'fail'; rid: Rid; why: WaitFailure | 'Error'; message?: string }
   /** Give back unconsumed leased items of this queue: another consumer needs them. */
   | { k: 'recall'; q: string }
@@ -107,10 +110,52 @@ export type ControlOp = 'start' | 'join' | 'terminate' | 'kill' | 'close';
 
 // ---- framing ----------------------------------------------------------------------------------
 
+/**
+ * Many queue items as one buffer: [u32 length][bytes]… Structured clone calls back into
+ * JavaScript once per nested buffer; a stream of small items packed in one costs one call.
+ */
+export function packItems(items: readonly Uint8Array[]): Buffer {
+  let size = 0;
+  for (const it of items) size += 4 + it.length;
+  const out = Buffer.allocUnsafe(size);
+  let off = 0;
+  for (const it of items) {
+    out.writeUInt32LE(it.length, off);
+    out.set(it, off + 4);
+    off += 4 + it.length;
+  }
+  return out;
+}
+
+/** The items of a pack, as views into it; throws on a malformed pack. */
+export function unpackItems(pack: Uint8Array): Uint8Array[] {
+  const buf = Buffer.from(pack.buffer, pack.byteOffset, pack.byteLength);
+  const items: Uint8Array[] = [];
+  let off = 0;
+  while (off < buf.length) {
+    if (off + 4 > buf.length) throw new Error('truncated item pack');
+    const len = buf.readUInt32LE(off);
+    if (off + 4 + len > buf.length) throw new Error('truncated item pack');
+    items.push(buf.subarray(off + 4, off + 4 + len));
+    off += 4 + len;
+  }
+  return items;
+}
+
+/** The wire form of a message: many items travel packed. */
+function wireForm(msg: UpMessage | DownMessage): UpMessage | DownMessage {
+  if (msg.k === 'puts' && msg.vs && msg.vs.length > 1) return { k: 'puts', q: msg.q, pack: packItems(msg.vs) };
+  if (msg.k === 'ok' && msg.v && msg.v.length > 1) {
+    const { v, ...rest } = msg;
+    return { ...rest, pack: packItems(v) };
+  }
+  return msg;
+}
+
 const HEADER = 5;
 
 export function encodeFrame(msg: UpMessage | DownMessage, codec: Codec = Codec.V8): Buffer {
-  const body = codec === Codec.V8 ? serialize(msg) : Buffer.from(JSON.stringify(msg), 'utf8');
+  const body = codec === Codec.V8 ? serialize(wireForm(msg)) : Buffer.from(JSON.stringify(msg), 'utf8');
   const frame = Buffer.allocUnsafe(HEADER + body.length);
   frame.writeUInt32LE(body.length + 1, 0);
   frame[4] = codec;
@@ -187,7 +232,7 @@ export function isUpMessage(m: unknown): m is UpMessage {
     case 'put':
       return str(o.q) && bytes(o.v) && (o.rid === undefined || int(o.rid)) && timeout(o.timeout);
     case 'puts':
-      return str(o.q) && Array.isArray(o.vs) && o.vs.every(bytes);
+      return str(o.q) && ((Array.isArray(o.vs) && o.vs.every(bytes)) || (o.vs === undefined && bytes(o.pack)));
     case 'get':
       return (
         int(o.rid) && str(o.q) && bool(o.block) && timeout(o.timeout) && int(o.max) && (o.max as number) >= 1 && (o.prefetch === undefined || bool(o.prefetch))

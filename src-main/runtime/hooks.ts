@@ -74,9 +74,26 @@ async function stripTypes(source: string, file: string): Promise<string> {
   }
 }
 
-function cachePath(file: string, source: string): string {
+/**
+ * The cache folder, if we may trust what is in it: ours, and nobody else can write to it (in a
+ * shared /tmp, another user could otherwise plant code under a key computed from a readable file).
+ */
+function trustedCacheDir(): string | null {
+  try {
+    fs.mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
+    const st = fs.statSync(CACHE_DIR);
+    const uid = process.getuid?.();
+    return st.isDirectory() && (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0 ? CACHE_DIR : null;
+  } catch {
+    return null;
+  }
+}
+
+function cachePath(file: string, source: string): string | null {
+  const dir = trustedCacheDir();
+  if (dir === null) return null;
   const key = crypto.createHash('sha256').update(CACHE_VERSION).update(file).update('\0').update(source).digest('hex');
-  return path.join(CACHE_DIR, `${key.slice(0, 40)}.js`);
+  return path.join(dir, `${key.slice(0, 40)}.js`);
 }
 
 export async function load(
@@ -90,11 +107,12 @@ export async function load(
   const cached = cachePath(file, source);
   let code: string;
   try {
+    if (cached === null) throw new Error('no trusted cache');
     code = fs.readFileSync(cached, 'utf8');
   } catch {
     code = await stripTypes(source, file);
+    if (cached === null) return { format: 'module', source: code, shortCircuit: true };
     try {
-      fs.mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
       const tmp = `${cached}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, code);
       fs.renameSync(tmp, cached);

@@ -4,7 +4,8 @@
 // time (a lease) and acknowledges each get, so a stream of items costs one round trip per batch
 // while every put and get is still observed by the broker.
 
-import { deserialize, serialize } from 'node:v8';
+import { unpackItems } from '../protocol.ts';
+import { decodeItem, encodeItem } from './item-codec.ts';
 import { broker, type BrokerClient } from './connection.ts';
 import { newObjectId } from './context.ts';
 import { Empty, Full, ValueError } from './errors.ts';
@@ -43,6 +44,11 @@ interface Lease {
   streaming: boolean;
 }
 
+/** The items of a get's answer, packed or not. */
+function itemsOf(reply: { v?: Uint8Array[]; pack?: Uint8Array }): Uint8Array[] {
+  return reply.pack ? unpackItems(reply.pack) : (reply.v ?? []);
+}
+
 /** A lease of at least this many items marks a stream. */
 const STREAMING = 64;
 
@@ -54,7 +60,7 @@ function prefetch(client: BrokerClient, q: string): void {
   const done = client
     .request((rid) => ({ k: 'get', rid, q, block: false, timeout: null, max: LEASE_MAX, prefetch: true }))
     .then((reply) => {
-      const items = reply.k === 'ok' ? (reply.v ?? []) : [];
+      const items = reply.k === 'ok' ? itemsOf(reply) : [];
       if (items.length === 0) return;
       const lease = leases.get(q);
       if (!lease) leases.set(q, { items, head: 0, streaming: items.length >= STREAMING });
@@ -141,12 +147,12 @@ export class Queue<T = unknown> implements Shareable {
 
   async put(obj: T, block?: boolean | WaitOptions, timeout?: number | null): Promise<void> {
     const w = waitArgs(block, timeout);
-    const v = serialize(obj);
+    const v = encodeItem(obj);
     const client = broker();
     const q = this.#id;
     if (this.#maxsize === 0) {
       const last = client.lastQueued();
-      if (last && last.k === 'puts' && last.q === q) {
+      if (last && last.k === 'puts' && last.q === q && last.vs) {
         last.vs.push(v);
         client.grew(v.length + 8);
       } else client.send({ k: 'puts', q, vs: [v] });
@@ -187,7 +193,7 @@ export class Queue<T = unknown> implements Shareable {
       // A stream: ask for the next batch while this one lasts, so the consumer never waits a
       // round trip with nothing to do.
       if (lease.streaming && !prefetching.has(q) && lease.items.length - lease.head <= LEASE_MAX / 2) prefetch(client, q);
-      return deserialize(item) as T;
+      return decodeItem(item) as T;
     }
     const pending = prefetching.get(q);
     if (pending) {
@@ -208,10 +214,10 @@ export class Queue<T = unknown> implements Shareable {
       if (reply.why === 'Empty' || reply.why === 'Timeout') throw new Empty();
       throw new Error(reply.message ?? 'queue get failed');
     }
-    const items = reply.v ?? [];
+    const items = itemsOf(reply);
     if (items.length === 0) throw new Error('broker answered a get with no item');
     if (items.length > 1) leases.set(q, { items, head: 1, streaming: items.length >= STREAMING });
-    return deserialize(items[0]) as T;
+    return decodeItem(items[0]) as T;
   }
 
   static {

@@ -8,6 +8,7 @@ import {
   FrameDecoder,
   encodeFrame,
   isUpMessage,
+  unpackItems,
   type ControlOp,
   type DownMessage,
   type UpMessage,
@@ -159,7 +160,7 @@ export class Broker {
       case 'put':
         return this.queues.put(conn, m.q, m.v, m.rid, m.block ?? true, m.timeout ?? null);
       case 'puts':
-        return this.queues.putMany(conn, m.q, m.vs);
+        return this.queues.putMany(conn, m.q, m.pack ? unpackItems(m.pack) : (m.vs ?? []));
       case 'get':
         if (m.prefetch) return this.queues.prefetch(conn, m.q, m.rid, m.max);
         return this.queues.get(conn, m.q, m.rid, m.block, m.timeout, m.max);
