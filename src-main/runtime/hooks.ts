@@ -78,7 +78,15 @@ async function stripTypes(source: string, file: string): Promise<string> {
  * The cache folder, if we may trust what is in it: ours, and nobody else can write to it (in a
  * shared /tmp, another user could otherwise plant code under a key computed from a readable file).
  */
+let checkedCacheDir: string | null | undefined;
+
 function trustedCacheDir(): string | null {
+  // Checked once per process: every module load asks.
+  if (checkedCacheDir === undefined) checkedCacheDir = checkCacheDir();
+  return checkedCacheDir;
+}
+
+function checkCacheDir(): string | null {
   try {
     fs.mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
     const st = fs.statSync(CACHE_DIR);

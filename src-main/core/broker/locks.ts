@@ -11,7 +11,7 @@ import type { LockEvent, LockOp, RunEvent } from '../../api.ts';
 import type { Rid } from '../../protocol.ts';
 import { Fifo } from './fifo.ts';
 import type { Emit, Peer } from './peer.ts';
-import { cycleKey, findCycle } from './waitfor.ts';
+import { DeadlockReporter } from './waitfor.ts';
 
 interface Waiter {
   peer: Peer;
@@ -51,7 +51,7 @@ export class LockTable {
   private readonly locks = new Map<string, BrokerLock>();
   /** Wait-for graph: which locks each peer is waiting for. */
   private readonly waitingFor = new Map<Peer, Set<BrokerLock>>();
-  private readonly reportedCycles = new Set<string>();
+  private readonly deadlocks = new DeadlockReporter((cycle) => this.emit({ type: 'deadlock', cycle }));
 
   constructor(
     private readonly emit: Emit,
@@ -212,18 +212,7 @@ export class LockTable {
 
   /** Reports the cycle the newest wait (`start` for `first`) closes, if any, once per cycle. */
   private detectDeadlock(start: Peer, first: BrokerLock): void {
-    const path = findCycle(
-      start,
-      first,
-      (l) => l.holder,
-      (p) => this.waitingFor.get(p),
-      (l) => l.id,
-    );
-    if (!path) return;
-    const key = cycleKey(path);
-    if (this.reportedCycles.has(key)) return;
-    this.reportedCycles.add(key);
-    this.emit({ type: 'deadlock', cycle: path });
+    this.deadlocks.check(start, first, (p) => this.waitingFor.get(p));
   }
 
   /** A process is gone: its waits end; locks it held stay held and are reported abandoned. */

@@ -14,7 +14,7 @@ import type { LockReportOp, QueueReportOp } from '../../protocol.ts';
 import type { LockFigures } from './locks.ts';
 import type { Emit, Peer } from './peer.ts';
 import type { QueueFigures } from './queues.ts';
-import { cycleKey, findCycle } from './waitfor.ts';
+import { DeadlockReporter } from './waitfor.ts';
 
 /** How long a report waits for earlier-stamped reports from other processes, ms. */
 export const REORDER_WINDOW_MS = 100;
@@ -58,7 +58,7 @@ export class ObservedTable {
   private readonly locks = new Map<string, ObservedLock>();
   /** Wait-for graph of reported waits. */
   private readonly waitingFor = new Map<Peer, Set<ObservedLock>>();
-  private readonly reportedCycles = new Set<string>();
+  private readonly deadlocks = new DeadlockReporter((cycle) => this.emit({ type: 'deadlock', cycle }));
   private pending: Report[] = [];
   private seq = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -219,19 +219,9 @@ export class ObservedTable {
     if (set.size === 0) this.waitingFor.delete(peer);
   }
 
+  /** Reports the cycle the newest wait (`start` for `first`) closes, if any, once per cycle. */
   private detectDeadlock(start: Peer, first: ObservedLock): void {
-    const path = findCycle(
-      start,
-      first,
-      (l) => l.holder,
-      (p) => this.waitingFor.get(p),
-      (l) => l.id,
-    );
-    if (!path) return;
-    const key = cycleKey(path);
-    if (this.reportedCycles.has(key)) return;
-    this.reportedCycles.add(key);
-    this.emit({ type: 'deadlock', cycle: path });
+    this.deadlocks.check(start, first, (p) => this.waitingFor.get(p));
   }
 
   /**

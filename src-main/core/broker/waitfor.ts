@@ -39,3 +39,25 @@ export function cycleKey(cycle: readonly DeadlockEdge[]): string {
     .sort()
     .join(',');
 }
+
+/**
+ * Deadlock reports of one lock table: searches from the newest wait and reports each cycle once.
+ */
+export class DeadlockReporter {
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly emit: (cycle: DeadlockEdge[]) => void) {}
+
+  check<P extends { readonly pid: number }, L extends { readonly id: string; holder: P | null }>(
+    start: P,
+    first: L,
+    waitsOf: (peer: P) => Iterable<L> | undefined,
+  ): void {
+    const path = findCycle(start, first, (l) => l.holder, waitsOf, (l) => l.id);
+    if (!path) return;
+    const key = cycleKey(path);
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.emit(path);
+  }
+}

@@ -5,24 +5,14 @@
 // process has no handle). A `created` event makes the row before the process has a pid; the
 // `process` event carrying the same handle fills it in.
 
-import type { ClosedEvent, CreatedEvent, ExitEvent, Pid, ProcessEvent, ProcessState } from '../../../src-main/api.ts';
+import type { ClosedEvent, CreatedEvent, ExitEvent, Pid, ProcessEvent } from '../../../src-main/api.ts';
+import type { ProcRow } from './types.ts';
 import { processColor } from './palette.ts';
 
-export interface ProcRecord {
+/** A table row as kept here: a ProcRow (types.ts) before tree placement, plus bookkeeping. */
+export interface ProcRecord extends Omit<ProcRow, 'depth' | 'color'> {
   /** Order of first appearance (0-based); also picks the color. */
   readonly index: number;
-  key: string;
-  handle: string | null;
-  pid: Pid | null;
-  ppid: Pid;
-  name: string;
-  daemon: boolean;
-  state: ProcessState;
-  exitcode: number | null;
-  cpu: number | null;
-  rss: number | null;
-  startedAt: number | null;
-  endedAt: number | null;
   readonly color: string;
   /** Column in the cpu/rss series, -1 when it has none. */
   col: number;
