@@ -98,6 +98,8 @@ export class WsApi implements ProcscopeApi {
   private readonly delivered = new Map<string, number | null>();
   /** After a reconnect: how many of this run's replayed events the listeners already have. */
   private resume: { runId: string; skip: number; seen: number } | null = null;
+  /** Reconnected, run.current asked and not answered yet. */
+  private awaitingReplay = false;
 
   constructor(opts: WsApiOptions = {}) {
     this.url = opts.url ?? `ws://${location.host}/ws`;
@@ -197,14 +199,21 @@ export class WsApi implements ProcscopeApi {
 
   /** After a reconnect: the current run from its start, minus what the listeners already have. */
   private resubscribe(): void {
+    // Live pushes can reach the new connection before the server handles run.current: they are
+    // from the middle of the run (what came during the drop is missing). The replay that follows
+    // the reply covers them in order, so until the reply they are dropped.
+    this.awaitingReplay = true;
     this.request('run.current', {}, (result) => {
+      this.awaitingReplay = false;
       const status = result as RunStatus | null;
       if (!status) return;
       const had = this.delivered.get(status.runId);
       this.resume = had ? { runId: status.runId, skip: had, seen: 0 } : null;
       this.delivered.set(status.runId, 0);
       this.dispatch({ type: 'run', status });
-    }).catch(() => undefined);
+    }).catch(() => {
+      this.awaitingReplay = false;
+    });
   }
 
   private onClose(ws: WebSocket, code: number): void {
@@ -261,6 +270,7 @@ export class WsApi implements ProcscopeApi {
 
   private onPush(push: PushMessage): void {
     if (push.type !== 'events') return this.dispatch(push);
+    if (this.awaitingReplay && !push.replay) return;
     let events: RunEvent[] = push.events;
     if (events.length === 0) return;
     // A run's sequence (live from its start, or any replay) begins with its `run` event.
