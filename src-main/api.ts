@@ -37,7 +37,16 @@ export interface RunStartedEvent extends Stamped {
   interval: number;
   /** Working directory the root process started in. */
   cwd: string;
+  /** What runs the program: procscope's TypeScript runtime, or a Python interpreter (Python mode). Absent in logs before Python mode: TypeScript. */
+  runtime?: Runtime;
+  /** Python mode: the interpreter as named (`python3`, a path). */
+  interpreter?: string;
+  /** Arguments given to the program after its file (Python's `sys.argv[1:]`, Node's `process.argv.slice(2)`). */
+  args?: string[];
 }
+
+/** What runs a program: a preset runs either way, a file by its extension. */
+export type Runtime = 'typescript' | 'python';
 
 export interface ProcessEvent extends Stamped {
   type: 'process';
@@ -235,8 +244,12 @@ export interface ProcessInfo {
 // Commands: `domain.verb`, with their argument and result types, one map for every shell.
 
 export interface RunStartArgs {
-  /** A preset id or a path to a `.ts`/`.js`/`.mjs` scenario. */
+  /** A preset id or a path to a `.py`, `.ts`, `.mts`, `.js` or `.mjs` scenario. */
   scenario: string;
+  /** A preset's TypeScript twin (default) or its Python original. A file's extension decides for it. */
+  runtime?: Runtime;
+  /** Arguments for the program (`sys.argv[1:]`). */
+  args?: string[];
   /** Sampling interval in ms (50..10000, default 500). */
   interval?: number;
   /** Stop the run after this many seconds. */
@@ -247,6 +260,7 @@ export interface RunInfo {
   runId: string;
   logPath: string;
   scenario: string;
+  runtime: Runtime;
 }
 
 export interface JoinResult {
@@ -276,6 +290,7 @@ export interface PastRun {
   runId: string;
   logPath: string;
   scenario: string;
+  runtime: Runtime;
   startedAt: string;
   /** How the run ended, or null if its log has no end (still running, or the monitor was killed). */
   reason: EndReason | null;
@@ -296,6 +311,8 @@ export interface ExportResult {
 export interface Settings {
   /** Sampling interval for new runs, ms (50..10000). */
   interval: number;
+  /** The Python interpreter of Python mode: a command on PATH (`python3`) or a path. */
+  python: string;
 }
 
 export interface AppInfo {
@@ -366,7 +383,15 @@ const isExitcode = (v: unknown): boolean => v === null || isInt(v);
 type Check = (o: Record<string, unknown>) => boolean;
 
 const checks: Record<RunEventType, Check> = {
-  run: (o) => isInt(o.version) && isStr(o.scenario) && isStr(o.startedAt) && isNum(o.interval) && isStr(o.cwd),
+  run: (o) =>
+    isInt(o.version) &&
+    isStr(o.scenario) &&
+    isStr(o.startedAt) &&
+    isNum(o.interval) &&
+    isStr(o.cwd) &&
+    (o.runtime === undefined || o.runtime === 'typescript' || o.runtime === 'python') &&
+    (o.interpreter === undefined || isStr(o.interpreter)) &&
+    (o.args === undefined || (Array.isArray(o.args) && o.args.every(isStr))),
   process: (o) => isInt(o.pid) && isInt(o.ppid) && isStr(o.name) && isBool(o.daemon) && (o.handle === undefined || isStr(o.handle)),
   created: (o) => isStr(o.handle) && isInt(o.owner) && isStr(o.name) && isBool(o.daemon),
   closed: (o) => isStr(o.handle) && isPidOrNull(o.pid),
@@ -418,6 +443,10 @@ const isTarget = (v: unknown): boolean =>
     (Object.keys(v).length === 1 && isStr(v.handle) && (v.handle as string).length <= 64));
 const optSeconds = (v: unknown) => v === undefined || (isNum(v) && v >= 0 && v <= 86_400);
 const isInterval = (v: unknown) => isInt(v) && (v as number) >= 50 && (v as number) <= 10_000;
+/** A command name or path: no NUL (the OS would cut it), no surrounding blanks, short. */
+export const isInterpreter = (v: unknown): v is string => isStr(v) && v.length > 0 && v.length <= 1024 && v.trim() === v && !v.includes('\0');
+export const isRuntime = (v: unknown): v is Runtime => v === 'typescript' || v === 'python';
+const isArgs = (v: unknown) => Array.isArray(v) && v.length <= 256 && v.every((x) => isStr(x) && x.length <= 4096 && !x.includes('\0'));
 const isRunId = (v: unknown) => isStr(v) && /^[A-Za-z0-9_.-]{1,200}$/.test(v as string);
 
 const commandChecks: Record<CommandName, (a: Record<string, unknown>) => boolean> = {
@@ -429,7 +458,9 @@ const commandChecks: Record<CommandName, (a: Record<string, unknown>) => boolean
     (a.scenario as string).length <= 4096 &&
     (a.interval === undefined || isInterval(a.interval)) &&
     (a.timeout === undefined || (isNum(a.timeout) && (a.timeout as number) > 0)) &&
-    Object.keys(a).every((k) => ['scenario', 'interval', 'timeout'].includes(k)),
+    (a.runtime === undefined || isRuntime(a.runtime)) &&
+    (a.args === undefined || isArgs(a.args)) &&
+    Object.keys(a).every((k) => ['scenario', 'interval', 'timeout', 'runtime', 'args'].includes(k)),
   'run.stop': noKeys,
   'run.current': noKeys,
   'process.list': noKeys,
@@ -442,7 +473,10 @@ const commandChecks: Record<CommandName, (a: Record<string, unknown>) => boolean
   'runs.open': (a) => isRunId(a.runId) && Object.keys(a).length === 1,
   'run.export': (a) => isRunId(a.runId) && ['jsonl', 'csv', 'trace'].includes(a.format as string) && Object.keys(a).length === 2,
   'settings.get': noKeys,
-  'settings.set': (a) => (a.interval === undefined || isInterval(a.interval)) && Object.keys(a).every((k) => k === 'interval'),
+  'settings.set': (a) =>
+    (a.interval === undefined || isInterval(a.interval)) &&
+    (a.python === undefined || isInterpreter(a.python)) &&
+    Object.keys(a).every((k) => k === 'interval' || k === 'python'),
   'scenario.pick': noKeys,
 };
 

@@ -1,5 +1,7 @@
 // Command-line parsing: small and strict. Every mistake is one line naming what was wrong.
 
+import type { Runtime } from '../api.ts';
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -8,13 +10,25 @@ export type Command =
   | { cmd: 'help' }
   | { cmd: 'version' }
   | { cmd: 'presets'; json: boolean }
-  | { cmd: 'run'; scenario: string; log?: string; interval?: number; timeout?: number; json: boolean; python?: string }
+  | {
+      cmd: 'run';
+      scenario: string;
+      log?: string;
+      interval?: number;
+      timeout?: number;
+      json: boolean;
+      python?: string;
+      /** Set by --py (or implied by --python for a preset): run a preset's Python original. */
+      runtime?: Runtime;
+      /** After `--`: the program's own arguments. */
+      args: string[];
+    }
   | { cmd: 'export'; log: string; format: 'csv' | 'trace'; out?: string }
   | { cmd: 'serve'; port?: number };
 
 export const USAGE = `usage:
   procscope presets [--json]
-  procscope run <preset | file.ts | file.js | file.py> [--log FILE] [--interval MS] [--timeout S] [--python PATH] [--json]
+  procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--json] [-- ARGS...]
   procscope export <log.jsonl> --format csv|trace [-o FILE]
   procscope serve [--port N]
   procscope --help | --version`;
@@ -24,15 +38,12 @@ interface Spec {
   values: Set<string>;
 }
 
-function parseOptions(argv: string[], spec: Spec): { positional: string[]; opts: Map<string, string | true> } {
+function parseOptions(argv: string[], spec: Spec): { positional: string[]; opts: Map<string, string | true>; rest: string[] | null } {
   const positional: string[] = [];
   const opts = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--') {
-      positional.push(...argv.slice(i + 1));
-      break;
-    }
+    if (a === '--') return { positional, opts, rest: argv.slice(i + 1) };
     if (a.startsWith('-') && a !== '-') {
       const eq = a.indexOf('=');
       const name = eq > 0 ? a.slice(0, eq) : a;
@@ -50,7 +61,13 @@ function parseOptions(argv: string[], spec: Spec): { positional: string[]; opts:
       positional.push(a);
     }
   }
-  return { positional, opts };
+  return { positional, opts, rest: null };
+}
+
+/** Commands without program arguments: after `--` come more positionals (a file named `-x`). */
+function parseAll(argv: string[], spec: Spec): { positional: string[]; opts: Map<string, string | true> } {
+  const { positional, opts, rest } = parseOptions(argv, spec);
+  return { positional: rest ? [...positional, ...rest] : positional, opts };
 }
 
 function number(opts: Map<string, string | true>, name: string, what: string): number | undefined {
@@ -67,17 +84,17 @@ export function parseArgs(argv: string[]): Command {
   if (cmd === '--version' || cmd === '-v') return { cmd: 'version' };
   switch (cmd) {
     case 'presets': {
-      const { positional, opts } = parseOptions(rest, { flags: new Set(['--json']), values: new Set() });
+      const { positional, opts } = parseAll(rest, { flags: new Set(['--json']), values: new Set() });
       if (positional.length) throw new UsageError(`presets takes no arguments, got '${positional[0]}'`);
       return { cmd: 'presets', json: opts.has('--json') };
     }
     case 'run': {
-      const { positional, opts } = parseOptions(rest, {
-        flags: new Set(['--json']),
+      const { positional, opts, rest: programArgs } = parseOptions(rest, {
+        flags: new Set(['--json', '--py']),
         values: new Set(['--log', '--interval', '--timeout', '--python']),
       });
       if (positional.length === 0) throw new UsageError('run needs a preset id or a scenario file');
-      if (positional.length > 1) throw new UsageError(`run takes one scenario, got also '${positional[1]}'`);
+      if (positional.length > 1) throw new UsageError(`run takes one scenario, got also '${positional[1]}' (the program's own arguments go after --)`);
       const interval = number(opts, '--interval', 'a whole number of milliseconds');
       if (interval !== undefined && (!Number.isInteger(interval) || interval < 50 || interval > 10000)) {
         throw new UsageError(`--interval must be between 50 and 10000 ms, got '${opts.get('--interval')}'`);
@@ -90,10 +107,12 @@ export function parseArgs(argv: string[]): Command {
         timeout: number(opts, '--timeout', 'a positive number of seconds'),
         json: opts.has('--json'),
         ...(opts.has('--python') ? { python: opts.get('--python') as string } : {}),
+        ...(opts.has('--py') ? { runtime: 'python' as const } : {}),
+        args: programArgs ?? [],
       };
     }
     case 'export': {
-      const { positional, opts } = parseOptions(rest, { flags: new Set(), values: new Set(['--format', '-o', '--output']) });
+      const { positional, opts } = parseAll(rest, { flags: new Set(), values: new Set(['--format', '-o', '--output']) });
       if (positional.length !== 1) throw new UsageError('export needs exactly one log file');
       const format = opts.get('--format');
       if (format !== 'csv' && format !== 'trace') {
@@ -103,7 +122,7 @@ export function parseArgs(argv: string[]): Command {
       return { cmd: 'export', log: positional[0], format, out };
     }
     case 'serve': {
-      const { positional, opts } = parseOptions(rest, { flags: new Set(), values: new Set(['--port']) });
+      const { positional, opts } = parseAll(rest, { flags: new Set(), values: new Set(['--port']) });
       if (positional.length) throw new UsageError(`serve takes no arguments, got '${positional[0]}'`);
       const raw = opts.get('--port');
       if (raw === undefined) return { cmd: 'serve' };

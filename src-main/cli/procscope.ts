@@ -10,7 +10,7 @@ import { RunLogError } from '../core/runlog/reader.ts';
 import { exportTrace } from '../core/runlog/trace.ts';
 import { ScenarioError } from '../core/scenario-loader.ts';
 import { ControlError, Session } from '../core/session.ts';
-import { presets } from '../presets/catalog.ts';
+import { presetById, presets } from '../presets/catalog.ts';
 import { startWebShell } from '../web/server.ts';
 import { USAGE, UsageError, parseArgs, type Command } from './args.ts';
 import { processTable, summaryText } from './format.ts';
@@ -58,7 +58,18 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     else if (e.type === 'output') say(`[${e.pid} ${names.get(e.pid) ?? ''}]${e.stream === 'stderr' ? ' !' : ''} ${e.text}`);
     else if (e.type === 'deadlock') say(`deadlock: ${e.cycle.map((c) => `${c.pid} waits for ${c.lock} held by ${c.holder}`).join('; ')}`);
   };
-  const session = await Session.start({ scenario: cmd.scenario, logPath: cmd.log, interval: cmd.interval, timeout: cmd.timeout, python: cmd.python, onEvent });
+  // Naming an interpreter asks for Python: for a preset, that is its Python original.
+  const runtime = cmd.runtime ?? (cmd.python !== undefined && presetById(cmd.scenario) ? 'python' : undefined);
+  const session = await Session.start({
+    scenario: cmd.scenario,
+    logPath: cmd.log,
+    interval: cmd.interval,
+    timeout: cmd.timeout,
+    python: cmd.python,
+    runtime,
+    args: cmd.args,
+    onEvent,
+  });
   current = session;
   let interrupted = 0;
   const onSignal = () => {

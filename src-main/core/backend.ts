@@ -47,6 +47,7 @@ import {
   type RunInfo,
   type RunStatus,
   type Settings,
+  isInterpreter,
 } from '../api.ts';
 import { loadPresets } from '../presets/catalog.ts';
 import { packageRoot, presetsDir, runsDir as defaultRunsDir } from './paths.ts';
@@ -103,7 +104,7 @@ export const LIVE_BATCH_MAX = 20_000;
 /** Events per replay push. */
 export const REPLAY_BATCH = 5_000;
 
-const DEFAULT_SETTINGS: Settings = { interval: 500 };
+const DEFAULT_SETTINGS: Settings = { interval: 500, python: 'python3' };
 const RUN_ID = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/;
 const HEAD_BYTES = 64 * 1024;
 const TAIL_BYTES = 64 * 1024;
@@ -258,11 +259,16 @@ export class Backend {
     const early: RunEvent[] = [];
     let sink: (e: RunEvent) => void = (e) => early.push(e);
     try {
-      const logPath = path.join(this.runs, `${newRunId(args.scenario)}.jsonl`);
+      // A preset's Python original gets its own name in the runs folder: `hello-py`.
+      const name = args.runtime === 'python' && path.extname(args.scenario) === '' ? `${args.scenario}-py` : args.scenario;
+      const logPath = path.join(this.runs, `${newRunId(name)}.jsonl`);
       session = await Session.start({
         scenario: args.scenario,
         interval: args.interval ?? this.loadSettings().interval,
         timeout: args.timeout,
+        runtime: args.runtime,
+        args: args.args,
+        python: this.loadSettings().python,
         logPath,
         interactive: true,
         onEvent: (e) => sink(e),
@@ -368,7 +374,8 @@ export class Backend {
           }
         }
       }
-      return { runId, logPath, scenario: first.event.scenario, startedAt: first.event.startedAt, reason, bytes: st.size };
+      const runtime = first.event.runtime ?? 'typescript';
+      return { runId, logPath, scenario: first.event.scenario, runtime, startedAt: first.event.startedAt, reason, bytes: st.size };
     } catch {
       // Unreadable or not a run log: not listed.
       return null;
@@ -446,8 +453,10 @@ export class Backend {
     }
     const s: Settings = { ...DEFAULT_SETTINGS };
     // Field by field: a hand-edited file with one bad value keeps the others.
-    if (typeof stored === 'object' && stored !== null && isInterval((stored as { interval?: unknown }).interval)) {
-      s.interval = (stored as Settings).interval;
+    if (typeof stored === 'object' && stored !== null) {
+      const o = stored as Record<string, unknown>;
+      if (isInterval(o.interval)) s.interval = o.interval as number;
+      if (isInterpreter(o.python)) s.python = o.python;
     }
     return (this.settings = s);
   }
@@ -456,7 +465,14 @@ export class Backend {
     if (patch.interval !== undefined && !isInterval(patch.interval)) {
       throw new CommandError(`interval must be a whole number of ms between 50 and 10000, got ${JSON.stringify(patch.interval)}`);
     }
-    const next: Settings = { ...this.loadSettings(), ...(patch.interval !== undefined ? { interval: patch.interval } : {}) };
+    if (patch.python !== undefined && !isInterpreter(patch.python)) {
+      throw new CommandError('python must name an interpreter: a command on PATH or a path, without surrounding blanks');
+    }
+    const next: Settings = {
+      ...this.loadSettings(),
+      ...(patch.interval !== undefined ? { interval: patch.interval } : {}),
+      ...(patch.python !== undefined ? { python: patch.python } : {}),
+    };
     await fs.promises.mkdir(path.dirname(this.settingsFile), { recursive: true });
     // Written whole and renamed: a crash never leaves half a settings file.
     const tmp = `${this.settingsFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;

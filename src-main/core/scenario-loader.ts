@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Runtime } from '../api.ts';
 import { presetById, presets } from '../presets/catalog.ts';
 import { presetsDir } from './paths.ts';
 
@@ -22,10 +23,25 @@ export interface ResolvedScenario {
 
 const EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
 
-export function resolveScenario(ref: string): ResolvedScenario {
-  if (typeof ref !== 'string' || ref.trim() === '') throw new ScenarioError('no scenario given: name a preset or a .ts/.js file');
+/**
+ * `runtime` picks a preset's TypeScript twin or its Python original; a file's extension picks
+ * for it, and asking a file for the other runtime is an error (never a silent substitution).
+ */
+export function resolveScenario(ref: string, runtime?: Runtime): ResolvedScenario {
+  if (typeof ref !== 'string' || ref.trim() === '') throw new ScenarioError('no scenario given: name a preset or a .py, .ts or .js file');
   const preset = presetById(ref);
-  if (preset) return { id: preset.id, file: path.join(presetsDir(), preset.scenarioFile), preset: true };
+  if (preset) {
+    if (runtime === 'python') return { id: preset.id, file: path.join(presetsDir(), preset.pythonFile), preset: true, python: true };
+    return { id: preset.id, file: path.join(presetsDir(), preset.scenarioFile), preset: true };
+  }
+  const resolved = resolveFile(ref);
+  if (runtime !== undefined && (runtime === 'python') !== (resolved.python === true)) {
+    throw new ScenarioError(`${path.basename(resolved.file)} is not a ${runtime === 'python' ? 'Python' : 'TypeScript/JavaScript'} program: its extension decides how it runs`);
+  }
+  return resolved;
+}
+
+function resolveFile(ref: string): ResolvedScenario {
   const file = path.resolve(ref);
   const ext = path.extname(file);
   if (!fs.existsSync(file)) {

@@ -18,7 +18,9 @@ import {
   type ProcessInfo,
   type RunEvent,
   type RunInfo,
+  type Runtime,
   type UnstampedEvent,
+  isInterpreter,
 } from '../api.ts';
 import { ENV_COMPILED, ENV_INTERACTIVE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0, type ControlOp } from '../protocol.ts';
 import { Broker, type BrokerHost } from './broker/server.ts';
@@ -46,6 +48,10 @@ export interface SessionOptions {
   onEvent?: Listener;
   /** Python mode: the interpreter that runs a .py scenario (default `python3`, found on PATH). */
   python?: string;
+  /** A preset's TypeScript twin (default) or its Python original; a file's extension decides for it. */
+  runtime?: Runtime;
+  /** The program's arguments: `sys.argv[1:]` in Python, `process.argv.slice(2)` in a scenario. */
+  args?: readonly string[];
 }
 
 /** A control that the session refuses: the message is one line, fit for the user. */
@@ -114,9 +120,10 @@ export class Session {
     logPath: string,
     private readonly interval: number,
     private readonly interactive: boolean,
-    private readonly python: string = 'python3',
+    private readonly python: string,
+    private readonly args: readonly string[],
   ) {
-    this.info = { runId: path.basename(logPath, '.jsonl'), logPath, scenario: scenario.id };
+    this.info = { runId: path.basename(logPath, '.jsonl'), logPath, scenario: scenario.id, runtime: scenario.python ? 'python' : 'typescript' };
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.log = RunLogWriter.open(logPath);
     this.broker = new Broker(path.join(socketDir, 'broker.sock'), this.brokerHost());
@@ -138,14 +145,16 @@ export class Session {
 
   /** Starts a run. Throws ScenarioError (one line) for an unknown preset or a bad file. */
   static async start(opts: SessionOptions): Promise<Session> {
-    const scenario = resolveScenario(opts.scenario);
+    const scenario = resolveScenario(opts.scenario, opts.runtime);
     const interval = validateInterval(opts.interval ?? 500);
     if (opts.timeout !== undefined && !(opts.timeout > 0)) throw new ControlError(`timeout must be a positive number of seconds, got ${opts.timeout}`);
     const entry = childEntry();
     const logPath = path.resolve(opts.logPath ?? path.join(runsDir(), `${runIdFor(scenario)}.jsonl`));
     const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-broker-'));
-    if (opts.python !== undefined && (typeof opts.python !== 'string' || opts.python.trim() === '')) throw new ControlError('python must name an interpreter');
-    const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval, opts.interactive === true, opts.python);
+    if (opts.python !== undefined && !isInterpreter(opts.python)) throw new ControlError('python must name an interpreter (a command or a path)');
+    const args = opts.args ?? [];
+    if (!Array.isArray(args) || !args.every((a) => typeof a === 'string' && !a.includes('\0'))) throw new ControlError('program arguments must be strings');
+    const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval, opts.interactive === true, opts.python ?? 'python3', [...args]);
     if (opts.onEvent) session.on(opts.onEvent);
     await session.begin(entry, opts.timeout);
     return session;
@@ -398,6 +407,9 @@ export class Session {
       startedAt: new Date(Date.now() - (performance.now() - this.t0)).toISOString(),
       interval: this.interval,
       cwd: this.cwd.cwd,
+      runtime: this.info.runtime,
+      ...(this.scenario.python ? { interpreter: this.python } : {}),
+      ...(this.args.length > 0 ? { args: [...this.args] } : {}),
     });
     await this.broker.listen();
     if (this.scenario.python) return this.beginPython(timeout);
@@ -405,7 +417,7 @@ export class Session {
     // one it cannot compile faithfully loads through them, as before. finish() removes socketDir.
     const runtimeUrl = pathToFileURL(path.join(path.dirname(entry), 'procscope.mjs')).href;
     const compiled = compileScenario(this.scenario.file, path.join(this.socketDir, 'compiled'), runtimeUrl);
-    const root = spawn(process.execPath, [entry], {
+    const root = spawn(process.execPath, [entry, ...this.args], {
       cwd: this.cwd.cwd,
       // Its own process group: stopping the run kills every descendant with one signal.
       detached: true,
@@ -437,7 +449,7 @@ export class Session {
   private async beginPython(timeout: number | undefined): Promise<void> {
     const shim = pythonShimDir();
     const inherited = process.env.PYTHONPATH;
-    const root = spawn(this.python, [this.scenario.file], {
+    const root = spawn(this.python, [this.scenario.file, ...this.args], {
       cwd: this.cwd.cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -537,6 +549,6 @@ export class Session {
 
 function runIdFor(s: ResolvedScenario): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const name = s.preset ? s.id : path.basename(s.file).replace(/\.[^.]+$/, '');
+  const name = s.preset ? (s.python ? `${s.id}-py` : s.id) : path.basename(s.file).replace(/\.[^.]+$/, '');
   return `${stamp}-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${randomBytes(3).toString('hex')}`;
 }

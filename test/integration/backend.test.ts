@@ -328,22 +328,27 @@ describe('Backend: past runs', () => {
 
 describe('Backend: settings, presets, app', () => {
   it('settings are validated, persisted, and read back by a new backend', async () => {
-    expect(await backend.handle('settings.get', {})).toEqual({ interval: 500 });
-    expect(await backend.handle('settings.set', { interval: 250 })).toEqual({ interval: 250 });
-    expect(JSON.parse(fs.readFileSync(settingsFile, 'utf8'))).toEqual({ interval: 250 });
+    expect(await backend.handle('settings.get', {})).toEqual({ interval: 500, python: 'python3' });
+    expect(await backend.handle('settings.set', { interval: 250 })).toEqual({ interval: 250, python: 'python3' });
+    expect(JSON.parse(fs.readFileSync(settingsFile, 'utf8'))).toEqual({ interval: 250, python: 'python3' });
     for (const bad of [20, 10_001, 12.5, '300', null]) {
       await expect(backend.handle('settings.set', { interval: bad as number }), `interval ${JSON.stringify(bad)}`).rejects.toMatchObject({ name: 'CommandError' });
     }
     await expect(backend.handle('settings.set', { theme: 'dark' } as never)).rejects.toThrow('invalid arguments');
-    expect(JSON.parse(fs.readFileSync(settingsFile, 'utf8')), 'refused values are not written').toEqual({ interval: 250 });
+    for (const bad of ['', ' python3', 'py\0thon', 42]) {
+      await expect(backend.handle('settings.set', { python: bad as string }), `python ${JSON.stringify(bad)}`).rejects.toThrow();
+    }
+    expect(JSON.parse(fs.readFileSync(settingsFile, 'utf8')), 'refused values are not written').toEqual({ interval: 250, python: 'python3' });
+    expect(await backend.handle('settings.set', { python: '/usr/bin/python3' })).toEqual({ interval: 250, python: '/usr/bin/python3' });
 
     const again = new Backend({ shell: 'web', runsDir, settingsFile });
-    expect(await again.handle('settings.get', {})).toEqual({ interval: 250 });
+    expect(await again.handle('settings.get', {})).toEqual({ interval: 250, python: '/usr/bin/python3' });
+    await again.handle('settings.set', { python: 'python3' });
     await again.dispose();
 
     fs.writeFileSync(path.join(home, 'broken.json'), '{"interval": "fast"');
     const broken = new Backend({ shell: 'web', runsDir, settingsFile: path.join(home, 'broken.json') });
-    expect(await broken.handle('settings.get', {}), 'a damaged file gives the defaults').toEqual({ interval: 500 });
+    expect(await broken.handle('settings.get', {}), 'a damaged file gives the defaults').toEqual({ interval: 500, python: 'python3' });
     await broken.dispose();
   });
 
@@ -363,6 +368,24 @@ describe('Backend: settings, presets, app', () => {
     const picking = new Backend({ shell: 'electron', runsDir, pickScenario: async () => '/some/file.ts' });
     expect(await picking.handle('scenario.pick', {})).toEqual({ path: '/some/file.ts' });
     await picking.dispose();
+  });
+
+  it("run.start with runtime python runs a preset's Python original with the interpreter from settings", async () => {
+    const b = new Backend({ shell: 'web', runsDir, settingsFile: path.join(home, 'py-settings.json') });
+    await b.handle('settings.set', { python: process.env.PROCSCOPE_TEST_PYTHON ?? 'python3' });
+    const rec = recorder(b);
+    const info = await b.handle('run.start', { scenario: 'hello', runtime: 'python' });
+    expect(info.runtime).toBe('python');
+    expect(path.basename(info.logPath)).toMatch(/-hello-py-[0-9a-f]{6}\.jsonl$/);
+    await until('the run to end', () => eventsOf(rec.pushes, info.runId).some((e) => e.type === 'end'));
+    const events = loggedEvents(info.logPath);
+    expect(events[0]).toMatchObject({ type: 'run', scenario: 'hello', runtime: 'python' });
+    expect(events.at(-1)).toMatchObject({ type: 'end', reason: 'finished', exitcode: 0 });
+    const listed = (await b.handle('runs.list', {})).find((r) => r.runId === info.runId);
+    expect(listed?.runtime).toBe('python');
+    await expect(b.handle('run.start', { scenario: 'hello', runtime: 'perl' as never })).rejects.toThrow('invalid arguments');
+    await expect(b.handle('run.start', { scenario: 'hello', args: [1] as never })).rejects.toThrow('invalid arguments');
+    await b.dispose();
   });
 
   it('commands are checked again inside the backend', async () => {

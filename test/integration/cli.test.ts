@@ -207,6 +207,41 @@ describe('procscope run', () => {
     expect(file, 'stdout is byte for byte the run log').toBeDefined();
   });
 
+  it("run hello --py runs the preset's Python original; its log is named hello-py and says so", async () => {
+    const r = await cli('run', 'hello', '--py', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as RunEvent);
+    expect(events[0]).toMatchObject({ type: 'run', scenario: 'hello', runtime: 'python', interpreter: 'python3' });
+    const out = events.filter((e) => e.type === 'output').map((e) => (e.type === 'output' ? e.text : ''));
+    expect(out[0], 'the Python seed prints with a full-width colon').toMatch(/^parent process id：\d+$/);
+    const runs = fs.readdirSync(path.join(dir, 'home', 'runs'));
+    expect(runs.some((f) => /-hello-py-[0-9a-f]{6}\.jsonl$/.test(f)), runs.join(', ')).toBe(true);
+  });
+
+  it('--python names the interpreter (and, for a preset, asks for its Python original)', async () => {
+    const r = await cli('run', 'hello', '--python', 'python3', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.split('\n')[0])).toMatchObject({ runtime: 'python', interpreter: 'python3' });
+    expectOneLineFailure(await cli('run', 'hello', '--python', path.join(dir, 'no-such-python')), 'no-such-python');
+  });
+
+  it('arguments after -- reach the program: sys.argv in Python, process.argv in a scenario', async () => {
+    const py = tmp('argv.py');
+    fs.writeFileSync(py, 'import sys\nprint(sys.argv[1:])\n');
+    const r = await cli('run', py, '--json', '--', 'a b', '--c', '-');
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as RunEvent);
+    expect(events[0]).toMatchObject({ args: ['a b', '--c', '-'] });
+    expect(events.find((e) => e.type === 'output')).toMatchObject({ text: "['a b', '--c', '-']" });
+
+    const ts = tmp('argv.ts');
+    fs.writeFileSync(ts, 'export default function main(): void {\n  console.log(JSON.stringify(process.argv.slice(2)));\n}\n');
+    const t = await cli('run', ts, '--json', '--', 'x', '--y');
+    expect(t.code, t.stderr).toBe(0);
+    const tsOut = t.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as RunEvent).find((e) => e.type === 'output');
+    expect(tsOut).toMatchObject({ text: '["x","--y"]' });
+  });
+
   it('refuses to append a second run to an existing log', async () => {
     const log = tmp('existing.jsonl');
     fs.writeFileSync(log, '{"t":0}\n');
@@ -261,6 +296,16 @@ describe('bad input: one line on stderr, no stack trace, non-zero exit', () => {
 
   it('unknown option', async () => {
     expectOneLineFailure(await cli('run', 'hello', '--frobnicate'), '--frobnicate');
+  });
+
+  it('a second positional: program arguments go after --', async () => {
+    expectOneLineFailure(await cli('run', 'hello', 'extra'), "'extra'", '--');
+  });
+
+  it('--py with a TypeScript file', async () => {
+    const file = tmp('twin.ts');
+    fs.writeFileSync(file, 'export default function main(): void {}\n');
+    expectOneLineFailure(await cli('run', file, '--py'), 'twin.ts', 'not a Python program');
   });
 
   it('--interval 10 (below 50 ms)', async () => {
