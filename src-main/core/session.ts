@@ -33,6 +33,9 @@ import { Sampler, validateInterval } from './sampler.ts';
 import { compileScenario } from './scenario-compiler.ts';
 import { resolveScenario, workingDirFor, type ResolvedScenario } from './scenario-loader.ts';
 
+/** How long a parent-reported exit waits for the child's last output (its connection closing). */
+const EXIT_AFTER_OUTPUT_MS = 500;
+
 export interface SessionOptions {
   /** A preset id or a path to a scenario file. */
   scenario: string;
@@ -112,6 +115,8 @@ export class Session {
   private ending = false;
   private timeoutTimer: NodeJS.Timeout | null = null;
   private disconnectedAll: (() => void) | null = null;
+  /** Exits seen by a parent, waiting for the child's connection to close. */
+  private readonly exitsDue = new Map<number, { exitcode: number; timer: NodeJS.Timeout }>();
 
   private constructor(
     private readonly scenario: ResolvedScenario,
@@ -326,6 +331,15 @@ export class Session {
     this.emit({ type: 'process', pid, ppid, name, daemon, ...(handle ? { handle } : {}) });
   }
 
+  /** Logs an exit that waited for the process's connection to close (see `exited`). */
+  private settleExit(pid: number): void {
+    const due = this.exitsDue.get(pid);
+    if (!due) return;
+    clearTimeout(due.timer);
+    this.exitsDue.delete(pid);
+    this.markExited(pid, due.exitcode);
+  }
+
   private markExited(pid: number, exitcode: number | null): void {
     let p = this.byPid.get(pid);
     if (!p) {
@@ -378,6 +392,14 @@ export class Session {
       exited: (pid, exitcode, reporter) => {
         // A self-report cannot see a signal, so it only counts for processes still running.
         if (reporter === 'self' && !this.byPid.has(pid) && !this.hellos.has(pid)) return;
+        // The parent saw the exit, but the child's last output may still be on its way on the
+        // child's own connection: its exit waits for that connection to close, so the log never
+        // shows a line after the exit of the process that printed it.
+        if (reporter === 'parent' && this.broker.isConnected(pid) && !this.exitsDue.has(pid)) {
+          const timer = setTimeout(() => this.settleExit(pid), EXIT_AFTER_OUTPUT_MS);
+          this.exitsDue.set(pid, { exitcode, timer });
+          return;
+        }
         this.markExited(pid, exitcode);
       },
       fatal: (pid, message) => {
@@ -386,6 +408,7 @@ export class Session {
       },
       now: () => round(performance.now() - this.t0),
       disconnected: (pid) => {
+        this.settleExit(pid);
         const p = this.byPid.get(pid);
         // Its parent reports the exit code; if the parent is gone too, nobody can.
         if (p && p.state === 'running' && pid !== this.rootPid) {
@@ -519,6 +542,7 @@ export class Session {
         };
       });
     }
+    for (const pid of [...this.exitsDue.keys()]) this.settleExit(pid);
     for (const p of this.byPid.values()) if (p.state === 'running') this.markExited(p.pid as number, null);
     const rootInfo = this.byPid.get(this.rootPid);
     const exitcode = rootInfo?.exitcode ?? null;
