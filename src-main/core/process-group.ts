@@ -5,7 +5,7 @@
 // a grandchild we never heard of is still a member. Linux reads /proc; other platforms ask `ps`.
 
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 
 const IS_LINUX = process.platform === 'linux';
 
@@ -105,6 +105,28 @@ export function readProcStat(pid: number): ProcStat | null {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * How a process that has exited but is not reaped yet ended, as Python's exitcode (-N for a
+ * signal): `exit_code`, field 52 of its stat line (Linux 3.5+), holds the waitpid status. Null
+ * while it runs, once it is reaped, or where /proc has no such field.
+ */
+export function zombieExitcode(pid: number): number | null {
+  if (!IS_LINUX) return null;
+  let line: string;
+  try {
+    line = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  const fields = line.slice(line.lastIndexOf(')') + 2).trim().split(' ');
+  // fields[0] is field 3 (state), so field 52 is fields[49].
+  if (fields[0] !== 'Z' || fields.length < 50) return null;
+  const status = Number(fields[49]);
+  if (!Number.isInteger(status)) return null;
+  const signal = status & 0x7f;
+  return signal === 0 ? (status >> 8) & 0xff : -signal;
 }
 
 /** Zombies (exited, not yet reaped) and `X` (being torn down) have no code left to run. */

@@ -27,7 +27,7 @@ import { Broker, type BrokerHost } from './broker/server.ts';
 import type { LockFigures } from './broker/locks.ts';
 import type { QueueFigures } from './broker/queues.ts';
 import { childEntry, pythonShimDir, runsDir } from './paths.ts';
-import { isAlive, killGroup, killGroupSync } from './process-group.ts';
+import { isAlive, killGroup, killGroupSync, zombieExitcode } from './process-group.ts';
 import { RunLogWriter } from './runlog/writer.ts';
 import { Sampler, validateInterval } from './sampler.ts';
 import { compileScenario } from './scenario-compiler.ts';
@@ -35,6 +35,8 @@ import { resolveScenario, workingDirFor, type ResolvedScenario } from './scenari
 
 /** How long a parent-reported exit waits for the child's last output (its connection closing). */
 const EXIT_AFTER_OUTPUT_MS = 500;
+/** How often a child whose parent has not reaped it is looked at (see watchUnreaped). */
+const UNREAPED_POLL_MS = 50;
 
 export interface SessionOptions {
   /** A preset id or a path to a scenario file. */
@@ -331,6 +333,31 @@ export class Session {
     this.emit({ type: 'process', pid, ppid, name, daemon, ...(handle ? { handle } : {}) });
   }
 
+  /**
+   * A child whose connection closed while its parent runs: the parent reports its exit code
+   * when it reaps it, but a Python parent reaps only when it calls join(), is_alive() or
+   * similar, which it may never do (or only at its own exit). Until then the child is a zombie,
+   * and the kernel already knows how it ended: read it there, so the window shows the exit (a
+   * kill from the window, say) when it happens.
+   */
+  private watchUnreaped(pid: number): void {
+    const timer = setInterval(() => {
+      const p = this.byPid.get(pid);
+      if (this.ending || !p || p.state !== 'running') {
+        clearInterval(timer);
+        return;
+      }
+      const code = zombieExitcode(pid);
+      if (code !== null) {
+        clearInterval(timer);
+        this.markExited(pid, code);
+      }
+      // Still running (it closed its connection itself), or reaped with the parent's report
+      // on its way: look again.
+    }, UNREAPED_POLL_MS);
+    timer.unref();
+  }
+
   /** Logs an exit that waited for the process's connection to close (see `exited`). */
   private settleExit(pid: number): void {
     const due = this.exitsDue.get(pid);
@@ -414,6 +441,7 @@ export class Session {
         if (p && p.state === 'running' && pid !== this.rootPid) {
           const parent = this.byPid.get(p.ppid);
           if (!parent || parent.state !== 'running') this.markExited(pid, null);
+          else this.watchUnreaped(pid);
         }
         if (this.broker.connected === 0) this.disconnectedAll?.();
       },

@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ProcessEvent } from '../../src-main/api.ts';
+import { isAlive } from '../../src-main/core/process-group.ts';
+import { run, scenarioFile, tmpRoot, waitFor } from '../helpers/run.ts';
+
+// The window's controls on a Python program's processes: terminate, kill and join act on the real
+// processes (by signal, by waiting), and the exit codes shown are Python's (-15, -9), even when
+// the Python parent never calls join() and so never reaps its children itself.
+
+const python = process.env.PROCSCOPE_TEST_PYTHON ?? 'python3';
+
+afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+const SLEEPERS = [
+  'import multiprocessing as mp',
+  'import time',
+  '',
+  'def sleep():',
+  "    print('ready', flush=True)",
+  '    time.sleep(120)',
+  '',
+  "if __name__ == '__main__':",
+  "    ps = [mp.Process(target=sleep, name=n) for n in ('a', 'b', 'c')]",
+  '    for p in ps:',
+  '        p.start()',
+  '    time.sleep(120)  # never joins: nobody reaps the children',
+  '',
+].join('\n');
+
+describe('controls on Python processes', () => {
+  it('terminate → -15, kill → -9, join waits for the exit; stop ends the rest', async () => {
+    let pids: number[] = [];
+    const r = await run(scenarioFile(SLEEPERS, 'sleepers.py'), {
+      python,
+      during: async (s, events) => {
+        const byName = async (name: string) =>
+          (await waitFor(s, events, (e): e is ProcessEvent => e.type === 'process' && e.name === name)).pid;
+        const [a, b, c] = [await byName('a'), await byName('b'), await byName('c')];
+        pids = [s.rootProcessPid, a, b, c];
+        // Each has said it is ready: its interpreter runs our code, not just the bootstrap.
+        await waitFor(s, events, () => events.filter((e) => e.type === 'output' && e.text === 'ready').length === 3);
+
+        expect(await s.control('terminate', { pid: a })).toMatchObject({ ok: true });
+        expect(await s.control('join', { pid: a })).toMatchObject({ ok: true, exitcode: -15, alive: false });
+        expect(await s.control('kill', { pid: b })).toMatchObject({ ok: true });
+        expect(await s.control('join', { pid: b })).toMatchObject({ ok: true, exitcode: -9, alive: false });
+        // A join with a timeout on a process that keeps running answers, still running.
+        expect(await s.control('join', { pid: c }, 0.05)).toMatchObject({ ok: true, exitcode: null, alive: true });
+        await s.stop();
+      },
+    });
+    expect(r.summary.end.reason).toBe('stopped');
+    const exits = r.exits();
+    expect(exits.get(pids[1])).toBe(-15);
+    expect(exits.get(pids[2])).toBe(-9);
+    expect(r.logged.filter((e) => e.type === 'control').map((e) => (e.type === 'control' ? e.action : ''))).toEqual([
+      'terminate',
+      'join',
+      'kill',
+      'join',
+      'join',
+      'stop',
+    ]);
+    expect(pids.filter(isAlive), 'no Python process of the run is left').toEqual([]);
+  });
+});
