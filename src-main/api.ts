@@ -171,12 +171,25 @@ export interface EndEvent extends Stamped {
   error?: string;
 }
 
+/**
+ * A Pool worker finished a task (Python's notion: one `apply`, or one chunk of a `map`), well or
+ * with an exception. `done` counts this worker's finished tasks so far, `failed` those of them
+ * that raised.
+ */
+export interface TaskEvent extends Stamped {
+  type: 'task';
+  pid: Pid;
+  done: number;
+  failed: number;
+}
+
 export type RunEvent =
   | RunStartedEvent
   | ProcessEvent
   | CreatedEvent
   | ClosedEvent
   | ExitEvent
+  | TaskEvent
   | SampleEvent
   | OutputEvent
   | QueueEvent
@@ -396,6 +409,7 @@ const checks: Record<RunEventType, Check> = {
   created: (o) => isStr(o.handle) && isInt(o.owner) && isStr(o.name) && isBool(o.daemon),
   closed: (o) => isStr(o.handle) && isPidOrNull(o.pid),
   exit: (o) => isInt(o.pid) && isExitcode(o.exitcode),
+  task: (o) => isInt(o.pid) && isInt(o.done) && isInt(o.failed) && (o.failed as number) >= 0 && (o.done as number) >= (o.failed as number),
   sample: (o) => isInt(o.pid) && isNum(o.cpu) && isNum(o.rss),
   output: (o) => isInt(o.pid) && (o.stream === 'stdout' || o.stream === 'stderr') && isStr(o.text),
   queue: (o) =>
