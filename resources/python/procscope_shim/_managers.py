@@ -1,0 +1,202 @@
+"""Queues made by a manager (Manager().Queue(), Manager().JoinableQueue()).
+
+The real queue is a queue.Queue inside the manager's server process; every other process holds
+a proxy that sends each call over a connection. So the reports come from the proxies, from the
+process that made the call, and never from the server (whose queue.Queue is not patched: it only
+carries out what a proxy asked, which that proxy already reports).
+
+A proxy that reaches a child (fork, spawn, forkserver, or a proxy passed through another queue
+or proxy) carries nothing but its token (typeid, manager address, object id), so the queue's
+run-wide id is derived from the token alone: every process computes the same one. The server
+names an object by its address in memory, which a new queue may reuse once an old one is gone:
+the new queue's create then repeats the old id, and the two stay apart only where the monitor
+takes a repeated create as a new queue.
+
+multiprocessing.managers costs about 20 ms to import, so it is patched when the script imports
+it (directly or through Manager()), not before.
+"""
+
+import sys
+import zlib
+
+from ._client import client
+
+#: SyncManager's queue typeids; both are a queue.Queue in the server.
+QUEUE_TYPEIDS = ('Queue', 'JoinableQueue')
+
+_OPS = {'put': 'put', 'put_nowait': 'put', 'get': 'get', 'get_nowait': 'get'}
+
+_MODULE = 'multiprocessing.managers'
+
+
+def _warn(message):
+    try:
+        client.post({'k': 'warn', 'message': message})
+    except Exception:
+        pass
+
+
+def queue_id(token):
+    """The same string in every process that holds a proxy for this token's object."""
+    # The object's id is unique among the live objects of one server; the address tells managers
+    # apart. crc32, not hash(): hash() of a str differs from process to process.
+    address = zlib.crc32(repr(token.address).encode('utf-8', 'surrogatepass'))
+    return 'queue-mgr-%08x-%s' % (address, token.id)
+
+
+def _proxy_queue_id(proxy):
+    d = proxy.__dict__
+    try:
+        return d['_procscope_qid']
+    except KeyError:
+        pass
+    qid = None
+    token = d.get('_token')
+    if token is not None and getattr(token, 'typeid', None) in QUEUE_TYPEIDS:
+        qid = queue_id(token)
+    # object.__setattr__: NamespaceProxy forwards attribute writes to the referent.
+    object.__setattr__(proxy, '_procscope_qid', qid)
+    return qid
+
+
+def _wrap_callmethod(orig):
+    def _callmethod(self, *args, **kwargs):
+        name = args[0] if args else kwargs.get('methodname')
+        op = _OPS.get(name) if isinstance(name, str) else None
+        if op is None:
+            return orig(self, *args, **kwargs)
+        try:
+            qid = _proxy_queue_id(self)
+        except Exception:
+            qid = None
+        # Only after the call returned: a get that raised Empty (or a put that raised Full)
+        # changed nothing.
+        result = orig(self, *args, **kwargs)
+        if qid is not None:
+            try:
+                client.post({'k': 'qrep', 'q': qid, 'op': op, 'at': client.now()})
+            except Exception:
+                pass
+        return result
+
+    _callmethod._procscope_wrapped = True
+    _callmethod.__name__ = getattr(orig, '__name__', '_callmethod')
+    _callmethod.__doc__ = getattr(orig, '__doc__', None)
+    return _callmethod
+
+
+def _creates_new(manager, typeid):
+    """True when the typeid's callable makes a new object per call (SyncManager: queue.Queue);
+    a registered function may hand out one shared queue, whose create would be reported again."""
+    try:
+        return isinstance(manager._registry[typeid][0], type)
+    except Exception:
+        return True
+
+
+def _wrap_create(orig):
+    def _create(self, *args, **kwds):
+        result = orig(self, *args, **kwds)
+        try:
+            if args:
+                typeid, rest = args[0], args[1:]
+            else:
+                typeid, rest = kwds.get('typeid'), ()
+            if typeid in QUEUE_TYPEIDS and _creates_new(self, typeid):
+                token = result[0]
+                maxsize = rest[0] if rest else kwds.get('maxsize', 0)
+                try:
+                    maxsize = int(maxsize)
+                except (TypeError, ValueError):
+                    maxsize = 0
+                client.post({'k': 'qrep', 'q': queue_id(token), 'op': 'create', 'maxsize': maxsize if maxsize > 0 else 0, 'at': client.now()})
+        except Exception:
+            pass
+        return result
+
+    _create._procscope_wrapped = True
+    _create.__name__ = getattr(orig, '__name__', '_create')
+    _create.__doc__ = getattr(orig, '__doc__', None)
+    return _create
+
+
+def patch(managers):
+    """Patches an imported multiprocessing.managers module (once)."""
+    BaseManager = managers.BaseManager
+    BaseProxy = managers.BaseProxy
+    create = BaseManager.__dict__['_create']
+    callmethod = BaseProxy.__dict__['_callmethod']
+    if not getattr(create, '_procscope_wrapped', False):
+        BaseManager._create = _wrap_create(create)
+    if not getattr(callmethod, '_procscope_wrapped', False):
+        BaseProxy._callmethod = _wrap_callmethod(callmethod)
+
+
+def _patch_safely(managers):
+    try:
+        patch(managers)
+    except Exception as e:
+        _warn('procscope could not instrument multiprocessing.managers: %r' % (e,))
+
+
+class _ImportHook(object):
+    """Patches multiprocessing.managers right after the module's code ran, on its first import.
+
+    It only finds the module's spec (through the finders after it) and wraps that spec's own
+    loader instance; the module loads exactly as it would have.
+    """
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != _MODULE:
+            return None
+        self._remove()
+        spec = None
+        for finder in list(sys.meta_path):
+            find = getattr(finder, 'find_spec', None)
+            if find is None:
+                continue
+            try:
+                spec = find(fullname, path, target)
+            except Exception:
+                spec = None
+            if spec is not None:
+                break
+        loader = getattr(spec, 'loader', None)
+        if loader is None or not hasattr(loader, 'exec_module'):
+            return spec
+        orig_exec = loader.exec_module
+
+        def exec_module(module):
+            if getattr(module, '__name__', None) != fullname:
+                # A loader shared by several modules (zipimport): not ours.
+                return orig_exec(module)
+            try:
+                del loader.exec_module
+            except Exception:
+                pass
+            orig_exec(module)
+            _patch_safely(module)
+
+        try:
+            # On this loader instance only: a file loader is made for this one module.
+            loader.exec_module = exec_module
+        except Exception:
+            pass
+        return spec
+
+    def _remove(self):
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+
+
+def install():
+    managers = sys.modules.get(_MODULE)
+    if managers is not None:
+        _patch_safely(managers)
+        return
+    for finder in sys.meta_path:
+        if isinstance(finder, _ImportHook):
+            return
+    sys.meta_path.insert(0, _ImportHook())
