@@ -189,9 +189,9 @@ function push(msg: PushMessage): void {
 
 async function pickScenario(): Promise<string | null> {
   const options = {
-    title: 'Open a scenario',
+    title: 'Open a program',
     properties: ['openFile' as const],
-    filters: [{ name: 'Scenarios', extensions: [...SCENARIO_EXTENSIONS] }],
+    filters: [{ name: 'Programs (Python, TypeScript, JavaScript)', extensions: [...SCENARIO_EXTENSIONS] }],
   };
   const answer = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
   if (answer.canceled) return null;

@@ -65,5 +65,5 @@ export function saveFilters(suggestedName: string): { name: string; extensions: 
   return [{ name: names[ext] ?? `${ext.toUpperCase()} file`, extensions: [ext] }];
 }
 
-/** Scenario files the Open dialog offers (Python's `.py` joins when the Python mode lands). */
-export const SCENARIO_EXTENSIONS: readonly string[] = ['ts', 'mts', 'js', 'mjs'];
+/** Program files the Open dialog offers: the kinds the scenario loader runs (`.py` under Python). */
+export const SCENARIO_EXTENSIONS: readonly string[] = ['py', 'ts', 'mts', 'js', 'mjs'];

@@ -17,12 +17,14 @@ import type {
   PushMessage,
   RunEvent,
   RunStatus,
+  Runtime,
 } from '../../src-main/api.ts';
 import { getApi } from './api.ts';
 import { clampInterval, parseTimeout } from './format.ts';
 import type { ProcRow } from './model/types.ts';
 import { ProcessHistory } from './process-history.ts';
 import { runStore } from './run-store.svelte.ts';
+import { parseRuntime, runtimeFor, runtimeOfRun, type RunRuntime } from './runtime.ts';
 import { timeAxis } from './time-axis.svelte.ts';
 
 export type Phase = 'idle' | 'starting' | 'running' | 'finished' | 'stopped' | 'timeout' | 'error' | 'incomplete';
@@ -59,6 +61,7 @@ const MAX_CONSOLE_LINES = 2000;
 const MAX_DEADLOCKS_SHOWN = 3;
 const STORE_SCENARIO = 'procscope.scenario';
 const STORE_OPENED = 'procscope.openedFiles';
+const STORE_RUNTIME = 'procscope.runtime';
 
 function errorText(e: unknown): string {
   if (e && typeof e === 'object' && 'message' in e) {
@@ -93,6 +96,10 @@ export class AppState {
   appInfo = $state.raw<AppInfo | null>(null);
   /** Sampling interval for new runs, ms. */
   interval = $state(500);
+  /** How presets run: their TypeScript twin or their Python original. Files ignore it. */
+  runtime = $state<Runtime>(parseRuntime(readStored(STORE_RUNTIME)));
+  /** The Python interpreter setting, as the engine last confirmed it. */
+  python = $state('python3');
 
   /** The run the view shows. In `past` mode only that run's replay is taken in. */
   viewRunId = $state<string | null>(null);
@@ -189,6 +196,15 @@ export class AppState {
 
   preset = $derived(this.presets.find((p) => p.id === this.scenario) ?? null);
 
+  /** What Start will run under: the chosen runtime for a preset, the extension for a file. */
+  startRuntime = $derived(runtimeFor(this.scenario, this.preset !== null, this.runtime));
+
+  /** The runtime the run shown used, from its `run` event (live or replayed). */
+  runtimeOfView = $derived.by((): RunRuntime | null => {
+    void runStore.version;
+    return runtimeOfRun(runStore.model.run());
+  });
+
   processCount = $derived(this.rowsShown.filter((r) => r.pid !== null).length);
   aliveCount = $derived(this.rowsShown.filter((r) => r.state === 'running').length);
 
@@ -265,7 +281,10 @@ export class AppState {
       () => {},
     );
     api.call('settings.get', {}).then(
-      (s) => (this.interval = s.interval),
+      (s) => {
+        this.interval = s.interval;
+        this.python = s.python;
+      },
       () => {},
     );
     void this.followLive();
@@ -388,6 +407,29 @@ export class AppState {
     this.choose(p);
   }
 
+  chooseRuntime(runtime: Runtime): void {
+    this.runtime = runtime;
+    this.startError = null;
+    writeStored(STORE_RUNTIME, runtime);
+  }
+
+  /**
+   * Saves the interpreter for Python runs. The engine is the judge of what names an interpreter:
+   * a refusal is shown as a notice and the field goes back to the saved value. A cleared field
+   * names nothing, so it just goes back.
+   */
+  async setPython(value: string, refused: (message: string) => string = (m) => m): Promise<void> {
+    const v = value.trim();
+    if (v === '' || v === this.python) return;
+    try {
+      this.python = (await getApi().call('settings.set', { python: v })).python;
+      // The last start may have failed for the old interpreter: that error is no longer the news.
+      this.startError = null;
+    } catch (e) {
+      this.notice = refused(errorText(e));
+    }
+  }
+
   async setIntervalMs(ms: number): Promise<void> {
     const v = clampInterval(ms);
     this.interval = v;
@@ -408,7 +450,9 @@ export class AppState {
     this.startError = null;
     this.starting = true;
     try {
-      const info = await getApi().call('run.start', { scenario: this.scenario, interval: this.interval });
+      // Only a preset takes a runtime: a file's extension decides, and the engine refuses a mismatch.
+      const runtime = this.preset ? { runtime: this.runtime } : {};
+      const info = await getApi().call('run.start', { scenario: this.scenario, interval: this.interval, ...runtime });
       // Its first events may have arrived before this answer, and adopted the run already.
       if (this.viewRunId !== info.runId) {
         if (this.viewRunId !== null) this.resetView(info.runId);

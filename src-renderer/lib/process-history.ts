@@ -16,6 +16,7 @@ export interface HistoryRow {
   rss: number | null;
   startedAt: number | null;
   endedAt: number | null;
+  tasks?: { done: number; failed: number };
 }
 
 /** Samples of one pid: times ascending (the engine stamps them in order). */
@@ -66,6 +67,8 @@ export class ProcessHistory {
   private closedAt = new Map<string, number>();
   /** First time each pid was seen as a process (the main process has no `created`). */
   private seenAt = new Map<number, number>();
+  /** Each Pool worker's task counts as they grew: [t, done, failed], t ascending. */
+  private tasks = new Map<number, number[]>();
 
   ingest(events: readonly RunEvent[]): void {
     for (const e of events) {
@@ -87,6 +90,12 @@ export class ProcessHistory {
         case 'process':
           if (!this.seenAt.has(e.pid)) this.seenAt.set(e.pid, e.t);
           break;
+        case 'task': {
+          let list = this.tasks.get(e.pid);
+          if (!list) this.tasks.set(e.pid, (list = []));
+          if (list.length === 0 || list[list.length - 3] <= e.t) list.push(e.t, e.done, e.failed);
+          break;
+        }
         default:
           break;
       }
@@ -98,6 +107,16 @@ export class ProcessHistory {
     this.createdAt.clear();
     this.closedAt.clear();
     this.seenAt.clear();
+    this.tasks.clear();
+  }
+
+  /** A worker's task counts at or before `t`; undefined before its first finished task. */
+  tasksAt(pid: number, t: number): { done: number; failed: number } | undefined {
+    const list = this.tasks.get(pid);
+    if (!list) return undefined;
+    let found = -1;
+    for (let i = 0; i < list.length && list[i] <= t; i += 3) found = i;
+    return found < 0 ? undefined : { done: list[found + 1], failed: list[found + 2] };
   }
 
   /** The last sample of `pid` at or before `t`. */
@@ -135,6 +154,7 @@ export class ProcessHistory {
         exitcode: ended ? r.exitcode : null,
         cpu: sample ? sample.cpu : null,
         rss: sample ? sample.rss : null,
+        ...(r.tasks && r.pid !== null ? { tasks: this.tasksAt(r.pid, t) } : {}),
       });
     }
     return out;

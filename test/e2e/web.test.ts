@@ -320,6 +320,87 @@ if (reason !== null) {
       await shoot(page, '4-export-trace');
     });
 
+    // ---- 4b. Python mode ----------------------------------------------------------------------
+
+    it('Python mode: flash-sale as its Python original runs main + 10 buyers, 3 succeed, one lock lane, and the view says Python; a bogus interpreter fails to start in one line', async () => {
+      const saved = (await backend.handle('settings.get', {})).python;
+      try {
+        const page = await openApp();
+        const toggle = page.getByTestId('runtime-toggle');
+        const interpreter = page.getByTestId('interpreter-input');
+        expect(await toggle.getAttribute('data-runtime'), 'a fresh profile runs the TypeScript twin').toBe('typescript');
+        expect(await interpreter.count(), 'no interpreter field for TypeScript').toBe(0);
+
+        await page.getByTestId('preset-select').selectOption('flash-sale');
+        await page.getByTestId('runtime-python').click();
+        await expect.poll(() => toggle.getAttribute('data-runtime'), { message: 'the toggle switched to Python' }).toBe('python');
+        await interpreter.waitFor({ timeout: UI_TIMEOUT });
+        await expect.poll(() => interpreter.inputValue(), { message: "the field shows the engine's interpreter setting" }).toBe(saved);
+
+        // The code that will run comes first, and is marked.
+        await page.getByTestId('tab-code').click();
+        await page.getByTestId('code-py-runs').waitFor({ timeout: UI_TIMEOUT });
+        expect(await page.getByTestId('code-ts-runs').count(), 'only one version is marked').toBe(0);
+        const order = await page.locator('[data-testid=code-py], [data-testid=code-ts]').evaluateAll((els) => els.map((e) => (e as unknown as PageElement).getAttribute('data-testid')));
+        expect(order, 'the Python original comes first').toEqual(['code-py', 'code-ts']);
+
+        await startPreset(page, 'flash-sale');
+        await waitFinished(page);
+        await expect.poll(() => rows(page).count(), { message: 'main + 10 buyers in the table' }).toBe(11);
+        expect(await row(page, 'MainProcess').count(), "Python's main process").toBe(1);
+        expect(await attrs(rows(page), 'data-exitcode'), 'every process exited with 0').toEqual(Array(11).fill('0'));
+
+        const lines = page.locator('[data-testid=console-line]');
+        await expect.poll(() => lines.filter({ hasText: '抢购成功' }).count(), { message: 'exactly 3 buyers got one of the 3 items' }).toBe(3);
+        await expect.poll(() => lines.filter({ hasText: '抢购失败' }).count(), { message: 'the other 7 were told it is sold out' }).toBe(7);
+        const lanes = page.getByTestId('lock-lane-data');
+        await expect.poll(() => lanes.count(), { message: "one lock lane, from the shim's Lock" }).toBe(1);
+        await expect.poll(async () => Number(await lanes.first().getAttribute('data-hold-count')), { message: '10 holds, one per buyer' }).toBe(10);
+
+        const runtime = page.getByTestId('run-runtime');
+        expect(await runtime.getAttribute('data-runtime'), 'the status line says the run was Python').toBe('python');
+        expect(await runtime.textContent()).toContain('Python');
+        expect(await page.getByTestId('run-interpreter').textContent(), 'and which interpreter ran it').toBe(path.basename(saved));
+        await shoot(page, '4b-python-flash-sale');
+
+        // History tags the run as Python.
+        await page.getByTestId('history-button').click();
+        const items = page.getByTestId('history-item');
+        await items.first().waitFor({ timeout: UI_TIMEOUT });
+        const pyRun = items.filter({ has: page.getByTestId('history-python') }).first();
+        await pyRun.waitFor({ timeout: UI_TIMEOUT });
+        expect(await pyRun.getAttribute('data-run-id'), 'the tagged run is the Python flash-sale').toContain('flash-sale-py');
+        await page.keyboard.press('Escape');
+        await page.getByTestId('history-item').first().waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
+
+        // The choice outlives a reload.
+        await page.reload();
+        await settled(page);
+        await expect.poll(() => toggle.getAttribute('data-runtime'), { message: 'Python is still chosen after a reload' }).toBe('python');
+
+        // An interpreter that does not exist: the engine saves the name, and Start says why it cannot run.
+        const bogus = path.join(home, 'no-such-python');
+        await interpreter.fill(bogus);
+        await interpreter.press('Enter');
+        await expect.poll(async () => (await backend.handle('settings.get', {})).python, { message: 'the interpreter is saved on Enter' }).toBe(bogus);
+        await page.getByTestId('start-button').click();
+        await expect.poll(() => phase(page), { timeout: RUN_TIMEOUT, message: 'the start fails' }).toBe('error');
+        const reason = page.getByTestId('run-status').locator('.reason');
+        const text = (await reason.textContent()) ?? '';
+        expect(text, 'the error names the interpreter').toContain(bogus);
+        expect(text, 'in one line').not.toMatch(/\n/);
+        await shoot(page, '4b-python-bogus-interpreter');
+
+        // Back to the real one: the error goes, and the setting is what it was.
+        await interpreter.fill(saved);
+        await interpreter.press('Enter');
+        await expect.poll(async () => (await backend.handle('settings.get', {})).python, { message: 'the interpreter is set back' }).toBe(saved);
+        await expect.poll(() => phase(page), { message: 'the start error is cleared' }).toBe('idle');
+      } finally {
+        await backend.handle('settings.set', { python: saved });
+      }
+    });
+
     // ---- 5. Chinese -----------------------------------------------------------------------------
 
     /**
@@ -336,6 +417,7 @@ if (reason !== null) {
         '.method', // start() join()…
         '[data-testid=code-ts]',
         '[data-testid=code-py]',
+        '[data-testid=run-interpreter]', // a command name: python3
         'option',
         'optgroup',
         'script',

@@ -231,13 +231,13 @@ describe('session policy', () => {
 });
 
 describe('native dialogs for the engine', () => {
-  it('pickScenario offers scenario files and answers the chosen path, or null', async () => {
+  it('pickScenario offers program files (Python too) and answers the chosen path, or null', async () => {
     expect(engine.options?.shell).toBe('electron');
     state.openDialogAnswer = { canceled: false, filePaths: ['/home/me/lab/race.ts'] };
     expect(await engine.options?.pickScenario?.()).toBe('/home/me/lab/race.ts');
     const options = state.dialogs.at(-1)?.options as { filters: { extensions: string[] }[]; properties: string[] };
     expect(options.properties).toEqual(['openFile']);
-    expect(options.filters[0].extensions).toEqual(['ts', 'mts', 'js', 'mjs']);
+    expect(options.filters[0].extensions).toEqual(['py', 'ts', 'mts', 'js', 'mjs']);
     state.openDialogAnswer = { canceled: true, filePaths: [] };
     expect(await engine.options?.pickScenario?.()).toBeNull();
   });

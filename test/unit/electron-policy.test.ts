@@ -94,6 +94,6 @@ describe('dialog filters', () => {
   });
 
   it('opens the scenario kinds the loader runs', () => {
-    expect([...SCENARIO_EXTENSIONS].sort()).toEqual(['js', 'mjs', 'mts', 'ts']);
+    expect([...SCENARIO_EXTENSIONS].sort()).toEqual(['js', 'mjs', 'mts', 'py', 'ts']);
   });
 });

@@ -5,7 +5,7 @@
 // process has no handle). A `created` event makes the row before the process has a pid; the
 // `process` event carrying the same handle fills it in.
 
-import type { ClosedEvent, CreatedEvent, ExitEvent, Pid, ProcessEvent } from '../../../src-main/api.ts';
+import type { ClosedEvent, CreatedEvent, ExitEvent, Pid, ProcessEvent, TaskEvent } from '../../../src-main/api.ts';
 import type { ProcRow } from './types.ts';
 import { processColor } from './palette.ts';
 
@@ -146,6 +146,12 @@ export class ProcessTable {
     rec.endedAt = e.t;
     rec.cpu = null;
     rec.rss = null;
+    return rec;
+  }
+
+  task(e: TaskEvent): ProcRecord {
+    const rec = this.ensurePid(e.pid, e.t);
+    rec.tasks = { done: e.done, failed: e.failed };
     return rec;
   }
 

@@ -166,6 +166,10 @@ export class RunModel {
           this.#procs.closed(e);
           this.#rev.processes++;
           break;
+        case 'task':
+          this.#procs.task(e);
+          this.#rev.processes++;
+          break;
         case 'deadlock':
           this.#deadlock(e);
           this.#rev.locks++;
@@ -382,6 +386,7 @@ function procRow(r: ProcRecord, depth: number): ProcRow {
     endedAt: r.endedAt,
     color: r.color,
     depth,
+    ...(r.tasks ? { tasks: { ...r.tasks } } : {}),
   };
 }
 

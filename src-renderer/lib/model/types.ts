@@ -28,6 +28,13 @@ export interface ProcRow {
   color: string;
   /** Depth in the process tree (0 for a root). */
   depth: number;
+  /** A Pool worker's finished tasks (and how many raised); absent for other processes. */
+  tasks?: TaskCount;
+}
+
+export interface TaskCount {
+  done: number;
+  failed: number;
 }
 
 export interface SeriesInfo {
