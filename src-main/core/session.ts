@@ -163,8 +163,24 @@ export class Session {
     if (!Array.isArray(args) || !args.every((a) => typeof a === 'string' && !a.includes('\0'))) throw new ControlError('program arguments must be strings');
     const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval, opts.interactive === true, opts.python ?? 'python3', [...args]);
     if (opts.onEvent) session.on(opts.onEvent);
-    await session.begin(entry, opts.timeout);
+    try {
+      await session.begin(entry, opts.timeout);
+    } catch (err) {
+      session.discard();
+      throw err;
+    }
     return session;
+  }
+
+  /** A run that never started (no interpreter, say) leaves nothing: no log, no folders. */
+  private discard(): void {
+    live.delete(this);
+    this.sampler.stop();
+    if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
+    this.log.close();
+    fs.rmSync(this.info.logPath, { force: true });
+    fs.rmSync(this.socketDir, { recursive: true, force: true });
+    if (this.cwd.temporary) fs.rmSync(this.cwd.cwd, { recursive: true, force: true });
   }
 
   /** Subscribes to every event from now on, in order; returns the unsubscribe function. */

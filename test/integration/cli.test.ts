@@ -222,7 +222,9 @@ describe('procscope run', () => {
     const r = await cli('run', 'hello', '--python', 'python3', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.split('\n')[0])).toMatchObject({ runtime: 'python', interpreter: 'python3' });
-    expectOneLineFailure(await cli('run', 'hello', '--python', path.join(dir, 'no-such-python')), 'no-such-python');
+    const log = tmp('never.jsonl');
+    expectOneLineFailure(await cli('run', 'hello', '--python', path.join(dir, 'no-such-python'), '--log', log), 'no-such-python');
+    expect(fs.existsSync(log), 'a run that never started leaves no log').toBe(false);
   });
 
   it('arguments after -- reach the program: sys.argv in Python, process.argv in a scenario', async () => {
