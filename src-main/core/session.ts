@@ -412,7 +412,9 @@ export class Session {
       hello: (pid, ppid, name, daemon) => {
         if (this.byPid.has(pid)) return true;
         const parent = this.byPid.get(ppid);
-        if (parent === undefined || parent.state !== 'running') return false;
+        // The parent may itself be known only by its hello so far (a forked child that forks at
+        // once can be heard before the grandparent's "spawned" report about it arrives).
+        if ((parent === undefined || parent.state !== 'running') && !this.hellos.has(ppid)) return false;
         // Its parent's "spawned" report normally came first; if not, this is enough to list it.
         this.hellos.set(pid, { ppid, name, daemon });
         return true;
