@@ -2,6 +2,7 @@
 //
 //   npm run bench            (builds out/ first, then runs this file)
 //   node bench/run.mjs       (uses whatever out/ holds)
+//   node bench/run.mjs python-overhead lock   (only these groups; prints, leaves RESULTS.md alone)
 //
 // Every program measures its own critical section (performance.now() / time.perf_counter()) and
 // prints `RESULT <name> <value>`, so process and interpreter startup stay out of the figures
@@ -11,7 +12,7 @@
 //
 // Environment knobs (defaults are the published configuration):
 //   BENCH_REPS=3  BENCH_QUEUE_ITEMS=200000  BENCH_LOCK_PAIRS=5000  BENCH_LOCK_WORKERS=4  BENCH_POOL_ITEMS=100000
-//   BENCH_START_ROUNDS=10  BENCH_KEEP_LOGS=1 (keep the run logs in the temp folder)
+//   BENCH_START_ROUNDS=10  BENCH_PY_LOCK_PAIRS=50000  BENCH_KEEP_LOGS=1 (keep the run logs in the temp folder)
 // Changing them changes what RESULTS.md reports (it states the sizes it ran with).
 
 import { spawn, execFileSync } from 'node:child_process';
@@ -32,6 +33,22 @@ const LOCK_WORKERS = Number(process.env.BENCH_LOCK_WORKERS ?? 4);
 const PLAIN_LOCK_PAIRS = LOCK_PAIRS * 10;
 const POOL_ITEMS = Number(process.env.BENCH_POOL_ITEMS ?? 100_000);
 const START_ROUNDS = Number(process.env.BENCH_START_ROUNDS ?? 10);
+/**
+ * Pairs per process of Python mode's lock row, plain and under procscope alike: with 5,000 the
+ * plain run lasts ~15 ms, too short to time (see PLAIN_LOCK_PAIRS).
+ */
+const PY_LOCK_PAIRS = Number(process.env.BENCH_PY_LOCK_PAIRS ?? PLAIN_LOCK_PAIRS);
+
+/** Groups of benchmarks, in the order they run; `node bench/run.mjs GROUP...` runs only some. */
+const GROUPS = ['queue', 'lock', 'pool', 'start', 'python-overhead', 'sampler', 'runlog', 'window'];
+const selected = process.argv.slice(2);
+for (const g of selected) {
+  if (!GROUPS.includes(g)) {
+    process.stderr.write(`unknown benchmark group ${g}: choose from ${GROUPS.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+const wanted = (group) => selected.length === 0 || selected.includes(group);
 /** One program may take this long; past it, it is stopped and the bench fails. */
 const PROGRAM_TIMEOUT_MS = 120_000;
 
@@ -203,6 +220,17 @@ async function ours(scenario, expected, env) {
   return { ...parsed, log };
 }
 
+/** A Python script under `procscope run` (Python mode: the shim reports every queue and lock op). */
+async function instrumented(script, expected, env) {
+  const log = path.join(logDir, `${script}-${++runCounter}.jsonl`);
+  const label = `procscope run bench/python/${script}.py`;
+  const run = await capture(process.execPath, ['out/cli/procscope.mjs', 'run', `bench/python/${script}.py`, '--log', log], env);
+  await checkRunGroup(log, label);
+  const parsed = parseOutput(run.stdout);
+  checkRun(label, run, parsed, expected);
+  return { ...parsed, log };
+}
+
 async function python(script, args, expected, env) {
   const run = await capture('python3', [`bench/python/${script}.py`, ...args], env);
   const parsed = parseOutput(run.stdout);
@@ -220,6 +248,25 @@ async function countQueueEvents(log, queue) {
     if (e.queue === queue && e.op in counts) counts[e.op] += 1;
   }
   return counts;
+}
+
+/**
+ * `queue` or `lock` events of a run log, counted by object and op: { id: { op: n } }, busiest
+ * object first.
+ */
+async function countEvents(log, type) {
+  const byId = new Map();
+  const lines = readline.createInterface({ input: fs.createReadStream(log), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.includes(`"type":"${type}"`)) continue;
+    const e = JSON.parse(line);
+    const id = type === 'queue' ? e.queue : e.lock;
+    const ops = byId.get(id) ?? {};
+    ops[e.op] = (ops[e.op] ?? 0) + 1;
+    byId.set(id, ops);
+  }
+  const total = (ops) => Object.values(ops).reduce((a, b) => a + b, 0);
+  return [...byId].sort((a, b) => total(b[1]) - total(a[1]));
 }
 
 // ---- the benchmarks -------------------------------------------------------------------------
@@ -291,6 +338,46 @@ async function benchPool() {
     record('poolMapNoCa', 'python', p2.results.pool_map_s);
   }
 }
+
+/** Python mode's log checks: every operation of the busiest queue and lock is a line of the log. */
+const pyLogChecks = [];
+
+/**
+ * Python mode's overhead: the same scripts with plain python3 and under `procscope run`, where
+ * the shim reports every put, get, acquire and release. "ours" is the instrumented figure.
+ */
+async function benchPythonOverhead(rep) {
+  const qenv = { BENCH_QUEUE_ITEMS: String(QUEUE_ITEMS) };
+  const qp = await python('queue_throughput', [], ['queue_items_per_s'], qenv);
+  const qi = await instrumented('queue_throughput', ['queue_items_per_s'], qenv);
+  const [[queue, qops] = ['(none)', {}]] = await countEvents(qi.log, 'queue');
+  pyLogChecks.push({ rep, kind: 'queue', id: queue, counts: { put: qops.put ?? 0, get: qops.get ?? 0 }, expected: QUEUE_ITEMS + 1 });
+  if (!keepLogs) fs.rmSync(qi.log, { force: true });
+  record('pyQueue', 'ours', qi.results.queue_items_per_s);
+  record('pyQueue', 'python', qp.results.queue_items_per_s);
+
+  const lenv = { BENCH_LOCK_PAIRS: String(PY_LOCK_PAIRS), BENCH_LOCK_WORKERS: String(LOCK_WORKERS), BENCH_LOCK_KIND: 'plain' };
+  const lp = await python('lock_contended', [], ['lock_ops_per_s'], lenv);
+  const li = await instrumented('lock_contended', ['lock_ops_per_s'], lenv);
+  const [[lock, lops] = ['(none)', {}]] = await countEvents(li.log, 'lock');
+  const counts = { request: lops.request ?? 0, acquire: lops.acquire ?? 0, release: lops.release ?? 0 };
+  pyLogChecks.push({ rep, kind: 'lock', id: lock, counts, expected: LOCK_WORKERS * PY_LOCK_PAIRS });
+  if (!keepLogs) fs.rmSync(li.log, { force: true });
+  record('pyLock', 'ours', li.results.lock_ops_per_s);
+  record('pyLock', 'python', lp.results.lock_ops_per_s);
+  progress(
+    `  python  mp.Queue plain ${fmtNum(qp.results.queue_items_per_s)} items/s, under procscope ${fmtNum(qi.results.queue_items_per_s)}` +
+      ` (log: ${qops.put ?? 0} puts, ${qops.get ?? 0} gets)` +
+      `   mp.Lock plain ${fmtNum(lp.results.lock_ops_per_s)} ops/s, under procscope ${fmtNum(li.results.lock_ops_per_s)}` +
+      ` (log: ${counts.acquire} acquires)`,
+  );
+}
+
+const pyLogComplete = (c) => Object.values(c.counts).every((n) => n === c.expected);
+const pyLogCheckText = (c) =>
+  `${Object.entries(c.counts)
+    .map(([op, n]) => `${n} ${op}s`)
+    .join(', ')} of \`${c.id}\` logged (expected ${c.expected} each)`;
 
 const startSpread = { ours: [], python: [] };
 async function benchStart() {
@@ -447,8 +534,58 @@ async function benchRenderer() {
 function buildRows(sampler, runLogUs, frames) {
   const m = (name, side) => median(samples[name][side]);
   const rows = [];
-  const q = { ours: m('queue', 'ours'), python: m('queue', 'python') };
   const allLogged = logChecks.every((c) => c.get === c.expected && c.put === c.expected);
+  if (samples.queue) queueRows(rows, m, allLogged);
+  if (samples.lock) lockRows(rows, m);
+  if (samples.poolMap) poolRows(rows, m);
+  if (samples.start) startRows(rows, m);
+  if (sampler) samplerRows(rows, sampler);
+  if (frames && !frames.skipped) frameRows(rows, frames);
+  if (runLogUs !== null) {
+    rows.push({
+      bench: '6. Run log: one queue event stamped, serialized and written',
+      metric: 'µs/event',
+      ours: runLogUs.toFixed(2),
+      python: '-',
+      ratio: '-',
+      better: 'lower',
+      target: '(information)',
+      pass: null,
+    });
+  }
+  if (samples.pyQueue) pythonOverheadRows(rows, m);
+  return { rows, allLogged };
+}
+
+function pythonOverheadRows(rows, m) {
+  const q = { ours: m('pyQueue', 'ours'), python: m('pyQueue', 'python') };
+  const qLogged = pyLogChecks.filter((c) => c.kind === 'queue').every(pyLogComplete);
+  rows.push({
+    bench: `8. Python mode overhead: mp.Queue 1 producer -> 1 consumer, ${fmtNum(QUEUE_ITEMS)} ints, under procscope vs plain python3`,
+    metric: 'items/s',
+    ours: fmtNum(q.ours),
+    python: fmtNum(q.python),
+    ratio: (q.ours / q.python).toFixed(2),
+    better: 'higher',
+    target: 'ratio >= 0.50, every put/get logged',
+    pass: q.ours / q.python >= 0.5 && qLogged,
+  });
+  const l = { ours: m('pyLock', 'ours'), python: m('pyLock', 'python') };
+  const lLogged = pyLogChecks.filter((c) => c.kind === 'lock').every(pyLogComplete);
+  rows.push({
+    bench: `9. Python mode overhead: contended mp.Lock(), ${LOCK_WORKERS} processes x ${fmtNum(PY_LOCK_PAIRS)} acquire/release, under procscope vs plain python3`,
+    metric: 'ops/s',
+    ours: fmtNum(l.ours),
+    python: fmtNum(l.python),
+    ratio: (l.ours / l.python).toFixed(2),
+    better: 'higher',
+    target: 'ratio >= 0.25, every acquire logged',
+    pass: l.ours / l.python >= 0.25 && lLogged,
+  });
+}
+
+function queueRows(rows, m, allLogged) {
+  const q = { ours: m('queue', 'ours'), python: m('queue', 'python') };
   rows.push({
     bench: `1. Queue 1 producer -> 1 consumer, ${fmtNum(QUEUE_ITEMS)} ints, unbounded`,
     metric: 'items/s',
@@ -459,6 +596,9 @@ function buildRows(sampler, runLogUs, frames) {
     target: `ours >= 100,000 items/s, every put/get logged`,
     pass: q.ours >= 100_000 && allLogged,
   });
+}
+
+function lockRows(rows, m) {
   const l = { ours: m('lock', 'ours'), python: m('lock', 'python') };
   rows.push({
     bench: `2. Contended Lock, ${LOCK_WORKERS} processes x ${fmtNum(LOCK_PAIRS)} acquire/release vs Manager().Lock()`,
@@ -481,6 +621,9 @@ function buildRows(sampler, runLogUs, frames) {
     target: '(information)',
     pass: null,
   });
+}
+
+function poolRows(rows, m) {
   const pm = { ours: m('poolMap', 'ours'), python: m('poolMap', 'python') };
   rows.push({
     bench: `3. Pool(5).map, ${fmtNum(POOL_ITEMS)} items (x*2): map call only`,
@@ -516,6 +659,9 @@ function buildRows(sampler, runLogUs, frames) {
       pass: null,
     });
   }
+}
+
+function startRows(rows, m) {
   const st = { ours: m('start', 'ours'), python: m('start', 'python') };
   rows.push({
     bench: `4. Process start + join, trivial target (median of ${START_ROUNDS} sequential)`,
@@ -540,6 +686,9 @@ function buildRows(sampler, runLogUs, frames) {
       pass: null,
     });
   }
+}
+
+function samplerRows(rows, sampler) {
   const proc = sampler.rows.proc;
   if (proc) {
     rows.push({
@@ -566,39 +715,29 @@ function buildRows(sampler, runLogUs, frames) {
       pass: null,
     });
   }
-  if (frames && !frames.skipped) {
-    rows.push({
-      bench: '7. Window, 200 live processes at 10 samples/s, 9.5 min in the charts: frame interval (rAF) p99',
-      metric: 'ms',
-      ours: frames.p99.toFixed(1),
-      python: '-',
-      ratio: '-',
-      better: 'lower',
-      target: '< 20 ms (a dropped frame at 60 Hz shows as >= 33 ms)',
-      pass: frames.p99 < 20,
-    });
-    rows.push({
-      bench: '7b. same: main-thread work per frame, p95 / p99 / max',
-      metric: 'ms',
-      ours: `${frames.work.p95.toFixed(1)} / ${frames.work.p99.toFixed(1)} / ${frames.work.max.toFixed(1)}`,
-      python: '-',
-      ratio: '-',
-      better: 'lower',
-      target: `p95 <= 16 ms (${frames.framesOver16} of ${frames.frames} frames over 16 ms, ${frames.longTasks} long tasks; includes software paint)`,
-      pass: frames.work.p95 <= 16,
-    });
-  }
+}
+
+function frameRows(rows, frames) {
   rows.push({
-    bench: '6. Run log: one queue event stamped, serialized and written',
-    metric: 'µs/event',
-    ours: runLogUs.toFixed(2),
+    bench: '7. Window, 200 live processes at 10 samples/s, 9.5 min in the charts: frame interval (rAF) p99',
+    metric: 'ms',
+    ours: frames.p99.toFixed(1),
     python: '-',
     ratio: '-',
     better: 'lower',
-    target: '(information)',
-    pass: null,
+    target: '< 20 ms (a dropped frame at 60 Hz shows as >= 33 ms)',
+    pass: frames.p99 < 20,
   });
-  return { rows, allLogged };
+  rows.push({
+    bench: '7b. same: main-thread work per frame, p95 / p99 / max',
+    metric: 'ms',
+    ours: `${frames.work.p95.toFixed(1)} / ${frames.work.p99.toFixed(1)} / ${frames.work.max.toFixed(1)}`,
+    python: '-',
+    ratio: '-',
+    better: 'lower',
+    target: `p95 <= 16 ms (${frames.framesOver16} of ${frames.frames} frames over 16 ms, ${frames.longTasks} long tasks; includes software paint)`,
+    pass: frames.work.p95 <= 16,
+  });
 }
 
 const verdict = (pass) => (pass === null ? '-' : pass ? 'PASS' : 'FAIL');
@@ -628,6 +767,8 @@ function rawFigures() {
     poolMap: 'pool map s',
     poolTotal: 'pool total s',
     start: 'start+join ms',
+    pyQueue: 'Python mode mp.Queue items/s (ours: under procscope, python: plain)',
+    pyLock: 'Python mode mp.Lock ops/s (ours: under procscope, python: plain)',
   };
   return Object.entries(names)
     .filter(([k]) => samples[k])
@@ -651,17 +792,27 @@ async function main() {
   loadAtStart = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   for (let rep = 1; rep <= REPS; rep++) {
     progress(`round ${rep}/${REPS}`);
-    await benchQueue(rep);
-    await benchLock();
-    await benchPool();
-    await benchStart();
+    if (wanted('queue')) await benchQueue(rep);
+    if (wanted('lock')) await benchLock();
+    if (wanted('pool')) await benchPool();
+    if (wanted('start')) await benchStart();
+    if (wanted('python-overhead')) await benchPythonOverhead(rep);
   }
-  progress('sampler cost (bench/sampler-cost.mjs)');
-  const sampler = await benchSampler();
-  progress('run-log append cost');
-  const runLogUs = await benchRunLog();
-  progress('window frame times (Chromium)');
-  const frames = await benchRenderer();
+  let sampler = null;
+  if (wanted('sampler')) {
+    progress('sampler cost (bench/sampler-cost.mjs)');
+    sampler = await benchSampler();
+  }
+  let runLogUs = null;
+  if (wanted('runlog')) {
+    progress('run-log append cost');
+    runLogUs = await benchRunLog();
+  }
+  let frames = null;
+  if (wanted('window')) {
+    progress('window frame times (Chromium)');
+    frames = await benchRenderer();
+  }
   const seconds = (performance.now() - started) / 1000;
 
   const { rows, allLogged } = buildRows(sampler, runLogUs, frames);
@@ -670,6 +821,7 @@ async function main() {
   const logLine = logChecks
     .map((c) => `run ${c.rep}: ${c.get} gets / ${c.put} puts of ${c.queue} logged (expected ${c.expected} each)`)
     .join('\n');
+  const pyLogLine = pyLogChecks.map((c) => `run ${c.rep}: ${pyLogCheckText(c)}`).join('\n');
 
   const text = [
     '',
@@ -677,15 +829,20 @@ async function main() {
     '',
     textTable(rows),
     '',
-    `broker log check (bench 1): ${allLogged ? 'every put and get is in the run log' : 'MISSING EVENTS'}`,
-    logLine.replace(/^/gm, '  '),
-    '',
+    ...(logChecks.length ? [`broker log check (bench 1): ${allLogged ? 'every put and get is in the run log' : 'MISSING EVENTS'}`, logLine.replace(/^/gm, '  '), ''] : []),
+    ...(pyLogChecks.length
+      ? [`Python mode log check (benches 8, 9): ${pyLogChecks.every(pyLogComplete) ? 'every operation is in the run log' : 'MISSING EVENTS'}`, pyLogLine.replace(/^/gm, '  '), '']
+      : []),
     `machine: ${mach.nproc} CPUs (${mach.cpu}), ${mach.memory}, ${mach.os}; node ${mach.node}; ${mach.python}; ${mach.date}`,
     `load average (1, 5, 15 min): ${loadAtStart} at start, ${mach.load} at end; source: ${mach.source}`,
     `processes left behind by the programs: ${leftovers.length === 0 ? 'none' : leftovers.join('; ')}`,
     `bench took ${seconds.toFixed(0)} s`,
   ].join('\n');
   process.stdout.write(`${text}\n`);
+  if (selected.length > 0) {
+    process.stdout.write(`only ${selected.join(', ')} ran: bench/RESULTS.md is unchanged\n`);
+    return;
+  }
 
   const md = `# procscope benchmarks
 
@@ -706,6 +863,31 @@ ${logChecks.map((c) => `- run ${c.rep}: ${c.get} gets and ${c.put} puts of \`${c
 Processes left behind once a program ended (each program runs in its own process group, checked
 after it exits): ${leftovers.length === 0 ? 'none' : leftovers.join('; ')}.
 
+## Python mode overhead (benchmarks 8 and 9)
+
+What instrumenting a real Python program costs it: the same script run with plain \`python3\` and
+under \`node out/cli/procscope.mjs run\`, where every put, get, acquire and release is reported to
+the monitor (**ours** is the instrumented figure, **python** the plain one, so **ours/python** is
+the share of its speed the program keeps). Each operation now costs the program one subtraction
+and one list append: \`time_ns() - k\`, with \`k\` worked out per object and operation when the
+object reaches the process, is \`(index << 3 | op) << 47\` plus the stamp, and an append is atomic
+under the GIL, so threads need no lock (\`resources/python/procscope_shim/_client.py\`). A thread of
+each process packs the records into int64s every few ms and sends them base64 in one JSON \`ops\`
+message; past \`MAX_BUFFERED\` (2^20) unsent records, a monitor slower than the program slows the
+program down instead of letting memory grow. The monitor decodes each batch into typed arrays
+(no BigInt) and keeps waiting reports in flat arrays until the 100 ms reorder window lets them
+through (\`src-main/core/broker/observed.ts\`). Before this, each operation built dicts that the
+sender JSON-encoded one by one: the lock kept ~5% of its plain speed, the queue 25-35%. What is
+left of the lock's cost is mostly Python's own (two function calls and two \`time_ns()\` per
+pair, against a plain pair that is two C calls), plus the monitor writing 3 \`lock\` lines per pair
+on the same ${mach.nproc} CPUs while the program runs. The lock row runs ${fmtNum(PY_LOCK_PAIRS)} pairs per
+process on both sides (5,000 would last ~15 ms plain, too short to time); a plain run lasts a
+tenth of a second, so its figure moves a lot with whatever else the machine does (see *All runs*).
+The log must stay complete: the busiest queue's puts and gets, and the lock's requests, acquires
+and releases, are counted in each instrumented run's log: ${pyLogChecks.every(pyLogComplete) ? 'all present' : '**events missing**'}.
+
+${pyLogChecks.map((c) => `- run ${c.rep}: ${pyLogCheckText(c)}`).join('\n')}
+
 ## What each benchmark does
 
 1. \`bench/scenarios/queue-throughput.ts\` / \`bench/python/queue_throughput.py\`: main puts
@@ -724,6 +906,12 @@ after it exits): ${leftovers.length === 0 ? 'none' : leftovers.join('; ')}.
    sampling tick of ${sampler.processes ?? '?'} sleeping processes.
 6. Run-log cost: \`RunLogWriter\` (bundled from \`src-main/core/runlog/writer.ts\`) appending 200,000
    queue events as the session stamps them; total time per event, including the batched writes.
+7. \`bench/renderer-frames.ts\`: the window's run store and charts in Chromium, fed a synthetic run of
+   200 processes sampled at 10 Hz; with 9.5 minutes already in the charts, the last half minute
+   streams at real speed while every frame is measured.
+8. \`bench/python/queue_throughput.py\`, as in 1, with plain \`python3\` and under \`procscope run\`.
+9. \`bench/python/lock_contended.py\` with \`BENCH_LOCK_KIND=plain\` (\`mp.Lock()\`), ${LOCK_WORKERS} processes x
+   ${fmtNum(PY_LOCK_PAIRS)} pairs, with plain \`python3\` and under \`procscope run\`.
 
 ## All runs
 

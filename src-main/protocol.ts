@@ -88,10 +88,91 @@ export type UpMessage =
    */
   | { k: 'qrep'; q: string; op: QueueReportOp; maxsize?: number; at: number }
   /** A lock operation already done by a reporting runtime: `request` before a blocking wait. */
-  | { k: 'lrep'; l: string; op: LockReportOp; at: number };
+  | { k: 'lrep'; l: string; op: LockReportOp; at: number }
+  | OpsMessage;
+
+/**
+ * Lock and queue operations already done by a reporting runtime, packed (the Python shim's hot
+ * path): `b` is base64 of little-endian int64 records, each `(code << 47) + stamp`, where
+ * code = index << 3 | op (op: OpCode) and stamp = ns since ENV_T0. The shim makes a record with
+ * ONE subtraction, so a stamp outside [0, 2^47) (39 h) carries into the code: `t`, a stamp (ns)
+ * taken when the batch was sent, later than every record's and close to it, resolves that (see
+ * decodeOps). `index` names an object in the connection's id table, which grows by `ids` at
+ * `base` (its length so far) with the first records that use them.
+ */
+export interface OpsMessage {
+  k: 'ops';
+  t: number;
+  b: string;
+  ids: string[];
+  base: number;
+}
+
+/** What the low three bits of a record say happened. */
+export const OpCode = {
+  LockRequest: 0,
+  LockAcquire: 1,
+  /** Taken at once: a request and its acquire with one stamp. */
+  LockRequestAcquire: 2,
+  LockRelease: 3,
+  LockTimeout: 4,
+  /** A non-blocking attempt that failed: a request and its timeout with one stamp. */
+  LockRequestTimeout: 5,
+  QueuePut: 6,
+  QueueGet: 7,
+} as const;
+export type OpCode = (typeof OpCode)[keyof typeof OpCode];
+
+/** Objects one connection's id table may hold: codes stay below 2^15 (a record fits an int64). */
+export const MAX_OP_OBJECTS = 1 << 12;
 
 export type QueueReportOp = 'create' | 'put' | 'get';
 export type LockReportOp = 'create' | 'request' | 'acquire' | 'release' | 'timeout';
+
+/** The records of an `ops` message: stamps (run time, ms) and codes (index << 3 | op). */
+export interface OpRecords {
+  readonly count: number;
+  readonly at: Float64Array;
+  readonly code: Int32Array;
+}
+
+const RECORD_BYTES = 8;
+const STAMP_SPAN = 2 ** 47;
+const HALF_SPAN = 2 ** 46;
+const U32 = 2 ** 32;
+
+/**
+ * Decodes the records of a valid `ops` message, without BigInt: from the two halves of an int64
+ * (high half signed), the low 47 bits are the stamp modulo 2^47 and the rest, arithmetically
+ * shifted, the code plus its carry. The stamp is the one within 2^46 ns (19 h) of `t`. Every
+ * step is exact in doubles (integers below 2^53). Python's split_record (_client.py) is the same.
+ */
+export function decodeOps(m: OpsMessage): OpRecords {
+  const buf = Buffer.from(m.b, 'base64');
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const count = buf.byteLength / RECORD_BYTES;
+  const at = new Float64Array(count);
+  const code = new Int32Array(count);
+  const ref = m.t + HALF_SPAN;
+  for (let i = 0, off = 0; i < count; i++, off += RECORD_BYTES) {
+    const lo = view.getUint32(off, true);
+    const hi = view.getInt32(off + 4, true);
+    const stamp = (hi & 0x7fff) * U32 + lo;
+    const wraps = Math.floor((ref - stamp) / STAMP_SPAN);
+    code[i] = (hi >> 15) - wraps;
+    at[i] = (stamp + wraps * STAMP_SPAN) / 1e6;
+  }
+  return { count, at, code };
+}
+
+/** Why records cannot be applied with an id table of `known` entries, or null when they can. */
+export function checkOpRecords(records: OpRecords, known: number): string | null {
+  const { code, count } = records;
+  for (let i = 0; i < count; i++) {
+    if (code[i] < 0 || code[i] >>> 3 >= known) return `record ${i} names object ${code[i] >> 3} of ${known}`;
+  }
+  return null;
+}
 
 // ---- broker -> runtime ------------------------------------------------------------------------
 
@@ -203,6 +284,26 @@ const bool = (v: unknown): v is boolean => typeof v === 'boolean';
 const timeout = (v: unknown): boolean => v === null || v === undefined || (typeof v === 'number' && v >= 0);
 const bytes = (v: unknown): boolean => v instanceof Uint8Array;
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Base64 of whole 8-byte records (padding included, no line breaks). */
+function recordsBase64(v: unknown): boolean {
+  if (typeof v !== 'string' || v.length % 4 !== 0 || !BASE64.test(v)) return false;
+  const pad = v.endsWith('==') ? 2 : v.endsWith('=') ? 1 : 0;
+  return ((v.length / 4) * 3 - pad) % RECORD_BYTES === 0;
+}
+
+function isOpsMessage(o: Record<string, unknown>): boolean {
+  return (
+    Number.isSafeInteger(o.t) &&
+    recordsBase64(o.b) &&
+    Array.isArray(o.ids) &&
+    o.ids.every(str) &&
+    int(o.base) &&
+    (o.base as number) >= 0 &&
+    (o.base as number) + o.ids.length <= MAX_OP_OBJECTS
+  );
+}
 
 export function isUpMessage(m: unknown): m is UpMessage {
   if (typeof m !== 'object' || m === null) return false;
@@ -267,6 +368,8 @@ export function isUpMessage(m: unknown): m is UpMessage {
       );
     case 'lrep':
       return str(o.l) && ['create', 'request', 'acquire', 'release', 'timeout'].includes(o.op as string) && finite(o.at);
+    case 'ops':
+      return isOpsMessage(o);
     default:
       return false;
   }

@@ -4,6 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DeadlockEvent, LockEvent, ProcessEvent, QueueEvent, RunEvent } from '../../src-main/api.ts';
 import { isAlive, killGroupSync } from '../../src-main/core/process-group.ts';
 import { presetsDir, pythonShimDir } from '../../src-main/core/paths.ts';
+import { decodeOps } from '../../src-main/protocol.ts';
 import { run, scenarioFile, tmpRoot, waitFor, type RunResult } from '../helpers/run.ts';
 
 // Python mode: real `python3` running real multiprocessing programs, instrumented by the shim in
@@ -297,6 +298,176 @@ describe('python mode', () => {
     expect(new Set(locks.map((e) => e.lock)).size).toBe(1);
     expect(locks.filter((e) => e.op === 'acquire').map((e) => e.pid).sort()).toEqual(kids.map((k) => k.pid).sort());
     expect(r.summary.queues.map((q) => q.depth)).toEqual([0, 1, 1]);
+  });
+
+  it('threads of one process hammering one lock and one queue: every operation is in the log, exactly once', async () => {
+    const threads = 8;
+    const n = 600;
+    const file = scenarioFile(
+      [
+        'import sys, threading',
+        'import multiprocessing as mp',
+        '',
+        `THREADS, N = ${threads}, ${n}`,
+        '',
+        "if __name__ == '__main__':",
+        '    sys.setswitchinterval(1e-6)  # threads switch between any two bytecodes',
+        '    lock, q = mp.Lock(), mp.Queue()',
+        '    refused = [0] * THREADS',
+        '',
+        '    def hammer(k):',
+        '        for i in range(N):',
+        '            with lock:',
+        '                pass',
+        '            if lock.acquire(False):',
+        '                lock.release()',
+        '            else:',
+        '                refused[k] += 1',
+        '            q.put(i)',
+        '',
+        '    ts = [threading.Thread(target=hammer, args=(k,)) for k in range(THREADS)]',
+        '    for t in ts: t.start()',
+        '    total = sum(q.get() for _ in range(THREADS * N))',
+        '    for t in ts: t.join()',
+        "    print('sum', total, 'refused', sum(refused))",
+        '',
+      ].join('\n'),
+      'threads.py',
+    );
+    const r = await runPy(file);
+    expect(r.summary.end.reason).toBe('finished');
+    const [line] = r.stdout(r.root);
+    const m = /^sum (\d+) refused (\d+)$/.exec(line);
+    expect(m).not.toBeNull();
+    expect(Number(m?.[1])).toBe((threads * n * (n - 1)) / 2);
+    const refused = Number(m?.[2]);
+    expect(ofType(r, 'warning')).toEqual([]);
+
+    const locks = ofType(r, 'lock') as LockEvent[];
+    expect(new Set(locks.map((e) => e.lock)).size).toBe(1);
+    expect(locks.every((e) => e.pid === r.root)).toBe(true);
+    const count = (op: string) => locks.filter((e) => e.op === op).length;
+    expect(count('request')).toBe(2 * threads * n);
+    expect(count('acquire')).toBe(2 * threads * n - refused);
+    expect(count('timeout')).toBe(refused);
+    expect(count('release')).toBe(2 * threads * n - refused);
+    // Stamped as taken and before released: in the log, one thread at a time holds it.
+    let holder: number | null = null;
+    for (const e of locks) {
+      if (e.op === 'acquire') {
+        expect(holder).toBeNull();
+        holder = e.pid;
+      } else if (e.op === 'release') holder = null;
+    }
+
+    const q = ofType(r, 'queue') as QueueEvent[];
+    expect(new Set(q.map((e) => e.queue)).size).toBe(1);
+    expect(q.every((e) => e.pid === r.root)).toBe(true);
+    expect(q.filter((e) => e.op === 'put')).toHaveLength(threads * n);
+    expect(q.filter((e) => e.op === 'get')).toHaveLength(threads * n);
+    expect(r.summary.queues).toEqual([expect.objectContaining({ puts: threads * n, gets: threads * n, depth: 0 })]);
+  });
+
+  it('a forked child reports the lock and queue it inherited under their ids, and the parent\'s unsent reports only once', async () => {
+    const file = scenarioFile(
+      [
+        'import multiprocessing as mp',
+        'import os',
+        '',
+        'def child(lock, q, done):',
+        '    for i in range(50):',
+        '        with lock:',
+        '            q.put(i)',
+        '    mine = mp.Queue()  # the next index of the table it inherited',
+        "    mine.put('x'); mine.get()",
+        '    done.put(os.getpid())',
+        '',
+        "if __name__ == '__main__':",
+        "    ctx = mp.get_context('fork')",
+        '    lock, q, done = ctx.Lock(), ctx.Queue(), ctx.Queue()',
+        '    # Reported in batches: some of these are still unsent when the child is forked.',
+        '    for i in range(100):',
+        '        with lock:',
+        '            q.put(i)',
+        '    p = ctx.Process(target=child, args=(lock, q, done))',
+        '    p.start()',
+        '    late = ctx.Queue()  # made after the fork: the same index as the child\'s own queue',
+        '    late.put(1); late.get()',
+        '    pid = done.get()',
+        '    got = sorted(q.get() for _ in range(150))',
+        '    p.join()',
+        "    print('child', pid, 'items', len(got), 'exit', p.exitcode)",
+        '',
+      ].join('\n'),
+      'forked.py',
+    );
+    const r = await runPy(file);
+    expect(r.summary.end.reason).toBe('finished');
+    const [child] = children(r);
+    expect(r.stdout(r.root)).toEqual([`child ${child.pid} items 150 exit 0`]);
+    expect(ofType(r, 'warning')).toEqual([]);
+
+    const locks = ofType(r, 'lock') as LockEvent[];
+    expect(new Set(locks.map((e) => e.lock)).size).toBe(1);
+    const acquires = (pid: number) => locks.filter((e) => e.op === 'acquire' && e.pid === pid).length;
+    expect([acquires(r.root), acquires(child.pid)]).toEqual([100, 50]);
+    expect(locks.filter((e) => e.op === 'release')).toHaveLength(150);
+
+    const q = ofType(r, 'queue') as QueueEvent[];
+    const ops = (pid: number, op: string) => {
+      const by = new Map<string, number>();
+      for (const e of q) if (e.pid === pid && e.op === op) by.set(e.queue, (by.get(e.queue) ?? 0) + 1);
+      return Object.fromEntries(by);
+    };
+    const rootQueues = Object.keys(ops(r.root, 'put'));
+    // q and done were made by the parent before the fork, `late` after; `mine` by the child.
+    const [items, done, late] = [...new Set(q.filter((e) => e.op === 'create').map((e) => e.queue))].filter((id) => id.startsWith(`queue-${r.root}-`));
+    expect(rootQueues.sort()).toEqual([items, late].sort());
+    const mine = q.find((e) => e.op === 'create' && e.pid === child.pid)?.queue as string;
+    expect(mine.startsWith(`queue-${child.pid}-`)).toBe(true);
+    expect(ops(child.pid, 'put')).toEqual({ [items]: 50, [done]: 1, [mine]: 1 });
+    expect(ops(child.pid, 'get')).toEqual({ [mine]: 1 });
+    expect(ops(r.root, 'put')).toEqual({ [items]: 100, [late]: 1 });
+    expect(ops(r.root, 'get')).toEqual({ [items]: 150, [done]: 1, [late]: 1 });
+  });
+
+  it("the shim's records and the monitor's decoder agree, across the 39-hour wrap and before t = 0", async () => {
+    const { execFileSync } = await import('node:child_process');
+    const cases = [
+      [2, 1_234_567],
+      [(5 << 3) | 7, 2 ** 47 - 1],
+      [(7 << 3) | 3, 2 ** 47 + 5],
+      [(4095 << 3) | 6, 3 * 2 ** 47 + 42],
+      [(2 << 3) | 4, -1_000_000],
+      [0, -5],
+    ];
+    const out = execFileSync(
+      python,
+      [
+        '-c',
+        [
+          'import json, sys',
+          'from procscope_shim._client import record_key, split_record',
+          't0 = 1790000000123456000',
+          'out = []',
+          'for code, stamp in json.loads(sys.argv[1]):',
+          '    record = (t0 + stamp) - record_key(t0, code)  # what the hot path appends',
+          '    assert split_record(record, stamp + 1000) == (code, stamp)',
+          '    out.append(str(record))',
+          "print(' '.join(out))",
+        ].join('\n'),
+        JSON.stringify(cases),
+      ],
+      { env: { ...process.env, PYTHONPATH: pythonShimDir(), PROCSCOPE_SOCKET: '' }, encoding: 'utf8' },
+    );
+    const records = out.trim().split(' ').map(BigInt);
+    records.forEach((rec, i) => {
+      const buf = Buffer.alloc(8);
+      buf.writeBigInt64LE(rec);
+      const [code, stamp] = cases[i];
+      const d = decodeOps({ k: 'ops', t: stamp + 1000, b: buf.toString('base64'), ids: [], base: 0 });
+      expect([d.code[0], d.at[0]]).toEqual([code, stamp / 1e6]);
+    });
   });
 
   it('without procscope the shim does nothing', async () => {

@@ -1,18 +1,34 @@
 """The connection to procscope's broker: framing, batching, output capture, process identity.
 
 Wire: [u32 LE length of what follows][u8 codec = 1 (JSON)][UTF-8 JSON body] (src-main/protocol.ts).
+
+Lock and queue operations are the hot path: a program may do millions a second, so each is ONE
+int appended to `client.ops`: time_ns() - k, where k = T0 ns - (code << 47) was worked out when
+the object came to this process (code = object index << 3 | op). That is one subtraction:
+
+    record = (code << 47) + stamp     stamp = ns since the run's t = 0 (ENV_T0)
+
+The low 47 bits hold the stamp modulo 2**47 (39 hours), and a stamp outside [0, 2**47) carries
+into (or borrows from) the code. Whoever reads a record resolves that against a time close to its
+stamp (split_record; the monitor uses the `t` its batch carries). One list append is atomic under
+the GIL, so threads of a process may interleave freely without a lock. The sender thread packs the
+records into int64s and ships them base64-encoded in `ops` messages with the object ids the
+indices name. Everything else (process lifecycle, output, creates) is one JSON message each.
 """
 
 import atexit
+import base64
 import collections
 import io
 import json
 import os
+import select
 import socket
 import struct
 import sys
 import threading
 import time
+from array import array
 
 ENV_SOCKET = 'PROCSCOPE_SOCKET'
 ENV_ROLE = 'PROCSCOPE_ROLE'
@@ -20,6 +36,68 @@ ENV_T0 = 'PROCSCOPE_T0'
 
 #: How long the sender thread waits to gather a batch, seconds.
 FLUSH_DELAY = 0.004
+
+#: Op codes of the compact records (OpCode in src-main/protocol.ts).
+OP_LOCK_REQUEST = 0
+OP_LOCK_ACQUIRE = 1
+#: Taken at once: request and acquire share one stamp.
+OP_LOCK_REQUEST_ACQUIRE = 2
+OP_LOCK_RELEASE = 3
+OP_LOCK_TIMEOUT = 4
+#: A non-blocking attempt that failed: request and timeout share one stamp.
+OP_LOCK_REQUEST_TIMEOUT = 5
+OP_QUEUE_PUT = 6
+OP_QUEUE_GET = 7
+
+#: Objects one process can name in records: codes stay below 2**15, so that a record (code and
+#: carry included) fits an int64.
+MAX_OBJECTS = 1 << 12
+_STAMP_BITS = 47
+_STAMP_MASK = (1 << _STAMP_BITS) - 1
+#: Unsent records past which the hot path waits for the sender (~50 MB as Python ints): a
+#: monitor slower than the program slows the program down instead of letting memory grow.
+MAX_BUFFERED = 1 << 20
+#: Records per `ops` message, so that the monitor handles a backlog a bounded piece at a time.
+CHUNK_RECORDS = 1 << 16
+
+
+def record_key(t0_ns, code):
+    """k such that time_ns() - k is the record of `code` now."""
+    return t0_ns - (code << _STAMP_BITS)
+
+
+def split_record(record, ref):
+    """(code, stamp ns) of a record; `ref` (ns since t = 0) is within 19 hours of its stamp."""
+    stamp = record & _STAMP_MASK
+    wraps = (ref - stamp + (1 << (_STAMP_BITS - 1))) >> _STAMP_BITS
+    return (record >> _STAMP_BITS) - wraps, stamp + (wraps << _STAMP_BITS)
+
+
+# The same operations as JSON reports (for objects past MAX_OBJECTS).
+_REPORTS = {
+    OP_LOCK_REQUEST: (('lrep', 'request'),),
+    OP_LOCK_ACQUIRE: (('lrep', 'acquire'),),
+    OP_LOCK_REQUEST_ACQUIRE: (('lrep', 'request'), ('lrep', 'acquire')),
+    OP_LOCK_RELEASE: (('lrep', 'release'),),
+    OP_LOCK_TIMEOUT: (('lrep', 'timeout'),),
+    OP_LOCK_REQUEST_TIMEOUT: (('lrep', 'request'), ('lrep', 'timeout')),
+    OP_QUEUE_PUT: (('qrep', 'put'),),
+    OP_QUEUE_GET: (('qrep', 'get'),),
+}
+
+if hasattr(select, 'poll'):
+
+    def _wait_writable(sock, timeout):
+        # poll, not select: select() refuses descriptors past 1023, which a busy program has.
+        p = select.poll()
+        p.register(sock, select.POLLOUT)
+        p.poll(timeout * 1000)
+
+else:
+
+    def _wait_writable(sock, timeout):
+        select.select([], [sock], [], timeout)
+
 
 _JSON = 1
 _dumps = json.JSONEncoder(separators=(',', ':'), ensure_ascii=False).encode
@@ -34,22 +112,40 @@ class _Client(object):
             self.t0 = float(os.environ.get(ENV_T0) or 0.0)
         except ValueError:
             self.t0 = 0.0
+        # Whole microseconds: t0 * 1e6 in floating point would be off by up to ~100 ns.
+        self.t0_ns = int(round(self.t0 * 1000.0)) * 1000
+        #: The compact records not sent yet, as ints: a list append costs a fraction of an
+        #: array's, and the sender packs them. Never replaced, only emptied in place: the hot
+        #: paths hold its bound `append`.
+        self.ops = []
+        #: Object ids by index. A forked child inherits them, as its objects keep their codes.
+        self.ids = []
+        self._index = {}
         self._reset()
 
     def _reset(self):
         self.sock = None
         self.connected = False
         self.pending = collections.deque()
+        del self.ops[:]
         self.send_lock = threading.Lock()
+        self.ids_lock = threading.Lock()
+        self.drained = threading.Condition(threading.Lock())
         self.event = threading.Event()
         self.thread = None
         self.pid = os.getpid()
+        #: Ids this connection has: a new connection (a forked child's) gets them all again.
+        self.ids_sent = 0
+        #: Read by the hot path after each record: True asks it to call attend() (the sender is
+        #: idle, or is not running yet, or too much is unsent). One attribute read when False.
+        self.nudge = True
 
     # ---- clock ------------------------------------------------------------------------------
 
     def now(self):
         """Run time, ms, by this process's clock (the run's t = 0 is ENV_T0, epoch ms)."""
-        return _time_ns() / 1e6 - self.t0
+        # From t0_ns, as records are: a report and a record of one moment keep their order.
+        return (_time_ns() - self.t0_ns) / 1e6
 
     # ---- lifecycle --------------------------------------------------------------------------
 
@@ -90,6 +186,9 @@ class _Client(object):
             sys.__stderr__.write('procscope: cannot reach the monitor (%s): not instrumented\n' % (e,))
             self.path = None
             return
+        # Sends wait in select(), so that a sender stuck on a slow monitor still sees the
+        # buffer grow past its bound (see _write).
+        s.setblocking(False)
         self.sock = s
         self.pid = pid
         with self.send_lock:
@@ -121,30 +220,101 @@ class _Client(object):
             pass
         self._prev_hook(tp, value, tb)
 
+    # ---- compact records ----------------------------------------------------------------------
+
+    def register(self, oid):
+        """The index records name `oid` by in this process, or None when the table is full."""
+        with self.ids_lock:
+            index = self._index.get(oid)
+            if index is None:
+                if len(self.ids) >= MAX_OBJECTS:
+                    return None
+                index = len(self.ids)
+                self.ids.append(oid)
+                self._index[oid] = index
+            return index
+
+    def post_record(self, oid, op, at):
+        """One operation as JSON reports, for what a compact record cannot hold."""
+        for k, name in _REPORTS[op]:
+            if k == 'lrep':
+                self.post({'k': k, 'l': oid, 'op': name, 'at': at})
+            else:
+                self.post({'k': k, 'q': oid, 'op': name, 'at': at})
+
+    def reports_for(self, oid):
+        """An append for records of `oid` that posts them as JSON reports (a full id table)."""
+        t0 = self.t0_ns
+
+        def append(record):
+            code, stamp = split_record(record, _time_ns() - t0)
+            self.post_record(oid, code & 7, stamp / 1e6)
+
+        return append
+
+    def attend(self):
+        """The hot path's slow branch: wakes an idle sender; waits while too much is unsent."""
+        if not self.connected:
+            # Not (or no longer) a process of the run: nobody reads these, keep memory bounded.
+            if self.path is None or len(self.ops) > MAX_BUFFERED:
+                del self.ops[:]
+            return
+        self.nudge = False
+        self.event.set()
+        if len(self.ops) > MAX_BUFFERED and threading.current_thread() is not self.thread:
+            with self.drained:
+                while self.connected and len(self.ops) > MAX_BUFFERED // 2:
+                    self.drained.wait(0.05)
+
     # ---- sending ----------------------------------------------------------------------------
 
     def post(self, msg):
         """Queues one message; the sender thread sends it with others in a few ms."""
         self.pending.append(msg)
-        if self.connected and not self.event.is_set():
-            self.event.set()
+        if self.nudge:
+            self.attend()
 
     def post_now(self, msg):
         self.pending.append(msg)
         self.flush()
 
+    def _unsent(self):
+        return len(self.ops) > 0 or len(self.pending) > 0
+
     def _loop(self):
         ev = self.event
         while self.connected:
-            ev.wait()
-            time.sleep(FLUSH_DELAY)
-            ev.clear()
+            if not self._unsent():
+                ev.clear()
+                self.nudge = True
+                # A record appended before nudge was set did not wake us: look again.
+                if not self._unsent():
+                    ev.wait()
+                self.nudge = False
+            if len(self.ops) < MAX_BUFFERED:
+                time.sleep(FLUSH_DELAY)  # gather a batch
             self.flush()
+            if len(self.ops) > MAX_BUFFERED:
+                self.nudge = True  # produced faster than sent: the hot path waits (attend)
 
     def flush(self):
         if not self.connected:
             return
         with self.send_lock:
+            frames = []
+            ops = self.ops
+            n = len(ops)
+            if n:
+                # Appends only ever happen at the end: the first n records are ours to take.
+                chunk = ops[:n]
+                del ops[:n]
+                # Every record in the chunk is older than this: it resolves their stamps' wraps.
+                ref = _time_ns() - self.t0_ns
+                try:
+                    self._ops_frames(array('q', chunk), ref, frames)
+                except OverflowError:  # a stamp millennia away from the run's start
+                    why = '%d lock and queue operations of pid %d were not reported: the clock is too far from the run start'
+                    self.pending.append({'k': 'warn', 'message': why % (n, self.pid)})
             batch = []
             pop = self.pending.popleft
             try:
@@ -153,9 +323,51 @@ class _Client(object):
             except IndexError:
                 pass
             if batch:
-                self._send_all(batch)
+                self._send_all(batch, frames)
+            elif frames:
+                self._write(b''.join(frames))
+        with self.drained:
+            self.drained.notify_all()
 
-    def _send_all(self, batch):
+    def _ops_frames(self, chunk, ref, frames):
+        if sys.byteorder != 'little':
+            chunk.byteswap()
+        raw = chunk.tobytes()
+        # Read after the chunk was taken: every index in it was registered before its record.
+        base = self.ids_sent
+        ids = self.ids[base:]
+        self.ids_sent = base + len(ids)
+        step = CHUNK_RECORDS * 8
+        for off in range(0, len(raw), step):
+            body = b'{"k":"ops","t":%d,"base":%d,"ids":%s,"b":"%s"}' % (
+                ref,
+                base,
+                _dumps(ids).encode('utf-8', 'surrogatepass'),
+                base64.b64encode(raw[off:off + step]),
+            )
+            frames.append(_header(len(body) + 1, _JSON))
+            frames.append(body)
+            base = self.ids_sent
+            ids = []
+
+    def _write(self, data):
+        sock = self.sock
+        view = memoryview(data)
+        try:
+            while view:
+                try:
+                    n = sock.send(view)
+                except (BlockingIOError, InterruptedError):
+                    n = 0
+                view = view[n:]
+                if view:
+                    if len(self.ops) > MAX_BUFFERED:
+                        self.nudge = True  # the hot path waits (attend) until we catch up
+                    _wait_writable(sock, 0.01)
+        except (OSError, AttributeError, ValueError):
+            self.connected = False
+
+    def _send_all(self, batch, frames=None):
         parts = []
         last_out = None
         for m in batch:
@@ -169,15 +381,13 @@ class _Client(object):
             else:
                 last_out = None
             parts.append(m)
-        frames = []
+        if frames is None:
+            frames = []
         for m in parts:
             body = _dumps(m).encode('utf-8', 'surrogatepass')
             frames.append(_header(len(body) + 1, _JSON))
             frames.append(body)
-        try:
-            self.sock.sendall(b''.join(frames))
-        except (OSError, AttributeError):
-            self.connected = False
+        self._write(b''.join(frames))
 
 
 class _Output(io.TextIOBase):

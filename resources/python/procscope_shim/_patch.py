@@ -6,14 +6,22 @@
 - Queues and locks made by the user's code (not multiprocessing's own internals) get an id that
   travels with them when pickled to a spawned child; puts, gets and lock operations are reported
   with their run time. The broker counts depth and follows holders and waiters from the reports.
+
+Each put, get, acquire and release costs one compact record (see _client.py): the object's keys
+(from its index in this process's id table) are worked out once, when the object is made or
+unpickled here, and a forked child keeps them with the table it inherits.
 """
 
 import itertools
 import os
 import sys
 import threading
+import time
 
+from . import _client as _c
 from ._client import client
+
+_time_ns = time.time_ns
 
 _ids = itertools.count(1)
 _local = threading.local()
@@ -134,20 +142,46 @@ def _wrap_state(cls, after_set=None):
     cls.__setstate__ = __setstate__
 
 
+# ---- compact records ----------------------------------------------------------------------------
+
+#: A queue's key when this process's id table was full: its operations go as JSON reports.
+_AS_REPORTS = object()
+#: Instance attributes holding a queue's record key for each op (see _client.record_key).
+_QUEUE_KEYS = {_c.OP_QUEUE_PUT: '_procscope_kput', _c.OP_QUEUE_GET: '_procscope_kget'}
+
+
+def _recorder(oid):
+    """(append one record, the object's code): the shared buffer, or JSON reports when this
+    process's id table is full."""
+    index = client.register(oid)
+    if index is not None:
+        return client.ops.append, index << 3
+    return client.reports_for(oid), 0
+
+
 # ---- queues -------------------------------------------------------------------------------------
 
 
 def _report_after(orig, op):
+    rec = client.ops.append
+    c = client
+    attr = _QUEUE_KEYS[op]
+
     def method(self, *args, **kwargs):
-        qid = self.__dict__.get('_procscope_id')
-        if qid is None or getattr(_local, 'busy', False):
+        k = self.__dict__.get(attr)
+        if k is None or getattr(_local, 'busy', False):
             return orig(self, *args, **kwargs)
         _local.busy = True
         try:
             result = orig(self, *args, **kwargs)
         finally:
             _local.busy = False
-        client.post({'k': 'qrep', 'q': qid, 'op': op, 'at': client.now()})
+        if k is _AS_REPORTS:
+            c.post_record(self._procscope_id, op, c.now())
+            return result
+        rec(_time_ns() - k)
+        if c.nudge:
+            c.attend()
         return result
 
     return method
@@ -157,15 +191,22 @@ def _patch_queues():
     from multiprocessing import queues
 
     for cls in (queues.Queue, queues.JoinableQueue, queues.SimpleQueue):
-        for name, op in (('put', 'put'), ('get', 'get')):
+        for name, op in (('put', _c.OP_QUEUE_PUT), ('get', _c.OP_QUEUE_GET)):
             if name in cls.__dict__:
                 setattr(cls, name, _report_after(cls.__dict__[name], op))
-        _wrap_state(cls)
+        _wrap_state(cls, after_set=_index_queue)
+
+
+def _index_queue(q):
+    index = client.register(q._procscope_id)
+    for op, attr in _QUEUE_KEYS.items():
+        setattr(q, attr, _AS_REPORTS if index is None else _c.record_key(client.t0_ns, index << 3 | op))
 
 
 def _track_queue(q, maxsize):
     qid = _new_id('queue')
     q._procscope_id = qid
+    _index_queue(q)
     try:
         maxsize = int(maxsize)
     except (TypeError, ValueError):
@@ -183,33 +224,55 @@ def _wrap_lock_methods(lock):
     raw_release = sl.release
     lid = lock._procscope_id
     recursive = type(lock).__name__ == 'RLock' or getattr(sl, 'kind', 1) == 0
-    post = client.post
-    now = client.now
+    is_mine = sl._is_mine
+    count = sl._count
+    c = client
+    rec, base = _recorder(lid)
 
+    def key(op):
+        return _c.record_key(client.t0_ns, base | op)
+
+    k_request = key(_c.OP_LOCK_REQUEST)
+    k_acquire = key(_c.OP_LOCK_ACQUIRE)
+    k_at_once = key(_c.OP_LOCK_REQUEST_ACQUIRE)
+    k_release = key(_c.OP_LOCK_RELEASE)
+    k_timeout = key(_c.OP_LOCK_TIMEOUT)
+    k_refused = key(_c.OP_LOCK_REQUEST_TIMEOUT)
+
+    # Stamps are taken after the semaphore is taken (an acquire sorts after the previous
+    # holder's release) and before it is released (a release sorts before the next acquire).
     def acquire(block=True, timeout=None):
-        if recursive and sl._is_mine():
+        if recursive and is_mine():
             return raw_acquire(block, timeout)
-        # Uncontended: taken at once, one stamp for request and acquire.
         if raw_acquire(False):
-            at = now()
-            post({'k': 'lrep', 'l': lid, 'op': 'request', 'at': at})
-            post({'k': 'lrep', 'l': lid, 'op': 'acquire', 'at': at})
+            # Uncontended: taken at once, one stamp for request and acquire.
+            rec(_time_ns() - k_at_once)
+            if c.nudge:
+                c.attend()
             return True
-        post({'k': 'lrep', 'l': lid, 'op': 'request', 'at': now()})
         if not block:
-            post({'k': 'lrep', 'l': lid, 'op': 'timeout', 'at': now()})
+            rec(_time_ns() - k_refused)
+            if c.nudge:
+                c.attend()
             return False
+        rec(_time_ns() - k_request)
+        if c.nudge:
+            c.attend()  # the wait must reach the monitor now: it may be a deadlock
         ok = raw_acquire(True, timeout)
-        # Stamped after the semaphore is taken: sorts after the previous holder's release.
-        post({'k': 'lrep', 'l': lid, 'op': 'acquire' if ok else 'timeout', 'at': now()})
+        rec(_time_ns() - (k_acquire if ok else k_timeout))
+        if c.nudge:
+            c.attend()
         return ok
 
     def release():
-        if recursive and sl._count() > 1:
+        if recursive and count() > 1:
             return raw_release()
-        # Stamped before the semaphore is released: sorts before the next holder's acquire.
-        post({'k': 'lrep', 'l': lid, 'op': 'release', 'at': now()})
-        return raw_release()
+        # Recorded once released: the lock is held no longer than it must be.
+        record = _time_ns() - k_release
+        raw_release()
+        rec(record)
+        if c.nudge:
+            c.attend()
 
     lock.acquire = acquire
     lock.release = release

@@ -6,11 +6,14 @@ import fs from 'node:fs';
 import {
   Codec,
   FrameDecoder,
+  checkOpRecords,
+  decodeOps,
   encodeFrame,
   isUpMessage,
   unpackItems,
   type ControlOp,
   type DownMessage,
+  type OpsMessage,
   type UpMessage,
 } from '../../protocol.ts';
 import type { RunEvent } from '../../api.ts';
@@ -57,6 +60,8 @@ class Connection implements Peer {
   readonly decoder = new FrameDecoder();
   private outbox: Buffer[] = [];
   readonly partial: [string, string] = ['', ''];
+  /** Object ids the process's `ops` records name, by index (they arrive with their first use). */
+  readonly opIds: string[] = [];
 
   constructor(
     readonly socket: net.Socket,
@@ -188,6 +193,8 @@ export class Broker {
         return this.observed.queue(conn, m.q, m.op, m.maxsize ?? 0, m.at);
       case 'lrep':
         return this.observed.lock(conn, m.l, m.op, m.at);
+      case 'ops':
+        return this.ops(conn, m);
       case 'created':
         return this.host.created(conn.pid, m.handle, m.name, m.daemon);
       case 'spawned':
@@ -208,6 +215,15 @@ export class Broker {
       case 'warn':
         return this.host.emit({ type: 'warning', message: m.message, pid: conn.pid });
     }
+  }
+
+  private ops(conn: Connection, m: OpsMessage): void {
+    if (m.base !== conn.opIds.length) return this.reject(conn, `ops ids start at ${m.base}, expected ${conn.opIds.length}`);
+    for (const id of m.ids) conn.opIds.push(id);
+    const records = decodeOps(m);
+    const bad = checkOpRecords(records, conn.opIds.length);
+    if (bad) return this.reject(conn, `malformed ops: ${bad}`);
+    this.observed.records(conn, conn.opIds, records);
   }
 
   private output(conn: Connection, s: 0 | 1, text: string): void {

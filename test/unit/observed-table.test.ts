@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeadlockEvent, LockEvent, QueueEvent, RunEvent, UnstampedEvent } from '../../src-main/api.ts';
+import { ObservedTable } from '../../src-main/core/broker/observed.ts';
+import type { Peer } from '../../src-main/core/broker/peer.ts';
+import { OpCode, type OpRecords } from '../../src-main/protocol.ts';
+
+// The table that rebuilds queues and locks from a reporting runtime's stamped reports: JSON
+// reports and packed records alike wait out the reorder window and are applied in stamp order.
+
+const peer = (pid: number): Peer => ({ pid, send() {} });
+const A = peer(100);
+const B = peer(200);
+
+/** Records as decodeOps returns them: [at ms, object index, op]. */
+function recs(...list: [number, number, OpCode][]): OpRecords {
+  return {
+    count: list.length,
+    at: Float64Array.from(list.map(([at]) => at)),
+    code: Int32Array.from(list.map(([, index, op]) => (index << 3) | op)),
+  };
+}
+
+let clock = 0;
+const tables: ObservedTable[] = [];
+afterEach(() => tables.splice(0).forEach((t) => t.dispose()));
+
+function table(): { t: ObservedTable; events: (RunEvent | UnstampedEvent)[] } {
+  const events: (RunEvent | UnstampedEvent)[] = [];
+  clock = 0;
+  const t = new ObservedTable((e) => events.push(e), (e) => events.push(e), () => clock, 100);
+  tables.push(t);
+  return { t, events };
+}
+
+const locks = (events: (RunEvent | UnstampedEvent)[]) => events.filter((e): e is LockEvent => e.type === 'lock');
+const queues = (events: (RunEvent | UnstampedEvent)[]) => events.filter((e): e is QueueEvent => e.type === 'queue');
+
+describe('observed queues and locks', () => {
+  it('waits out the window, then applies reports of all processes in stamp order', () => {
+    const { t, events } = table();
+    t.queue(A, 'q', 'create', 0, 1);
+    // The consumer's get arrives before the producer's put it took.
+    t.records(B, ['q'], recs([12, 0, OpCode.QueueGet]));
+    t.records(A, ['q'], recs([10, 0, OpCode.QueuePut], [11, 0, OpCode.QueuePut]));
+    clock = 50;
+    t.drain(false);
+    expect(events).toEqual([]);
+    clock = 111;
+    t.drain(false);
+    expect(queues(events).map((e) => [e.op, e.pid, e.depth, e.t])).toEqual([
+      ['create', 100, 0, 1],
+      ['put', 100, 1, 10],
+      ['put', 100, 2, 11],
+    ]);
+    clock = 200;
+    t.drain(false);
+    expect(queues(events).map((e) => [e.op, e.depth])).toEqual([['create', 0], ['put', 1], ['put', 2], ['get', 1]]);
+    expect(t.queueFigures()).toEqual([{ queue: 'q', maxsize: 0, puts: 2, gets: 1, depth: 1, peak: 2 }]);
+  });
+
+  it('hands a lock over in stamp order, whatever order the batches arrive in', () => {
+    const { t, events } = table();
+    const ids = ['L'];
+    t.records(B, ids, recs([5, 0, OpCode.LockRequest], [20, 0, OpCode.LockAcquire], [21, 0, OpCode.LockRelease]));
+    t.records(A, ids, recs([1, 0, OpCode.LockRequestAcquire], [19, 0, OpCode.LockRelease]));
+    t.drain(true);
+    expect(locks(events).map((e) => [e.op, e.pid, e.holder, e.waiters])).toEqual([
+      ['create', 100, null, []],
+      ['request', 100, null, [100]],
+      ['acquire', 100, 100, []],
+      ['request', 200, 100, [200]],
+      ['release', 100, null, [200]],
+      ['acquire', 200, 200, []],
+      ['release', 200, null, []],
+    ]);
+    expect(t.lockFigures()).toEqual([{ lock: 'L', acquisitions: 2, contended: 1, holder: null, abandoned: false }]);
+  });
+
+  it('a report later than the window is applied at once, and never goes back in time', () => {
+    const { t, events } = table();
+    t.records(A, ['L'], recs([10, 0, OpCode.LockRequestAcquire]));
+    clock = 300;
+    t.drain(false);
+    t.records(B, ['L'], recs([5, 0, OpCode.LockRequestTimeout]));
+    t.drain(false);
+    const l = locks(events);
+    expect(l.map((e) => [e.op, e.pid, e.t])).toEqual([
+      ['create', 100, 10],
+      ['request', 100, 10],
+      ['acquire', 100, 10],
+      ['request', 200, 10],
+      ['timeout', 200, 10],
+    ]);
+    // A refused non-blocking attempt is a request and a timeout, never a wait.
+    expect(l[3].waiters).toEqual([200]);
+    expect(l[4].waiters).toEqual([]);
+  });
+
+  it('finds a deadlock from waits in records, and reports a lock held by a process that left', () => {
+    const { t, events } = table();
+    t.records(A, ['L1', 'L2'], recs([1, 0, OpCode.LockRequestAcquire], [3, 1, OpCode.LockRequest]));
+    t.records(B, ['L2', 'L1'], recs([2, 0, OpCode.LockRequestAcquire], [4, 1, OpCode.LockRequest]));
+    t.drain(true);
+    const cycle = events.find((e): e is DeadlockEvent => e.type === 'deadlock');
+    // Searched once the whole batch is applied, from its first wait.
+    expect(cycle?.cycle).toEqual([
+      { pid: 100, lock: 'L2', holder: 200 },
+      { pid: 200, lock: 'L1', holder: 100 },
+    ]);
+    expect(events.filter((e) => e.type === 'deadlock')).toHaveLength(1);
+    clock = 10;
+    t.disconnect(A);
+    t.drain(true);
+    expect(locks(events).slice(-1)[0]).toMatchObject({ op: 'abandoned', lock: 'L1', pid: 100, holder: 100, waiters: [200] });
+  });
+});
