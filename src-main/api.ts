@@ -246,6 +246,8 @@ export interface ProcessInfo {
   daemon: boolean;
   state: ProcessState;
   exitcode: number | null;
+  /** A Pool worker's finished tasks (and how many of them raised); absent for other processes. */
+  tasks?: { done: number; failed: number };
   /** ms since run start; null until started. */
   startedAt: number | null;
   endedAt: number | null;

@@ -48,6 +48,8 @@ export type UpMessage =
   /** The scenario could not be loaded, or its main raised: one line for the run's end reason. */
   | { k: 'fatal'; message: string }
   | { k: 'warn'; message: string }
+  /** A Pool worker finished a task: its running totals (finished, and of those, raised). */
+  | { k: 'task'; done: number; failed: number }
   /** A chunk of stdout (s = 0) or stderr (s = 1); the broker splits lines per process. */
   | { k: 'out'; s: 0 | 1; text: string }
   | { k: 'qnew'; q: string; maxsize: number }
@@ -323,6 +325,8 @@ export function isUpMessage(m: unknown): m is UpMessage {
       return int(o.pid) && int(o.exitcode);
     case 'bye':
       return int(o.exitcode);
+    case 'task':
+      return int(o.done) && int(o.failed) && o.failed >= 0 && o.done >= o.failed;
     case 'fatal':
     case 'warn':
       return typeof o.message === 'string';

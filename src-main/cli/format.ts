@@ -63,9 +63,11 @@ export function summaryText(s: RunSummary, scenario: string, logPath: string): s
   out.push(`run ${scenario} ${s.end.reason} after ${secs} s, main exit code ${s.end.exitcode ?? '-'}`);
   out.push('');
   out.push(`processes (${s.processes.length})`);
+  // Pool workers say how many tasks they finished (and how many raised): a column only then.
+  const withTasks = s.processes.some((p) => p.tasks);
   out.push(
     ...table(
-      ['PID', 'PPID', 'NAME', 'DAEMON', 'EXIT', 'LIFETIME'],
+      ['PID', 'PPID', 'NAME', 'DAEMON', 'EXIT', 'LIFETIME', ...(withTasks ? ['TASKS'] : [])],
       treeOrder(s.processes).map(({ p, depth }) => [
         p.pid === null ? '-' : String(p.pid),
         String(p.ppid),
@@ -73,6 +75,7 @@ export function summaryText(s: RunSummary, scenario: string, logPath: string): s
         p.daemon ? 'yes' : 'no',
         p.exitcode === null ? '?' : String(p.exitcode),
         p.endedAt === null || p.startedAt === null ? '-' : `${((p.endedAt - p.startedAt) / 1000).toFixed(2)} s`,
+        ...(withTasks ? [p.tasks ? `${p.tasks.done}${p.tasks.failed ? ` (${p.tasks.failed} raised)` : ''}` : ''] : []),
       ]),
     ).map((l) => `  ${l}`),
   );

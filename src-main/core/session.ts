@@ -447,6 +447,11 @@ export class Session {
         }
         this.markExited(pid, exitcode);
       },
+      task: (pid, done, failed) => {
+        const p = this.byPid.get(pid);
+        if (p) p.tasks = { done, failed };
+        this.emit({ type: 'task', pid, done, failed });
+      },
       fatal: (pid, message) => {
         if (pid === this.rootPid) this.rootFatal = message;
         else this.emit({ type: 'warning', pid, message });

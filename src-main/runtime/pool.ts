@@ -3,6 +3,7 @@
 // app shows the pool's backlog like any other queue.
 
 import { cpus } from 'node:os';
+import { broker } from './connection.ts';
 import { exportNameOf, scenario } from './context.ts';
 import { PicklingError, ValueError } from './errors.ts';
 import { Process, builtinTargets } from './process.ts';
@@ -48,6 +49,8 @@ function revivedError(e: { name: string; message: string; stack?: string }): Err
 /** The loop every pool worker runs: the Python pool's `worker()` function. */
 async function poolWorker(tasks: Queue<Task | null>, results: Queue<TaskResult>): Promise<void> {
   const exports = scenario().exports ?? {};
+  let done = 0;
+  let failed = 0;
   for (;;) {
     const task = await takeOne(tasks);
     if (task === null) return;
@@ -59,8 +62,12 @@ async function poolWorker(tasks: Queue<Task | null>, results: Queue<TaskResult>)
       await results.put({ job: task.job, index: task.index, ok: true, values });
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
+      failed += 1;
       await results.put({ job: task.job, index: task.index, ok: false, error: { name: e.name, message: e.message, stack: e.stack } });
     }
+    // Counted as Python counts them (one chunk, one task), for the worker's row in the window.
+    done += 1;
+    broker().send({ k: 'task', done, failed });
   }
 }
 builtinTargets.set('pool-worker', poolWorker as never);

@@ -133,6 +133,11 @@ describe('pool-map (seed 4)', () => {
     expect(repeated, 'no number is printed twice').toEqual([]);
     const numbers = r.stdout().map(Number).sort((a, b) => a - b);
     expect(numbers).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    // As Python counts tasks: map() cuts the 100 items into 20 chunks of 5.
+    const last = new Map<number, number>();
+    for (const e of event(r, 'task')) last.set(e.pid, e.done);
+    expect([...last.keys()].every((pid) => workerPids.has(pid)), 'only workers report tasks').toBe(true);
+    expect([...last.values()].reduce((a, b) => a + b, 0)).toBe(20);
   });
 });
 

@@ -203,6 +203,11 @@ describe('python mode', () => {
       expect(w.daemon).toBe(true);
       expect(r.exits().has(w.pid)).toBe(true);
     }
+    // One task (the chunk with item 3) raised: the worker that ran it says so.
+    const last = new Map<number, { done: number; failed: number }>();
+    for (const e of ofType(r, 'task')) last.set(e.pid, { done: e.done, failed: e.failed });
+    expect([...last.values()].reduce((n, c) => n + c.failed, 0)).toBe(1);
+    expect([...last.values()].reduce((n, c) => n + c.done, 0)).toBeGreaterThanOrEqual(1);
     // The pool's own task queues and locks are multiprocessing's internals, not the script's.
     expect(ofType(r, 'queue')).toHaveLength(0);
     expect(ofType(r, 'lock')).toHaveLength(0);

@@ -95,6 +95,12 @@ describe('python presets', () => {
     // Leaving `with Pool(...)` calls terminate(): a worker ends by SIGTERM or, if it was already
     // on its way out, with 0. Either way each one has an exit.
     for (const w of workers) expect([0, -15]).toContain(r.exits().get(w.pid));
+    // map() cuts 100 items into chunks of 5 (100 / (5 workers * 4)): 20 tasks, shared out.
+    const last = new Map<number, number>();
+    for (const e of ofType(r, 'task')) last.set(e.pid, e.done);
+    expect([...last.keys()].every((pid) => pids.has(pid)), 'only workers report tasks').toBe(true);
+    expect([...last.values()].reduce((a, b) => a + b, 0)).toBe(20);
+    expect(ofType(r, 'task').every((e) => e.failed === 0)).toBe(true);
   });
 
   it('members (seed 5): name, pid, True, then kill() and None; close() of a running process raises', async () => {

@@ -97,6 +97,7 @@ describe('the broker and ops messages', () => {
       closed: () => {},
       exited: () => {},
       fatal: () => {},
+      task: () => {},
       disconnected: (pid) => disconnected(pid),
       now: () => performance.now() - start,
     };

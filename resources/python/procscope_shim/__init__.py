@@ -19,3 +19,8 @@ def install():
     _installed = True
     client.install()
     _patch.install()
+    for name in ('_managers', '_pool'):
+        try:
+            __import__(__name__ + '.' + name, fromlist=['install']).install()
+        except Exception as e:  # an interpreter we do not know: run anyway, say so
+            client.post({'k': 'warn', 'message': 'procscope could not instrument %s: %r' % (name.strip('_'), e)})

@@ -34,6 +34,8 @@ export interface BrokerHost {
   closed(ownerPid: number, handle: string): void;
   exited(pid: number, exitcode: number, reporter: 'parent' | 'self'): void;
   fatal(pid: number, message: string): void;
+  /** A Pool worker's task totals so far. */
+  task(pid: number, done: number, failed: number): void;
   disconnected(pid: number): void;
   /** The run's current time, ms: what reporting runtimes stamp their reports against. */
   now?(): number;
@@ -214,6 +216,8 @@ export class Broker {
         return this.host.fatal(conn.pid, m.message);
       case 'warn':
         return this.host.emit({ type: 'warning', message: m.message, pid: conn.pid });
+      case 'task':
+        return this.host.task(conn.pid, m.done, m.failed);
     }
   }
 
