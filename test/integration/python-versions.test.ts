@@ -102,4 +102,41 @@ describe('python mode on each CPython version present', () => {
       expect(r.stderr().filter((l) => l.includes('DeprecationWarning')), 'no warning caused by the shim').toEqual([]);
     });
   }
+
+  // 3.12+ warns when a multi-threaded process forks. procscope keeps its own reporter thread
+  // from causing it, but must not hide the warning a script's own thread causes.
+  for (const minor of MINORS.filter((m) => m >= 12)) {
+    const exe = interpreters.get(minor);
+    it.skipIf(!exe)(`3.${minor}: a fork with a thread of the script's own still warns${exe ? '' : ' (not installed here)'}`, async () => {
+      const program = [
+        'import multiprocessing as mp',
+        'import threading',
+        'import warnings',
+        "warnings.simplefilter('default')",
+        '',
+        'def noop():',
+        '    pass',
+        '',
+        "if __name__ == '__main__':",
+        '    ctx = mp.get_context("fork")',
+        '    p = ctx.Process(target=noop)',
+        '    p.start()',
+        '    p.join()',
+        '    stop = threading.Event()',
+        '    t = threading.Thread(target=stop.wait)',
+        '    t.start()',
+        '    q = ctx.Process(target=noop)',
+        '    q.start()',
+        '    q.join()',
+        '    stop.set()',
+        '    t.join()',
+        "    print('done')",
+        '',
+      ].join('\n');
+      const r = await run(scenarioFile(program, 'threads.py'), { python: exe });
+      expect(r.stdout(r.root)).toEqual(['done']);
+      const warned = r.stderr(r.root).filter((l) => l.includes('DeprecationWarning') && l.includes('multi-threaded'));
+      expect(warned, 'once: for the fork after the script started its thread').toHaveLength(1);
+    });
+  }
 });

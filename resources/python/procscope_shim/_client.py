@@ -28,6 +28,7 @@ import struct
 import sys
 import threading
 import time
+import warnings
 from array import array
 
 ENV_SOCKET = 'PROCSCOPE_SOCKET'
@@ -105,6 +106,20 @@ _header = struct.Struct('<IB').pack
 _time_ns = time.time_ns
 
 
+#: The warning CPython >= 3.12 gives when a multi-threaded process forks (see _before_fork).
+_FORK_WARNING = r'This process \(pid=\d+\) is multi-threaded, use of \w+\(\) may lead to deadlocks'
+
+
+def _os_thread_count():
+    """Linux: field 20 of /proc/self/stat, the count CPython's warning reads first."""
+    try:
+        with open('/proc/self/stat', 'rb') as f:
+            data = f.read()
+        return int(data[data.rindex(b')') + 2 :].split()[17])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class _Client(object):
     def __init__(self):
         self.path = os.environ.get(ENV_SOCKET)
@@ -158,12 +173,41 @@ class _Client(object):
         # Every process started from here on (spawn, forkserver) waits for its Process object.
         os.environ[ENV_ROLE] = 'child'
         if hasattr(os, 'register_at_fork'):
-            os.register_at_fork(after_in_child=self._after_fork_child)
+            if sys.version_info >= (3, 12):
+                os.register_at_fork(before=self._before_fork, after_in_child=self._after_fork_child)
+            else:
+                os.register_at_fork(after_in_child=self._after_fork_child)
         atexit.register(self.flush)
         if main:
             self._prev_hook = sys.excepthook
             sys.excepthook = self._excepthook
             self.connect(os.getpid(), os.getppid(), 'MainProcess', False)
+
+    def _before_fork(self):
+        """CPython 3.12+ warns when a process with other threads forks. The reporter thread
+        alone must not cause that warning: it holds nothing a child needs (the child starts
+        clean, see _after_fork_child). 3.12 warns before the after-fork hooks, 3.13+ after them,
+        so the filter stays in place until a fork with threads of the script's own takes it away
+        and Python warns as it would without procscope."""
+        try:
+            t = self.thread
+            ours_only = (
+                t is not None and t.is_alive() and threading.active_count() == 2 and (_os_thread_count() or 2) <= 2
+            )
+            entry = None
+            for f in warnings.filters:
+                if f[0] == 'ignore' and f[2] is DeprecationWarning and getattr(f[1], 'pattern', None) == _FORK_WARNING:
+                    entry = f
+                    break
+            if ours_only and entry is None:
+                warnings.filterwarnings('ignore', message=_FORK_WARNING, category=DeprecationWarning)
+            elif not ours_only and entry is not None:
+                warnings.filters.remove(entry)
+                mutated = getattr(warnings, '_filters_mutated', None)  # gone in 3.14; 'ignore' is never cached
+                if mutated is not None:
+                    mutated()
+        except Exception:
+            pass
 
     def _after_fork_child(self):
         # The parent's connection and unsent reports are the parent's: start clean. A child of
