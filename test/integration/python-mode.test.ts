@@ -119,18 +119,6 @@ describe('python mode', () => {
     expect(holder).toBeNull();
   });
 
-  it('members.py: the seed fails with ValueError, and the run shows it', async () => {
-    const r = await runPy(seed('members.py'));
-    expect(r.summary.end.reason).toBe('error');
-    expect(r.summary.end.error).toMatch(/^ValueError: Cannot close a process while it is still running/);
-    expect(r.summary.end.exitcode).toBe(1);
-    const [demo] = children(r);
-    expect(demo).toMatchObject({ name: 'demo', daemon: true, ppid: r.root });
-    expect(r.stdout(r.root).slice(0, 2)).toEqual(['demo', String(demo.pid)]);
-    expect(r.stderr(r.root).some((l) => l.startsWith('ValueError: Cannot close a process'))).toBe(true);
-    expect(r.exits().has(demo.pid)).toBe(true);
-  });
-
   it('two locks taken in opposite order: a deadlock is reported, and stop leaves no process alive', async () => {
     const file = scenarioFile(
       [

@@ -103,17 +103,27 @@ describe('python presets', () => {
     expect(ofType(r, 'task').every((e) => e.failed === 0)).toBe(true);
   });
 
-  it('members (seed 5): name, pid, True, then kill() and None; close() of a running process raises', async () => {
+  it('members (seed 5): name, pid, is_alive(), then kill() and exitcode; close() raises if the child still runs', async () => {
     const r = await preset('members');
-    // The verbatim seed reads exitcode without join(), then close()s a child that may still be
-    // running: Python raises, and the run ends with that error.
-    expect(r.summary.end.reason).toBe('error');
-    expect(r.summary.end.error).toMatch(/^ValueError: Cannot close a process while it is still running/);
-    const [demo] = children(r);
+    const [demo, ...others] = children(r);
+    expect(others).toEqual([]);
     expect(demo.name).toBe('demo');
     expect(demo.daemon).toBe(true);
-    expect(r.stdout(r.root)).toEqual(['demo', String(demo.pid), 'True', 'None']);
-    expect(r.exits().get(demo.pid), 'kill() came first: SIGKILL').toBe(-9);
+    const out = r.stdout(r.root);
+    expect(out.slice(0, 2)).toEqual(['demo', String(demo.pid)]);
+    expect(['True', 'False']).toContain(out[2]);
+    // The verbatim seed reads exitcode right after kill() and terminate(), without join(): Python
+    // usually prints None (the child is not reaped yet), and then close() of a process still
+    // running raises. Under load the child may already be gone: then main prints its exit code
+    // and close() succeeds. Either way the log agrees with what main printed.
+    if (out[3] === 'None') {
+      expect(r.summary.end.reason).toBe('error');
+      expect(r.summary.end.error).toMatch(/^ValueError: Cannot close a process while it is still running/);
+      expect(r.exits().get(demo.pid), 'kill() came first: SIGKILL').toBe(-9);
+    } else {
+      expectFinished(r);
+      expect(out[3]).toBe(String(r.exits().get(demo.pid)));
+    }
   });
 
   it('bounded-queue (seed 6): prints True 3 1 2 3 True; depth climbs to 3 and falls to 0', async () => {
