@@ -36,6 +36,29 @@ const locks = (events: (RunEvent | UnstampedEvent)[]) => events.filter((e): e is
 const queues = (events: (RunEvent | UnstampedEvent)[]) => events.filter((e): e is QueueEvent => e.type === 'queue');
 
 describe('observed queues and locks', () => {
+  it('a second create of a known queue id starts an empty queue; a late create changes nothing', () => {
+    const { t, events } = table();
+    // A manager names queues by address: a freed queue's name comes back for a new one.
+    t.queue(A, 'mq', 'create', 0, 1);
+    t.queue(A, 'mq', 'put', 0, 2);
+    t.queue(A, 'mq', 'put', 0, 3);
+    t.queue(B, 'mq', 'create', 5, 10);
+    t.queue(B, 'mq', 'put', 0, 11);
+    clock = 200;
+    t.drain(false);
+    // A create stamped before what was applied is a late report, not a new queue.
+    t.queue(A, 'mq', 'create', 0, 4);
+    clock = 400;
+    t.drain(false);
+    expect(queues(events).map((e) => [e.op, e.depth, e.maxsize])).toEqual([
+      ['create', 0, 0],
+      ['put', 1, 0],
+      ['put', 2, 0],
+      ['create', 0, 5],
+      ['put', 1, 5],
+    ]);
+  });
+
   it('waits out the window, then applies reports of all processes in stamp order', () => {
     const { t, events } = table();
     t.queue(A, 'q', 'create', 0, 1);

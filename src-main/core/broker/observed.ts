@@ -313,6 +313,13 @@ export class ObservedTable {
       q.announced = true;
       if (op === R.QueueCreate) q.maxsize = maxsize;
       this.queueEvent(q, 'create', peer.pid, at);
+    } else if (op === R.QueueCreate && logged(at) >= q.lastT) {
+      // A second create of a known id, after everything seen of it: a manager reuses the name
+      // of a freed queue (it names objects by address) for a new, empty one. A create stamped
+      // before what was applied is only a late report, and changes nothing.
+      q.count = 0;
+      q.maxsize = maxsize;
+      this.queueEvent(q, 'create', peer.pid, at);
     }
     if (op === R.QueueCreate) return;
     if (op === R.QueuePut) {
