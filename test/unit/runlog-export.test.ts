@@ -199,6 +199,19 @@ describe('toChromeTrace', () => {
     ]);
   });
 
+  it("plots a Pool worker's finished tasks as a counter of its process", () => {
+    const trace = toChromeTrace([
+      runStart('pool-map'),
+      { t: 1, type: 'process', pid: 300, ppid: 1, name: 'ForkPoolWorker-1', daemon: true },
+      { t: 5, type: 'task', pid: 300, done: 1, failed: 0 },
+      { t: 9, type: 'task', pid: 300, done: 2, failed: 1 },
+    ]).traceEvents;
+    expect(trace.filter((e) => e.ph === 'C' && e.name === 'tasks').map((e) => [e.pid, e.ts, e.args])).toEqual([
+      [300, 5000, { done: 1, failed: 0 }],
+      [300, 9000, { done: 2, failed: 1 }],
+    ]);
+  });
+
   it('marks a deadlock with a global instant describing the cycle', () => {
     const dl = te.filter((e) => e.name === 'deadlock');
     expect(dl).toHaveLength(1);

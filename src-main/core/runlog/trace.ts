@@ -226,6 +226,10 @@ class TraceBuilder {
       case 'queue':
         this.emit({ name: `queue ${e.queue}`, ph: 'C', ts, pid: RUN_PID, tid: RUN_PID, args: { depth: e.depth } });
         return;
+      case 'task':
+        // A counter track per worker: how its finished tasks grew is how the pool shared the work.
+        this.emit({ name: 'tasks', ph: 'C', ts, pid: e.pid, tid: e.pid, args: { done: e.done, failed: e.failed } });
+        return;
       case 'lock':
         this.lockEvent(e, ts);
         return;
