@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { LockEvent } from '../../src-main/api.ts';
 import { run, scenarioFile, tmpRoot } from '../helpers/run.ts';
 
 // Python mode never crashes on a program it cannot fully follow: the program runs and is shown,
@@ -16,6 +17,41 @@ describe('python mode: programs it cannot fully follow', () => {
     expect(r.summary.end.error).toBe("ModuleNotFoundError: No module named 'no_such_module_here'");
     expect(r.stdout(r.root)).toEqual(['before']);
     expect(r.summary.end.exitcode).toBe(1);
+  });
+
+  it('a process that dies holding a Lock: the lock is reported abandoned and stays held', async () => {
+    const file = scenarioFile(
+      [
+        'import multiprocessing as mp',
+        'import os',
+        '',
+        'def grab(lock):',
+        '    lock.acquire()',
+        "    print('holding', flush=True)",
+        '    os._exit(3)  # dies without releasing',
+        '',
+        "if __name__ == '__main__':",
+        '    lock = mp.Lock()',
+        '    p = mp.Process(target=grab, args=(lock,))',
+        '    p.start()',
+        '    p.join()',
+        "    print('child exit', p.exitcode)",
+        "    print('main got it', lock.acquire(timeout=0.2))",
+        '',
+      ].join('\n'),
+      'abandon.py',
+    );
+    const r = await run(file, { python });
+    expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+    expect(r.stdout(r.root)).toEqual(['child exit 3', 'main got it False']);
+    const [child] = r.processes().filter((p) => p.pid !== r.root);
+    expect(r.stdout(child.pid)).toEqual(['holding']);
+    const locks = r.logged.filter((e): e is LockEvent => e.type === 'lock');
+    const ops = locks.map((e) => `${e.op}:${e.pid === r.root ? 'main' : 'child'}`);
+    expect(ops).toEqual(['create:main', 'request:child', 'acquire:child', 'abandoned:child', 'request:main', 'timeout:main']);
+    const abandoned = locks.find((e) => e.op === 'abandoned');
+    expect(abandoned?.holder, 'as in Python, the dead holder still holds it').toBe(child.pid);
+    expect(r.summary.locks).toEqual([expect.objectContaining({ holder: child.pid, abandoned: true })]);
   });
 
   it('a start method procscope does not know: the process still runs and is shown, with a warning', async () => {

@@ -178,6 +178,17 @@ class _Client(object):
             else:
                 os.register_at_fork(after_in_child=self._after_fork_child)
         atexit.register(self.flush)
+        real_exit = os._exit
+
+        def _exit(status):
+            try:
+                self.flush_before_exit()
+            except Exception:
+                pass
+            real_exit(status)
+
+        _exit.__doc__ = real_exit.__doc__
+        os._exit = _exit
         if main:
             self._prev_hook = sys.excepthook
             sys.excepthook = self._excepthook
@@ -320,6 +331,15 @@ class _Client(object):
 
     def post_now(self, msg):
         self.pending.append(msg)
+        self.flush()
+
+    def flush_before_exit(self):
+        """os._exit skips atexit and finally blocks: what is unsent goes out first. A signal
+        handler may call it while this thread holds the send lock: then it gives up after a while
+        rather than wait for itself."""
+        if not self.connected or not self.send_lock.acquire(timeout=1.0):
+            return
+        self.send_lock.release()
         self.flush()
 
     def _unsent(self):
@@ -471,7 +491,10 @@ class _Output(io.TextIOBase):
         return self._orig.write(text)
 
     def flush(self):
-        if not self._client.connected and self._orig is not None:
+        # print(..., flush=True) asks for the text to be out now: so it is, to the monitor.
+        if self._client.connected:
+            self._client.flush()
+        elif self._orig is not None:
             try:
                 self._orig.flush()
             except (OSError, ValueError):

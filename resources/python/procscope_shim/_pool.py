@@ -27,7 +27,8 @@ class _CountingOutqueue(object):
         self._procscope_done += 1
         if not ok:
             self._procscope_failed += 1
-        client.post({'k': 'task', 'done': self._procscope_done, 'failed': self._procscope_failed})
+        # Sent at once: the pool may terminate this worker (SIGTERM) as soon as its result is in.
+        client.post_now({'k': 'task', 'done': self._procscope_done, 'failed': self._procscope_failed})
 
     def __getattr__(self, name):
         # _reader, _writer, close...: everything else is the real queue's.
