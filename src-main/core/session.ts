@@ -117,6 +117,8 @@ export class Session {
   private ending = false;
   private timeoutTimer: NodeJS.Timeout | null = null;
   private disconnectedAll: (() => void) | null = null;
+  /** Pids whose connection to the broker has closed: all they said has been read. */
+  private readonly hungUp = new Set<number>();
   /** Exits seen by a parent, waiting for the child's connection to close. */
   private readonly exitsDue = new Map<number, { exitcode: number; timer: NodeJS.Timeout }>();
 
@@ -392,6 +394,7 @@ export class Session {
       p = this.byPid.get(pid) as ProcessInfo;
     }
     if (p.state === 'exited') return;
+    this.hungUp.delete(pid); // its pid may come back as another process of the run
     p.state = 'exited';
     p.exitcode = exitcode;
     p.endedAt = round(performance.now() - this.t0);
@@ -440,7 +443,9 @@ export class Session {
         // The parent saw the exit, but the child's last output may still be on its way on the
         // child's own connection: its exit waits for that connection to close, so the log never
         // shows a line after the exit of the process that printed it.
-        if (reporter === 'parent' && this.broker.isConnected(pid) && !this.exitsDue.has(pid)) {
+        // A child not heard from yet may still have everything in its socket, unread (under
+        // load the parent's report can overtake it): it waits too, for a while.
+        if (reporter === 'parent' && !this.hungUp.has(pid) && !this.exitsDue.has(pid)) {
           const timer = setTimeout(() => this.settleExit(pid), EXIT_AFTER_OUTPUT_MS);
           this.exitsDue.set(pid, { exitcode, timer });
           return;
@@ -458,6 +463,7 @@ export class Session {
       },
       now: () => round(performance.now() - this.t0),
       disconnected: (pid) => {
+        this.hungUp.add(pid);
         this.settleExit(pid);
         const p = this.byPid.get(pid);
         // Its parent reports the exit code; if the parent is gone too, nobody can.

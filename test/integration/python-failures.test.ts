@@ -48,7 +48,10 @@ describe('python mode: programs it cannot fully follow', () => {
     expect(r.stdout(child.pid)).toEqual(['holding']);
     const locks = r.logged.filter((e): e is LockEvent => e.type === 'lock');
     const ops = locks.map((e) => `${e.op}:${e.pid === r.root ? 'main' : 'child'}`);
-    expect(ops).toEqual(['create:main', 'request:child', 'acquire:child', 'abandoned:child', 'request:main', 'timeout:main']);
+    // The child's end is noticed when its connection closes, which under load may be after
+    // main's request: only the child's own order is fixed.
+    expect(ops.filter((o) => o.endsWith(':child'))).toEqual(['request:child', 'acquire:child', 'abandoned:child']);
+    expect(ops.filter((o) => o.endsWith(':main'))).toEqual(['create:main', 'request:main', 'timeout:main']);
     const abandoned = locks.find((e) => e.op === 'abandoned');
     expect(abandoned?.holder, 'as in Python, the dead holder still holds it').toBe(child.pid);
     expect(r.summary.locks).toEqual([expect.objectContaining({ holder: child.pid, abandoned: true })]);

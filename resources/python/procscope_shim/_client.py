@@ -177,12 +177,16 @@ class _Client(object):
                 os.register_at_fork(before=self._before_fork, after_in_child=self._after_fork_child)
             else:
                 os.register_at_fork(after_in_child=self._after_fork_child)
-        atexit.register(self.flush)
+        # Registered before multiprocessing's own exit handler, so it runs after it (children
+        # joined): the last reports go out and the connection closes, before the interpreter
+        # stops the reporter thread wherever it is.
+        atexit.register(self.close)
         real_exit = os._exit
 
         def _exit(status):
             try:
-                self.flush_before_exit()
+                # os._exit skips atexit and finally blocks: what is unsent goes out first.
+                self.flush_unless_stuck()
             except Exception:
                 pass
             real_exit(status)
@@ -333,10 +337,10 @@ class _Client(object):
         self.pending.append(msg)
         self.flush()
 
-    def flush_before_exit(self):
-        """os._exit skips atexit and finally blocks: what is unsent goes out first. A signal
-        handler may call it while this thread holds the send lock: then it gives up after a while
-        rather than wait for itself."""
+    def flush_unless_stuck(self):
+        """Sends what is unsent now, unless the send lock stays taken: a signal handler may run
+        this while its own thread holds it (os._exit from a handler), and it must not wait for
+        itself forever."""
         if not self.connected or not self.send_lock.acquire(timeout=1.0):
             return
         self.send_lock.release()
@@ -491,9 +495,12 @@ class _Output(io.TextIOBase):
         return self._orig.write(text)
 
     def flush(self):
-        # print(..., flush=True) asks for the text to be out now: so it is, to the monitor.
+        # print(..., flush=True) asks for the text to be out now: so it is, to the monitor. Not
+        # while the interpreter shuts down: the reporter (a daemon thread) may have been frozen
+        # holding the send lock, and everything was sent at exit already (see install).
         if self._client.connected:
-            self._client.flush()
+            if not sys.is_finalizing():
+                self._client.flush_unless_stuck()
         elif self._orig is not None:
             try:
                 self._orig.flush()

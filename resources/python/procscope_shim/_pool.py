@@ -19,16 +19,25 @@ class _CountingOutqueue(object):
         self._procscope_failed = 0
 
     def put(self, obj):
-        self._procscope_queue.put(obj)
         try:
             ok = bool(obj[2][0])  # (job, i, (success, value))
         except Exception:
-            return
+            return self._procscope_queue.put(obj)
         self._procscope_done += 1
         if not ok:
             self._procscope_failed += 1
-        # Sent at once: the pool may terminate this worker (SIGTERM) as soon as its result is in.
+        # Sent before the result: once the last result is in, the pool may SIGTERM this worker
+        # at once, and this also sends what the task printed.
         client.post_now({'k': 'task', 'done': self._procscope_done, 'failed': self._procscope_failed})
+        try:
+            self._procscope_queue.put(obj)
+        except BaseException:
+            # Not sent (a result that cannot be pickled): the worker sends an error instead,
+            # which counts as this task, failed.
+            self._procscope_done -= 1
+            if not ok:
+                self._procscope_failed -= 1
+            raise
 
     def __getattr__(self, name):
         # _reader, _writer, close...: everything else is the real queue's.
