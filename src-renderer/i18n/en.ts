@@ -139,6 +139,7 @@ export const en = {
   'state.closedHint': 'close() released the Process object; its members now raise ValueError',
   'exitcode.signal': 'killed by {signal}',
   'exitcode.none': 'None while the process has not ended',
+  'tasks.one': '1 task',
   'tasks.count': '{n} tasks',
   'tasks.failed': '{n} raised',
   'tasks.title': 'Pool worker: {done} tasks finished, {failed} of them raised (a task is one apply() or one chunk of a map())',

@@ -132,6 +132,7 @@ export const zh = {
   'state.closedHint': 'close() 已释放 Process 对象；此后访问它的成员会抛出 ValueError',
   'exitcode.signal': '被 {signal} 终止',
   'exitcode.none': '进程结束前为 None',
+  'tasks.one': '1 个任务',
   'tasks.count': '{n} 个任务',
   'tasks.failed': '{n} 个出错',
   'tasks.title': '进程池工作进程：已完成 {done} 个任务，其中 {failed} 个抛出异常（一个任务是一次 apply() 或 map() 的一个分块）',

@@ -85,3 +85,30 @@ describe('process table as of a moment', () => {
     expect(h.sampleAt(7, 500.5)).toEqual({ cpu: 500, rss: 5000 });
   });
 });
+
+describe("a Pool worker's task count", () => {
+  const pool: RunEvent[] = [
+    { t: 10, type: 'process', pid: 100, ppid: 1, name: 'MainProcess', daemon: false },
+    { t: 20, type: 'process', pid: 201, ppid: 100, name: 'ForkPoolWorker-1', daemon: true },
+    { t: 50, type: 'task', pid: 201, done: 1, failed: 0 },
+    { t: 80, type: 'task', pid: 201, done: 2, failed: 1 },
+  ];
+
+  it('the model keeps the latest counts on the worker row only', async () => {
+    const { RunModel } = await import('../../../src-renderer/lib/model/run-model.ts');
+    const m = new RunModel();
+    m.ingest([{ t: 0, type: 'run', version: 1, scenario: 'pool-map', startedAt: '2026-01-01T00:00:00.000Z', interval: 500, cwd: '/' }, ...pool]);
+    const [main, worker] = m.processes();
+    expect(main.tasks).toBeUndefined();
+    expect(worker.tasks).toEqual({ done: 2, failed: 1 });
+  });
+
+  it('as of a moment: the counts then, none before the first finished task', () => {
+    const h = new ProcessHistory();
+    h.ingest(pool);
+    const worker: HistoryRow = { key: 'pid:201', handle: null, pid: 201, state: 'running', exitcode: null, cpu: null, rss: null, startedAt: 20, endedAt: null, tasks: { done: 2, failed: 1 } };
+    expect(h.asOf([worker], 30)[0].tasks).toBeUndefined();
+    expect(h.asOf([worker], 60)[0].tasks).toEqual({ done: 1, failed: 0 });
+    expect(h.asOf([worker], 90)[0].tasks).toEqual({ done: 2, failed: 1 });
+  });
+});
