@@ -201,6 +201,42 @@ describe('python mode', () => {
     expect(ofType(r, 'lock')).toHaveLength(0);
   });
 
+  it('ProcessPoolExecutor workers count their tasks too; a ThreadPool (threads, not processes) reports none', async () => {
+    const file = scenarioFile(
+      [
+        'from concurrent.futures import ProcessPoolExecutor',
+        'from multiprocessing.pool import ThreadPool',
+        'import multiprocessing as mp',
+        '',
+        'def sq(x):',
+        '    if x == 7:',
+        "        raise ValueError('seven')",
+        '    return x * x',
+        '',
+        "if __name__ == '__main__':",
+        '    with ThreadPool(2) as tp:',
+        "        print('threads', tp.map(abs, [-1, -2]))",
+        "    with ProcessPoolExecutor(3, mp_context=mp.get_context('spawn')) as ex:",
+        '        futs = [ex.submit(sq, i) for i in range(10)]',
+        "        print('failed', [i for i, f in enumerate(futs) if f.exception() is not None])",
+        "        print('map', list(ex.map(sq, range(7), chunksize=3)))",
+        '',
+      ].join('\n'),
+      'executor.py',
+    );
+    const r = await runPy(file);
+    expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+    expect(r.stdout(r.root)).toEqual(['threads [1, 2]', 'failed [7]', 'map [0, 1, 4, 9, 16, 25, 36]']);
+    const workers = new Set(children(r).map((w) => w.pid));
+    const tasks = ofType(r, 'task');
+    expect(tasks.every((e) => workers.has(e.pid)), 'only worker processes report tasks').toBe(true);
+    const last = new Map<number, { done: number; failed: number }>();
+    for (const e of tasks) last.set(e.pid, { done: e.done, failed: e.failed });
+    // 10 submits and a map of 7 items in chunks of 3 (3 tasks): 13, one of which raised.
+    expect([...last.values()].reduce((n, c) => n + c.done, 0)).toBe(13);
+    expect([...last.values()].reduce((n, c) => n + c.failed, 0)).toBe(1);
+  });
+
   it('stopping a run with children and grandchildren still running leaves no Python process alive', async () => {
     const file = scenarioFile(
       [

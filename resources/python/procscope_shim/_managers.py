@@ -20,6 +20,7 @@ import sys
 import zlib
 
 from ._client import client
+from ._lazy import when_imported
 
 #: SyncManager's queue typeids; both are a queue.Queue in the server.
 QUEUE_TYPEIDS = ('Queue', 'JoinableQueue')
@@ -132,71 +133,5 @@ def patch(managers):
         BaseProxy._callmethod = _wrap_callmethod(callmethod)
 
 
-def _patch_safely(managers):
-    try:
-        patch(managers)
-    except Exception as e:
-        _warn('procscope could not instrument multiprocessing.managers: %r' % (e,))
-
-
-class _ImportHook(object):
-    """Patches multiprocessing.managers right after the module's code ran, on its first import.
-
-    It only finds the module's spec (through the finders after it) and wraps that spec's own
-    loader instance; the module loads exactly as it would have.
-    """
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != _MODULE:
-            return None
-        self._remove()
-        spec = None
-        for finder in list(sys.meta_path):
-            find = getattr(finder, 'find_spec', None)
-            if find is None:
-                continue
-            try:
-                spec = find(fullname, path, target)
-            except Exception:
-                spec = None
-            if spec is not None:
-                break
-        loader = getattr(spec, 'loader', None)
-        if loader is None or not hasattr(loader, 'exec_module'):
-            return spec
-        orig_exec = loader.exec_module
-
-        def exec_module(module):
-            if getattr(module, '__name__', None) != fullname:
-                # A loader shared by several modules (zipimport): not ours.
-                return orig_exec(module)
-            try:
-                del loader.exec_module
-            except Exception:
-                pass
-            orig_exec(module)
-            _patch_safely(module)
-
-        try:
-            # On this loader instance only: a file loader is made for this one module.
-            loader.exec_module = exec_module
-        except Exception:
-            pass
-        return spec
-
-    def _remove(self):
-        try:
-            sys.meta_path.remove(self)
-        except ValueError:
-            pass
-
-
 def install():
-    managers = sys.modules.get(_MODULE)
-    if managers is not None:
-        _patch_safely(managers)
-        return
-    for finder in sys.meta_path:
-        if isinstance(finder, _ImportHook):
-            return
-    sys.meta_path.insert(0, _ImportHook())
+    when_imported(_MODULE, patch)
