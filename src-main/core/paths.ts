@@ -41,8 +41,12 @@ export function presetsDir(): string {
   return path.join(packageRoot(), 'src-main', 'presets');
 }
 
+/** procscope's folder of the user: $PROCSCOPE_HOME, else ~/.procscope. */
+export function procscopeHome(): string {
+  return process.env.PROCSCOPE_HOME ?? path.join(process.env.HOME ?? process.cwd(), '.procscope');
+}
+
 /** Where run logs go unless a path is given: $PROCSCOPE_HOME/runs, else ~/.procscope/runs. */
 export function runsDir(): string {
-  const home = process.env.PROCSCOPE_HOME ?? path.join(process.env.HOME ?? process.cwd(), '.procscope');
-  return path.join(home, 'runs');
+  return path.join(procscopeHome(), 'runs');
 }

@@ -26,8 +26,9 @@ import { ENV_COMPILED, ENV_INTERACTIVE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_
 import { Broker, type BrokerHost } from './broker/server.ts';
 import type { LockFigures } from './broker/locks.ts';
 import type { QueueFigures } from './broker/queues.ts';
-import { childEntry, pythonShimDir, runsDir } from './paths.ts';
+import { childEntry, runsDir } from './paths.ts';
 import { isAlive, killGroup, killGroupSync, zombieExitcode } from './process-group.ts';
+import { preparedShimDir } from './python-shim.ts';
 import { RunLogWriter } from './runlog/writer.ts';
 import { Sampler, validateInterval } from './sampler.ts';
 import { compileScenario } from './scenario-compiler.ts';
@@ -527,7 +528,7 @@ export class Session {
    * (its sitecustomize instruments multiprocessing in this process and every child).
    */
   private async beginPython(timeout: number | undefined): Promise<void> {
-    const shim = pythonShimDir();
+    const shim = await preparedShimDir(this.python);
     const inherited = process.env.PYTHONPATH;
     const root = spawn(this.python, [this.scenario.file, ...this.args], {
       cwd: this.cwd.cwd,
