@@ -365,12 +365,21 @@ async function benchPythonOverhead(rep) {
   if (!keepLogs) fs.rmSync(li.log, { force: true });
   record('pyLock', 'ours', li.results.lock_ops_per_s);
   record('pyLock', 'python', lp.results.lock_ops_per_s);
+
+  // What the shim adds to starting a process: every Python process of a run imports it.
+  const senv = { BENCH_START_ROUNDS: String(START_ROUNDS) };
+  const sp = await python('process_start_join', [], ['start_join_ms'], senv);
+  const si = await instrumented('process_start_join', ['start_join_ms'], senv);
+  if (!keepLogs) fs.rmSync(si.log, { force: true });
+  record('pyStart', 'ours', si.results.start_join_ms);
+  record('pyStart', 'python', sp.results.start_join_ms);
   progress(
     `  python  mp.Queue plain ${fmtNum(qp.results.queue_items_per_s)} items/s, under procscope ${fmtNum(qi.results.queue_items_per_s)}` +
       ` (log: ${qops.put ?? 0} puts, ${qops.get ?? 0} gets)` +
       `   mp.Lock plain ${fmtNum(lp.results.lock_ops_per_s)} ops/s, under procscope ${fmtNum(li.results.lock_ops_per_s)}` +
       ` (log: ${counts.acquire} acquires)`,
   );
+  progress(`  python  Process start+join plain ${sp.results.start_join_ms.toFixed(1)} ms, under procscope ${si.results.start_join_ms.toFixed(1)} ms`);
 }
 
 const pyLogComplete = (c) => Object.values(c.counts).every((n) => n === c.expected);
@@ -581,6 +590,17 @@ function pythonOverheadRows(rows, m) {
     better: 'higher',
     target: 'ratio >= 0.25, every acquire logged',
     pass: l.ours / l.python >= 0.25 && lLogged,
+  });
+  const st = { ours: m('pyStart', 'ours'), python: m('pyStart', 'python') };
+  rows.push({
+    bench: `10. Python mode overhead: Process start + join (spawn), trivial target (median of ${START_ROUNDS} sequential), under procscope vs plain python3`,
+    metric: 'ms',
+    ours: st.ours.toFixed(1),
+    python: st.python.toFixed(1),
+    ratio: (st.ours / st.python).toFixed(2),
+    better: 'lower',
+    target: '(information: the shim is imported by every process; it runs precompiled)',
+    pass: null,
   });
 }
 
@@ -863,7 +883,7 @@ ${logChecks.map((c) => `- run ${c.rep}: ${c.get} gets and ${c.put} puts of \`${c
 Processes left behind once a program ended (each program runs in its own process group, checked
 after it exits): ${leftovers.length === 0 ? 'none' : leftovers.join('; ')}.
 
-## Python mode overhead (benchmarks 8 and 9)
+## Python mode overhead (benchmarks 8, 9 and 10)
 
 What instrumenting a real Python program costs it: the same script run with plain \`python3\` and
 under \`node out/cli/procscope.mjs run\`, where every put, get, acquire and release is reported to
@@ -887,6 +907,12 @@ The log must stay complete: the busiest queue's puts and gets, and the lock's re
 and releases, are counted in each instrumented run's log: ${pyLogChecks.every(pyLogComplete) ? 'all present' : '**events missing**'}.
 
 ${pyLogChecks.map((c) => `- run ${c.rep}: ${pyLogCheckText(c)}`).join('\n')}
+
+Benchmark 10 is what the shim adds to starting a process, since every process of a run imports it:
+the import and patching, the connection and hello, and the report of the exit. The shim runs from
+a copy compiled to bytecode once per interpreter (\`src-main/core/python-shim.ts\`): from source,
+as this machine's \`PYTHONDONTWRITEBYTECODE=1\` or a read-only install would have it, a start took
+about 25 ms more.
 
 ## What each benchmark does
 
@@ -912,6 +938,7 @@ ${pyLogChecks.map((c) => `- run ${c.rep}: ${pyLogCheckText(c)}`).join('\n')}
 8. \`bench/python/queue_throughput.py\`, as in 1, with plain \`python3\` and under \`procscope run\`.
 9. \`bench/python/lock_contended.py\` with \`BENCH_LOCK_KIND=plain\` (\`mp.Lock()\`), ${LOCK_WORKERS} processes x
    ${fmtNum(PY_LOCK_PAIRS)} pairs, with plain \`python3\` and under \`procscope run\`.
+10. \`bench/python/process_start_join.py\`, as in 4, with plain \`python3\` and under \`procscope run\`.
 
 ## All runs
 
