@@ -330,6 +330,16 @@ export interface Settings {
   python: string;
 }
 
+export interface ScenarioSource {
+  /** The absolute path read. */
+  path: string;
+  runtime: Runtime;
+  text: string;
+}
+
+/** Largest program file `scenario.source` returns, bytes. */
+export const SOURCE_MAX_BYTES = 1024 * 1024;
+
 export interface AppInfo {
   shell: 'electron' | 'web';
   version: string;
@@ -360,6 +370,12 @@ export interface Commands {
   'settings.set': { args: Partial<Settings>; result: Settings };
   /** Desktop: a native "Open…" dialog for a scenario file. Browser: not available (null). */
   'scenario.pick': { args: NoArgs; result: { path: string | null } };
+  /**
+   * The text of a program file the person chose (Open…), to show beside its run. Only files
+   * that `run.start` would run (.py, .ts, .mts, .js, .mjs), at most SOURCE_MAX_BYTES: the window
+   * can run such a file anyway, so reading it grants nothing more.
+   */
+  'scenario.source': { args: { path: string }; result: ScenarioSource };
 }
 
 /** What the engine pushes to a shell's page, besides command results. */
@@ -494,6 +510,7 @@ const commandChecks: Record<CommandName, (a: Record<string, unknown>) => boolean
     (a.python === undefined || isInterpreter(a.python)) &&
     Object.keys(a).every((k) => k === 'interval' || k === 'python'),
   'scenario.pick': noKeys,
+  'scenario.source': (a) => isStr(a.path) && (a.path as string).length > 0 && (a.path as string).length <= 4096 && !(a.path as string).includes('\0') && Object.keys(a).length === 1,
 };
 
 export const COMMAND_NAMES = Object.keys(commandChecks) as CommandName[];

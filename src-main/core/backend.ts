@@ -46,14 +46,17 @@ import {
   type RunEvent,
   type RunInfo,
   type RunStatus,
+  type ScenarioSource,
   type Settings,
+  SOURCE_MAX_BYTES,
   isInterpreter,
 } from '../api.ts';
-import { loadPresets } from '../presets/catalog.ts';
+import { loadPresets, presetById } from '../presets/catalog.ts';
 import { packageRoot, presetsDir, runsDir as defaultRunsDir } from './paths.ts';
 import { exportCsv } from './runlog/csv.ts';
 import { readRunLog } from './runlog/reader.ts';
 import { exportTrace } from './runlog/trace.ts';
+import { resolveScenario } from './scenario-loader.ts';
 import { Session } from './session.ts';
 
 /** A command the backend refuses: one line, fit to show as it is. */
@@ -238,7 +241,18 @@ export class Backend {
         return this.saveSettings(a as Partial<Settings>);
       case 'scenario.pick':
         return { path: this.opts.pickScenario ? await this.opts.pickScenario() : null };
+      case 'scenario.source':
+        return this.source((a as Commands['scenario.source']['args']).path);
     }
+  }
+
+  /** A program file's text, for the code panel (see the contract for what may be read). */
+  private async source(ref: string): Promise<ScenarioSource> {
+    if (presetById(ref)) throw new CommandError(`${ref} is a preset: its sources come with presets.list`);
+    const s = resolveScenario(ref);
+    const st = await fs.promises.stat(s.file);
+    if (st.size > SOURCE_MAX_BYTES) throw new CommandError(`${s.file} is too large to show (${st.size} bytes; at most ${SOURCE_MAX_BYTES})`);
+    return { path: s.file, runtime: s.python ? 'python' : 'typescript', text: await fs.promises.readFile(s.file, 'utf8') };
   }
 
   private appInfo(): AppInfo {

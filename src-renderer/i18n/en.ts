@@ -214,7 +214,8 @@ export const en = {
   'code.seed': 'Example {n} of the tutorial',
   'code.custom': 'Your own program: {path}',
   'code.customHint':
-    "procscope shows the source of its examples only. Start the run to see what your program does: a Python file (.py) runs under the Python interpreter, a .ts, .js or .mjs file on procscope's TypeScript runtime.",
+    "Start the run to see what your program does: a Python file (.py) runs under the Python interpreter, a .ts, .js or .mjs file on procscope's TypeScript runtime.",
+  'code.yours': 'Your program',
   'code.none': 'Choose a program to see its code.',
   'code.lines': '{n} lines',
 

@@ -205,7 +205,8 @@ export const zh = {
   'code.seed': '教程中的第 {n} 个示例',
   'code.custom': '你自己的程序：{path}',
   'code.customHint':
-    'procscope 只显示内置示例的源代码。运行后即可看到你的程序做了什么：Python 文件（.py）由 Python 解释器运行，.ts、.js、.mjs 文件在 procscope 的 TypeScript 运行时上运行。',
+    '运行后即可看到你的程序做了什么：Python 文件（.py）由 Python 解释器运行，.ts、.js、.mjs 文件在 procscope 的 TypeScript 运行时上运行。',
+  'code.yours': '你的程序',
   'code.none': '选择一个程序即可查看它的代码。',
   'code.lines': '{n} 行',
 

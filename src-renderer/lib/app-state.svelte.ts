@@ -54,6 +54,12 @@ export interface ExportState {
   message?: string;
 }
 
+/** A program file's text for the code panel, while it loads, or why it could not be read. */
+export type CustomSource =
+  | { path: string; loading: true }
+  | { path: string; text: string; runtime: Runtime; file: string }
+  | { path: string; error: string };
+
 /** Calls kept per row: enough to read "terminate() → None" then "join() → exitcode -15". */
 const CALLS_PER_ROW = 3;
 /** Console lines kept in the DOM; older ones stay in the model and the run log. */
@@ -91,6 +97,8 @@ export class AppState {
   presets = $state.raw<PresetInfo[]>([]);
   /** The program Start runs: a preset id, or a file path from Open…. */
   scenario = $state('');
+  /** The chosen file's source (not a preset's), as the engine read it. */
+  customSource = $state.raw<CustomSource | null>(null);
   /** Files opened with Open…, newest first, to pick again. */
   openedFiles = $state.raw<string[]>([]);
   appInfo = $state.raw<AppInfo | null>(null);
@@ -305,6 +313,7 @@ export class AppState {
         const ok = stored && (list.some((p) => p.id === stored) || this.openedFiles.includes(stored));
         this.scenario = ok ? stored : (this.presets[0]?.id ?? '');
       }
+      void this.loadSource();
     } catch (e) {
       this.notice = errorText(e);
     }
@@ -381,6 +390,27 @@ export class AppState {
     this.scenario = scenario;
     this.startError = null;
     writeStored(STORE_SCENARIO, scenario);
+    void this.loadSource();
+  }
+
+  /** The chosen file's text for the code panel (presets bring theirs with the list). */
+  private async loadSource(): Promise<void> {
+    const scenario = this.scenario;
+    if (!scenario || this.presets.some((p) => p.id === scenario)) {
+      this.customSource = null;
+      return;
+    }
+    if (this.customSource?.path === scenario) return;
+    this.customSource = { path: scenario, loading: true };
+    let next: CustomSource;
+    try {
+      const s = await getApi().call('scenario.source', { path: scenario });
+      next = { path: scenario, text: s.text, runtime: s.runtime, file: s.path };
+    } catch (e) {
+      next = { path: scenario, error: errorText(e) };
+    }
+    // Another file may have been chosen meanwhile.
+    if (this.scenario === scenario) this.customSource = next;
   }
 
   /** Asks the shell for a file. 'unavailable' means the shell has no dialog (a browser): ask for a path. */
@@ -444,6 +474,11 @@ export class AppState {
 
   async start(): Promise<void> {
     if (!this.scenario || this.starting) return;
+    // The file may have been edited since it was chosen: show what this run runs.
+    if (this.customSource) {
+      this.customSource = null;
+      void this.loadSource();
+    }
     this.viewMode = 'live';
     this.pastRun = null;
     this.resetView(null);

@@ -465,6 +465,57 @@ if (reason !== null) {
         .map(({ text }) => text);
     }
 
+    it('Open… a .py file by path: its source shows in the code panel, it runs under Python, and its output reaches the console', async () => {
+      const dir = fs.mkdtempSync(path.join(home, 'mine-'));
+      const file = path.join(dir, 'my_workers.py');
+      fs.writeFileSync(
+        file,
+        [
+          '# my own program',
+          'import multiprocessing as mp',
+          '',
+          'def hi(n):',
+          "    print('worker', n, 'says hi')",
+          '',
+          "if __name__ == '__main__':",
+          '    ps = [mp.Process(target=hi, args=(n,)) for n in range(2)]',
+          '    for p in ps:',
+          '        p.start()',
+          '    for p in ps:',
+          '        p.join()',
+          '',
+        ].join('\n'),
+      );
+      const page = await openApp();
+      await page.getByTestId('open-button').click();
+      await page.getByTestId('path-input').fill(file);
+      await page.getByTestId('path-input').press('Enter');
+      await page.getByTestId('tab-code').click();
+      const code = page.getByTestId('code-custom');
+      await code.waitFor({ timeout: UI_TIMEOUT });
+      expect(await code.textContent()).toContain('# my own program');
+      await page.getByTestId('code-custom-runs').waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('.code-panel').textContent()).toContain('my_workers.py');
+      expect(await page.getByTestId('runtime-toggle').getAttribute('data-runtime'), 'a .py file runs as Python').toBe('python');
+
+      const stale = new Set(await rowPids(page));
+      await page.getByTestId('start-button').click();
+      await expect
+        .poll(async () => (await rowPids(page)).filter((p) => !stale.has(p)).length, { timeout: RUN_TIMEOUT, message: 'main and its two workers appear' })
+        .toBe(3);
+      await waitFinished(page);
+      await page.getByTestId('tab-console').click();
+      await expect.poll(async () => (await consoleTexts(page)).sort(), { timeout: UI_TIMEOUT }).toEqual(['worker 0 says hi', 'worker 1 says hi']);
+
+      // A path that is not a program: the panel says why, in one line.
+      await page.getByTestId('open-button').click();
+      await page.getByTestId('path-input').fill(path.join(dir, 'notes.txt'));
+      await page.getByTestId('path-input').press('Enter');
+      await page.getByTestId('tab-code').click();
+      await page.getByTestId('code-source-error').waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.getByTestId('code-source-error').textContent()).toMatch(/not found|unsupported/);
+    });
+
     it('in Chinese, no English is left in the main views (and the check does catch English)', async () => {
       const page = await openApp();
       await startPreset(page, 'producer-consumer');

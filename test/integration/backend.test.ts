@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PushMessage, RunEvent, RunStatus } from '../../src-main/api.ts';
+import { SOURCE_MAX_BYTES, type PushMessage, type RunEvent, type RunStatus } from '../../src-main/api.ts';
 import { Backend, BATCH_MS, type PushListener } from '../../src-main/core/backend.ts';
 import { parseRunLogText } from '../../src-main/core/runlog/reader.ts';
 import { CSV_HEADER } from '../../src-main/core/runlog/csv.ts';
@@ -386,6 +386,19 @@ describe('Backend: settings, presets, app', () => {
     await expect(b.handle('run.start', { scenario: 'hello', runtime: 'perl' as never })).rejects.toThrow('invalid arguments');
     await expect(b.handle('run.start', { scenario: 'hello', args: [1] as never })).rejects.toThrow('invalid arguments');
     await b.dispose();
+  });
+
+  it("scenario.source reads a program file to show; never a preset's, a non-program or an oversized file", async () => {
+    const py = scenarioFile("print('hello')\n", 'mine.py');
+    expect(await backend.handle('scenario.source', { path: py })).toEqual({ path: py, runtime: 'python', text: "print('hello')\n" });
+    const ts = scenarioFile('export default function main(): void {}\n', 'mine.ts');
+    expect(await backend.handle('scenario.source', { path: ts })).toMatchObject({ runtime: 'typescript' });
+    await expect(backend.handle('scenario.source', { path: 'hello' })).rejects.toThrow('is a preset');
+    await expect(backend.handle('scenario.source', { path: scenarioFile('secret', 'notes.txt') })).rejects.toThrow('unsupported scenario type');
+    await expect(backend.handle('scenario.source', { path: path.join(home, 'missing.py') })).rejects.toThrow('not found');
+    const big = scenarioFile('#'.repeat(SOURCE_MAX_BYTES + 1), 'big.py');
+    await expect(backend.handle('scenario.source', { path: big })).rejects.toThrow('too large');
+    await expect(backend.handle('scenario.source', { path: '' })).rejects.toThrow('invalid arguments');
   });
 
   it('commands are checked again inside the backend', async () => {
