@@ -120,6 +120,8 @@ export class Session {
   private disconnectedAll: (() => void) | null = null;
   /** Pids whose connection to the broker has closed: all they said has been read. */
   private readonly hungUp = new Set<number>();
+  /** Children listed only once their siblings' due exits are logged, by parent pid. */
+  private readonly addsWaiting = new Map<number, (() => void)[]>();
   /** Exits seen by a parent, waiting for the child's connection to close. */
   private readonly exitsDue = new Map<number, { exitcode: number; timer: NodeJS.Timeout }>();
 
@@ -377,6 +379,23 @@ export class Session {
     timer.unref();
   }
 
+  /**
+   * A new child of `ppid` is listed after the exits its parent already reported (it saw them
+   * before it started this one), and those wait for their own child's last output (see
+   * `exited`): so the new child waits too, briefly, while a sibling's exit is due.
+   */
+  private addAfterSiblingsEnd(ppid: number, add: () => void): void {
+    if (!this.hasDueChild(ppid)) return add();
+    let list = this.addsWaiting.get(ppid);
+    if (!list) this.addsWaiting.set(ppid, (list = []));
+    list.push(add);
+  }
+
+  private hasDueChild(ppid: number): boolean {
+    for (const due of this.exitsDue.keys()) if (this.byPid.get(due)?.ppid === ppid) return true;
+    return false;
+  }
+
   /** Logs an exit that waited for the process's connection to close (see `exited`). */
   private settleExit(pid: number): void {
     const due = this.exitsDue.get(pid);
@@ -384,6 +403,12 @@ export class Session {
     clearTimeout(due.timer);
     this.exitsDue.delete(pid);
     this.markExited(pid, due.exitcode);
+    const ppid = this.byPid.get(pid)?.ppid;
+    if (ppid !== undefined && !this.hasDueChild(ppid)) {
+      const adds = this.addsWaiting.get(ppid);
+      this.addsWaiting.delete(ppid);
+      for (const add of adds ?? []) add();
+    }
   }
 
   private markExited(pid: number, exitcode: number | null): void {
@@ -419,6 +444,13 @@ export class Session {
         // The parent may itself be known only by its hello so far (a forked child that forks at
         // once can be heard before the grandparent's "spawned" report about it arrives).
         if ((parent === undefined || parent.state !== 'running') && !this.hellos.has(ppid)) return false;
+        // Python processes have no Process-object handle to wait for: the hello is enough to list
+        // one now (its parent's "spawned" report may come later, or never if the parent dies).
+        if (this.scenario.python) {
+          this.hellos.set(pid, { ppid, name, daemon });
+          this.addAfterSiblingsEnd(ppid, () => this.addProcess(pid, ppid, name, daemon));
+          return true;
+        }
         // Its parent's "spawned" report normally came first; if not, this is enough to list it.
         this.hellos.set(pid, { ppid, name, daemon });
         return true;
@@ -431,7 +463,9 @@ export class Session {
         });
         this.emit({ type: 'created', handle, owner, name, daemon });
       },
-      spawned: (parentPid, pid, name, daemon, handle) => this.addProcess(pid, parentPid, name, daemon, handle),
+      spawned: (parentPid, pid, name, daemon, handle) => {
+        this.addAfterSiblingsEnd(parentPid, () => this.addProcess(pid, parentPid, name, daemon, handle));
+      },
       closed: (_owner, handle) => {
         const row = this.rows.get(handle);
         if (!row || row.state === 'closed') return;
@@ -601,6 +635,8 @@ export class Session {
       });
     }
     for (const pid of [...this.exitsDue.keys()]) this.settleExit(pid);
+    for (const adds of this.addsWaiting.values()) for (const add of adds) add();
+    this.addsWaiting.clear();
     for (const p of this.byPid.values()) if (p.state === 'running') this.markExited(p.pid as number, null);
     const rootInfo = this.byPid.get(this.rootPid);
     const exitcode = rootInfo?.exitcode ?? null;

@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { python } from '../helpers/python.ts';
 import { run, scenarioFile, tmpRoot, type RunResult } from '../helpers/run.ts';
 
 // A child's output travels on its own connection, its exit code on its parent's: the log must
 // still never show a line after the exit of the process that printed it.
-
-const python = process.env.PROCSCOPE_TEST_PYTHON ?? 'python3';
 
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 

@@ -3,12 +3,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ProcessEvent } from '../../src-main/api.ts';
 import { isAlive } from '../../src-main/core/process-group.ts';
 import { run, scenarioFile, tmpRoot, waitFor } from '../helpers/run.ts';
+import { python } from '../helpers/python.ts';
 
 // The window's controls on a Python program's processes: terminate, kill and join act on the real
 // processes (by signal, by waiting), and the exit codes shown are Python's (-15, -9), even when
 // the Python parent never calls join() and so never reaps its children itself.
-
-const python = process.env.PROCSCOPE_TEST_PYTHON ?? 'python3';
 
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 

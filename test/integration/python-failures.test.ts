@@ -2,11 +2,10 @@ import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LockEvent } from '../../src-main/api.ts';
 import { run, scenarioFile, tmpRoot } from '../helpers/run.ts';
+import { python } from '../helpers/python.ts';
 
 // Python mode never crashes on a program it cannot fully follow: the program runs and is shown,
 // and what procscope could not do is a warning in the log.
-
-const python = process.env.PROCSCOPE_TEST_PYTHON ?? 'python3';
 
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 

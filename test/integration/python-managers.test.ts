@@ -1,42 +1,18 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { ProcessEvent, QueueEvent, RunEvent } from '../../src-main/api.ts';
-import { killGroupSync } from '../../src-main/core/process-group.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ProcessEvent, QueueEvent } from '../../src-main/api.ts';
 import { pythonShimDir } from '../../src-main/core/paths.ts';
-import { run, scenarioFile, tmpRoot, type RunResult } from '../helpers/run.ts';
+import { scenarioFile, tmpRoot, type RunResult } from '../helpers/run.ts';
+import { children, ofType, python, runPy } from '../helpers/python.ts';
 
 // Python mode, beyond multiprocessing's own queues: a manager's queues (the real queue lives in
 // the manager's server process, every other process holds a proxy), the user's own
 // sitecustomize (shadowed by procscope's on PYTHONPATH, and run by it), and what is not
 // multiprocessing at all (a threading queue.Queue, a manager's dict).
 
-const python = process.env.PROCSCOPE_TEST_PYTHON ?? 'python3';
-
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
-
-const roots: number[] = [];
-afterEach(() => {
-  for (const root of roots.splice(0)) {
-    try {
-      killGroupSync(root);
-    } catch {
-      // already gone
-    }
-  }
-});
-
-function runPy(file: string, opts: Parameters<typeof run>[1] = {}): Promise<RunResult> {
-  return run(file, {
-    python,
-    ...opts,
-    during: async (s, events) => {
-      roots.push(s.rootProcessPid);
-      await opts.during?.(s, events);
-    },
-  });
-}
 
 /** Runs with `dir` on the PYTHONPATH procscope inherits (after its own shim). */
 async function withInheritedPythonPath<T>(dir: string, fn: () => Promise<T>): Promise<T> {
@@ -50,13 +26,11 @@ async function withInheritedPythonPath<T>(dir: string, fn: () => Promise<T>): Pr
   }
 }
 
-const children = (r: RunResult): ProcessEvent[] => r.processes().filter((p) => p.pid !== r.root);
 const byName = (r: RunResult, name: string): ProcessEvent => {
   const found = r.processes().find((p) => p.name === name);
   if (!found) throw new Error(`no process named ${name}: ${r.processes().map((p) => p.name).join(', ')}`);
   return found;
 };
-const ofType = <T extends RunEvent['type']>(r: RunResult, type: T) => r.logged.filter((e) => e.type === type) as Extract<RunEvent, { type: T }>[];
 
 /** A folder holding only a sitecustomize.py with `source`. */
 function userSiteDir(source: string): string {

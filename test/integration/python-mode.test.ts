@@ -1,49 +1,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { DeadlockEvent, LockEvent, ProcessEvent, QueueEvent, RunEvent } from '../../src-main/api.ts';
-import { isAlive, killGroupSync } from '../../src-main/core/process-group.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DeadlockEvent, LockEvent, QueueEvent } from '../../src-main/api.ts';
+import { isAlive } from '../../src-main/core/process-group.ts';
 import { presetsDir, pythonShimDir } from '../../src-main/core/paths.ts';
 import { decodeOps } from '../../src-main/protocol.ts';
-import { run, scenarioFile, tmpRoot, waitFor, type RunResult } from '../helpers/run.ts';
+import { scenarioFile, tmpRoot, waitFor } from '../helpers/run.ts';
+import { children, ofType, python, runPy } from '../helpers/python.ts';
 
 // Python mode: real `python3` running real multiprocessing programs, instrumented by the shim in
 // resources/python. The scripts are never edited; what they do reaches the same events as a
 // TypeScript scenario's.
 
-const python = process.env.PROCSCOPE_TEST_PYTHON ?? 'python3';
-
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
-
-const roots: number[] = [];
-afterEach(() => {
-  for (const root of roots.splice(0)) {
-    try {
-      killGroupSync(root);
-    } catch {
-      // already gone
-    }
-  }
-});
 
 /** A seed snippet (src-main/presets/python), verbatim, in a fresh folder of its own. */
 function seed(name: string): string {
   return scenarioFile(fs.readFileSync(path.join(presetsDir(), 'python', name), 'utf8'), name);
 }
 
-function runPy(file: string, opts: Parameters<typeof run>[1] = {}): Promise<RunResult> {
-  return run(file, {
-    python,
-    ...opts,
-    during: async (s, events) => {
-      roots.push(s.rootProcessPid);
-      await opts.during?.(s, events);
-    },
-  });
-}
-
-const children = (r: RunResult): ProcessEvent[] => r.processes().filter((p) => p.pid !== r.root);
-const ofType = <T extends RunEvent['type']>(r: RunResult, type: T) => r.logged.filter((e) => e.type === type) as Extract<RunEvent, { type: T }>[];
 
 describe('python mode', () => {
   it('hello.py: the child is a child of the main process, and each output line carries its pid', async () => {

@@ -1,23 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { LockEvent, ProcessEvent, QueueEvent, RunEvent, RunStartedEvent } from '../../src-main/api.ts';
+import type { LockEvent, QueueEvent, RunStartedEvent } from '../../src-main/api.ts';
 import { presetsDir } from '../../src-main/core/paths.ts';
 import { presets } from '../../src-main/presets/catalog.ts';
 import { run, tmpRoot, type RunResult } from '../helpers/run.ts';
+import { children, ofType, python } from '../helpers/python.ts';
 
 // The seed snippets as Python presets: `runtime: 'python'` runs a preset's Python original,
 // verbatim, under the real interpreter. Each shows what its TypeScript twin shows (presets.test.ts),
 // read from the same kind of log; where Python itself behaves otherwise (the members seed), the
 // test says Python's truth.
 
-const python = process.env.PROCSCOPE_TEST_PYTHON ?? 'python3';
-
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 
 const preset = (id: string) => run(id, { runtime: 'python', python });
-const children = (r: RunResult): ProcessEvent[] => r.processes().filter((p) => p.pid !== r.root);
-const ofType = <T extends RunEvent['type']>(r: RunResult, type: T) => r.logged.filter((e) => e.type === type) as Extract<RunEvent, { type: T }>[];
 
 function expectFinished(r: RunResult): void {
   expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');

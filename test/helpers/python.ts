@@ -1,0 +1,39 @@
+// What the Python-mode tests share: the interpreter they run, a run that kills its whole process
+// group after the test (a failing test may leave Python processes behind), and log lookups.
+
+import { afterEach } from 'vitest';
+import type { ProcessEvent, RunEvent } from '../../src-main/api.ts';
+import { killGroupSync } from '../../src-main/core/process-group.ts';
+import { run, type RunResult } from './run.ts';
+
+/** The interpreter under test: PROCSCOPE_TEST_PYTHON, else python3 on PATH. */
+export const python = process.env.PROCSCOPE_TEST_PYTHON ?? 'python3';
+
+const roots: number[] = [];
+afterEach(() => {
+  for (const root of roots.splice(0)) {
+    try {
+      killGroupSync(root);
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** Runs a Python file under a real session; its process group is killed after the test. */
+export function runPy(file: string, opts: Parameters<typeof run>[1] = {}): Promise<RunResult> {
+  return run(file, {
+    python,
+    ...opts,
+    during: async (s, events) => {
+      roots.push(s.rootProcessPid);
+      await opts.during?.(s, events);
+    },
+  });
+}
+
+/** Every process but the main one. */
+export const children = (r: RunResult): ProcessEvent[] => r.processes().filter((p) => p.pid !== r.root);
+
+/** The logged events of one type. */
+export const ofType = <T extends RunEvent['type']>(r: RunResult, type: T) => r.logged.filter((e) => e.type === type) as Extract<RunEvent, { type: T }>[];
