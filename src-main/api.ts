@@ -234,6 +234,11 @@ export interface PresetInfo {
 /** Python's process states as the app shows them: created (initial), running, exited, closed. */
 export type ProcessState = 'created' | 'running' | 'exited' | 'closed';
 
+export interface TaskCount {
+  done: number;
+  failed: number;
+}
+
 export interface ProcessInfo {
   /** Stable row key: the Process object's handle, or `pid:<pid>` for the main process. */
   key: string;
@@ -247,7 +252,7 @@ export interface ProcessInfo {
   state: ProcessState;
   exitcode: number | null;
   /** A Pool worker's finished tasks (and how many of them raised); absent for other processes. */
-  tasks?: { done: number; failed: number };
+  tasks?: TaskCount;
   /** ms since run start; null until started. */
   startedAt: number | null;
   endedAt: number | null;

@@ -3,21 +3,10 @@
 // The run model answers "now"; this keeps the little extra history that "then" needs (when each
 // object was created and closed, and every sample) in columnar typed arrays, no object per point.
 
-import type { ProcessState, RunEvent } from '../../src-main/api.ts';
+import type { ProcessInfo, ProcessState, RunEvent, TaskCount } from '../../src-main/api.ts';
 
 /** The fields of a process row this needs; the model's rows carry more, which pass through. */
-export interface HistoryRow {
-  key: string;
-  handle: string | null;
-  pid: number | null;
-  state: ProcessState;
-  exitcode: number | null;
-  cpu: number | null;
-  rss: number | null;
-  startedAt: number | null;
-  endedAt: number | null;
-  tasks?: { done: number; failed: number };
-}
+export type HistoryRow = Pick<ProcessInfo, 'key' | 'handle' | 'pid' | 'state' | 'exitcode' | 'cpu' | 'rss' | 'startedAt' | 'endedAt' | 'tasks'>;
 
 /** Samples of one pid: times ascending (the engine stamps them in order). */
 class SampleSeries {
@@ -111,7 +100,7 @@ export class ProcessHistory {
   }
 
   /** A worker's task counts at or before `t`; undefined before its first finished task. */
-  tasksAt(pid: number, t: number): { done: number; failed: number } | undefined {
+  tasksAt(pid: number, t: number): TaskCount | undefined {
     const list = this.tasks.get(pid);
     if (!list) return undefined;
     let found = -1;

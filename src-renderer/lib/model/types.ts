@@ -4,37 +4,14 @@
 // started, exactly as in the events; only the x values of chart series (`xs`) are in seconds,
 // because that is what the charts' shared time axis shows.
 
-import type { Pid, ProcessState, StreamName } from '../../../src-main/api.ts';
+import type { Pid, ProcessInfo, ProcessState, StreamName } from '../../../src-main/api.ts';
 
-export interface ProcRow {
-  /** The Process object's handle when known, else `pid:<pid>` (the main process has no handle). */
-  key: string;
-  handle: string | null;
-  /** null until started. */
-  pid: Pid | null;
-  /** The real parent; for a row still `created`, its owner (the parent it will have). */
-  ppid: Pid;
-  name: string;
-  daemon: boolean;
-  state: ProcessState;
-  exitcode: number | null;
-  /** Latest CPU % (null before the first sample and after exit). */
-  cpu: number | null;
-  /** Latest resident set size in bytes (null before the first sample and after exit). */
-  rss: number | null;
-  startedAt: number | null;
-  endedAt: number | null;
+/** A process row as components see it: the engine's row, placed in the tree and colored. */
+export interface ProcRow extends ProcessInfo {
   /** Stable palette color, from the order the process first appeared. */
   color: string;
   /** Depth in the process tree (0 for a root). */
   depth: number;
-  /** A Pool worker's finished tasks (and how many raised); absent for other processes. */
-  tasks?: TaskCount;
-}
-
-export interface TaskCount {
-  done: number;
-  failed: number;
 }
 
 export interface SeriesInfo {
