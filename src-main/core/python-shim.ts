@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { procscopeHome, pythonShimDir } from './paths.ts';
+import { privateDir } from './private-dir.ts';
 
 /** Longest wait for the one-time compile; past it, the run starts from source. */
 const COMPILE_TIMEOUT_MS = 15_000;
@@ -29,13 +30,6 @@ function hashOf(dir: string): string {
   };
   walk(dir);
   return (shimHash = h.digest('hex').slice(0, 16));
-}
-
-/** Ours, and nobody else may write to it: code run in every Python process comes from here. */
-function trusted(dir: string): boolean {
-  const st = fs.statSync(dir);
-  const uid = process.getuid?.();
-  return st.isDirectory() && (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0;
 }
 
 function compile(python: string, dir: string): Promise<boolean> {
@@ -68,8 +62,8 @@ export async function preparedShimDir(python: string): Promise<string> {
   const source = pythonShimDir();
   try {
     const root = path.join(procscopeHome(), 'cache', 'python-shim');
-    fs.mkdirSync(root, { recursive: true, mode: 0o700 });
-    if (!trusted(root)) return source;
+    // Code run in every Python process comes from here.
+    if (!privateDir(root)) return source;
     const dest = path.join(root, hashOf(source));
     if (!fs.existsSync(dest)) {
       // Copied whole, then renamed: a run never sees half a shim (two monitors may race here).

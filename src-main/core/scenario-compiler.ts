@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ImportType, initSync, parse, type ImportSpecifier } from 'es-module-lexer';
+import { privateDir } from './private-dir.ts';
 
 /** The compiled entry to import instead of the scenario file, or why the hooks are needed. */
 export type CompileResult = { entry: string } | { fallback: string };
@@ -326,14 +327,7 @@ function cacheDir(): string | null {
 }
 
 function checkCacheDir(): string | null {
-  try {
-    fs.mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
-    const st = fs.statSync(CACHE_DIR);
-    const uid = process.getuid?.();
-    return st.isDirectory() && (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0 ? CACHE_DIR : null;
-  } catch {
-    return null;
-  }
+  return privateDir(CACHE_DIR) ? CACHE_DIR : null;
 }
 
 function stripTypes(source: string, file: string): string {

@@ -532,23 +532,11 @@ export class Session {
     // one it cannot compile faithfully loads through them, as before. finish() removes socketDir.
     const runtimeUrl = pathToFileURL(path.join(path.dirname(entry), 'procscope.mjs')).href;
     const compiled = compileScenario(this.scenario.file, path.join(this.socketDir, 'compiled'), runtimeUrl);
-    const root = spawn(process.execPath, [entry, ...this.args], {
-      cwd: this.cwd.cwd,
-      // Its own process group: stopping the run kills every descendant with one signal.
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        [ENV_ROLE]: 'main',
-        [ENV_SOCKET]: this.broker.socketPath,
-        [ENV_SCENARIO]: this.scenario.file,
-        // undefined drops one inherited from our own environment: only this run's compile counts.
-        [ENV_COMPILED]: 'entry' in compiled ? compiled.entry : undefined,
-        [ENV_T0]: String(performance.timeOrigin + this.t0),
-        ...(this.interactive ? { [ENV_INTERACTIVE]: '1' } : {}),
-        // Inside Electron, execPath is the app: make it (and every child, by inheritance) plain Node.
-        ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}),
-      },
+    const root = this.spawnRoot(process.execPath, [entry, ...this.args], {
+      // undefined drops one inherited from our own environment: only this run's compile counts.
+      [ENV_COMPILED]: 'entry' in compiled ? compiled.entry : undefined,
+      // Inside Electron, execPath is the app: make it (and every child, by inheritance) plain Node.
+      ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}),
     });
     if (root.pid === undefined) {
       await this.broker.close();
@@ -564,20 +552,9 @@ export class Session {
   private async beginPython(timeout: number | undefined): Promise<void> {
     const shim = await preparedShimDir(this.python);
     const inherited = process.env.PYTHONPATH;
-    const root = spawn(this.python, [this.scenario.file, ...this.args], {
-      cwd: this.cwd.cwd,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        [ENV_ROLE]: 'main',
-        [ENV_SOCKET]: this.broker.socketPath,
-        [ENV_SCENARIO]: this.scenario.file,
-        [ENV_COMPILED]: undefined,
-        [ENV_T0]: String(performance.timeOrigin + this.t0),
-        PYTHONPATH: inherited ? `${shim}${path.delimiter}${inherited}` : shim,
-        ...(this.interactive ? { [ENV_INTERACTIVE]: '1' } : {}),
-      },
+    const root = this.spawnRoot(this.python, [this.scenario.file, ...this.args], {
+      [ENV_COMPILED]: undefined,
+      PYTHONPATH: inherited ? `${shim}${path.delimiter}${inherited}` : shim,
     });
     const failed = new Promise<Error>((resolve) => root.once('error', resolve));
     if (root.pid === undefined) {
@@ -587,6 +564,27 @@ export class Session {
     }
     root.on('error', (err) => this.emit({ type: 'warning', message: `python: ${err.message}` }));
     this.adoptRoot(root, timeout);
+  }
+
+  /**
+   * The run's main process, in the program's folder, in a process group of its own (stopping the
+   * run kills every descendant with one signal), told where the broker is and when t = 0 was.
+   */
+  private spawnRoot(command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+    return spawn(command, args, {
+      cwd: this.cwd.cwd,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        [ENV_ROLE]: 'main',
+        [ENV_SOCKET]: this.broker.socketPath,
+        [ENV_SCENARIO]: this.scenario.file,
+        [ENV_T0]: String(performance.timeOrigin + this.t0),
+        ...(this.interactive ? { [ENV_INTERACTIVE]: '1' } : {}),
+        ...env,
+      },
+    });
   }
 
   private adoptRoot(root: ChildProcess, timeout: number | undefined): void {
