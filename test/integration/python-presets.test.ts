@@ -116,7 +116,12 @@ describe('python presets', () => {
     if (out[3] === 'None') {
       expect(r.summary.end.reason).toBe('error');
       expect(r.summary.end.error).toMatch(/^ValueError: Cannot close a process while it is still running/);
-      expect(r.exits().get(demo.pid), 'kill() came first: SIGKILL').toBe(-9);
+      // kill() came first, so SIGKILL, unless the child had already finished foo(1) and was in
+      // the kernel's exit (a signal cannot change an exit under way): poll() still said None, and
+      // the kernel keeps the child's own 0. Seen once in CI on a loaded machine.
+      const code = r.exits().get(demo.pid);
+      if (code === 0) expect(r.stdout(demo.pid), 'a child that beat SIGKILL ran foo(1) to its end').toEqual(['1']);
+      else expect(code, 'kill() came first: SIGKILL').toBe(-9);
     } else {
       expectFinished(r);
       expect(out[3]).toBe(String(r.exits().get(demo.pid)));
