@@ -1,7 +1,7 @@
 // What the Python-mode tests share: the interpreter they run, a run that kills its whole process
 // group after the test (a failing test may leave Python processes behind), and log lookups.
 
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import type { ProcessEvent, RunEvent } from '../../src-main/api.ts';
 import { killGroupSync } from '../../src-main/core/process-group.ts';
 import { run, type RunResult } from './run.ts';
@@ -37,3 +37,26 @@ export const children = (r: RunResult): ProcessEvent[] => r.processes().filter((
 
 /** The logged events of one type. */
 export const ofType = <T extends RunEvent['type']>(r: RunResult, type: T) => r.logged.filter((e) => e.type === type) as Extract<RunEvent, { type: T }>[];
+
+/**
+ * Each hold of `lock` in the log, from its acquire to its release (Infinity if never released),
+ * in the order taken. Throws at a release by a process that holds nothing: a lost acquire.
+ */
+export function holdsOf(r: RunResult, lock: string): { pid: number; from: number; to: number }[] {
+  const holds: { pid: number; from: number; to: number }[] = [];
+  for (const e of ofType(r, 'lock')) {
+    if (e.lock !== lock) continue;
+    if (e.op === 'acquire') holds.push({ pid: e.pid, from: e.t, to: Infinity });
+    if (e.op === 'release') {
+      const h = holds.findLast((x) => x.pid === e.pid && x.to === Infinity);
+      if (!h) throw new Error(`pid ${e.pid} released ${lock}, which it did not hold`);
+      h.to = e.t;
+    }
+  }
+  return holds.sort((a, b) => a.from - b.from);
+}
+
+/** Fails the test if two holds of one lock overlap in the log. */
+export function expectOneHolderAtATime(holds: readonly { from: number; to: number }[]): void {
+  for (let i = 1; i < holds.length; i++) expect(holds[i].from, 'holds never overlap').toBeGreaterThanOrEqual(holds[i - 1].to);
+}

@@ -5,7 +5,7 @@ import type { LockEvent, QueueEvent, RunStartedEvent } from '../../src-main/api.
 import { presetsDir } from '../../src-main/core/paths.ts';
 import { presets } from '../../src-main/presets/catalog.ts';
 import { run, tmpRoot, type RunResult } from '../helpers/run.ts';
-import { children, ofType, python } from '../helpers/python.ts';
+import { children, expectOneHolderAtATime, holdsOf, ofType, python } from '../helpers/python.ts';
 
 // The seed snippets as Python presets: `runtime: 'python'` runs a preset's Python original,
 // verbatim, under the real interpreter. Each shows what its TypeScript twin shows (presets.test.ts),
@@ -161,18 +161,9 @@ describe('python presets', () => {
     expect(out.filter((l) => l.includes('抢购失败'))).toHaveLength(7);
     const locks: LockEvent[] = ofType(r, 'lock');
     expect(new Set(locks.map((l) => l.lock)).size, 'one lock, the same in every buyer').toBe(1);
-    const holds: { pid: number; from: number; to: number }[] = [];
-    for (const e of locks) {
-      if (e.op === 'acquire') holds.push({ pid: e.pid, from: e.t, to: Infinity });
-      if (e.op === 'release') {
-        const h = holds.findLast((x) => x.pid === e.pid);
-        if (!h) throw new Error(`pid ${e.pid} released a lock it never acquired`);
-        h.to = e.t;
-      }
-    }
+    const holds = holdsOf(r, locks[0].lock);
     expect(holds.map((h) => h.pid).sort()).toEqual(buyers.map((b) => b.pid).sort());
-    holds.sort((a, b) => a.from - b.from);
-    for (let i = 1; i < holds.length; i++) expect(holds[i].from, 'holds never overlap').toBeGreaterThanOrEqual(holds[i - 1].to);
+    expectOneHolderAtATime(holds);
   });
 
   it('flash-sale-unlocked (seed 8, no lock): every buyer ends with a verdict or a ValueError; no lock', async () => {

@@ -7,7 +7,8 @@ import type { ExitEvent, LockEvent, QueueEvent } from '../../src-main/api.ts';
 import { run, scenarioFile, tmpRoot } from '../helpers/run.ts';
 
 // Python mode on every CPython from 3.8 to 3.14 that this machine has: one program that uses
-// what the shim patches (fork and spawn, Queue, Lock, Pool, exit codes), checked from the log.
+// what the shim patches (fork and spawn, Queue, Lock, Pool, a Value's lock, a manager's Lock and
+// Queue, exit codes), checked from the log.
 // A version that is not installed is skipped, by name, so the report says what was not tested.
 // PROCSCOPE_TEST_PYTHONS (interpreters separated by the path delimiter) overrides the search.
 
@@ -55,6 +56,12 @@ const PROGRAM = [
   'def square(x):',
   '    return x * x',
   '',
+  'def bump(v, mlock, mq):',
+  '    with v.get_lock():',
+  '        v.value += 1',
+  '    with mlock:',
+  '        mq.put(1)',
+  '',
   'def fail():',
   '    sys.exit(3)',
   '',
@@ -71,6 +78,14 @@ const PROGRAM = [
   '        print(method, got)',
   "    with mp.get_context('spawn').Pool(2) as pool:",
   "        print('pool', pool.map(square, range(5)))",
+  "    sctx = mp.get_context('spawn')",
+  "    v = sctx.Value('i', 0)",
+  '    with sctx.Manager() as m:',
+  '        mlock, mq = m.Lock(), m.Queue()',
+  '        b = sctx.Process(target=bump, args=(v, mlock, mq))',
+  '        b.start()',
+  '        b.join()',
+  "        print('shared', mq.get())",
   "    f = mp.get_context('spawn').Process(target=fail)",
   '    f.start()',
   '    f.join()',
@@ -84,21 +99,24 @@ describe('python mode on each CPython version present', () => {
     it.skipIf(!exe)(`3.${minor}${exe ? ` (${exe})` : ': not installed here'}`, async () => {
       const r = await run(scenarioFile(PROGRAM, 'versions.py'), { python: exe });
       expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
-      expect(r.stdout(r.root)).toEqual(['fork [0, 1, 2]', 'spawn [0, 1, 2]', 'pool [0, 1, 4, 9, 16]', 'exit 3']);
+      expect(r.stdout(r.root)).toEqual(['fork [0, 1, 2]', 'spawn [0, 1, 2]', 'pool [0, 1, 4, 9, 16]', 'shared 1', 'exit 3']);
       expect(r.logged.filter((e) => e.type === 'warning'), 'the shim knew everything it met').toEqual([]);
       const kids = r.processes().filter((p) => p.pid !== r.root);
-      // 3 fork + 3 spawn workers, 2 pool workers, the failing child (3.14 may add a forkserver: not here, all are explicit).
-      expect(kids.length).toBe(9);
+      // 3 fork + 3 spawn workers, 2 pool workers, the manager's server, bump, the failing child
+      // (3.14 may add a forkserver: not here, all are explicit).
+      expect(kids.length).toBe(11);
       const exits = r.logged.filter((e): e is ExitEvent => e.type === 'exit');
       expect(exits.find((e) => e.exitcode === 3), 'the exit code of sys.exit(3) is seen').toBeDefined();
       const queues = r.logged.filter((e): e is QueueEvent => e.type === 'queue');
-      expect(new Set(queues.map((q) => q.queue)).size, 'one queue per start method').toBe(2);
-      expect(queues.filter((q) => q.op === 'put')).toHaveLength(6);
-      expect(queues.filter((q) => q.op === 'get')).toHaveLength(6);
+      const kinds = (ids: string[]) => ids.map((id) => id.replace(/-[0-9a-f]+-[0-9a-f]+$/, '')).sort();
+      expect(kinds([...new Set(queues.map((q) => q.queue))]), 'one queue per start method, and the manager\'s').toEqual(['queue', 'queue', 'queue-mgr']);
+      expect(queues.filter((q) => q.op === 'put')).toHaveLength(7);
+      expect(queues.filter((q) => q.op === 'get')).toHaveLength(7);
       const locks = r.logged.filter((e): e is LockEvent => e.type === 'lock');
-      expect(new Set(locks.map((l) => l.lock)).size, 'one lock per start method, one id in every child').toBe(2);
-      expect(locks.filter((l) => l.op === 'acquire')).toHaveLength(6);
-      expect(locks.filter((l) => l.op === 'release')).toHaveLength(6);
+      // One id per lock in every child: a Lock per start method, the Value's, the manager's.
+      expect(kinds([...new Set(locks.map((l) => l.lock))])).toEqual(['lock', 'lock', 'lock-mgr', 'value-lock']);
+      expect(locks.filter((l) => l.op === 'acquire')).toHaveLength(8);
+      expect(locks.filter((l) => l.op === 'release')).toHaveLength(8);
       expect(r.stderr().filter((l) => l.includes('DeprecationWarning')), 'no warning caused by the shim').toEqual([]);
     });
   }

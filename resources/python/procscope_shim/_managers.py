@@ -1,4 +1,4 @@
-"""Queues made by a manager (Manager().Queue(), Manager().JoinableQueue()).
+"""Queues and locks made by a manager (Manager().Queue(), .JoinableQueue(), .Lock(), .RLock()).
 
 The real queue is a queue.Queue inside the manager's server process; every other process holds
 a proxy that sends each call over a connection. So the reports come from the proxies, from the
@@ -17,6 +17,7 @@ it (directly or through Manager()), not before.
 """
 
 import sys
+import threading
 import zlib
 
 from ._client import client
@@ -24,6 +25,8 @@ from ._lazy import when_imported
 
 #: SyncManager's queue typeids; both are a queue.Queue in the server.
 QUEUE_TYPEIDS = ('Queue', 'JoinableQueue')
+#: SyncManager's lock typeids: a threading.Lock / threading.RLock in the server.
+LOCK_TYPEIDS = ('Lock', 'RLock')
 
 _OPS = {'put': 'put', 'put_nowait': 'put', 'get': 'get', 'get_nowait': 'get'}
 
@@ -60,9 +63,88 @@ def _proxy_queue_id(proxy):
     return qid
 
 
+def lock_id(token):
+    """As queue_id: the same string in every process that holds a proxy for this lock."""
+    address = zlib.crc32(repr(token.address).encode('utf-8', 'surrogatepass'))
+    return 'lock-mgr-%08x-%s' % (address, token.id)
+
+
+def _proxy_lock_id(proxy):
+    d = proxy.__dict__
+    try:
+        return d['_procscope_lid']
+    except KeyError:
+        pass
+    lid = None
+    token = d.get('_token')
+    if token is not None and getattr(token, 'typeid', None) in LOCK_TYPEIDS:
+        lid = lock_id(token)
+    object.__setattr__(proxy, '_procscope_lid', lid)
+    return lid
+
+
+#: How deep each thread of this process holds each manager RLock: only the outermost acquire
+#: and release are reported, as for multiprocessing.RLock. (A manager Lock is not re-entrant: a
+#: second acquire by its holder waits for itself, and the monitor calls that a deadlock.)
+_depth = {}
+
+
+def _lock_report(lid, op, at):
+    try:
+        client.post({'k': 'lrep', 'l': lid, 'op': op, 'at': at})
+    except Exception:
+        pass
+
+
+def _lock_call(orig, proxy, lid, name, args, kwargs):
+    """A manager Lock or RLock is a threading lock in the server; the proxies report what their
+    own process does with it. A request is reported before the call (the wait must be seen while
+    it lasts: it may be a deadlock), an acquire when the call returns, a release just before the
+    call (the next holder's acquire is stamped after it) but only once the server agreed."""
+    reentrant = proxy._token.typeid == 'RLock'
+    key = (lid, threading.get_ident())
+    if name == 'release':
+        at = client.now()
+        result = orig(proxy, *args, **kwargs)  # raises if this thread does not hold it
+        if reentrant:
+            depth = _depth.get(key, 1) - 1
+            if depth > 0:
+                _depth[key] = depth
+                return result
+            _depth.pop(key, None)
+        _lock_report(lid, 'release', at)
+        return result
+    if reentrant and _depth.get(key, 0) > 0:
+        result = orig(proxy, *args, **kwargs)
+        if result:
+            _depth[key] += 1
+        return result
+    call_args = args[1] if len(args) > 1 else kwargs.get('args', ())
+    blocking = call_args[0] if len(call_args) > 0 else True
+    if blocking:
+        _lock_report(lid, 'request', client.now())
+    ok = False
+    try:
+        result = orig(proxy, *args, **kwargs)
+        ok = bool(result)
+    finally:
+        at = client.now()
+        if not blocking:
+            _lock_report(lid, 'request', at)
+        _lock_report(lid, 'acquire' if ok else 'timeout', at)
+        if ok and reentrant:
+            _depth[key] = 1
+    return result
+
+
 def _wrap_callmethod(orig):
     def _callmethod(self, *args, **kwargs):
         name = args[0] if args else kwargs.get('methodname')
+        if name == 'acquire' or name == 'release':
+            lid = _proxy_lock_id(self)
+            if lid is not None:
+                return _lock_call(orig, self, lid, name, args, kwargs)
+            return orig(self, *args, **kwargs)
         op = _OPS.get(name) if isinstance(name, str) else None
         if op is None:
             return orig(self, *args, **kwargs)
@@ -87,12 +169,14 @@ def _wrap_callmethod(orig):
 
 
 def _creates_new(manager, typeid):
-    """True when the typeid's callable makes a new object per call (SyncManager: queue.Queue);
-    a registered function may hand out one shared queue, whose create would be reported again."""
+    """True when the typeid's callable makes a new object per call (SyncManager: queue.Queue,
+    threading.Lock, threading.RLock); a registered function may hand out one shared object,
+    whose create would be reported again."""
     try:
-        return isinstance(manager._registry[typeid][0], type)
+        make = manager._registry[typeid][0]
     except Exception:
         return True
+    return isinstance(make, type) or make is threading.Lock or make is threading.RLock
 
 
 def _wrap_create(orig):
@@ -103,7 +187,9 @@ def _wrap_create(orig):
                 typeid, rest = args[0], args[1:]
             else:
                 typeid, rest = kwds.get('typeid'), ()
-            if typeid in QUEUE_TYPEIDS and _creates_new(self, typeid):
+            if typeid in LOCK_TYPEIDS and _creates_new(self, typeid):
+                _lock_report(lock_id(result[0]), 'create', client.now())
+            elif typeid in QUEUE_TYPEIDS and _creates_new(self, typeid):
                 token = result[0]
                 maxsize = rest[0] if rest else kwds.get('maxsize', 0)
                 try:

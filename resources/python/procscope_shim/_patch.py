@@ -300,10 +300,26 @@ def _patch_locks():
     _wrap_state(SemLock, after_set=_wrap_lock_methods)
 
 
-def _track_lock(lock):
-    lock._procscope_id = _new_id('lock')
+def _track_lock(lock, kind='lock'):
+    lock._procscope_id = _new_id(kind)
     _wrap_lock_methods(lock)
     client.post({'k': 'lrep', 'l': lock._procscope_id, 'op': 'create', 'at': client.now()})
+
+
+def _track_shared(obj, kind):
+    """The lock of a synchronized Value or Array: `with v.get_lock(): v.value += 1` is how a
+    race on shared memory is fixed, so its holders and waiters are worth seeing. sharedctypes
+    makes that RLock itself (internal, not reported); it is reported here, from the user's call."""
+    get_lock = getattr(obj, 'get_lock', None)
+    if get_lock is None:  # lock=False: a raw ctypes object, nothing to watch
+        return
+    lock = get_lock()
+    if '_procscope_id' in lock.__dict__:  # the user's own Lock, passed as lock=: already seen
+        return
+    _track_lock(lock, kind)
+    # SynchronizedBase copied the unwrapped methods when it was made.
+    obj.acquire = lock.acquire
+    obj.release = lock.release
 
 
 # ---- factories: what the user's code creates ----------------------------------------------------
@@ -339,9 +355,11 @@ def _patch_factories():
     wrap('SimpleQueue', lambda obj, a, kw: _track_queue(obj, 0))
     wrap('Lock', lambda obj, a, kw: _track_lock(obj))
     wrap('RLock', lambda obj, a, kw: _track_lock(obj))
+    wrap('Value', lambda obj, a, kw: _track_shared(obj, 'value-lock'))
+    wrap('Array', lambda obj, a, kw: _track_shared(obj, 'array-lock'))
 
     # `from multiprocessing import Queue` binds the default context's methods at import time.
-    for name in ('Queue', 'JoinableQueue', 'SimpleQueue', 'Lock', 'RLock'):
+    for name in ('Queue', 'JoinableQueue', 'SimpleQueue', 'Lock', 'RLock', 'Value', 'Array'):
         setattr(multiprocessing, name, getattr(context._default_context, name))
 
 
