@@ -106,6 +106,11 @@ export class Session {
   /** Started processes by pid. */
   private readonly byPid = new Map<number, ProcessInfo>();
   private readonly hellos = new Map<number, { ppid: number; name: string; daemon: boolean }>();
+  /**
+   * Exit codes processes reported for themselves ('bye'), written just before they really exit:
+   * used only when nobody who saw the exit (the parent, the kernel) can say how it ended.
+   */
+  private readonly selfReported = new Map<number, number>();
   private readonly exitWaiters = new Map<number, Set<() => void>>();
   private readonly t0 = performance.now();
   private readonly log: RunLogWriter;
@@ -362,6 +367,7 @@ export class Session {
    * kill from the window, say) when it happens.
    */
   private watchUnreaped(pid: number): void {
+    let goneFor = 0;
     const timer = setInterval(() => {
       const p = this.byPid.get(pid);
       if (this.ending || !p || p.state !== 'running') {
@@ -372,6 +378,11 @@ export class Session {
       if (code !== null) {
         clearInterval(timer);
         this.markExited(pid, code);
+      } else if (!isAlive(pid) && (goneFor += UNREAPED_POLL_MS) >= EXIT_AFTER_OUTPUT_MS) {
+        // Reaped, and no report came: by a parent that does not report (not multiprocessing's),
+        // or by init after its parent died. Its own word is all that is left.
+        clearInterval(timer);
+        this.markExited(pid, this.selfReported.get(pid) ?? null);
       }
       // Still running (it closed its connection itself), or reaped with the parent's report
       // on its way: look again.
@@ -421,6 +432,7 @@ export class Session {
     }
     if (p.state === 'exited') return;
     this.hungUp.delete(pid); // its pid may come back as another process of the run
+    this.selfReported.delete(pid);
     p.state = 'exited';
     p.exitcode = exitcode;
     p.endedAt = round(performance.now() - this.t0);
@@ -473,8 +485,13 @@ export class Session {
         this.emit({ type: 'closed', handle, pid: row.pid });
       },
       exited: (pid, exitcode, reporter) => {
-        // A self-report cannot see a signal, so it only counts for processes still running.
-        if (reporter === 'self' && !this.byPid.has(pid) && !this.hellos.has(pid)) return;
+        // A self-report cannot see a signal: a kill() that lands after it, while the process is
+        // on its way out, ends it with -9 all the same. It waits for the parent's report or the
+        // kernel's (watchUnreaped), and counts only where neither can come.
+        if (reporter === 'self') {
+          if (this.byPid.has(pid) || this.hellos.has(pid)) this.selfReported.set(pid, exitcode);
+          return;
+        }
         // The parent saw the exit, but the child's last output may still be on its way on the
         // child's own connection: its exit waits for that connection to close, so the log never
         // shows a line after the exit of the process that printed it.
@@ -504,7 +521,7 @@ export class Session {
         // Its parent reports the exit code; if the parent is gone too, nobody can.
         if (p && p.state === 'running' && pid !== this.rootPid) {
           const parent = this.byPid.get(p.ppid);
-          if (!parent || parent.state !== 'running') this.markExited(pid, null);
+          if (!parent || parent.state !== 'running') this.markExited(pid, this.selfReported.get(pid) ?? null);
           else this.watchUnreaped(pid);
         }
         if (this.broker.connected === 0) this.disconnectedAll?.();
@@ -635,7 +652,9 @@ export class Session {
     for (const pid of [...this.exitsDue.keys()]) this.settleExit(pid);
     for (const adds of this.addsWaiting.values()) for (const add of adds) add();
     this.addsWaiting.clear();
-    for (const p of this.byPid.values()) if (p.state === 'running') this.markExited(p.pid as number, null);
+    for (const p of this.byPid.values()) {
+      if (p.state === 'running') this.markExited(p.pid as number, this.selfReported.get(p.pid as number) ?? null);
+    }
     const rootInfo = this.byPid.get(this.rootPid);
     const exitcode = rootInfo?.exitcode ?? null;
     const reason: EndReason = this.stopReason ?? (this.rootFatal ? 'error' : 'finished');

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ProcessEvent } from '../../src-main/api.ts';
 import { isAlive } from '../../src-main/core/process-group.ts';
 import { run, scenarioFile, tmpRoot, waitFor } from '../helpers/run.ts';
-import { python } from '../helpers/python.ts';
+import { children, python, runPy } from '../helpers/python.ts';
 
 // The window's controls on a Python program's processes: terminate, kill and join act on the real
 // processes (by signal, by waiting), and the exit codes shown are Python's (-15, -9), even when
@@ -62,5 +62,46 @@ describe('controls on Python processes', () => {
       'stop',
     ]);
     expect(pids.filter(isAlive), 'no Python process of the run is left').toEqual([]);
+  });
+
+  it("a child killed after its own last report (on its way out) is logged with the kernel's -9, not its 0", async () => {
+    // The child's `bye` (exit code 0) is sent as its target returns, before it really exits;
+    // here it then lingers in os._exit, and its parent kills it: the exit is -9.
+    const file = scenarioFile(
+      [
+        'import multiprocessing as mp',
+        'import os',
+        'import time',
+        '',
+        "ctx = mp.get_context('fork')",
+        'leaving = ctx.Event()',
+        'real_exit = os._exit',
+        '',
+        'def slow_exit(code):',
+        '    leaving.set()',
+        '    time.sleep(60)',
+        '    real_exit(code)',
+        '',
+        'def work():',
+        '    os._exit = slow_exit  # in the child only',
+        "    print('worked')",
+        '',
+        "if __name__ == '__main__':",
+        '    p = ctx.Process(target=work)',
+        '    p.start()',
+        '    leaving.wait()',
+        '    p.kill()',
+        '    p.join()',
+        "    print('exitcode', p.exitcode)",
+        '',
+      ].join('\n'),
+      'killed_leaving.py',
+    );
+    const r = await runPy(file);
+    expect(r.summary.end.reason).toBe('finished');
+    expect(r.stdout(r.root)).toEqual(['exitcode -9']);
+    const [child] = children(r);
+    expect(r.stdout(child.pid)).toEqual(['worked']);
+    expect(r.exits().get(child.pid)).toBe(-9);
   });
 });

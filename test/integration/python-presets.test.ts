@@ -117,8 +117,9 @@ describe('python presets', () => {
       expect(r.summary.end.reason).toBe('error');
       expect(r.summary.end.error).toMatch(/^ValueError: Cannot close a process while it is still running/);
       // kill() came first, so SIGKILL, unless the child had already finished foo(1) and was in
-      // the kernel's exit (a signal cannot change an exit under way): poll() still said None, and
-      // the kernel keeps the child's own 0. Seen once in CI on a loaded machine.
+      // the kernel's exit, where a signal no longer changes the status: poll() still said None,
+      // and the kernel keeps the child's 0. (A child killed after its own exit report but before
+      // its exit is -9: python-controls.test.ts.)
       const code = r.exits().get(demo.pid);
       if (code === 0) expect(r.stdout(demo.pid), 'a child that beat SIGKILL ran foo(1) to its end').toEqual(['1']);
       else expect(code, 'kill() came first: SIGKILL').toBe(-9);
