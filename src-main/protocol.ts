@@ -31,8 +31,12 @@ export type WaitFailure = 'Empty' | 'Full' | 'Timeout';
 // ---- runtime -> broker ------------------------------------------------------------------------
 
 export type UpMessage =
-  /** First message on every connection: binds the connection to a process. */
-  | { k: 'hello'; pid: number; ppid: number; name: string; daemon: boolean }
+  /**
+   * First message on every connection: binds the connection to a process. `handle`: the Process
+   * object in the parent that this process is (the Python shim, which lists a process at its
+   * hello rather than at its parent's `spawned`).
+   */
+  | { k: 'hello'; pid: number; ppid: number; name: string; daemon: boolean; handle?: string }
   /** A Process object was constructed here (not started): the run lists it as "created". */
   | { k: 'created'; handle: string; name: string; daemon: boolean }
   /** A parent reports a child it just started (pid known synchronously from spawn). */
@@ -312,7 +316,7 @@ export function isUpMessage(m: unknown): m is UpMessage {
   const o = m as Record<string, unknown>;
   switch (o.k) {
     case 'hello':
-      return int(o.pid) && int(o.ppid) && str(o.name) && bool(o.daemon);
+      return int(o.pid) && int(o.ppid) && str(o.name) && bool(o.daemon) && (o.handle === undefined || str(o.handle));
     case 'created':
       return str(o.handle) && str(o.name) && bool(o.daemon);
     case 'spawned':

@@ -347,8 +347,11 @@ export class Session {
   private addProcess(pid: number, ppid: number, name: string, daemon: boolean, handle?: string): void {
     if (this.byPid.has(pid)) return;
     const now = round(performance.now() - this.t0);
+    let row = handle !== undefined ? this.rows.get(handle) : undefined;
+    // An object that already ran is not this process's: list it by pid.
+    if (row && row.state !== 'created') handle = row = undefined;
     const key = handle ?? `pid:${pid}`;
-    let row = this.rows.get(key);
+    row ??= this.rows.get(key);
     if (row && row.state === 'created') {
       Object.assign(row, { pid, ppid, name, daemon, state: 'running', startedAt: now });
     } else {
@@ -450,7 +453,7 @@ export class Session {
         this.log.append(e);
         for (const l of this.listeners) l(e);
       },
-      hello: (pid, ppid, name, daemon) => {
+      hello: (pid, ppid, name, daemon, handle) => {
         if (this.byPid.has(pid)) return true;
         const parent = this.byPid.get(ppid);
         // The parent may itself be known only by its hello so far (a forked child that forks at
@@ -460,7 +463,8 @@ export class Session {
         // one now (its parent's "spawned" report may come later, or never if the parent dies).
         if (this.scenario.python) {
           this.hellos.set(pid, { ppid, name, daemon });
-          this.addAfterSiblingsEnd(ppid, () => this.addProcess(pid, ppid, name, daemon));
+          const own = handle !== undefined && ownedBy(handle, ppid) ? handle : undefined;
+          this.addAfterSiblingsEnd(ppid, () => this.addProcess(pid, ppid, name, daemon, own));
           return true;
         }
         // Its parent's "spawned" report normally came first; if not, this is enough to list it.
@@ -468,7 +472,8 @@ export class Session {
         return true;
       },
       created: (owner, handle, name, daemon) => {
-        if (this.rows.has(handle)) return;
+        // Already listed: announced late, after the child said hello with it (Python).
+        if (this.rows.has(handle) || !ownedBy(handle, owner)) return;
         this.rows.set(handle, {
           key: handle, handle, pid: null, ppid: owner, name, daemon, state: 'created',
           exitcode: null, startedAt: null, endedAt: null, cpu: null, rss: null,
@@ -476,11 +481,12 @@ export class Session {
         this.emit({ type: 'created', handle, owner, name, daemon });
       },
       spawned: (parentPid, pid, name, daemon, handle) => {
-        this.addAfterSiblingsEnd(parentPid, () => this.addProcess(pid, parentPid, name, daemon, handle));
+        const own = handle !== undefined && ownedBy(handle, parentPid) ? handle : undefined;
+        this.addAfterSiblingsEnd(parentPid, () => this.addProcess(pid, parentPid, name, daemon, own));
       },
-      closed: (_owner, handle) => {
+      closed: (owner, handle) => {
         const row = this.rows.get(handle);
-        if (!row || row.state === 'closed') return;
+        if (!row || row.state === 'closed' || row.ppid !== owner) return;
         row.state = 'closed';
         this.emit({ type: 'closed', handle, pid: row.pid });
       },
@@ -680,6 +686,15 @@ export class Session {
     live.delete(this);
     this.resolveDone(summary);
   }
+}
+
+/**
+ * Whether a Process-object handle is one `pid` may name: handles are `<owner pid>.<n>` (both
+ * runtimes), so a process can only announce, start or close its own objects, and a child can
+ * only claim one of its parent's.
+ */
+function ownedBy(handle: string, pid: number): boolean {
+  return handle.startsWith(`${pid}.`);
 }
 
 function runIdFor(s: ResolvedScenario): string {

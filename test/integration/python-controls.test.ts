@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ProcessEvent } from '../../src-main/api.ts';
+import type { CreatedEvent, ProcessEvent } from '../../src-main/api.ts';
 import { isAlive } from '../../src-main/core/process-group.ts';
 import { run, scenarioFile, tmpRoot, waitFor } from '../helpers/run.ts';
-import { children, python, runPy } from '../helpers/python.ts';
+import { children, ofType, python, runPy } from '../helpers/python.ts';
 
 // The window's controls on a Python program's processes: terminate, kill and join act on the real
 // processes (by signal, by waiting), and the exit codes shown are Python's (-15, -9), even when
@@ -103,5 +103,70 @@ describe('controls on Python processes', () => {
     const [child] = children(r);
     expect(r.stdout(child.pid)).toEqual(['worked']);
     expect(r.exits().get(child.pid)).toBe(-9);
+  });
+
+  it("a Python program's Process objects: listed when made, started, stopped and closed from the window by their real members", async () => {
+    const file = scenarioFile(
+      [
+        'import multiprocessing as mp',
+        'import time',
+        '',
+        'def work():',
+        "    print('working', flush=True)",
+        '    time.sleep(120)',
+        '',
+        "if __name__ == '__main__':",
+        "    later = mp.Process(target=work, name='later')",
+        '    later.daemon = True  # set after it was made: the window shows it anyway',
+        "    spare = mp.Process(target=work, name='spare')",
+        "    now = mp.Process(target=work, name='now')",
+        '    now.start()',
+        '    time.sleep(120)  # the window does the rest',
+        '',
+      ].join('\n'),
+      'objects.py',
+    );
+    const replies: Record<string, unknown> = {};
+    const r = await runPy(file, {
+      during: async (s, events) => {
+        const created = (name: string) => waitFor(s, events, (e): e is CreatedEvent => e.type === 'created' && e.name === name);
+        const [later, spare] = [await created('later'), await created('spare')];
+        expect(later.daemon).toBe(true);
+        expect(later.owner).toBe(s.rootProcessPid);
+        const now = await waitFor(s, events, (e): e is ProcessEvent => e.type === 'process' && e.name === 'now');
+        expect(now.handle, 'a started object keeps its handle').toMatch(new RegExp(`^${s.rootProcessPid}\\.`));
+
+        replies.start = await s.control('start', { handle: later.handle });
+        const started = await waitFor(s, events, (e): e is ProcessEvent => e.type === 'process' && e.handle === later.handle);
+        await waitFor(s, events, (e) => e.type === 'output' && e.pid === started.pid && e.text === 'working');
+        replies.startAgain = await s.control('start', { handle: later.handle });
+        replies.closeRunning = await s.control('close', { handle: later.handle });
+        replies.terminate = await s.control('terminate', { handle: later.handle });
+        replies.join = await s.control('join', { handle: later.handle });
+        replies.close = await s.control('close', { handle: later.handle });
+        replies.closeSpare = await s.control('close', { handle: spare.handle });
+        replies.joinNow = await s.control('join', { handle: now.handle as string }, 0.05);
+        await s.stop();
+      },
+    });
+    expect(replies.start).toMatchObject({ ok: true, text: 'None', alive: true });
+    expect(replies.startAgain).toMatchObject({ ok: false, text: 'AssertionError: cannot start a process twice' });
+    expect(replies.closeRunning).toMatchObject({ ok: false, text: expect.stringMatching(/^ValueError: Cannot close a process while it is still running/) });
+    expect(replies.terminate).toMatchObject({ ok: true });
+    expect(replies.join).toMatchObject({ ok: true, exitcode: -15, alive: false });
+    expect(replies.close).toMatchObject({ ok: true, text: 'None' });
+    expect(replies.closeSpare).toMatchObject({ ok: true, text: 'None' });
+    expect(replies.joinNow).toMatchObject({ ok: true, exitcode: null, alive: true });
+
+    const created = ofType(r, 'created');
+    expect(created.map((e) => e.name)).toEqual(['later', 'spare', 'now']);
+    const closed = ofType(r, 'closed').map((e) => e.handle).sort();
+    expect(closed).toEqual([created[0].handle, created[1].handle].sort());
+    const later = r.processes().find((p) => p.name === 'later');
+    expect(later?.daemon).toBe(true);
+    expect(later?.ppid).toBe(r.root);
+    expect(r.exits().get(later?.pid as number)).toBe(-15);
+    // Every process is listed once, under its object's handle.
+    expect(r.processes().map((p) => p.handle).sort()).toEqual([undefined, created[0].handle, created[2].handle].sort());
   });
 });

@@ -103,6 +103,7 @@ else:
 _JSON = 1
 _dumps = json.JSONEncoder(separators=(',', ':'), ensure_ascii=False).encode
 _header = struct.Struct('<IB').pack
+_unheader = struct.Struct('<IB').unpack_from
 _time_ns = time.time_ns
 
 
@@ -148,6 +149,10 @@ class _Client(object):
         self.drained = threading.Condition(threading.Lock())
         self.event = threading.Event()
         self.thread = None
+        #: The thread that reads what the monitor sends (controls from the window), started once
+        #: this process owns a Process object of the script's.
+        self.reader = None
+        self.wants_controls = False
         self.pid = os.getpid()
         #: Ids this connection has: a new connection (a forked child's) gets them all again.
         self.ids_sent = 0
@@ -199,15 +204,19 @@ class _Client(object):
             self.connect(os.getpid(), os.getppid(), 'MainProcess', False)
 
     def _before_fork(self):
-        """CPython 3.12+ warns when a process with other threads forks. The reporter thread
-        alone must not cause that warning: it holds nothing a child needs (the child starts
-        clean, see _after_fork_child). 3.12 warns before the after-fork hooks, 3.13+ after them,
+        """CPython 3.12+ warns when a process with other threads forks. procscope's own threads
+        (the reporter, the controls reader, a control being carried out) must not cause that
+        warning: they hold nothing a child needs (the child starts clean, see _after_fork_child). 3.12 warns before the after-fork hooks, 3.13+ after them,
         so the filter stays in place until a fork with threads of the script's own takes it away
         and Python warns as it would without procscope."""
         try:
             t = self.thread
+            ours = sum(1 for th in threading.enumerate() if th.name.startswith('procscope-'))
             ours_only = (
-                t is not None and t.is_alive() and threading.active_count() == 2 and (_os_thread_count() or 2) <= 2
+                t is not None
+                and t.is_alive()
+                and threading.active_count() == ours + 1
+                and (_os_thread_count() or ours + 1) <= ours + 1
             )
             entry = None
             for f in warnings.filters:
@@ -235,7 +244,7 @@ class _Client(object):
             except OSError:
                 pass
 
-    def connect(self, pid, ppid, name, daemon):
+    def connect(self, pid, ppid, name, daemon, handle=None):
         if self.connected or not self.path:
             return
         try:
@@ -250,12 +259,65 @@ class _Client(object):
         s.setblocking(False)
         self.sock = s
         self.pid = pid
+        hello = {'k': 'hello', 'pid': pid, 'ppid': ppid, 'name': str(name)[:256], 'daemon': bool(daemon)}
+        if handle is not None:
+            hello['handle'] = handle  # the Process object in the parent that this process is
         with self.send_lock:
-            self._send_all([{'k': 'hello', 'pid': pid, 'ppid': ppid, 'name': str(name)[:256], 'daemon': bool(daemon)}])
+            self._send_all([hello])
         self.connected = True
         self.thread = threading.Thread(target=self._loop, name='procscope-reporter', daemon=True)
         self.thread.start()
         self.event.set()  # reports made before the hello go out now
+        if self.wants_controls:
+            self._start_reader()
+
+    # ---- controls from the window -----------------------------------------------------------
+
+    #: Called with each `ctl` message, in the reader thread; set by _patch.
+    on_control = None
+
+    def want_controls(self):
+        """This process owns a Process object the window may control: read from the monitor."""
+        self.wants_controls = True
+        if self.connected and self.reader is None:
+            self._start_reader()
+
+    def _start_reader(self):
+        self.reader = threading.Thread(target=self._read_loop, args=(self.sock,), name='procscope-controls', daemon=True)
+        self.reader.start()
+
+    def _read_loop(self, sock):
+        buf = bytearray()
+        while self.sock is sock:
+            try:
+                # A timeout, so that a close() by another thread is noticed even if the socket
+                # never becomes readable.
+                readable = select.select([sock], [], [], 1.0)[0]
+                if not readable:
+                    continue
+                data = sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except (OSError, ValueError):  # closed under us: fileno() is -1 now
+                return
+            if not data:
+                return
+            buf += data
+            while len(buf) >= 5:
+                length, codec = _unheader(buf, 0)
+                if len(buf) < 4 + length:
+                    break
+                body = bytes(buf[5:4 + length])
+                del buf[:4 + length]
+                if codec != _JSON:
+                    continue
+                try:
+                    msg = json.loads(body.decode('utf-8'))
+                except ValueError:
+                    continue
+                handler = self.on_control
+                if isinstance(msg, dict) and msg.get('k') == 'ctl' and handler is not None:
+                    handler(msg)
 
     def close(self):
         """Sends what is left and disconnects (a child, just before it exits)."""
@@ -387,7 +449,17 @@ class _Client(object):
             pop = self.pending.popleft
             try:
                 while True:
-                    batch.append(pop())
+                    m = pop()
+                    if not isinstance(m, dict):
+                        # Made when sent: a Process object's announcement says what the script
+                        # set right after making it (p.daemon = True), as it is by then.
+                        try:
+                            m = m()
+                        except Exception:
+                            m = None
+                        if m is None:
+                            continue
+                    batch.append(m)
             except IndexError:
                 pass
             if batch:

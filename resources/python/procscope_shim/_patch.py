@@ -1,8 +1,10 @@
 """Patches multiprocessing (every context: fork, spawn, forkserver) to report to procscope.
 
-- Processes: a child introduces itself in Process._bootstrap (hello) and reports its exit code
-  (bye) before it exits; a parent reports each child it starts (spawned) and the exit code it
-  observes (exited: Python's exitcode, negative for a signal).
+- Processes: a Process object the script makes is announced (created) with a handle, and closed
+  when its close() succeeds; the window's controls call its real members in its owner. A child
+  introduces itself in Process._bootstrap (hello, with its object's handle) and reports its exit
+  code (bye) before it exits; a parent reports each child it starts (spawned) and the exit code
+  it observes (exited: Python's exitcode, negative for a signal).
 - Queues and locks made by the user's code (not multiprocessing's own internals) get an id that
   travels with them when pickled to a spawned child; puts, gets and lock operations are reported
   with their run time. The broker counts depth and follows holders and waiters from the reports.
@@ -17,6 +19,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 
 from . import _client as _c
 from ._client import client
@@ -50,16 +53,98 @@ def _warn(message):
 # ---- processes ----------------------------------------------------------------------------------
 
 
+_handles = itertools.count(1)
+#: This process's Process objects that the window may control, by handle. Weakly: an object the
+#: script dropped is out of reach.
+_objects = weakref.WeakValueDictionary()
+
+
+def _announcement(proc):
+    """The `created` message of a Process object, made when it is sent (a few ms later, or at
+    start()): by then the script has set what it sets right after making it (p.daemon = True)."""
+
+    def make():
+        if proc.__dict__.get('_procscope_announced'):
+            return None
+        proc._procscope_announced = True
+        return {'k': 'created', 'handle': proc._procscope_handle, 'name': str(proc.name)[:256], 'daemon': bool(proc.daemon)}
+
+    return make
+
+
+def _run_control(msg):
+    """A control from the window: the real member of the real Process object, in its owner, so
+    the answer (exit codes, Python's errors) is what the script itself would get."""
+    p = _objects.get(msg.get('handle'))
+    op = msg.get('op')
+    if p is None:
+        ok, text = False, 'ValueError: process object is closed'
+    else:
+        try:
+            if op == 'start':
+                p.start()
+            elif op == 'join':
+                p.join(msg.get('timeout'))
+            elif op == 'terminate':
+                p.terminate()
+            elif op == 'kill':
+                p.kill()
+            elif op == 'close':
+                p.close()
+            else:
+                raise ValueError('unknown control %r' % (op,))
+            ok, text = True, 'None'
+        except Exception as e:
+            ok, text = False, ('%s: %s' % (type(e).__name__, e)) if str(e) else type(e).__name__
+    exitcode, alive = None, False
+    if p is not None:
+        try:
+            exitcode, alive = p.exitcode, p.is_alive()
+        except Exception:  # closed: its members raise
+            pass
+    client.post_now({'k': 'ctlres', 'rid': msg.get('rid'), 'ok': ok, 'text': text, 'exitcode': exitcode, 'alive': bool(alive)})
+
+
+def _on_control(msg):
+    # Each in its own thread: a join() may wait long, and a terminate() must not wait behind it.
+    threading.Thread(target=_run_control, args=(msg,), name='procscope-control', daemon=True).start()
+
+
 def _patch_processes():
     from multiprocessing import process
 
     BaseProcess = process.BaseProcess
+    orig_init = BaseProcess.__init__
     orig_bootstrap = BaseProcess._bootstrap
     orig_start = BaseProcess.start
+    orig_close = BaseProcess.close
+
+    def __init__(self, *args, **kwargs):
+        orig_init(self, *args, **kwargs)
+        try:
+            # The script's own objects (a subclass's __init__ counts), not a Pool's workers or
+            # a manager's server.
+            if not _is_internal(sys._getframe(1)):
+                handle = '%d.%d' % (os.getpid(), next(_handles))
+                self._procscope_handle = handle
+                _objects[handle] = self
+                client.want_controls()
+                client.post(_announcement(self))
+        except Exception:
+            pass
+
+    def close(self):
+        orig_close(self)
+        handle = self.__dict__.get('_procscope_handle')
+        if handle is not None and _objects.pop(handle, None) is not None:
+            try:
+                client.post({'k': 'closed', 'handle': handle})
+            except Exception:
+                pass
 
     def _bootstrap(self, *args, **kwargs):
         try:
-            client.connect(os.getpid(), self._parent_pid, self.name, self.daemon)
+            client.connect(os.getpid(), self._parent_pid, self.name, self.daemon, self.__dict__.get('_procscope_handle'))
         except Exception:
             pass
         exitcode = 1
@@ -81,12 +166,23 @@ def _patch_processes():
             method = getattr(popen, 'method', None)
             if method not in (None, 'fork', 'spawn', 'forkserver'):
                 _warn('start method %r is not known to procscope: process %s may not be shown fully' % (method, self.name))
-            client.post_now({'k': 'spawned', 'pid': int(self.pid), 'name': str(self.name)[:256], 'daemon': bool(self.daemon)})
+            spawned = {'k': 'spawned', 'pid': int(self.pid), 'name': str(self.name)[:256], 'daemon': bool(self.daemon)}
+            handle = self.__dict__.get('_procscope_handle')
+            if handle is not None:
+                spawned['handle'] = handle
+            # Sent at once, after this object's pending announcement.
+            client.post_now(spawned)
         except Exception:
             pass
 
+    BaseProcess.__init__ = __init__
     BaseProcess._bootstrap = _bootstrap
     BaseProcess.start = start
+    BaseProcess.close = close
+    client.on_control = _on_control
+    if hasattr(os, 'register_at_fork'):
+        # A forked child's copies of its parent's objects are not its own to control.
+        os.register_at_fork(after_in_child=_objects.clear)
 
     # Exit codes as the parent observes them (a signal cannot be self-reported).
     for modname in ('multiprocessing.popen_fork', 'multiprocessing.popen_forkserver', 'multiprocessing.popen_spawn_posix'):

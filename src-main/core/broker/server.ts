@@ -28,7 +28,7 @@ export interface BrokerHost {
   /** An event that happened earlier in a scenario process: `t` is already set (run time). */
   emitAt(event: RunEvent): void;
   /** A process introduces itself. False refuses it: it must be known to the run, or a child of one. */
-  hello(pid: number, ppid: number, name: string, daemon: boolean): boolean;
+  hello(pid: number, ppid: number, name: string, daemon: boolean, handle: string | undefined): boolean;
   created(ownerPid: number, handle: string, name: string, daemon: boolean): void;
   spawned(parentPid: number, pid: number, name: string, daemon: boolean, handle: string | undefined): void;
   closed(ownerPid: number, handle: string): void;
@@ -150,7 +150,7 @@ export class Broker {
     }
     if (conn.pid === 0) {
       if (m.k !== 'hello') return this.reject(conn, 'first message must be hello');
-      if (!this.host.hello(m.pid, m.ppid, m.name, m.daemon)) return this.reject(conn, `pid ${m.pid} is not a process of this run`);
+      if (!this.host.hello(m.pid, m.ppid, m.name, m.daemon, m.handle)) return this.reject(conn, `pid ${m.pid} is not a process of this run`);
       conn.pid = m.pid;
       conn.codec = conn.decoder.lastCodec;
       return;
