@@ -516,6 +516,53 @@ if (reason !== null) {
       expect(await page.getByTestId('code-source-error').textContent()).toMatch(/not found|unsupported/);
     });
 
+    it("Python: a Process object the program made is a row; start(), close() while running, terminate() + join() and close() from the row are Python's own", async () => {
+      const dir = fs.mkdtempSync(path.join(home, 'mine-'));
+      const file = path.join(dir, 'waits_for_you.py');
+      fs.writeFileSync(
+        file,
+        [
+          'import multiprocessing as mp',
+          'import time',
+          '',
+          'def work():',
+          "    print('working', flush=True)",
+          '    time.sleep(120)',
+          '',
+          "if __name__ == '__main__':",
+          "    p = mp.Process(target=work, name='yours')",
+          '    while True:  # until the window closes it',
+          '        try:',
+          '            p.exitcode',
+          '        except ValueError:',
+          '            break',
+          '        time.sleep(0.05)',
+          '',
+        ].join('\n'),
+      );
+      const page = await openApp();
+      await page.getByTestId('open-button').click();
+      await page.getByTestId('path-input').fill(file);
+      await page.getByTestId('path-input').press('Enter');
+      await page.getByTestId('start-button').click();
+      const yours = row(page, 'yours');
+      await expect.poll(() => yours.getAttribute('data-state'), { timeout: RUN_TIMEOUT, message: 'made, not started' }).toBe('created');
+
+      await yours.getByTestId('row-start').click();
+      await expect.poll(() => yours.getAttribute('data-state'), { timeout: UI_TIMEOUT, message: 'running after start()' }).toBe('running');
+      await yours.getByTestId('row-close').click();
+      const result = yours.getByTestId('row-result');
+      await expect.poll(() => result.textContent(), { timeout: UI_TIMEOUT }).toContain('ValueError: Cannot close a process while it is still running');
+      await yours.getByTestId('row-terminate').click();
+      await yours.getByTestId('row-join').click();
+      await expect.poll(() => yours.getAttribute('data-exitcode'), { timeout: UI_TIMEOUT, message: 'terminate() then join(): -15' }).toBe('-15');
+      await yours.getByTestId('row-close').click();
+      await waitFinished(page);
+      expect(await yours.getAttribute('data-state')).toBe('closed');
+      await page.getByTestId('tab-console').click();
+      await expect.poll(() => consoleTexts(page), { timeout: UI_TIMEOUT }).toContain('working');
+    });
+
     it('in Chinese, no English is left in the main views (and the check does catch English)', async () => {
       const page = await openApp();
       await startPreset(page, 'producer-consumer');
