@@ -34,9 +34,11 @@ export type UpMessage =
   /**
    * First message on every connection: binds the connection to a process. `handle`: the Process
    * object in the parent that this process is (the Python shim, which lists a process at its
-   * hello rather than at its parent's `spawned`).
+   * hello rather than at its parent's `spawned`). `after`: how many messages the parent had sent
+   * when it started this process; it is listed once the monitor has read that many from the
+   * parent, so that what the parent saw first (a sibling's exit) is logged first.
    */
-  | { k: 'hello'; pid: number; ppid: number; name: string; daemon: boolean; handle?: string }
+  | { k: 'hello'; pid: number; ppid: number; name: string; daemon: boolean; handle?: string; after?: number }
   /** A Process object was constructed here (not started): the run lists it as "created". */
   | { k: 'created'; handle: string; name: string; daemon: boolean }
   /** A parent reports a child it just started (pid known synchronously from spawn). */
@@ -316,7 +318,14 @@ export function isUpMessage(m: unknown): m is UpMessage {
   const o = m as Record<string, unknown>;
   switch (o.k) {
     case 'hello':
-      return int(o.pid) && int(o.ppid) && str(o.name) && bool(o.daemon) && (o.handle === undefined || str(o.handle));
+      return (
+        int(o.pid) &&
+        int(o.ppid) &&
+        str(o.name) &&
+        bool(o.daemon) &&
+        (o.handle === undefined || str(o.handle)) &&
+        (o.after === undefined || (int(o.after) && (o.after as number) >= 0))
+      );
     case 'created':
       return str(o.handle) && str(o.name) && bool(o.daemon);
     case 'spawned':

@@ -105,7 +105,7 @@ export class Session {
   private readonly rows = new Map<string, ProcessInfo>();
   /** Started processes by pid. */
   private readonly byPid = new Map<number, ProcessInfo>();
-  private readonly hellos = new Map<number, { ppid: number; name: string; daemon: boolean }>();
+  private readonly hellos = new Map<number, { ppid: number; name: string; daemon: boolean; handle?: string }>();
   /**
    * Exit codes processes reported for themselves ('bye'), written just before they really exit:
    * used only when nobody who saw the exit (the parent, the kernel) can say how it ended.
@@ -125,8 +125,12 @@ export class Session {
   private disconnectedAll: (() => void) | null = null;
   /** Pids whose connection to the broker has closed: all they said has been read. */
   private readonly hungUp = new Set<number>();
+  /** Children waiting to be listed until their parent's earlier reports are read (see hello). */
+  private readonly listings = new Map<() => void, number>();
+  /** Logs the root's exit, once what it reported before it is logged (see rootExited). */
+  private rootSettled: (() => void) | null = null;
   /** Children listed only once their siblings' due exits are logged, by parent pid. */
-  private readonly addsWaiting = new Map<number, (() => void)[]>();
+  private readonly addsWaiting = new Map<number, { adds: { pid: number; add: () => void }[]; timer: NodeJS.Timeout }>();
   /** Exits seen by a parent, waiting for the child's connection to close. */
   private readonly exitsDue = new Map<number, { exitcode: number; timer: NodeJS.Timeout }>();
 
@@ -398,15 +402,78 @@ export class Session {
    * before it started this one), and those wait for their own child's last output (see
    * `exited`): so the new child waits too, briefly, while a sibling's exit is due.
    */
-  private addAfterSiblingsEnd(ppid: number, add: () => void): void {
-    if (!this.hasDueChild(ppid)) return add();
-    let list = this.addsWaiting.get(ppid);
-    if (!list) this.addsWaiting.set(ppid, (list = []));
-    list.push(add);
+  private addAfterSiblingsEnd(ppid: number, pid: number, add: () => void): void {
+    let waiting = this.addsWaiting.get(ppid);
+    if (!waiting && !this.hasDueChild(ppid, pid)) return add();
+    if (!waiting) {
+      // A backstop: each due exit settles within EXIT_AFTER_OUTPUT_MS by itself.
+      const timer = setTimeout(() => this.releaseAdds(ppid, true), EXIT_AFTER_OUTPUT_MS);
+      this.addsWaiting.set(ppid, (waiting = { adds: [], timer }));
+    }
+    waiting.adds.push({ pid, add });
   }
 
-  private hasDueChild(ppid: number): boolean {
-    for (const due of this.exitsDue.keys()) if (this.byPid.get(due)?.ppid === ppid) return true;
+  /**
+   * Lists the children of `ppid` that waited, in order, each once no sibling's exit is due (a
+   * child listed here may have its own exit due already), or all of them if `force`.
+   */
+  private releaseAdds(ppid: number, force = false): void {
+    const waiting = this.addsWaiting.get(ppid);
+    if (!waiting) return;
+    const before = waiting.adds.length;
+    while (waiting.adds.length > 0 && (force || !this.hasDueChild(ppid, waiting.adds[0].pid))) waiting.adds.shift()?.add();
+    if (waiting.adds.length === 0) {
+      clearTimeout(waiting.timer);
+      this.addsWaiting.delete(ppid);
+      this.checkRootSettled();
+    } else if (waiting.adds.length < before) {
+      waiting.timer.refresh();
+    }
+  }
+
+  /** `list` (a child of `ppid`), made to run once: by whichever comes first, or by the end of the run. */
+  private listing(ppid: number, list: () => void): () => void {
+    const once = () => {
+      if (!this.listings.delete(once)) return;
+      list();
+      this.checkRootSettled();
+    };
+    this.listings.set(once, ppid);
+    return once;
+  }
+
+  /**
+   * The root's exit is known from the operating system at once, but what it reported just before
+   * (the children it joined, their exits) may still be unread on its connection: its exit is
+   * logged after them, once its connection is read to the end and its children are listed and
+   * their due exits logged, or after a while at most.
+   */
+  private rootExited(exitcode: number | null): void {
+    const timer = setTimeout(() => this.rootSettled?.(), EXIT_AFTER_OUTPUT_MS);
+    this.rootSettled = () => {
+      clearTimeout(timer);
+      this.rootSettled = null;
+      this.markExited(this.rootPid, exitcode);
+      void this.finish();
+    };
+    this.checkRootSettled();
+  }
+
+  private checkRootSettled(): void {
+    const root = this.rootPid;
+    if (!this.rootSettled) return;
+    if (!this.hungUp.has(root) && this.broker.isConnected(root)) return;
+    if (this.hasDueChild(root) || this.addsWaiting.has(root)) return;
+    for (const ppid of this.listings.values()) if (ppid === root) return;
+    this.rootSettled();
+  }
+
+  /** Whether a child of `ppid` other than `pid` has an exit due (reported, not logged yet). */
+  private hasDueChild(ppid: number, pid?: number): boolean {
+    // A due child may be known only by its hello so far (its own listing waited too).
+    for (const due of this.exitsDue.keys()) {
+      if (due !== pid && (this.byPid.get(due) ?? this.hellos.get(due))?.ppid === ppid) return true;
+    }
     return false;
   }
 
@@ -417,12 +484,6 @@ export class Session {
     clearTimeout(due.timer);
     this.exitsDue.delete(pid);
     this.markExited(pid, due.exitcode);
-    const ppid = this.byPid.get(pid)?.ppid;
-    if (ppid !== undefined && !this.hasDueChild(ppid)) {
-      const adds = this.addsWaiting.get(ppid);
-      this.addsWaiting.delete(ppid);
-      for (const add of adds ?? []) add();
-    }
   }
 
   private markExited(pid: number, exitcode: number | null): void {
@@ -430,7 +491,7 @@ export class Session {
     if (!p) {
       const h = this.hellos.get(pid);
       if (!h) return;
-      this.addProcess(pid, h.ppid, h.name, h.daemon);
+      this.addProcess(pid, h.ppid, h.name, h.daemon, h.handle);
       p = this.byPid.get(pid) as ProcessInfo;
     }
     if (p.state === 'exited') return;
@@ -442,6 +503,8 @@ export class Session {
     this.emit({ type: 'exit', pid, exitcode });
     for (const w of [...(this.exitWaiters.get(pid) ?? [])]) w();
     this.exitWaiters.delete(pid);
+    this.releaseAdds(p.ppid);
+    this.checkRootSettled();
   }
 
   private brokerHost(): BrokerHost {
@@ -453,7 +516,7 @@ export class Session {
         this.log.append(e);
         for (const l of this.listeners) l(e);
       },
-      hello: (pid, ppid, name, daemon, handle) => {
+      hello: (pid, ppid, name, daemon, handle, after) => {
         if (this.byPid.has(pid)) return true;
         const parent = this.byPid.get(ppid);
         // The parent may itself be known only by its hello so far (a forked child that forks at
@@ -462,9 +525,16 @@ export class Session {
         // Python processes have no Process-object handle to wait for: the hello is enough to list
         // one now (its parent's "spawned" report may come later, or never if the parent dies).
         if (this.scenario.python) {
-          this.hellos.set(pid, { ppid, name, daemon });
           const own = handle !== undefined && ownedBy(handle, ppid) ? handle : undefined;
-          this.addAfterSiblingsEnd(ppid, () => this.addProcess(pid, ppid, name, daemon, own));
+          this.hellos.set(pid, { ppid, name, daemon, handle: own });
+          const list = this.listing(ppid, () => this.addAfterSiblingsEnd(ppid, pid, () => this.addProcess(pid, ppid, name, daemon, own)));
+          // Listed once the parent's reports up to its start() are read (a sibling's exit it
+          // saw just before), or after a while at most.
+          if (after === undefined) list();
+          else {
+            this.broker.whenRead(ppid, after, list);
+            setTimeout(list, EXIT_AFTER_OUTPUT_MS).unref();
+          }
           return true;
         }
         // Its parent's "spawned" report normally came first; if not, this is enough to list it.
@@ -482,7 +552,7 @@ export class Session {
       },
       spawned: (parentPid, pid, name, daemon, handle) => {
         const own = handle !== undefined && ownedBy(handle, parentPid) ? handle : undefined;
-        this.addAfterSiblingsEnd(parentPid, () => this.addProcess(pid, parentPid, name, daemon, own));
+        this.addAfterSiblingsEnd(parentPid, pid, () => this.addProcess(pid, parentPid, name, daemon, own));
       },
       closed: (owner, handle) => {
         const row = this.rows.get(handle);
@@ -531,6 +601,7 @@ export class Session {
           else this.watchUnreaped(pid);
         }
         if (this.broker.connected === 0) this.disconnectedAll?.();
+        this.checkRootSettled();
       },
     };
   }
@@ -627,10 +698,7 @@ export class Session {
         for (const text of lines) this.emit({ type: 'output', pid: this.rootPid, stream: name, text });
       });
     }
-    root.once('exit', (code, signal) => {
-      this.markExited(this.rootPid, signalExitcode(signal, code));
-      void this.finish();
-    });
+    root.once('exit', (code, signal) => this.rootExited(signalExitcode(signal, code)));
     if (timeout !== undefined) {
       this.timeoutTimer = setTimeout(() => void this.stop('timeout'), timeout * 1000);
     }
@@ -639,6 +707,8 @@ export class Session {
 
   private async finish(): Promise<void> {
     if (this.ending) return;
+    // Stopped while the root's exit waited for its last reports: log it now.
+    if (this.rootSettled) return this.rootSettled();
     this.ending = true;
     if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
     this.sampler.stop();
@@ -656,8 +726,8 @@ export class Session {
       });
     }
     for (const pid of [...this.exitsDue.keys()]) this.settleExit(pid);
-    for (const adds of this.addsWaiting.values()) for (const add of adds) add();
-    this.addsWaiting.clear();
+    for (const list of [...this.listings.keys()]) list();
+    for (const ppid of [...this.addsWaiting.keys()]) this.releaseAdds(ppid, true);
     for (const p of this.byPid.values()) {
       if (p.state === 'running') this.markExited(p.pid as number, this.selfReported.get(p.pid as number) ?? null);
     }

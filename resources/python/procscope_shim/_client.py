@@ -156,6 +156,9 @@ class _Client(object):
         self.pid = os.getpid()
         #: Ids this connection has: a new connection (a forked child's) gets them all again.
         self.ids_sent = 0
+        #: Messages written on this connection (the monitor counts what it reads the same way):
+        #: a child started now is listed once the monitor has read this many (see sent_mark).
+        self.sent = 0
         #: Read by the hot path after each record: True asks it to call attend() (the sender is
         #: idle, or is not running yet, or too much is unsent). One attribute read when False.
         self.nudge = True
@@ -244,7 +247,15 @@ class _Client(object):
             except OSError:
                 pass
 
-    def connect(self, pid, ppid, name, daemon, handle=None):
+    def sent_mark(self):
+        """Everything posted so far is sent; returns how many messages this connection has
+        written. A child started next carries it in its hello, so the monitor lists the child
+        only after reading them: the exit of the sibling this process joined just before
+        comes first, though the two processes report on different connections."""
+        self.flush()
+        return self.sent
+
+    def connect(self, pid, ppid, name, daemon, handle=None, after=None):
         if self.connected or not self.path:
             return
         try:
@@ -262,6 +273,8 @@ class _Client(object):
         hello = {'k': 'hello', 'pid': pid, 'ppid': ppid, 'name': str(name)[:256], 'daemon': bool(daemon)}
         if handle is not None:
             hello['handle'] = handle  # the Process object in the parent that this process is
+        if after is not None:
+            hello['after'] = after
         with self.send_lock:
             self._send_all([hello])
         self.connected = True
@@ -487,6 +500,7 @@ class _Client(object):
             )
             frames.append(_header(len(body) + 1, _JSON))
             frames.append(body)
+            self.sent += 1
             base = self.ids_sent
             ids = []
 
@@ -527,6 +541,7 @@ class _Client(object):
             body = _dumps(m).encode('utf-8', 'surrogatepass')
             frames.append(_header(len(body) + 1, _JSON))
             frames.append(body)
+        self.sent += len(parts)
         self._write(b''.join(frames))
 
 

@@ -144,7 +144,8 @@ def _patch_processes():
 
     def _bootstrap(self, *args, **kwargs):
         try:
-            client.connect(os.getpid(), self._parent_pid, self.name, self.daemon, self.__dict__.get('_procscope_handle'))
+            d = self.__dict__
+            client.connect(os.getpid(), self._parent_pid, self.name, self.daemon, d.get('_procscope_handle'), d.get('_procscope_after'))
         except Exception:
             pass
         exitcode = 1
@@ -160,6 +161,12 @@ def _patch_processes():
         return exitcode
 
     def start(self):
+        try:
+            if client.connected:
+                # Travels to the child with this object (in memory for fork, pickled otherwise).
+                self._procscope_after = client.sent_mark()
+        except Exception:
+            pass
         orig_start(self)
         try:
             popen = getattr(self, '_popen', None)
@@ -201,7 +208,9 @@ def _wrap_poll(orig):
         if rc is not None and not self.__dict__.get('_procscope_reported'):
             self._procscope_reported = True
             try:
-                client.post({'k': 'exited', 'pid': int(self.pid), 'exitcode': int(rc)})
+                # At once: the script may start the next child right after join(), and that
+                # child's hello must not overtake this on its own connection.
+                client.post_now({'k': 'exited', 'pid': int(self.pid), 'exitcode': int(rc)})
             except Exception:
                 pass
         return rc

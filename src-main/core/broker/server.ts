@@ -28,7 +28,7 @@ export interface BrokerHost {
   /** An event that happened earlier in a scenario process: `t` is already set (run time). */
   emitAt(event: RunEvent): void;
   /** A process introduces itself. False refuses it: it must be known to the run, or a child of one. */
-  hello(pid: number, ppid: number, name: string, daemon: boolean, handle: string | undefined): boolean;
+  hello(pid: number, ppid: number, name: string, daemon: boolean, handle: string | undefined, after: number | undefined): boolean;
   created(ownerPid: number, handle: string, name: string, daemon: boolean): void;
   spawned(parentPid: number, pid: number, name: string, daemon: boolean, handle: string | undefined): void;
   closed(ownerPid: number, handle: string): void;
@@ -64,6 +64,10 @@ class Connection implements Peer {
   readonly partial: [string, string] = ['', ''];
   /** Object ids the process's `ops` records name, by index (they arrive with their first use). */
   readonly opIds: string[] = [];
+  /** Messages handled so far, the hello included (see `whenRead`). */
+  read = 0;
+  /** Callbacks waiting for `read` to reach `n`, in arrival order. */
+  readonly readWaiters: { n: number; then: () => void }[] = [];
 
   constructor(
     readonly socket: net.Socket,
@@ -150,12 +154,37 @@ export class Broker {
     }
     if (conn.pid === 0) {
       if (m.k !== 'hello') return this.reject(conn, 'first message must be hello');
-      if (!this.host.hello(m.pid, m.ppid, m.name, m.daemon, m.handle)) return this.reject(conn, `pid ${m.pid} is not a process of this run`);
+      if (!this.host.hello(m.pid, m.ppid, m.name, m.daemon, m.handle, m.after)) return this.reject(conn, `pid ${m.pid} is not a process of this run`);
       conn.pid = m.pid;
       conn.codec = conn.decoder.lastCodec;
-      return;
+    } else {
+      this.dispatch(conn, m);
     }
-    this.dispatch(conn, m);
+    conn.read += 1;
+    if (conn.readWaiters.length > 0) this.runReadWaiters(conn, false);
+  }
+
+  private runReadWaiters(conn: Connection, all: boolean): void {
+    const due = all ? conn.readWaiters.splice(0) : [];
+    if (!all) {
+      for (let i = 0; i < conn.readWaiters.length; ) {
+        if (conn.readWaiters[i].n <= conn.read) due.push(...conn.readWaiters.splice(i, 1));
+        else i++;
+      }
+    }
+    for (const w of due) w.then();
+  }
+
+  /**
+   * Calls `then` once the connection of `pid` has had `n` messages handled, or has closed, or
+   * at once if `pid` is not connected: what a process sent before it started a child is then
+   * known before the child is.
+   */
+  whenRead(pid: number, n: number, then: () => void): void {
+    let conn: Connection | undefined;
+    for (const c of this.conns) if (c.pid === pid) conn = c;
+    if (!conn || conn.read >= n) return then();
+    conn.readWaiters.push({ n, then });
   }
 
   private dispatch(conn: Connection, m: UpMessage): void {
@@ -258,6 +287,7 @@ export class Broker {
       resolve({ ok: false, text: `the process that owns this Process object (pid ${conn.pid}) has exited`, exitcode: null, alive: false });
     }
     conn.controls.clear();
+    this.runReadWaiters(conn, true);
     this.queues.disconnect(conn);
     this.locks.disconnect(conn);
     this.observed.disconnect(conn);
