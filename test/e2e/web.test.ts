@@ -202,7 +202,7 @@ if (reason !== null) {
       await waitFinished(page);
 
       await expect.poll(() => rows(page).count(), { message: 'main + 10 buyers in the table' }).toBe(11);
-      expect(await attrs(rows(page), 'data-exitcode'), 'every process exited with 0').toEqual(Array(11).fill('0'));
+      await expect.poll(() => attrs(rows(page), 'data-exitcode'), { message: 'every process exited with 0' }).toEqual(Array(11).fill('0'));
 
       const lines = page.locator('[data-testid=console-line]');
       const sold = lines.filter({ hasText: '抢购成功' });
@@ -290,7 +290,7 @@ if (reason !== null) {
       const queues = page.getByTestId('queue-legend');
       await expect.poll(() => queues.count(), { message: 'one queue in the chart' }).toBe(1);
       await expect.poll(() => queues.first().getAttribute('data-last-depth'), { message: 'the last depth is 1' }).toBe('1');
-      expect(await consoleTexts(page), 'the consumer printed the truthy values before false').toEqual(['1', '0']);
+      await expect.poll(() => consoleTexts(page), { message: 'the consumer printed the truthy values before false' }).toEqual(['1', '0']);
       await shoot(page, '3-producer-consumer');
     });
 
@@ -348,7 +348,7 @@ if (reason !== null) {
         await waitFinished(page);
         await expect.poll(() => rows(page).count(), { message: 'main + 10 buyers in the table' }).toBe(11);
         expect(await row(page, 'MainProcess').count(), "Python's main process").toBe(1);
-        expect(await attrs(rows(page), 'data-exitcode'), 'every process exited with 0').toEqual(Array(11).fill('0'));
+        await expect.poll(() => attrs(rows(page), 'data-exitcode'), { message: 'every process exited with 0' }).toEqual(Array(11).fill('0'));
 
         const lines = page.locator('[data-testid=console-line]');
         await expect.poll(() => lines.filter({ hasText: '抢购成功' }).count(), { message: 'exactly 3 buyers got one of the 3 items' }).toBe(3);
@@ -591,6 +591,8 @@ if (reason !== null) {
       await startPreset(page, 'producer-consumer');
       await waitFinished(page);
       const pastPids = await rowPids(page);
+      // The consumer printed two lines; the console may show them a frame after the status.
+      await expect.poll(() => consoleTexts(page), { timeout: UI_TIMEOUT, message: 'the run printed two lines' }).toHaveLength(2);
       const pastConsole = await consoleTexts(page);
       // Another run after it, so the replay has to bring the first one back.
       await startPreset(page, 'hello');

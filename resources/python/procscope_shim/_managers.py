@@ -40,47 +40,45 @@ def _warn(message):
         pass
 
 
-def queue_id(token):
+def object_id(kind, token):
     """The same string in every process that holds a proxy for this token's object."""
     # The object's id is unique among the live objects of one server; the address tells managers
     # apart. crc32, not hash(): hash() of a str differs from process to process.
     address = zlib.crc32(repr(token.address).encode('utf-8', 'surrogatepass'))
-    return 'queue-mgr-%08x-%s' % (address, token.id)
+    return '%s-mgr-%08x-%s' % (kind, address, token.id)
 
 
-def _proxy_queue_id(proxy):
-    d = proxy.__dict__
-    try:
-        return d['_procscope_qid']
-    except KeyError:
-        pass
-    qid = None
-    token = d.get('_token')
-    if token is not None and getattr(token, 'typeid', None) in QUEUE_TYPEIDS:
-        qid = queue_id(token)
-    # object.__setattr__: NamespaceProxy forwards attribute writes to the referent.
-    object.__setattr__(proxy, '_procscope_qid', qid)
-    return qid
+def queue_id(token):
+    return object_id('queue', token)
 
 
 def lock_id(token):
-    """As queue_id: the same string in every process that holds a proxy for this lock."""
-    address = zlib.crc32(repr(token.address).encode('utf-8', 'surrogatepass'))
-    return 'lock-mgr-%08x-%s' % (address, token.id)
+    return object_id('lock', token)
+
+
+def _proxy_id(proxy, attr, typeids, make_id):
+    """The run-wide id of the proxy's object if its typeid is one of `typeids`, else None;
+    worked out once per proxy."""
+    d = proxy.__dict__
+    try:
+        return d[attr]
+    except KeyError:
+        pass
+    oid = None
+    token = d.get('_token')
+    if token is not None and getattr(token, 'typeid', None) in typeids:
+        oid = make_id(token)
+    # object.__setattr__: NamespaceProxy forwards attribute writes to the referent.
+    object.__setattr__(proxy, attr, oid)
+    return oid
+
+
+def _proxy_queue_id(proxy):
+    return _proxy_id(proxy, '_procscope_qid', QUEUE_TYPEIDS, queue_id)
 
 
 def _proxy_lock_id(proxy):
-    d = proxy.__dict__
-    try:
-        return d['_procscope_lid']
-    except KeyError:
-        pass
-    lid = None
-    token = d.get('_token')
-    if token is not None and getattr(token, 'typeid', None) in LOCK_TYPEIDS:
-        lid = lock_id(token)
-    object.__setattr__(proxy, '_procscope_lid', lid)
-    return lid
+    return _proxy_id(proxy, '_procscope_lid', LOCK_TYPEIDS, lock_id)
 
 
 #: How deep each thread of this process holds each manager RLock: only the outermost acquire
