@@ -522,8 +522,8 @@ export class Session {
         // The parent may itself be known only by its hello so far (a forked child that forks at
         // once can be heard before the grandparent's "spawned" report about it arrives).
         if ((parent === undefined || parent.state !== 'running') && !this.hellos.has(ppid)) return false;
-        // Python processes have no Process-object handle to wait for: the hello is enough to list
-        // one now (its parent's "spawned" report may come later, or never if the parent dies).
+        // A Python process is listed from its hello, not from its parent's "spawned" report,
+        // which may come later, or never if the parent dies (see `after` below).
         if (this.scenario.python) {
           const own = handle !== undefined && ownedBy(handle, ppid) ? handle : undefined;
           this.hellos.set(pid, { ppid, name, daemon, handle: own });
