@@ -24,6 +24,7 @@ async function broker() {
   const listeners: (() => void)[] = [];
   const changed = () => listeners.splice(0).forEach((l) => l());
   const gone = new Set<number>();
+  const exits: number[] = [];
   const host: BrokerHost = {
     emit: (e) => {
       events.push(e);
@@ -38,7 +39,10 @@ async function broker() {
     created: () => {},
     spawned: () => {},
     closed: () => {},
-    exited: () => {},
+    exited: (pid) => {
+      exits.push(pid);
+      changed();
+    },
     fatal: () => {},
     task: () => {},
     disconnected: (pid) => {
@@ -55,7 +59,7 @@ async function broker() {
       const look = () => (ok() ? resolve() : listeners.push(look));
       look();
     });
-  return { b, events, hellos, gone, until };
+  return { b, events, hellos, gone, exits, until };
 }
 
 function frame(body: unknown): Buffer {
@@ -131,6 +135,57 @@ describe('broker: reading a connection up to a count', () => {
     expect(hellos).toEqual([]);
     expect(events.find((e) => e.type === 'warning')).toMatchObject({ message: expect.stringMatching(/malformed message/) });
     child.destroy();
+    await b.close();
+  });
+});
+
+describe("broker: a parent's messages after it saw a child exit", () => {
+  const texts = (events: (RunEvent | UnstampedEvent)[]) => events.flatMap((e) => (e.type === 'output' ? [`${e.pid}: ${e.text}`] : []));
+
+  it("wait until the child's connection is read to the end (the lock it released, the item it put)", async () => {
+    const { b, events, hellos, exits, until } = await broker();
+    const parent = await connect(b);
+    parent.write(frame({ k: 'hello', pid: 800, ppid: 1, name: 'MainProcess', daemon: false }));
+    const child = await connect(b);
+    child.write(frame({ k: 'hello', pid: 801, ppid: 800, name: 'Process-1', daemon: false }));
+    await until(() => hellos.length === 2);
+
+    // One chunk: the exit report and what the parent did next.
+    parent.write(Buffer.concat([frame({ k: 'exited', pid: 801, exitcode: 0 }), line('after join')]));
+    await until(() => exits.includes(801));
+    expect(texts(events), 'held back while the child is still being read').toEqual([]);
+
+    child.end(line('last words'));
+    await until(() => texts(events).length === 2);
+    expect(texts(events)).toEqual(['801: last words', '800: after join']);
+    parent.destroy();
+    await b.close();
+  });
+
+  it('wait a bounded time for a child whose connection stays open, and are all handled if the parent goes first', async () => {
+    const { b, events, hellos, exits, until } = await broker();
+    const parent = await connect(b);
+    parent.write(frame({ k: 'hello', pid: 900, ppid: 1, name: 'MainProcess', daemon: false }));
+    const child = await connect(b);
+    child.write(frame({ k: 'hello', pid: 901, ppid: 900, name: 'Process-1', daemon: false }));
+    await until(() => hellos.length === 2);
+
+    parent.write(Buffer.concat([frame({ k: 'exited', pid: 901, exitcode: 0 }), line('one')]));
+    await until(() => exits.includes(901));
+    expect(texts(events)).toEqual([]);
+    // The child never hangs up: the parent goes on after a while.
+    await until(() => texts(events).length === 1);
+    expect(texts(events)).toEqual(['900: one']);
+
+    // Waiting again, and the parent closes meanwhile: what it sent is still handled, in order.
+    const other = await connect(b);
+    other.write(frame({ k: 'hello', pid: 902, ppid: 900, name: 'Process-2', daemon: false }));
+    await until(() => hellos.length === 3);
+    parent.end(Buffer.concat([frame({ k: 'exited', pid: 902, exitcode: 0 }), line('two'), line('three')]));
+    await until(() => texts(events).length === 3);
+    expect(texts(events)).toEqual(['900: one', '900: two', '900: three']);
+    child.destroy();
+    other.destroy();
     await b.close();
   });
 });

@@ -252,7 +252,8 @@ class _Client(object):
         written. A child started next carries it in its hello, so the monitor lists the child
         only after reading them: the exit of the sibling this process joined just before
         comes first, though the two processes report on different connections."""
-        self.flush()
+        # Not flush(): start() may run in a signal handler that interrupted a send.
+        self.flush_unless_stuck()
         return self.sent
 
     def connect(self, pid, ppid, name, daemon, handle=None, after=None):

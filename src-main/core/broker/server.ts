@@ -51,6 +51,12 @@ export interface ControlReply {
   alive: boolean;
 }
 
+/**
+ * Longest a parent's messages wait, after it reported a child's exit, for that child's
+ * connection to be read to the end (see Broker.afterChild).
+ */
+const EXIT_BARRIER_MS = 500;
+
 class Connection implements Peer {
   pid = 0;
   get borrows(): boolean {
@@ -66,6 +72,17 @@ class Connection implements Peer {
   readonly opIds: string[] = [];
   /** Messages handled so far, the hello included (see `whenRead`). */
   read = 0;
+  /** Set once the broker dropped this connection for a bad message: nothing more is handled. */
+  rejected = false;
+  /**
+   * Messages held back while this process waits for a child it saw exit to be read to the end
+   * (see `afterChild`); null when not waiting.
+   */
+  backlog: UpMessage[] | null = null;
+  /** Which wait the backlog belongs to: a late call from an earlier one must not end a newer. */
+  waitToken = 0;
+  /** Called when this connection is gone and everything it sent has been handled. */
+  readonly dropWaiters: (() => void)[] = [];
   /** Callbacks waiting for `read` to reach `n`, in arrival order. */
   readonly readWaiters: { n: number; then: () => void }[] = [];
 
@@ -142,6 +159,7 @@ export class Broker {
   }
 
   private reject(conn: Connection, why: string): void {
+    conn.rejected = true;
     this.host.emit({ type: 'warning', message: `broker dropped a connection${conn.pid ? ` from pid ${conn.pid}` : ''}: ${why}`, ...(conn.pid ? { pid: conn.pid } : {}) });
     conn.socket.destroy();
   }
@@ -157,11 +175,60 @@ export class Broker {
       if (!this.host.hello(m.pid, m.ppid, m.name, m.daemon, m.handle, m.after)) return this.reject(conn, `pid ${m.pid} is not a process of this run`);
       conn.pid = m.pid;
       conn.codec = conn.decoder.lastCodec;
+      this.counted(conn);
+    } else if (conn.backlog) {
+      conn.backlog.push(m);
     } else {
       this.dispatch(conn, m);
+      this.counted(conn);
     }
+  }
+
+  private counted(conn: Connection): void {
     conn.read += 1;
     if (conn.readWaiters.length > 0) this.runReadWaiters(conn, false);
+  }
+
+  /**
+   * A parent reported that `pid` exited: what the parent does next (acquire the lock the child
+   * released, get the item it put) must be handled after everything the child sent, though it
+   * travels on another connection. The parent's messages wait until the child's connection is
+   * gone and read to the end, or EXIT_BARRIER_MS at most.
+   */
+  private afterChild(conn: Connection, pid: number): void {
+    if (conn.backlog || conn.socket.destroyed) return;
+    let child: Connection | undefined;
+    for (const c of this.conns) if (c.pid === pid && c !== conn) child = c;
+    if (!child) return;
+    conn.backlog = [];
+    conn.socket.pause();
+    const token = ++conn.waitToken;
+    const end = () => {
+      clearTimeout(timer);
+      if (conn.waitToken === token) this.unblock(conn);
+    };
+    const timer = setTimeout(end, EXIT_BARRIER_MS);
+    timer.unref();
+    child.dropWaiters.push(end);
+  }
+
+  /** Handles what `conn` held back, in order, until it has to wait again. */
+  private unblock(conn: Connection): void {
+    const held = conn.backlog;
+    if (!held) return;
+    conn.backlog = null;
+    conn.waitToken += 1;
+    for (let i = 0; i < held.length; i++) {
+      if (conn.rejected) return;
+      if (conn.backlog) {
+        (conn.backlog as UpMessage[]).push(...held.slice(i));
+        return;
+      }
+      this.dispatch(conn, held[i]);
+      this.counted(conn);
+    }
+    if (!conn.backlog && !conn.socket.destroyed) conn.socket.resume();
+    this.flushAll();
   }
 
   private runReadWaiters(conn: Connection, all: boolean): void {
@@ -238,7 +305,8 @@ export class Broker {
         return resolve?.({ ok: m.ok, text: m.text, exitcode: m.exitcode, alive: m.alive });
       }
       case 'exited':
-        return this.host.exited(m.pid, m.exitcode, 'parent');
+        this.host.exited(m.pid, m.exitcode, 'parent');
+        return this.afterChild(conn, m.pid);
       case 'bye':
         return this.host.exited(conn.pid, m.exitcode, 'self');
       case 'fatal':
@@ -279,6 +347,9 @@ export class Broker {
   private drop(conn: Connection): void {
     if (!this.conns.delete(conn)) return;
     if (conn.pid === 0) return;
+    // What it sent while it waited for a child is still its own to handle (it waits no more:
+    // afterChild does not wait for a connection that is closed).
+    this.unblock(conn);
     for (const s of [0, 1] as const) {
       if (conn.partial[s]) this.host.emit({ type: 'output', pid: conn.pid, stream: s === 0 ? 'stdout' : 'stderr', text: conn.partial[s] });
       conn.partial[s] = '';
@@ -295,6 +366,8 @@ export class Broker {
     if (this.conns.size === 0) this.observed.drain(true);
     this.flushAll();
     this.host.disconnected(conn.pid);
+    // Parents that saw this process exit go on, after all it did.
+    for (const w of conn.dropWaiters.splice(0)) w();
   }
 
   private scheduleFlush(c: Connection): void {
