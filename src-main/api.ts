@@ -354,6 +354,41 @@ export interface AppInfo {
 
 type NoArgs = Record<string, never>;
 
+/** One frame of a thread's stack: a line of a traceback. */
+export interface StackFrame {
+  file: string;
+  line: number;
+  /** The function (Python's `co_name`, `<module>` at top level). */
+  func: string;
+  /** The source line, stripped; empty where the file cannot be read. */
+  code: string;
+  /** Python's own library or an installed package, not the program's code. */
+  lib: boolean;
+}
+
+export interface ThreadStack {
+  /** The thread's name (`MainThread`, …). */
+  name: string;
+  /** Outermost first, innermost (where it is now) last, as a Python traceback reads. */
+  frames: StackFrame[];
+}
+
+/**
+ * Why a process has no stacks: a TypeScript process (Node cannot read its main thread's stack
+ * while it waits), no answer in time (a thread holding the interpreter in native code), or not
+ * connected (not started yet, or already leaving).
+ */
+export type StackError = 'typescript' | 'no-answer' | 'not-connected';
+
+/** Where one running process is now, or why it cannot say. */
+export interface ProcessStacks {
+  pid: Pid;
+  name: string;
+  threads: ThreadStack[];
+  /** Set when there are no stacks. */
+  error?: StackError;
+}
+
 export interface Commands {
   'app.info': { args: NoArgs; result: AppInfo };
   'presets.list': { args: NoArgs; result: PresetInfo[] };
@@ -362,6 +397,11 @@ export interface Commands {
   /** The current (or last) run; its events so far are pushed again as a replay. */
   'run.current': { args: NoArgs; result: RunStatus | null };
   'process.list': { args: NoArgs; result: ProcessInfo[] };
+  /**
+   * Where every running process of the current run is now: each Python thread's stack (what a
+   * stuck program is waiting in). TypeScript processes say they cannot.
+   */
+  'run.stacks': { args: NoArgs; result: ProcessStacks[] };
   'process.start': { args: { target: ProcessTarget }; result: ControlResult };
   'process.join': { args: { target: ProcessTarget; timeout?: number }; result: ControlResult };
   'process.terminate': { args: { target: ProcessTarget }; result: ControlResult };
@@ -501,6 +541,7 @@ const commandChecks: Record<CommandName, (a: Record<string, unknown>) => boolean
   'run.stop': noKeys,
   'run.current': noKeys,
   'process.list': noKeys,
+  'run.stacks': noKeys,
   'process.start': (a) => isTarget(a.target) && Object.keys(a).length === 1,
   'process.join': (a) => isTarget(a.target) && optSeconds(a.timeout) && Object.keys(a).every((k) => k === 'target' || k === 'timeout'),
   'process.terminate': (a) => isTarget(a.target) && Object.keys(a).length === 1,

@@ -25,6 +25,16 @@ export type Codec = (typeof Codec)[keyof typeof Codec];
 
 export type Rid = number;
 
+/** Where one thread is, outermost frame first (api.ts's ThreadStack, as it travels). */
+export interface WireThreadStack {
+  name: string;
+  frames: { file: string; line: number; func: string; code: string; lib: boolean }[];
+}
+
+/** Most threads, and frames per thread, a stack answer may hold. */
+export const STACK_MAX_THREADS = 64;
+export const STACK_MAX_FRAMES = 64;
+
 /** Why a queue or lock request failed; mapped to Python's exceptions by the runtime. */
 export type WaitFailure = 'Empty' | 'Full' | 'Timeout';
 
@@ -45,6 +55,8 @@ export type UpMessage =
   | { k: 'spawned'; pid: number; name: string; daemon: boolean; handle?: string }
   /** A Process object was closed (its members now raise). */
   | { k: 'closed'; handle: string }
+  /** Answer to `stk`: where each thread of this process is now (the Python shim). */
+  | { k: 'stkres'; rid: Rid; threads: WireThreadStack[] }
   /** Answer to a control: Python's result (`None`) or its error, as text. */
   | { k: 'ctlres'; rid: Rid; ok: boolean; text: string; exitcode: number | null; alive: boolean }
   /** A parent reports how its child ended: Python's exitcode (negative signal number). */
@@ -193,7 +205,9 @@ export type DownMessage =
   /** Give the lent lock back: another process asks for it. */
   | { k: 'lrecall'; l: string }
   /** Call a member of one of this process's Process objects, for the person at the window. */
-  | { k: 'ctl'; rid: Rid; op: ControlOp; handle: string; timeout: number | null };
+  | { k: 'ctl'; rid: Rid; op: ControlOp; handle: string; timeout: number | null }
+  /** Say where each of your threads is now (answered with `stkres`). */
+  | { k: 'stk'; rid: Rid };
 
 export type ControlOp = 'start' | 'join' | 'terminate' | 'kill' | 'close';
 
@@ -313,6 +327,22 @@ function isOpsMessage(o: Record<string, unknown>): boolean {
   );
 }
 
+const text = (v: unknown, max: number): boolean => typeof v === 'string' && v.length <= max;
+
+function isThreadStacks(v: unknown): v is WireThreadStack[] {
+  if (!Array.isArray(v) || v.length > STACK_MAX_THREADS) return false;
+  return v.every((t: unknown) => {
+    if (typeof t !== 'object' || t === null) return false;
+    const th = t as Record<string, unknown>;
+    if (!text(th.name, 256) || !Array.isArray(th.frames) || th.frames.length > STACK_MAX_FRAMES) return false;
+    return th.frames.every((f: unknown) => {
+      if (typeof f !== 'object' || f === null) return false;
+      const fr = f as Record<string, unknown>;
+      return text(fr.file, 1024) && int(fr.line) && (fr.line as number) >= 0 && text(fr.func, 256) && text(fr.code, 1024) && typeof fr.lib === 'boolean';
+    });
+  });
+}
+
 export function isUpMessage(m: unknown): m is UpMessage {
   if (typeof m !== 'object' || m === null) return false;
   const o = m as Record<string, unknown>;
@@ -332,6 +362,8 @@ export function isUpMessage(m: unknown): m is UpMessage {
       return int(o.pid) && str(o.name) && bool(o.daemon) && (o.handle === undefined || str(o.handle));
     case 'closed':
       return str(o.handle);
+    case 'stkres':
+      return int(o.rid) && isThreadStacks(o.threads);
     case 'ctlres':
       return int(o.rid) && bool(o.ok) && typeof o.text === 'string' && (o.exitcode === null || int(o.exitcode)) && bool(o.alive);
     case 'exited':
@@ -406,6 +438,8 @@ export function isDownMessage(m: unknown): m is DownMessage {
       return str(o.l);
     case 'ctl':
       return int(o.rid) && str(o.handle) && ['start', 'join', 'terminate', 'kill', 'close'].includes(o.op as string) && timeout(o.timeout);
+    case 'stk':
+      return int(o.rid);
     default:
       return false;
   }

@@ -216,6 +216,12 @@ export class Backend {
         return this.current(requester);
       case 'process.list':
         return this.run ? this.run.session.processes() : [];
+      case 'run.stacks': {
+        const run = this.run;
+        if (!run) throw new CommandError('there is no run: start one first');
+        if (run.end !== null) throw new CommandError('the run has ended');
+        return run.session.stacks();
+      }
       case 'process.start':
       case 'process.terminate':
       case 'process.kill':

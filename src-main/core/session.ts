@@ -16,6 +16,7 @@ import {
   type EndReason,
   type JoinResult,
   type ProcessInfo,
+  type ProcessStacks,
   type RunEvent,
   type RunInfo,
   type Runtime,
@@ -36,6 +37,8 @@ import { resolveScenario, workingDirFor, type ResolvedScenario } from './scenari
 
 /** How long a parent-reported exit waits for the child's last output (its connection closing). */
 const EXIT_AFTER_OUTPUT_MS = 500;
+/** How long a process has to say where its threads are (see stacks). */
+const STACKS_TIMEOUT_MS = 1000;
 /** How often a child whose parent has not reaped it is looked at (see watchUnreaped). */
 const UNREAPED_POLL_MS = 50;
 
@@ -303,6 +306,20 @@ export class Session {
       result: result.text,
     });
     return result;
+  }
+
+  /** Where every running process is now: each Python thread's stack (see `run.stacks`). */
+  async stacks(): Promise<ProcessStacks[]> {
+    const running = [...this.byPid.values()].filter((p) => p.state === 'running' && p.pid !== null);
+    return Promise.all(
+      running.map(async (p): Promise<ProcessStacks> => {
+        const pid = p.pid as number;
+        if (!this.scenario.python) return { pid, name: p.name, threads: [], error: 'typescript' };
+        const threads = await this.broker.stacks(pid, STACKS_TIMEOUT_MS);
+        if (threads === null) return { pid, name: p.name, threads: [], error: this.broker.isConnected(pid) ? 'no-answer' : 'not-connected' };
+        return { pid, name: p.name, threads };
+      }),
+    );
   }
 
   /** Synchronous last resort for the host's exit handler: nothing survives, nothing logged is lost. */

@@ -182,6 +182,11 @@ export class BrokerClient {
       this.onLockRecall(m.l);
       return;
     }
+    if (m.k === 'stk') {
+      // A Node process cannot read its own main thread's stack while it waits: say nothing.
+      this.send({ k: 'stkres', rid: m.rid, threads: [] });
+      return;
+    }
     const resolve = this.waiting.get(m.rid);
     if (!resolve) return;
     this.waiting.delete(m.rid);

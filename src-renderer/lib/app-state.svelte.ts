@@ -24,6 +24,7 @@ import { clampInterval, parseTimeout } from './format.ts';
 import type { ProcRow } from './model/types.ts';
 import { ProcessHistory } from './process-history.ts';
 import { runStore } from './run-store.svelte.ts';
+import { readStacks, stacksUnavailable, type ShownStacks } from './stacks.ts';
 import { parseRuntime, runtimeFor, runtimeOfRun, type RunRuntime } from './runtime.ts';
 import { timeAxis } from './time-axis.svelte.ts';
 
@@ -59,6 +60,12 @@ export type CustomSource =
   | { path: string; loading: true }
   | { path: string; text: string; runtime: Runtime; file: string }
   | { path: string; error: string };
+
+/**
+ * One press of Capture in the Stacks tab: where the processes of run `runId` were at run time `t`
+ * (ms), or why the engine could not say. `error` is the command's failure, in one line.
+ */
+export type StacksCapture = { runId: string | null; t: number } & ({ processes: ShownStacks[] } | { error: string } | { noAnswer: true });
 
 /** Calls kept per row: enough to read "terminate() → None" then "join() → exitcode -15". */
 const CALLS_PER_ROW = 3;
@@ -132,6 +139,9 @@ export class AppState {
   cursor = $state<number | null>(null);
   /** Calls made from each row, by row key. */
   rowCalls = new SvelteMap<string, RowCall[]>();
+  /** The last stacks captured for the run shown; a new run or a replay forgets them. */
+  stacks = $state.raw<StacksCapture | null>(null);
+  stacksPending = $state(false);
   /** The join timeout field, as typed (seconds; empty = wait). */
   joinTimeout = $state('');
   joinTimeoutInvalid = $derived(parseTimeout(this.joinTimeout) === null);
@@ -212,6 +222,9 @@ export class AppState {
     void runStore.version;
     return runtimeOfRun(runStore.model.run());
   });
+
+  /** Why the Stacks tab cannot capture now, or null when it can. */
+  stacksWhy = $derived(stacksUnavailable({ viewMode: this.viewMode, phase: this.phase, hasRun: this.hasRun }));
 
   processCount = $derived(this.rowsShown.filter((r) => r.pid !== null).length);
   aliveCount = $derived(this.rowsShown.filter((r) => r.state === 'running').length);
@@ -371,6 +384,7 @@ export class AppState {
     this.viewRunId = runId;
     this.rowCalls.clear();
     this.consoleHidden.clear();
+    this.stacks = null;
     this.cursor = null;
     this.wallOffset = null;
     timeAxis.reset();
@@ -594,6 +608,28 @@ export class AppState {
       case 'close':
         return api.call('process.close', { target });
     }
+  }
+
+  // ---- stacks ------------------------------------------------------------------------------------
+
+  /** Asks the engine where every process of the live run is now (each Python thread's stack). */
+  async captureStacks(): Promise<void> {
+    if (this.stacksPending || this.stacksWhy !== null) return;
+    const runId = this.viewRunId;
+    // The moment asked about: the engine reads the stacks as soon as it gets the request.
+    const t = this.elapsedAt(performance.now());
+    this.stacksPending = true;
+    let next: StacksCapture;
+    try {
+      const processes = readStacks(await getApi().call('run.stacks', {}));
+      next = processes ? { runId, t, processes } : { runId, t, noAnswer: true };
+    } catch (e) {
+      next = { runId, t, error: errorText(e) };
+    } finally {
+      this.stacksPending = false;
+    }
+    // The view may have moved to another run meanwhile: these stacks are not its.
+    if (this.viewRunId === runId && this.viewMode === 'live') this.stacks = next;
   }
 
   // ---- console, cursor ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CreatedEvent, ProcessEvent } from '../../src-main/api.ts';
+import type { CreatedEvent, ProcessEvent, ProcessStacks } from '../../src-main/api.ts';
 import { isAlive } from '../../src-main/core/process-group.ts';
 import { run, scenarioFile, tmpRoot, waitFor } from '../helpers/run.ts';
 import { children, ofType, python, runPy } from '../helpers/python.ts';
@@ -168,5 +168,78 @@ describe('controls on Python processes', () => {
     expect(r.exits().get(later?.pid as number)).toBe(-15);
     // Every process is listed once, under its object's handle.
     expect(r.processes().map((p) => p.handle).sort()).toEqual([undefined, created[0].handle, created[2].handle].sort());
+  });
+});
+
+describe('stacks of a Python run', () => {
+  it('say where each process waits: the consumer in q.get(), the taker in lock.acquire(), main in join(); nothing of procscope shows', async () => {
+    const file = scenarioFile(
+      [
+        'import multiprocessing as mp',
+        '',
+        'def consume(q):',
+        '    q.get()  # nobody puts',
+        '',
+        'def take(lock):',
+        '    lock.acquire()  # main holds it',
+        '',
+        "if __name__ == '__main__':",
+        '    q, lock = mp.Queue(), mp.Lock()',
+        '    lock.acquire()',
+        "    c = mp.Process(target=consume, args=(q,), name='consumer')",
+        "    t = mp.Process(target=take, args=(lock,), name='taker')",
+        '    c.start(); t.start()',
+        '    c.join()',
+        '',
+      ].join('\n'),
+      'stuck.py',
+    );
+    let seen: ProcessStacks[] = [];
+    // Where the program's own code waits: the innermost frame that is not Python's library.
+    const innermost = (p: ProcessStacks | undefined) =>
+      p?.threads.find((t) => t.name === 'MainThread')?.frames.filter((f) => !f.lib).at(-1);
+    await runPy(file, {
+      during: async (s, events) => {
+        await waitFor(s, events, (e) => e.type === 'lock' && e.op === 'request' && events.some((p) => p.type === 'process' && p.name === 'taker' && p.pid === e.pid));
+        // The consumer may still be on its way into get(): ask again until it is there.
+        for (let i = 0; i < 200; i++) {
+          seen = await s.stacks();
+          if (innermost(seen.find((p) => p.name === 'consumer'))?.func === 'consume') break;
+        }
+        await s.stop();
+      },
+    });
+    const byName = (name: string) => seen.find((p) => p.name === name);
+    expect(seen.map((p) => p.name).sort()).toEqual(['MainProcess', 'consumer', 'taker']);
+    expect(seen.every((p) => p.error === undefined)).toBe(true);
+    expect(innermost(byName('consumer'))).toMatchObject({ func: 'consume', line: 4, code: 'q.get()  # nobody puts' });
+    expect(innermost(byName('taker'))).toMatchObject({ func: 'take', line: 7, code: 'lock.acquire()  # main holds it' });
+    const main = byName('MainProcess')?.threads.find((t) => t.name === 'MainThread')?.frames ?? [];
+    expect(main[0], 'outermost first').toMatchObject({ func: '<module>', line: 15, code: 'c.join()' });
+    const consumerFrames = byName('consumer')?.threads[0].frames ?? [];
+    expect(consumerFrames.at(-1)?.lib, "the wait itself is in multiprocessing's code").toBe(true);
+    const files = seen.flatMap((p) => p.threads.flatMap((t) => t.frames.map((f) => f.file)));
+    expect(files.filter((f) => f.includes('procscope_shim')), "procscope's own frames are left out").toEqual([]);
+    expect(seen.flatMap((p) => p.threads.map((t) => t.name)).filter((n) => n.startsWith('procscope-'))).toEqual([]);
+  });
+
+  it('a TypeScript run says its processes cannot show stacks', async () => {
+    let seen: ProcessStacks[] = [];
+    await run(
+      scenarioFile(`
+export default async function main(): Promise<void> {
+  console.log('ready');
+  await new Promise((resolve) => setTimeout(resolve, 60_000));
+}
+`),
+      {
+        during: async (s, events) => {
+          await waitFor(s, events, (e) => e.type === 'output' && e.text === 'ready');
+          seen = await s.stacks();
+          await s.stop();
+        },
+      },
+    );
+    expect(seen).toEqual([{ pid: expect.any(Number), name: 'MainProcess', threads: [], error: 'typescript' }]);
   });
 });

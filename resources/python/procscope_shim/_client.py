@@ -149,10 +149,9 @@ class _Client(object):
         self.drained = threading.Condition(threading.Lock())
         self.event = threading.Event()
         self.thread = None
-        #: The thread that reads what the monitor sends (controls from the window), started once
-        #: this process owns a Process object of the script's.
+        #: The thread that reads what the monitor sends (controls and stack requests from the
+        #: window).
         self.reader = None
-        self.wants_controls = False
         self.pid = os.getpid()
         #: Ids this connection has: a new connection (a forked child's) gets them all again.
         self.ids_sent = 0
@@ -282,19 +281,21 @@ class _Client(object):
         self.thread = threading.Thread(target=self._loop, name='procscope-reporter', daemon=True)
         self.thread.start()
         self.event.set()  # reports made before the hello go out now
-        if self.wants_controls:
-            self._start_reader()
+        self._start_reader()
 
     # ---- controls from the window -----------------------------------------------------------
 
     #: Called with each `ctl` message, in the reader thread; set by _patch.
     on_control = None
 
-    def want_controls(self):
-        """This process owns a Process object the window may control: read from the monitor."""
-        self.wants_controls = True
-        if self.connected and self.reader is None:
-            self._start_reader()
+    def _answer_stacks(self, rid):
+        try:
+            from ._stacks import capture
+
+            threads = capture()
+        except Exception:
+            threads = []
+        self.post_now({'k': 'stkres', 'rid': rid, 'threads': threads})
 
     def _start_reader(self):
         self.reader = threading.Thread(target=self._read_loop, args=(self.sock,), name='procscope-controls', daemon=True)
@@ -329,9 +330,13 @@ class _Client(object):
                     msg = json.loads(body.decode('utf-8'))
                 except ValueError:
                     continue
+                if not isinstance(msg, dict):
+                    continue
                 handler = self.on_control
-                if isinstance(msg, dict) and msg.get('k') == 'ctl' and handler is not None:
+                if msg.get('k') == 'ctl' and handler is not None:
                     handler(msg)
+                elif msg.get('k') == 'stk':
+                    self._answer_stacks(msg.get('rid'))
 
     def close(self):
         """Sends what is left and disconnects (a child, just before it exits)."""

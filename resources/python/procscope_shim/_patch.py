@@ -128,7 +128,6 @@ def _patch_processes():
                 handle = '%d.%d' % (os.getpid(), next(_handles))
                 self._procscope_handle = handle
                 _objects[handle] = self
-                client.want_controls()
                 client.post(_announcement(self))
         except Exception:
             pass

@@ -15,6 +15,7 @@ import {
   type DownMessage,
   type OpsMessage,
   type UpMessage,
+  type WireThreadStack,
 } from '../../protocol.ts';
 import type { RunEvent } from '../../api.ts';
 import type { Emit, Peer } from './peer.ts';
@@ -64,6 +65,8 @@ class Connection implements Peer {
   }
   /** Controls sent to this process and not answered yet. */
   readonly controls = new Map<number, (r: ControlReply) => void>();
+  /** Stack requests sent to this process and not answered yet (null: it is gone). */
+  readonly stackAsks = new Map<number, (threads: WireThreadStack[] | null) => void>();
   codec: Codec = Codec.V8;
   readonly decoder = new FrameDecoder();
   private outbox: Buffer[] = [];
@@ -299,6 +302,11 @@ export class Broker {
         return this.host.spawned(conn.pid, m.pid, m.name, m.daemon, m.handle);
       case 'closed':
         return this.host.closed(conn.pid, m.handle);
+      case 'stkres': {
+        const resolve = conn.stackAsks.get(m.rid);
+        conn.stackAsks.delete(m.rid);
+        return resolve?.(m.threads);
+      }
       case 'ctlres': {
         const resolve = conn.controls.get(m.rid);
         conn.controls.delete(m.rid);
@@ -358,6 +366,8 @@ export class Broker {
       resolve({ ok: false, text: `the process that owns this Process object (pid ${conn.pid}) has exited`, exitcode: null, alive: false });
     }
     conn.controls.clear();
+    for (const resolve of conn.stackAsks.values()) resolve(null);
+    conn.stackAsks.clear();
     this.runReadWaiters(conn, true);
     this.queues.disconnect(conn);
     this.locks.disconnect(conn);
@@ -389,6 +399,29 @@ export class Broker {
   isConnected(pid: number): boolean {
     for (const c of this.conns) if (c.pid === pid) return true;
     return false;
+  }
+
+  /**
+   * Asks `pid` where each of its threads is now; null if it is not connected, goes away, or
+   * does not answer within `timeoutMs` (a thread holding the GIL in native code, say).
+   */
+  stacks(pid: number, timeoutMs: number): Promise<WireThreadStack[] | null> {
+    const conn = [...this.conns].find((c) => c.pid === pid);
+    if (!conn) return Promise.resolve(null);
+    const rid = this.nextControl++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        conn.stackAsks.delete(rid);
+        resolve(null);
+      }, timeoutMs);
+      timer.unref();
+      conn.stackAsks.set(rid, (threads) => {
+        clearTimeout(timer);
+        resolve(threads);
+      });
+      conn.send({ k: 'stk', rid });
+      this.flushAll();
+    });
   }
 
   /** Asks `ownerPid`'s runtime to call a member of its Process object `handle`. */
