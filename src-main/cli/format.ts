@@ -1,6 +1,6 @@
 // Text tables for the terminal: the live process table and the end-of-run summary.
 
-import type { ProcessInfo } from '../api.ts';
+import type { ProcessInfo, ProcessStacks, StackFrame } from '../api.ts';
 import type { RunSummary } from '../core/session.ts';
 
 export function bytes(n: number | null): string {
@@ -103,5 +103,31 @@ export function summaryText(s: RunSummary, scenario: string, logPath: string): s
     );
   }
   out.push('', `log: ${logPath}`);
+  return out;
+}
+
+const where = (f: StackFrame): string => `${f.file.split('/').pop() ?? f.file}:${f.line} in ${f.func}${f.code ? `: ${f.code}` : ''}`;
+
+/**
+ * Where each process was (run.stacks), for a person looking at a stuck run: each thread's own
+ * frames, outermost first, and the library call it waits in, if any.
+ */
+export function stacksText(stacks: readonly ProcessStacks[]): string[] {
+  const out = ['where each process was (innermost last):'];
+  for (const p of stacks) {
+    if (p.error) {
+      const why = { typescript: 'a TypeScript process cannot show its stack', 'no-answer': 'no answer (busy in native code?)', 'not-connected': 'not connected' }[p.error];
+      out.push(`  [${p.pid} ${p.name}] ${why}`);
+      continue;
+    }
+    for (const t of p.threads) {
+      out.push(`  [${p.pid} ${p.name}] ${t.name}`);
+      const own = t.frames.filter((f) => !f.lib);
+      for (const f of own) out.push(`      ${where(f)}`);
+      const last = t.frames.at(-1);
+      if (last?.lib) out.push(`      … waiting in ${where(last)}`);
+      if (t.frames.length === 0) out.push('      (no frames)');
+    }
+  }
   return out;
 }

@@ -13,7 +13,7 @@ import { ControlError, Session } from '../core/session.ts';
 import { presetById, presets } from '../presets/catalog.ts';
 import { startWebShell } from '../web/server.ts';
 import { USAGE, UsageError, parseArgs, type Command } from './args.ts';
-import { processTable, summaryText } from './format.ts';
+import { processTable, stacksText, summaryText } from './format.ts';
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`procscope: ${message}\n`);
@@ -64,13 +64,25 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     scenario: cmd.scenario,
     logPath: cmd.log,
     interval: cmd.interval,
-    timeout: cmd.timeout,
     python: cmd.python,
     runtime,
     args: cmd.args,
     onEvent,
   });
   current = session;
+  // A Python run stopped from outside (Ctrl-C, --timeout) first says where each process was:
+  // what a person stopping a stuck program wants to know.
+  const stopSaying = async (reason: 'stopped' | 'timeout') => {
+    if (session.info.runtime === 'python' && !cmd.json) {
+      const stacks = await session.stacks().catch(() => []);
+      if (stacks.length > 0) for (const line of ['', ...stacksText(stacks)]) say(line);
+    }
+    await session.stop(reason);
+  };
+  const timeoutTimer = cmd.timeout !== undefined ? setTimeout(() => void stopSaying('timeout'), cmd.timeout * 1000) : null;
+  void session.done.then(() => {
+    if (timeoutTimer) clearTimeout(timeoutTimer);
+  });
   let interrupted = 0;
   const onSignal = () => {
     interrupted += 1;
@@ -79,7 +91,7 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
       session.killNow();
       process.exit(130);
     }
-    void session.stop();
+    void stopSaying('stopped');
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -414,4 +414,49 @@ describe('Ctrl-C', () => {
     expect(pidsInGroup(pids[0]), "nothing is left in the run's process group").toEqual([]);
     expect(events.at(-1)).toMatchObject({ type: 'end', reason: 'stopped' });
   });
+
+  it('a stuck Python run stopped with Ctrl-C first says where each process was', async () => {
+    const file = tmp('stuck.py');
+    fs.writeFileSync(
+      file,
+      [
+        'import multiprocessing as mp',
+        '',
+        'def consume(q):',
+        "    print('waiting', flush=True)",
+        '    q.get()  # nobody puts',
+        '',
+        "if __name__ == '__main__':",
+        '    q = mp.Queue()',
+        "    c = mp.Process(target=consume, args=(q,), name='consumer')",
+        '    c.start()',
+        '    c.join()',
+        '',
+      ].join('\n'),
+    );
+    const { child, done } = start(['run', file]);
+    await new Promise<void>((resolve, reject) => {
+      let seen = '';
+      const onData = (s: string) => {
+        seen += s;
+        if (/\] waiting\n/.test(seen)) {
+          child.stdout!.off('data', onData);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.once('exit', () => reject(new Error(`the CLI exited before the consumer waited; stdout:\n${seen}`)));
+    });
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code, `exit code after Ctrl-C; stderr: ${r.stderr}`).toBe(130);
+    const lines = r.stdout.split('\n');
+    const at = lines.indexOf('where each process was (innermost last):');
+    expect(at, r.stdout).toBeGreaterThanOrEqual(0);
+    const stacks = lines.slice(at);
+    expect(stacks.some((l) => /^ {2}\[\d+ MainProcess\] MainThread$/.test(l))).toBe(true);
+    expect(stacks.some((l) => /^ {6}\d+-stuck\.py:11 in <module>: c\.join\(\)$/.test(l)), r.stdout).toBe(true);
+    expect(stacks.some((l) => /^ {2}\[\d+ consumer\] MainThread$/.test(l))).toBe(true);
+    expect(stacks.some((l) => /^ {6}\d+-stuck\.py:[45] in consume: /.test(l)), r.stdout).toBe(true);
+  });
 });
