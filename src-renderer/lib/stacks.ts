@@ -1,10 +1,9 @@
 // The Stacks tab's pure part: when stacks can be captured, what an answer holds once checked, the
-// order and colors of its processes, and a frame as a Python traceback spells it. No DOM, no
+// order and colors of its processes, the words for a process that cannot say. No DOM, no
 // state: unit-tested in test/unit/renderer-ui.
 
 import type { ProcessStacks, StackError, StackFrame, ThreadStack } from '../../src-main/api.ts';
 import type { MessageKey } from '../i18n/en.ts';
-import { baseName } from './format.ts';
 
 /**
  * One process of an answer as the tab shows it: the contract's, except that `error` may be a code
@@ -52,7 +51,7 @@ const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : 
 function frameOf(v: unknown): StackFrame | null {
   if (!isObj(v)) return null;
   const line = typeof v.line === 'number' && Number.isFinite(v.line) ? v.line : 0;
-  return { file: str(v.file, '?'), line, func: str(v.func, '?'), code: str(v.code) };
+  return { file: str(v.file, '?'), line, func: str(v.func, '?'), code: str(v.code), lib: v.lib === true };
 }
 
 function threadOf(v: unknown): ThreadStack | null {
@@ -63,15 +62,17 @@ function threadOf(v: unknown): ThreadStack | null {
 
 /**
  * The engine's answer to `run.stacks`, checked: null when it is not a list at all (an engine that
- * does not know the command yet answers nothing), else the processes that have a pid, each with
- * well-formed threads and frames. A malformed part is dropped or filled in, never thrown on: one
+ * does not know the command yet answers nothing), else the processes that have a pid (each pid
+ * once), each with well-formed threads and frames. A malformed part is dropped or filled in, never thrown on: one
  * odd frame must not hide every other stack.
  */
 export function readStacks(v: unknown): ShownStacks[] | null {
   if (!Array.isArray(v)) return null;
   const out: ShownStacks[] = [];
+  const seen = new Set<number>();
   for (const p of v) {
-    if (!isObj(p) || typeof p.pid !== 'number' || !Number.isInteger(p.pid)) continue;
+    if (!isObj(p) || typeof p.pid !== 'number' || !Number.isInteger(p.pid) || seen.has(p.pid)) continue;
+    seen.add(p.pid);
     const threads = Array.isArray(p.threads) ? p.threads.map(threadOf).filter((x): x is ThreadStack => x !== null) : [];
     const item: ShownStacks = { pid: p.pid, name: str(p.name, String(p.pid)), threads };
     if (typeof p.error === 'string' && p.error.trim() !== '') item.error = p.error;
@@ -118,12 +119,44 @@ export function orderLikeRows<S extends { pid: number }>(stacks: readonly S[], r
     .map((x) => x.s);
 }
 
-/** A frame's location line as a Python traceback prints it, with the file's base name. */
-export function frameLocation(frame: StackFrame): string {
-  return `File "${baseName(frame.file)}", line ${frame.line}, in ${frame.func}`;
-}
-
 /** Whether a frame's line is Python (coloured as the code tab colours Python), by its file. */
 export function isPythonFile(file: string): boolean {
   return /\.pyw?$/i.test(file);
+}
+
+/** A line of a thread's stack as shown: a frame, or a run of library frames folded into one. */
+export type FrameItem =
+  | { kind: 'frame'; frame: StackFrame; /** Its index in the thread's frames. */ at: number; innermost: boolean }
+  | { kind: 'folded'; count: number; /** Index of its first frame. */ from: number };
+
+/**
+ * The frames to show, outermost first. With library frames hidden, each run of two or more
+ * consecutive library frames becomes one folded line (a single one costs no more than its
+ * fold); the innermost frame is always shown, library or not: it is where the thread is now.
+ */
+export function foldFrames(frames: readonly StackFrame[], showLib: boolean): FrameItem[] {
+  const last = frames.length - 1;
+  const out: FrameItem[] = [];
+  let i = 0;
+  while (i <= last) {
+    const f = frames[i];
+    if (!showLib && f.lib && i < last) {
+      let j = i;
+      while (j < last && frames[j].lib) j++;
+      // frames[i..j-1] are library frames above the innermost.
+      if (j - i >= 2) {
+        out.push({ kind: 'folded', count: j - i, from: i });
+        i = j;
+        continue;
+      }
+    }
+    out.push({ kind: 'frame', frame: f, at: i, innermost: i === last });
+    i++;
+  }
+  return out;
+}
+
+/** Whether any thread of a capture has a library frame (else there is nothing to fold). */
+export function hasLibFrames(stacks: readonly ShownStacks[]): boolean {
+  return stacks.some((p) => p.threads.some((th) => th.frames.some((f) => f.lib)));
 }
