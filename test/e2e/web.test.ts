@@ -563,6 +563,60 @@ if (reason !== null) {
       await expect.poll(() => consoleTexts(page), { timeout: UI_TIMEOUT }).toContain('working');
     });
 
+    it('Stacks: a stuck Python program shows where each process waits (the consumer in q.get(), main in join()); Stop ends it', async () => {
+      const dir = fs.mkdtempSync(path.join(home, 'mine-'));
+      const file = path.join(dir, 'stuck.py');
+      fs.writeFileSync(
+        file,
+        [
+          'import multiprocessing as mp',
+          '',
+          'def consume(q):',
+          "    print('waiting', flush=True)",
+          '    q.get()  # nobody puts',
+          '',
+          "if __name__ == '__main__':",
+          '    q = mp.Queue()',
+          "    c = mp.Process(target=consume, args=(q,), name='consumer')",
+          '    c.start()',
+          '    c.join()',
+          '',
+        ].join('\n'),
+      );
+      const page = await openApp();
+      await page.getByTestId('open-button').click();
+      await page.getByTestId('path-input').fill(file);
+      await page.getByTestId('path-input').press('Enter');
+      await page.getByTestId('start-button').click();
+      await page.getByTestId('tab-console').click();
+      await expect.poll(() => consoleTexts(page), { timeout: RUN_TIMEOUT, message: 'the consumer waits' }).toContain('waiting');
+
+      await page.getByTestId('tab-stacks').click();
+      const consumerPid = Number(await row(page, 'consumer').getAttribute('data-pid'));
+      const consumer = page.locator(`[data-testid=stacks-process][data-pid="${consumerPid}"]`);
+      const inConsume = consumer.locator('[data-testid=stacks-frame][data-func=consume]');
+      // The consumer may still be between its print and get(): capture until it is in get().
+      await expect
+        .poll(
+          async () => {
+            await page.getByTestId('stacks-capture').click();
+            await consumer.waitFor({ timeout: UI_TIMEOUT });
+            return inConsume.getAttribute('data-line');
+          },
+          { timeout: UI_TIMEOUT, message: "the consumer's own innermost frame is q.get(), line 5" },
+        )
+        .toBe('5');
+      expect(await inConsume.textContent()).toContain('q.get()');
+      const main = page.locator('[data-testid=stacks-process]', { hasText: 'MainProcess' });
+      expect(await main.locator('[data-testid=stacks-frame][data-func="<module>"]').getAttribute('data-line')).toBe('11');
+      await shoot(page, '4c-python-stacks');
+
+      await page.getByTestId('stop-button').click();
+      await expect.poll(() => phase(page), { timeout: RUN_TIMEOUT, message: 'the run stops' }).toBe('stopped');
+      await expect.poll(() => page.getByTestId('stacks-capture').isDisabled(), { message: 'no stacks once the run has ended' }).toBe(true);
+      expect(await page.getByTestId('stacks-disabled-reason').isVisible()).toBe(true);
+    });
+
     it('in Chinese, no English is left in the main views (and the check does catch English)', async () => {
       const page = await openApp();
       await startPreset(page, 'producer-consumer');
