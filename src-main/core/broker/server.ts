@@ -58,15 +58,17 @@ export interface ControlReply {
  */
 const EXIT_BARRIER_MS = 500;
 
+/** What a scenario process answers to a question from the broker. */
+type Answer = Extract<UpMessage, { k: 'ctlres' | 'stkres' }>;
+
 class Connection implements Peer {
   pid = 0;
   get borrows(): boolean {
     return this.codec === Codec.V8;
   }
   /** Controls sent to this process and not answered yet. */
-  readonly controls = new Map<number, (r: ControlReply) => void>();
-  /** Stack requests sent to this process and not answered yet (null: it is gone). */
-  readonly stackAsks = new Map<number, (threads: WireThreadStack[] | null) => void>();
+  /** Questions sent to this process (controls, stacks) and not answered yet; null: it is gone. */
+  readonly asks = new Map<number, (answer: Answer | null) => void>();
   codec: Codec = Codec.V8;
   readonly decoder = new FrameDecoder();
   private outbox: Buffer[] = [];
@@ -200,9 +202,8 @@ export class Broker {
    */
   private afterChild(conn: Connection, pid: number): void {
     if (conn.backlog || conn.socket.destroyed) return;
-    let child: Connection | undefined;
-    for (const c of this.conns) if (c.pid === pid && c !== conn) child = c;
-    if (!child) return;
+    const child = this.connOf(pid);
+    if (!child || child === conn) return;
     conn.backlog = [];
     conn.socket.pause();
     const token = ++conn.waitToken;
@@ -251,8 +252,7 @@ export class Broker {
    * known before the child is.
    */
   whenRead(pid: number, n: number, then: () => void): void {
-    let conn: Connection | undefined;
-    for (const c of this.conns) if (c.pid === pid) conn = c;
+    const conn = this.connOf(pid);
     if (!conn || conn.read >= n) return then();
     conn.readWaiters.push({ n, then });
   }
@@ -302,15 +302,11 @@ export class Broker {
         return this.host.spawned(conn.pid, m.pid, m.name, m.daemon, m.handle);
       case 'closed':
         return this.host.closed(conn.pid, m.handle);
-      case 'stkres': {
-        const resolve = conn.stackAsks.get(m.rid);
-        conn.stackAsks.delete(m.rid);
-        return resolve?.(m.threads);
-      }
+      case 'stkres':
       case 'ctlres': {
-        const resolve = conn.controls.get(m.rid);
-        conn.controls.delete(m.rid);
-        return resolve?.({ ok: m.ok, text: m.text, exitcode: m.exitcode, alive: m.alive });
+        const resolve = conn.asks.get(m.rid);
+        conn.asks.delete(m.rid);
+        return resolve?.(m);
       }
       case 'exited':
         this.host.exited(m.pid, m.exitcode, 'parent');
@@ -362,12 +358,8 @@ export class Broker {
       if (conn.partial[s]) this.host.emit({ type: 'output', pid: conn.pid, stream: s === 0 ? 'stdout' : 'stderr', text: conn.partial[s] });
       conn.partial[s] = '';
     }
-    for (const resolve of conn.controls.values()) {
-      resolve({ ok: false, text: `the process that owns this Process object (pid ${conn.pid}) has exited`, exitcode: null, alive: false });
-    }
-    conn.controls.clear();
-    for (const resolve of conn.stackAsks.values()) resolve(null);
-    conn.stackAsks.clear();
+    for (const resolve of conn.asks.values()) resolve(null);
+    conn.asks.clear();
     this.runReadWaiters(conn, true);
     this.queues.disconnect(conn);
     this.locks.disconnect(conn);
@@ -397,44 +389,50 @@ export class Broker {
 
   /** Whether this pid is connected (alive and able to answer controls). */
   isConnected(pid: number): boolean {
-    for (const c of this.conns) if (c.pid === pid) return true;
-    return false;
+    return this.connOf(pid) !== undefined;
   }
 
   /**
    * Asks `pid` where each of its threads is now; null if it is not connected, goes away, or
    * does not answer within `timeoutMs` (a thread holding the GIL in native code, say).
    */
-  stacks(pid: number, timeoutMs: number): Promise<WireThreadStack[] | null> {
-    const conn = [...this.conns].find((c) => c.pid === pid);
+  async stacks(pid: number, timeoutMs: number): Promise<WireThreadStack[] | null> {
+    const answer = await this.ask(pid, (rid) => ({ k: 'stk', rid }), timeoutMs);
+    return answer?.k === 'stkres' ? answer.threads : null;
+  }
+
+  /** Asks `ownerPid`'s runtime to call a member of its Process object `handle`. */
+  async control(ownerPid: number, op: ControlOp, handle: string, timeout: number | null): Promise<ControlReply> {
+    const answer = await this.ask(ownerPid, (rid) => ({ k: 'ctl', rid, op, handle, timeout }), null);
+    if (answer?.k !== 'ctlres') {
+      return { ok: false, text: `the process that owns this Process object (pid ${ownerPid}) has exited`, exitcode: null, alive: false };
+    }
+    return { ok: answer.ok, text: answer.text, exitcode: answer.exitcode, alive: answer.alive };
+  }
+
+  /** Sends `pid` a question and resolves with its answer; null if it is not connected, goes away, or is past `timeoutMs`. */
+  private ask(pid: number, question: (rid: number) => DownMessage, timeoutMs: number | null): Promise<Answer | null> {
+    const conn = this.connOf(pid);
     if (!conn) return Promise.resolve(null);
     const rid = this.nextControl++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        conn.stackAsks.delete(rid);
-        resolve(null);
-      }, timeoutMs);
-      timer.unref();
-      conn.stackAsks.set(rid, (threads) => {
-        clearTimeout(timer);
-        resolve(threads);
+      const timer = timeoutMs === null ? null : setTimeout(() => conn.asks.get(rid)?.(null), timeoutMs);
+      timer?.unref();
+      conn.asks.set(rid, (answer) => {
+        if (timer) clearTimeout(timer);
+        conn.asks.delete(rid);
+        resolve(answer);
       });
-      conn.send({ k: 'stk', rid });
+      conn.send(question(rid));
       this.flushAll();
     });
   }
 
-  /** Asks `ownerPid`'s runtime to call a member of its Process object `handle`. */
-  control(ownerPid: number, op: ControlOp, handle: string, timeout: number | null): Promise<ControlReply> {
-    const conn = [...this.conns].find((c) => c.pid === ownerPid);
-    if (!conn) {
-      return Promise.resolve({ ok: false, text: `the process that owns this Process object (pid ${ownerPid}) has exited`, exitcode: null, alive: false });
-    }
-    const rid = this.nextControl++;
-    return new Promise((resolve) => {
-      conn.controls.set(rid, resolve);
-      conn.send({ k: 'ctl', rid, op, handle, timeout });
-    });
+  /** The connection of `pid` (the newest, should the pid have come back). */
+  private connOf(pid: number): Connection | undefined {
+    let found: Connection | undefined;
+    for (const c of this.conns) if (c.pid === pid) found = c;
+    return found;
   }
 
   /** Disconnects everyone and stops listening. */
