@@ -17,6 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Backend } from '../../src-main/core/backend.ts';
 import { DownloadRegistry, startWebShell, type WebShell } from '../../src-main/web/server.ts';
 import { alive as isAlive } from '../helpers/leaks.ts';
+import { STUCK_PY } from '../helpers/fixtures.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const screensDir = path.join(root, '.tmp', 'e2e-screens');
@@ -465,12 +466,24 @@ if (reason !== null) {
         .map(({ text }) => text);
     }
 
+    /** A new folder holding one program file `name` with `lines` (or a copy of `from`). */
+    function programFile(name: string, content: { lines: string[] } | { from: string }): string {
+      const file = path.join(fs.mkdtempSync(path.join(home, 'mine-')), name);
+      if ('from' in content) fs.copyFileSync(content.from, file);
+      else fs.writeFileSync(file, content.lines.join('\n'));
+      return file;
+    }
+
+    /** Open… a file by its path (the browser shell's path field). */
+    async function openPath(page: Page, file: string): Promise<void> {
+      await page.getByTestId('open-button').click();
+      await page.getByTestId('path-input').fill(file);
+      await page.getByTestId('path-input').press('Enter');
+    }
+
     it('Open… a .py file by path: its source shows in the code panel, it runs under Python, and its output reaches the console', async () => {
-      const dir = fs.mkdtempSync(path.join(home, 'mine-'));
-      const file = path.join(dir, 'my_workers.py');
-      fs.writeFileSync(
-        file,
-        [
+      const file = programFile('my_workers.py', {
+        lines: [
           '# my own program',
           'import multiprocessing as mp',
           '',
@@ -484,12 +497,10 @@ if (reason !== null) {
           '    for p in ps:',
           '        p.join()',
           '',
-        ].join('\n'),
-      );
+        ],
+      });
       const page = await openApp();
-      await page.getByTestId('open-button').click();
-      await page.getByTestId('path-input').fill(file);
-      await page.getByTestId('path-input').press('Enter');
+      await openPath(page, file);
       await page.getByTestId('tab-code').click();
       const code = page.getByTestId('code-custom');
       await code.waitFor({ timeout: UI_TIMEOUT });
@@ -508,20 +519,15 @@ if (reason !== null) {
       await expect.poll(async () => (await consoleTexts(page)).sort(), { timeout: UI_TIMEOUT }).toEqual(['worker 0 says hi', 'worker 1 says hi']);
 
       // A path that is not a program: the panel says why, in one line.
-      await page.getByTestId('open-button').click();
-      await page.getByTestId('path-input').fill(path.join(dir, 'notes.txt'));
-      await page.getByTestId('path-input').press('Enter');
+      await openPath(page, path.join(path.dirname(file), 'notes.txt'));
       await page.getByTestId('tab-code').click();
       await page.getByTestId('code-source-error').waitFor({ timeout: UI_TIMEOUT });
       expect(await page.getByTestId('code-source-error').textContent()).toMatch(/not found|unsupported/);
     });
 
     it("Python: a Process object the program made is a row; start(), close() while running, terminate() + join() and close() from the row are Python's own", async () => {
-      const dir = fs.mkdtempSync(path.join(home, 'mine-'));
-      const file = path.join(dir, 'waits_for_you.py');
-      fs.writeFileSync(
-        file,
-        [
+      const file = programFile('waits_for_you.py', {
+        lines: [
           'import multiprocessing as mp',
           'import time',
           '',
@@ -538,12 +544,10 @@ if (reason !== null) {
           '            break',
           '        time.sleep(0.05)',
           '',
-        ].join('\n'),
-      );
+        ],
+      });
       const page = await openApp();
-      await page.getByTestId('open-button').click();
-      await page.getByTestId('path-input').fill(file);
-      await page.getByTestId('path-input').press('Enter');
+      await openPath(page, file);
       await page.getByTestId('start-button').click();
       const yours = row(page, 'yours');
       await expect.poll(() => yours.getAttribute('data-state'), { timeout: RUN_TIMEOUT, message: 'made, not started' }).toBe('created');
@@ -564,29 +568,9 @@ if (reason !== null) {
     });
 
     it('Stacks: a stuck Python program shows where each process waits (the consumer in q.get(), main in join()); Stop ends it', async () => {
-      const dir = fs.mkdtempSync(path.join(home, 'mine-'));
-      const file = path.join(dir, 'stuck.py');
-      fs.writeFileSync(
-        file,
-        [
-          'import multiprocessing as mp',
-          '',
-          'def consume(q):',
-          "    print('waiting', flush=True)",
-          '    q.get()  # nobody puts',
-          '',
-          "if __name__ == '__main__':",
-          '    q = mp.Queue()',
-          "    c = mp.Process(target=consume, args=(q,), name='consumer')",
-          '    c.start()',
-          '    c.join()',
-          '',
-        ].join('\n'),
-      );
+      const file = programFile('stuck.py', { from: STUCK_PY });
       const page = await openApp();
-      await page.getByTestId('open-button').click();
-      await page.getByTestId('path-input').fill(file);
-      await page.getByTestId('path-input').press('Enter');
+      await openPath(page, file);
       await page.getByTestId('start-button').click();
       await page.getByTestId('tab-console').click();
       await expect.poll(() => consoleTexts(page), { timeout: RUN_TIMEOUT, message: 'the consumer waits' }).toContain('waiting');
@@ -603,12 +587,12 @@ if (reason !== null) {
             await consumer.waitFor({ timeout: UI_TIMEOUT });
             return inConsume.getAttribute('data-line');
           },
-          { timeout: UI_TIMEOUT, message: "the consumer's own innermost frame is q.get(), line 5" },
+          { timeout: UI_TIMEOUT, message: "the consumer's own innermost frame is q.get(), line 8" },
         )
-        .toBe('5');
+        .toBe('8');
       expect(await inConsume.textContent()).toContain('q.get()');
       const main = page.locator('[data-testid=stacks-process]', { hasText: 'MainProcess' });
-      expect(await main.locator('[data-testid=stacks-frame][data-func="<module>"]').getAttribute('data-line')).toBe('11');
+      expect(await main.locator('[data-testid=stacks-frame][data-func="<module>"]').getAttribute('data-line')).toBe('15');
       await shoot(page, '4c-python-stacks');
 
       await page.getByTestId('stop-button').click();

@@ -2,9 +2,9 @@
 // group after the test (a failing test may leave Python processes behind), and log lookups.
 
 import { afterEach, expect } from 'vitest';
-import type { ProcessEvent, RunEvent } from '../../src-main/api.ts';
+import type { DeadlockEdge, DeadlockEvent, ProcessEvent, RunEvent } from '../../src-main/api.ts';
 import { killGroupSync } from '../../src-main/core/process-group.ts';
-import { run, type RunResult } from './run.ts';
+import { run, waitFor, type RunResult } from './run.ts';
 
 /** The interpreter under test: PROCSCOPE_TEST_PYTHON, else python3 on PATH. */
 export const python = process.env.PROCSCOPE_TEST_PYTHON ?? 'python3';
@@ -59,4 +59,26 @@ export function holdsOf(r: RunResult, lock: string): { pid: number; from: number
 /** Fails the test if two holds of one lock overlap in the log. */
 export function expectOneHolderAtATime(holds: readonly { from: number; to: number }[]): void {
   for (let i = 1; i < holds.length; i++) expect(holds[i].from, 'holds never overlap').toBeGreaterThanOrEqual(holds[i - 1].to);
+}
+
+/** Runs `file` until procscope reports a deadlock, then stops it: the run and that cycle. */
+export async function runUntilDeadlock(file: string): Promise<{ r: RunResult; cycle: DeadlockEdge[] }> {
+  let cycle: DeadlockEdge[] = [];
+  const r = await runPy(file, {
+    during: async (s, events) => {
+      cycle = (await waitFor(s, events, (e): e is DeadlockEvent => e.type === 'deadlock')).cycle;
+      await s.stop();
+    },
+  });
+  return { r, cycle };
+}
+
+/** Two processes, each holding one of two locks and waiting for the other's. */
+export function expectTwoWayDeadlock(cycle: readonly DeadlockEdge[], pids: readonly number[]): void {
+  const sorted = [...pids].sort();
+  expect(sorted).toHaveLength(2);
+  expect(cycle).toHaveLength(2);
+  expect(cycle.map((e) => e.pid).sort()).toEqual(sorted);
+  expect(cycle.map((e) => e.holder).sort()).toEqual(sorted);
+  expect(new Set(cycle.map((e) => e.lock)).size).toBe(2);
 }

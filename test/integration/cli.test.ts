@@ -8,6 +8,7 @@ import { packageRoot } from '../../src-main/core/paths.ts';
 import { isAlive, killGroupSync, pidsInGroup } from '../../src-main/core/process-group.ts';
 import { parseRunLogText } from '../../src-main/core/runlog/reader.ts';
 import { presets } from '../../src-main/presets/catalog.ts';
+import { STUCK_PY } from '../helpers/fixtures.ts';
 
 // The real CLI (bin/procscope.mjs, as built by scripts/build-node.mjs), in its own Node process.
 
@@ -417,23 +418,7 @@ describe('Ctrl-C', () => {
 
   it('a stuck Python run stopped with Ctrl-C first says where each process was', async () => {
     const file = tmp('stuck.py');
-    fs.writeFileSync(
-      file,
-      [
-        'import multiprocessing as mp',
-        '',
-        'def consume(q):',
-        "    print('waiting', flush=True)",
-        '    q.get()  # nobody puts',
-        '',
-        "if __name__ == '__main__':",
-        '    q = mp.Queue()',
-        "    c = mp.Process(target=consume, args=(q,), name='consumer')",
-        '    c.start()',
-        '    c.join()',
-        '',
-      ].join('\n'),
-    );
+    fs.copyFileSync(STUCK_PY, file);
     const { child, done } = start(['run', file]);
     await new Promise<void>((resolve, reject) => {
       let seen = '';
@@ -455,8 +440,8 @@ describe('Ctrl-C', () => {
     expect(at, r.stdout).toBeGreaterThanOrEqual(0);
     const stacks = lines.slice(at);
     expect(stacks.some((l) => /^ {2}\[\d+ MainProcess\] MainThread$/.test(l))).toBe(true);
-    expect(stacks.some((l) => /^ {6}\d+-stuck\.py:11 in <module>: c\.join\(\)$/.test(l)), r.stdout).toBe(true);
+    expect(stacks.some((l) => /^ {6}\d+-stuck\.py:15 in <module>: c\.join\(\)$/.test(l)), r.stdout).toBe(true);
     expect(stacks.some((l) => /^ {2}\[\d+ consumer\] MainThread$/.test(l))).toBe(true);
-    expect(stacks.some((l) => /^ {6}\d+-stuck\.py:[45] in consume: /.test(l)), r.stdout).toBe(true);
+    expect(stacks.some((l) => /^ {6}\d+-stuck\.py:[78] in consume: /.test(l)), r.stdout).toBe(true);
   });
 });

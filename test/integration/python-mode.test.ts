@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DeadlockEvent, LockEvent, QueueEvent } from '../../src-main/api.ts';
+import type { LockEvent, QueueEvent } from '../../src-main/api.ts';
 import { isAlive } from '../../src-main/core/process-group.ts';
 import { presetsDir, pythonShimDir } from '../../src-main/core/paths.ts';
 import { decodeOps } from '../../src-main/protocol.ts';
 import { scenarioFile, tmpRoot, waitFor } from '../helpers/run.ts';
-import { children, ofType, python, runPy } from '../helpers/python.ts';
+import { children, expectTwoWayDeadlock, ofType, python, runPy, runUntilDeadlock } from '../helpers/python.ts';
 
 // Python mode: real `python3` running real multiprocessing programs, instrumented by the shim in
 // resources/python. The scripts are never edited; what they do reaches the same events as a
@@ -117,21 +117,9 @@ describe('python mode', () => {
       ].join('\n'),
       'deadlock.py',
     );
-    let cycle: DeadlockEvent | null = null;
-    const r = await runPy(file, {
-      during: async (s, events) => {
-        cycle = await waitFor(s, events, (e): e is DeadlockEvent => e.type === 'deadlock');
-        await s.stop();
-      },
-    });
+    const { r, cycle } = await runUntilDeadlock(file);
     expect(r.summary.end.reason).toBe('stopped');
-    const kids = children(r).map((k) => k.pid).sort();
-    expect(kids).toHaveLength(2);
-    const edges = (cycle as unknown as DeadlockEvent).cycle;
-    expect(edges).toHaveLength(2);
-    expect(edges.map((e) => e.pid).sort()).toEqual(kids);
-    expect(edges.map((e) => e.holder).sort()).toEqual(kids);
-    expect(new Set(edges.map((e) => e.lock)).size).toBe(2);
+    expectTwoWayDeadlock(cycle, children(r).map((k) => k.pid));
     for (const p of r.processes()) expect(isAlive(p.pid)).toBe(false);
     expect(r.stdout().includes('never')).toBe(false);
   });

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DeadlockEvent, LockEvent } from '../../src-main/api.ts';
+import type { LockEvent } from '../../src-main/api.ts';
 import { isAlive } from '../../src-main/core/process-group.ts';
-import { scenarioFile, tmpRoot, waitFor } from '../helpers/run.ts';
-import { children, expectOneHolderAtATime, holdsOf, ofType, runPy } from '../helpers/python.ts';
+import { scenarioFile, tmpRoot } from '../helpers/run.ts';
+import { children, expectOneHolderAtATime, expectTwoWayDeadlock, holdsOf, ofType, runPy, runUntilDeadlock } from '../helpers/python.ts';
 
 // Locks that are not a bare multiprocessing.Lock/RLock but guard shared state all the same: the
 // lock inside a synchronized Value or Array (`with v.get_lock(): v.value += 1`, the classic fix
@@ -169,21 +169,10 @@ describe('python mode: manager locks', () => {
       ].join('\n'),
       'manager_deadlock.py',
     );
-    let cycle: DeadlockEvent | null = null;
-    const r = await runPy(file, {
-      during: async (s, events) => {
-        cycle = await waitFor(s, events, (e): e is DeadlockEvent => e.type === 'deadlock');
-        await s.stop();
-      },
-    });
+    const { r, cycle } = await runUntilDeadlock(file);
     expect(r.summary.end.reason).toBe('stopped');
-    const workers = children(r).filter((p) => p.name !== 'SyncManager-1').map((p) => p.pid).sort();
-    expect(workers).toHaveLength(2);
-    const edges = (cycle as unknown as DeadlockEvent).cycle;
-    expect(edges.map((e) => e.pid).sort()).toEqual(workers);
-    expect(edges.map((e) => e.holder).sort()).toEqual(workers);
-    expect(edges.every((e) => e.lock.startsWith('lock-mgr-'))).toBe(true);
-    expect(new Set(edges.map((e) => e.lock)).size).toBe(2);
+    expectTwoWayDeadlock(cycle, children(r).filter((p) => p.name !== 'SyncManager-1').map((p) => p.pid));
+    expect(cycle.every((e) => e.lock.startsWith('lock-mgr-'))).toBe(true);
     for (const p of r.processes()) expect(isAlive(p.pid)).toBe(false);
   });
 });
