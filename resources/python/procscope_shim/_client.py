@@ -88,16 +88,19 @@ _REPORTS = {
 
 if hasattr(select, 'poll'):
 
-    def _wait_writable(sock, timeout):
+    def _wait(sock, readable, timeout):
+        """Waits until `sock` can be read (or written); True if it can. Raises ValueError or
+        OSError once it is closed."""
         # poll, not select: select() refuses descriptors past 1023, which a busy program has.
         p = select.poll()
-        p.register(sock, select.POLLOUT)
-        p.poll(timeout * 1000)
+        p.register(sock, select.POLLIN if readable else select.POLLOUT)
+        return bool(p.poll(timeout * 1000))
 
 else:
 
-    def _wait_writable(sock, timeout):
-        select.select([], [sock], [], timeout)
+    def _wait(sock, readable, timeout):
+        r, w, _ = select.select([sock] if readable else [], [] if readable else [sock], [], timeout)
+        return bool(r or w)
 
 
 _JSON = 1
@@ -145,13 +148,12 @@ class _Client(object):
         self.pending = collections.deque()
         del self.ops[:]
         self.send_lock = threading.Lock()
+        #: The thread that holds send_lock (a signal handler on it must not wait for itself).
+        self.send_owner = None
         self.ids_lock = threading.Lock()
         self.drained = threading.Condition(threading.Lock())
         self.event = threading.Event()
         self.thread = None
-        #: The thread that reads what the monitor sends (controls and stack requests from the
-        #: window).
-        self.reader = None
         self.pid = os.getpid()
         #: Ids this connection has: a new connection (a forked child's) gets them all again.
         self.ids_sent = 0
@@ -251,8 +253,11 @@ class _Client(object):
         written. A child started next carries it in its hello, so the monitor lists the child
         only after reading them: the exit of the sibling this process joined just before
         comes first, though the two processes report on different connections."""
-        # Not flush(): start() may run in a signal handler that interrupted a send.
-        self.flush_unless_stuck()
+        # Not from a signal handler that interrupted this thread's own send: it would wait for
+        # itself. Any other sender is waited for: a count that misses what is pending would let
+        # the child be listed before them.
+        if self.send_owner != threading.get_ident():
+            self.flush()
         return self.sent
 
     def connect(self, pid, ppid, name, daemon, handle=None, after=None):
@@ -298,8 +303,7 @@ class _Client(object):
         self.post_now({'k': 'stkres', 'rid': rid, 'threads': threads})
 
     def _start_reader(self):
-        self.reader = threading.Thread(target=self._read_loop, args=(self.sock,), name='procscope-controls', daemon=True)
-        self.reader.start()
+        threading.Thread(target=self._read_loop, args=(self.sock,), name='procscope-controls', daemon=True).start()
 
     def _read_loop(self, sock):
         buf = bytearray()
@@ -307,8 +311,7 @@ class _Client(object):
             try:
                 # A timeout, so that a close() by another thread is noticed even if the socket
                 # never becomes readable.
-                readable = select.select([sock], [], [], 1.0)[0]
-                if not readable:
+                if not _wait(sock, True, 1.0):
                     continue
                 data = sock.recv(65536)
             except (BlockingIOError, InterruptedError):
@@ -422,7 +425,9 @@ class _Client(object):
         """Sends what is unsent now, unless the send lock stays taken: a signal handler may run
         this while its own thread holds it (os._exit from a handler), and it must not wait for
         itself forever."""
-        if not self.connected or not self.send_lock.acquire(timeout=1.0):
+        if not self.connected or self.send_owner == threading.get_ident():
+            return
+        if not self.send_lock.acquire(timeout=1.0):
             return
         self.send_lock.release()
         self.flush()
@@ -450,43 +455,48 @@ class _Client(object):
         if not self.connected:
             return
         with self.send_lock:
-            frames = []
-            ops = self.ops
-            n = len(ops)
-            if n:
-                # Appends only ever happen at the end: the first n records are ours to take.
-                chunk = ops[:n]
-                del ops[:n]
-                # Every record in the chunk is older than this: it resolves their stamps' wraps.
-                ref = _time_ns() - self.t0_ns
-                try:
-                    self._ops_frames(array('q', chunk), ref, frames)
-                except OverflowError:  # a stamp millennia away from the run's start
-                    why = '%d lock and queue operations of pid %d were not reported: the clock is too far from the run start'
-                    self.pending.append({'k': 'warn', 'message': why % (n, self.pid)})
-            batch = []
-            pop = self.pending.popleft
+            self.send_owner = threading.get_ident()
             try:
-                while True:
-                    m = pop()
-                    if not isinstance(m, dict):
-                        # Made when sent: a Process object's announcement says what the script
-                        # set right after making it (p.daemon = True), as it is by then.
-                        try:
-                            m = m()
-                        except Exception:
-                            m = None
-                        if m is None:
-                            continue
-                    batch.append(m)
-            except IndexError:
-                pass
-            if batch:
-                self._send_all(batch, frames)
-            elif frames:
-                self._write(b''.join(frames))
+                self._flush_locked()
+            finally:
+                self.send_owner = None
         with self.drained:
             self.drained.notify_all()
+
+    def _flush_locked(self):
+        frames = []
+        ops = self.ops
+        n = len(ops)
+        if n:
+            # Appends only ever happen at the end: the first n records are ours to take.
+            chunk = ops[:n]
+            del ops[:n]
+            # Every record in the chunk is older than this: it resolves their stamps' wraps.
+            ref = _time_ns() - self.t0_ns
+            try:
+                self._ops_frames(array('q', chunk), ref, frames)
+            except OverflowError:  # a stamp millennia away from the run's start
+                why = '%d lock and queue operations of pid %d were not reported: the clock is too far from the run start'
+                self.pending.append({'k': 'warn', 'message': why % (n, self.pid)})
+        batch = []
+        pop = self.pending.popleft
+        try:
+            while True:
+                m = pop()
+                if not isinstance(m, dict):
+                    # Made when sent: a Process object's announcement says what the script
+                    # set right after making it (p.daemon = True), as it is by then.
+                    try:
+                        m = m()
+                    except Exception:
+                        m = None
+                    if m is None:
+                        continue
+                batch.append(m)
+        except IndexError:
+            pass
+        if batch or frames:
+            self._send_all(batch, frames)
 
     def _ops_frames(self, chunk, ref, frames):
         if sys.byteorder != 'little':
@@ -523,7 +533,7 @@ class _Client(object):
                 if view:
                     if len(self.ops) > MAX_BUFFERED:
                         self.nudge = True  # the hot path waits (attend) until we catch up
-                    _wait_writable(sock, 0.01)
+                    _wait(sock, False, 0.01)
         except (OSError, AttributeError, ValueError):
             self.connected = False
 

@@ -16,7 +16,7 @@ multiprocessing.managers costs about 20 ms to import, so it is patched when the 
 it (directly or through Manager()), not before.
 """
 
-import sys
+import os
 import threading
 import zlib
 
@@ -31,13 +31,6 @@ LOCK_TYPEIDS = ('Lock', 'RLock')
 _OPS = {'put': 'put', 'put_nowait': 'put', 'get': 'get', 'get_nowait': 'get'}
 
 _MODULE = 'multiprocessing.managers'
-
-
-def _warn(message):
-    try:
-        client.post({'k': 'warn', 'message': message})
-    except Exception:
-        pass
 
 
 def object_id(kind, token):
@@ -85,6 +78,9 @@ def _proxy_lock_id(proxy):
 #: and release are reported, as for multiprocessing.RLock. (A manager Lock is not re-entrant: a
 #: second acquire by its holder waits for itself, and the monitor calls that a deadlock.)
 _depth = {}
+if hasattr(os, 'register_at_fork'):
+    # A forked child holds none of them: to the manager's server it is another owner.
+    os.register_at_fork(after_in_child=_depth.clear)
 
 
 def _lock_report(lid, op, at):
