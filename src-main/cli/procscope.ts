@@ -58,31 +58,27 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     else if (e.type === 'output') say(`[${e.pid} ${names.get(e.pid) ?? ''}]${e.stream === 'stderr' ? ' !' : ''} ${e.text}`);
     else if (e.type === 'deadlock') say(`deadlock: ${e.cycle.map((c) => `${c.pid} waits for ${c.lock} held by ${c.holder}`).join('; ')}`);
   };
+  const sayStacks = async (session: Session): Promise<void> => {
+    if (session.info.runtime !== 'python' || cmd.json) return;
+    const stacks = await session.stacks().catch(() => []);
+    if (stacks.length > 0) for (const line of ['', ...stacksText(stacks)]) say(line);
+  };
   // Naming an interpreter asks for Python: for a preset, that is its Python original.
   const runtime = cmd.runtime ?? (cmd.python !== undefined && presetById(cmd.scenario) ? 'python' : undefined);
   const session = await Session.start({
     scenario: cmd.scenario,
     logPath: cmd.log,
     interval: cmd.interval,
+    timeout: cmd.timeout,
+    // A Python run stopped from outside (--timeout, Ctrl-C) first says where each process was:
+    // what a person stopping a stuck program wants to know.
+    beforeTimeout: sayStacks,
     python: cmd.python,
     runtime,
     args: cmd.args,
     onEvent,
   });
   current = session;
-  // A Python run stopped from outside (Ctrl-C, --timeout) first says where each process was:
-  // what a person stopping a stuck program wants to know.
-  const stopSaying = async (reason: 'stopped' | 'timeout') => {
-    if (session.info.runtime === 'python' && !cmd.json) {
-      const stacks = await session.stacks().catch(() => []);
-      if (stacks.length > 0) for (const line of ['', ...stacksText(stacks)]) say(line);
-    }
-    await session.stop(reason);
-  };
-  const timeoutTimer = cmd.timeout !== undefined ? setTimeout(() => void stopSaying('timeout'), cmd.timeout * 1000) : null;
-  void session.done.then(() => {
-    if (timeoutTimer) clearTimeout(timeoutTimer);
-  });
   let interrupted = 0;
   const onSignal = () => {
     interrupted += 1;
@@ -91,7 +87,7 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
       session.killNow();
       process.exit(130);
     }
-    void stopSaying('stopped');
+    void sayStacks(session).then(() => session.stop());
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -55,6 +55,8 @@ export interface SessionOptions {
   interactive?: boolean;
   /** Sees every event from the first (`run`), which `on()` after start() cannot. */
   onEvent?: Listener;
+  /** Runs, and is waited for, when the run's timeout ends it: the processes are still there. */
+  beforeTimeout?: (session: Session) => Promise<void>;
   /** Python mode: the interpreter that runs a .py scenario (default `python3`, found on PATH). */
   python?: string;
   /** A preset's TypeScript twin (default) or its Python original; a file's extension decides for it. */
@@ -146,6 +148,7 @@ export class Session {
     private readonly interactive: boolean,
     private readonly python: string,
     private readonly args: readonly string[],
+    private readonly beforeTimeout: ((session: Session) => Promise<void>) | undefined,
   ) {
     this.info = { runId: path.basename(logPath, '.jsonl'), logPath, scenario: scenario.id, runtime: scenario.python ? 'python' : 'typescript' };
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -178,7 +181,7 @@ export class Session {
     if (opts.python !== undefined && !isInterpreter(opts.python)) throw new ControlError('python must name an interpreter (a command or a path)');
     const args = opts.args ?? [];
     if (!Array.isArray(args) || !args.every((a) => typeof a === 'string' && !a.includes('\0'))) throw new ControlError('program arguments must be strings');
-    const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval, opts.interactive === true, opts.python ?? 'python3', [...args]);
+    const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval, opts.interactive === true, opts.python ?? 'python3', [...args], opts.beforeTimeout);
     if (opts.onEvent) session.on(opts.onEvent);
     try {
       await session.begin(entry, opts.timeout);
@@ -717,9 +720,14 @@ export class Session {
     }
     root.once('exit', (code, signal) => this.rootExited(signalExitcode(signal, code)));
     if (timeout !== undefined) {
-      this.timeoutTimer = setTimeout(() => void this.stop('timeout'), timeout * 1000);
+      this.timeoutTimer = setTimeout(() => void this.timedOut(), timeout * 1000);
     }
     this.sampler.start();
+  }
+
+  private async timedOut(): Promise<void> {
+    await this.beforeTimeout?.(this).catch(() => {});
+    await this.stop('timeout');
   }
 
   private async finish(): Promise<void> {

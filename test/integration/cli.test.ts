@@ -444,4 +444,15 @@ describe('Ctrl-C', () => {
     expect(stacks.some((l) => /^ {2}\[\d+ consumer\] MainThread$/.test(l))).toBe(true);
     expect(stacks.some((l) => /^ {6}\d+-stuck\.py:[78] in consume: /.test(l)), r.stdout).toBe(true);
   });
+
+  it('so does one stopped by --timeout', async () => {
+    const file = tmp('stuck.py');
+    fs.copyFileSync(STUCK_PY, file);
+    const r = await cli('run', file, '--timeout', '2');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('stopped after --timeout 2 s');
+    const lines = r.stdout.split('\n');
+    expect(lines, r.stdout).toContain('where each process was (innermost last):');
+    expect(lines.some((l) => /^ {6}\d+-stuck\.py:15 in <module>: c\.join\(\)$/.test(l)), r.stdout).toBe(true);
+  });
 });
