@@ -24,7 +24,7 @@ import { clampInterval, parseTimeout } from './format.ts';
 import type { ProcRow } from './model/types.ts';
 import { ProcessHistory } from './process-history.ts';
 import { runStore } from './run-store.svelte.ts';
-import { readStacks, stacksUnavailable, type ShownStacks } from './stacks.ts';
+import { colorsByPid, orderLikeRows, readStacks, stacksUnavailable, type ShownStacks } from './stacks.ts';
 import { parseRuntime, runtimeFor, runtimeOfRun, type RunRuntime } from './runtime.ts';
 import { timeAxis } from './time-axis.svelte.ts';
 
@@ -62,10 +62,11 @@ export type CustomSource =
   | { path: string; error: string };
 
 /**
- * One press of Capture in the Stacks tab: where the processes of run `runId` were at run time `t`
- * (ms), or why the engine could not say. `error` is the command's failure, in one line.
+ * One press of Capture in the Stacks tab: where the processes were at run time `t` (ms), ordered
+ * like the rows then and each with its row's color, or why the engine could not say (`error`: the
+ * command's failure, in one line).
  */
-export type StacksCapture = { runId: string | null; t: number } & ({ processes: ShownStacks[] } | { error: string } | { noAnswer: true });
+export type StacksCapture = { t: number } & ({ processes: (ShownStacks & { color: string })[] } | { error: string } | { noAnswer: true });
 
 /** Calls kept per row: enough to read "terminate() → None" then "join() → exitcode -15". */
 const CALLS_PER_ROW = 3;
@@ -622,9 +623,13 @@ export class AppState {
     let next: StacksCapture;
     try {
       const processes = readStacks(await getApi().call('run.stacks', {}));
-      next = processes ? { runId, t, processes } : { runId, t, noAnswer: true };
+      // A snapshot: ordered and colored once, as the rows were when it was taken.
+      const colors = colorsByPid(this.rows);
+      next = processes
+        ? { t, processes: orderLikeRows(processes, this.rows).map((p) => ({ ...p, color: colors.get(p.pid) ?? 'var(--text-faint)' })) }
+        : { t, noAnswer: true };
     } catch (e) {
-      next = { runId, t, error: errorText(e) };
+      next = { t, error: errorText(e) };
     } finally {
       this.stacksPending = false;
     }
