@@ -27,7 +27,6 @@ from ._client import client
 _time_ns = time.time_ns
 
 _ids = itertools.count(1)
-_local = threading.local()
 
 # Modules whose calls to the context's factories are multiprocessing's own (a Queue's internal
 # locks, a Pool's task queues): those objects are not the user's and are not reported.
@@ -273,13 +272,10 @@ def _report_after(orig, op):
 
     def method(self, *args, **kwargs):
         k = self.__dict__.get(attr)
-        if k is None or getattr(_local, 'busy', False):
-            return orig(self, *args, **kwargs)
-        _local.busy = True
-        try:
-            result = orig(self, *args, **kwargs)
-        finally:
-            _local.busy = False
+        # No wrapped put/get calls another (3.8 to 3.13): one report per call, after it returned.
+        result = orig(self, *args, **kwargs)
+        if k is None:
+            return result
         if k is _AS_REPORTS:
             c.post_record(self._procscope_id, op, c.now())
             return result
@@ -386,18 +382,14 @@ def _patch_locks():
     from multiprocessing import synchronize
 
     SemLock = synchronize.SemLock
-    orig_enter = SemLock.__enter__
-    orig_exit = SemLock.__exit__
 
+    # `with lock:` goes through the instance's acquire/release: the raw semaphore's for a lock
+    # procscope does not watch (SemLock binds them per instance), the reporting ones otherwise.
     def __enter__(self):
-        if '_procscope_id' in self.__dict__:
-            return self.acquire()
-        return orig_enter(self)
+        return self.acquire()
 
     def __exit__(self, *args):
-        if '_procscope_id' in self.__dict__:
-            return self.release()
-        return orig_exit(self, *args)
+        self.release()
 
     SemLock.__enter__ = __enter__
     SemLock.__exit__ = __exit__
