@@ -279,9 +279,6 @@ export class Backend {
     const early: RunEvent[] = [];
     let sink: (e: RunEvent) => void = (e) => early.push(e);
     try {
-      // A preset's Python original gets its own name in the runs folder: `hello-py`.
-      const name = args.runtime === 'python' && path.extname(args.scenario) === '' ? `${args.scenario}-py` : args.scenario;
-      const logPath = path.join(this.runs, `${newRunId(name)}.jsonl`);
       session = await Session.start({
         scenario: args.scenario,
         interval: args.interval ?? this.loadSettings().interval,
@@ -289,7 +286,7 @@ export class Backend {
         runtime: args.runtime,
         args: args.args,
         python: this.loadSettings().python,
-        logPath,
+        runsDir: this.runs,
         interactive: true,
         onEvent: (e) => sink(e),
       });
@@ -651,12 +648,6 @@ function isInterval(v: unknown): v is number {
 }
 
 /** `2025-01-02T03-04-05-678Z-flash-sale-a1b2c3`: sorts by time, names the scenario, never collides. */
-function newRunId(scenario: string): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const name = path.basename(scenario).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60) || 'scenario';
-  return `${stamp}-${name}-${randomBytes(3).toString('hex')}`;
-}
-
 async function copyWithProgress(from: string, to: string, onProgress: (fraction: number) => void): Promise<void> {
   const size = (await fs.promises.stat(from)).size;
   let done = 0;

@@ -51,6 +51,8 @@ export interface SessionOptions {
   timeout?: number;
   /** Where to write the run log; default: a new file in the runs folder. */
   logPath?: string;
+  /** Where a log without `logPath` goes, under a name made from the scenario (default: runsDir()). */
+  runsDir?: string;
   /** Shown in the window: a person may call members of Process objects (runtime's interactive()). */
   interactive?: boolean;
   /** Sees every event from the first (`run`), which `on()` after start() cannot. */
@@ -176,7 +178,7 @@ export class Session {
     const interval = validateInterval(opts.interval ?? 500);
     if (opts.timeout !== undefined && !(opts.timeout > 0)) throw new ControlError(`timeout must be a positive number of seconds, got ${opts.timeout}`);
     const entry = childEntry();
-    const logPath = path.resolve(opts.logPath ?? path.join(runsDir(), `${runIdFor(scenario)}.jsonl`));
+    const logPath = path.resolve(opts.logPath ?? path.join(opts.runsDir ?? runsDir(), `${runIdFor(scenario)}.jsonl`));
     const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-broker-'));
     if (opts.python !== undefined && !isInterpreter(opts.python)) throw new ControlError('python must name an interpreter (a command or a path)');
     const args = opts.args ?? [];
@@ -795,5 +797,6 @@ function ownedBy(handle: string, pid: number): boolean {
 function runIdFor(s: ResolvedScenario): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const name = s.preset ? (s.python ? `${s.id}-py` : s.id) : path.basename(s.file).replace(/\.[^.]+$/, '');
-  return `${stamp}-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${randomBytes(3).toString('hex')}`;
+  // Short enough for a run id (isRunId: at most 200 characters) whatever the file's name.
+  return `${stamp}-${name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60) || 'scenario'}-${randomBytes(3).toString('hex')}`;
 }
