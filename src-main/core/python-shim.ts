@@ -78,8 +78,8 @@ export async function preparedShimDir(python: string): Promise<string> {
     }
     const marker = path.join(dest, `.compiled-${createHash('sha256').update(python).digest('hex').slice(0, 16)}`);
     if (!fs.existsSync(marker)) {
-      if (!(await compile(python, dest))) return fs.existsSync(path.join(dest, 'sitecustomize.py')) ? dest : source;
-      fs.writeFileSync(marker, `${python}\n`);
+      // Not compiled (an interpreter that cannot, say): the copy still runs, from source.
+      if (await compile(python, dest)) fs.writeFileSync(marker, `${python}\n`);
     }
     return dest;
   } catch {
