@@ -183,7 +183,8 @@ export class BrokerClient {
       return;
     }
     if (m.k === 'stk') {
-      // A Node process cannot read its own main thread's stack while it waits: say nothing.
+      // The session does not ask TypeScript processes (Node cannot read its main thread's stack
+      // while it waits); answering anyway keeps a stray `stk` from being taken for a reply.
       this.send({ k: 'stkres', rid: m.rid, threads: [] });
       return;
     }

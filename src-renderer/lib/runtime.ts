@@ -29,7 +29,7 @@ export interface RunRuntime {
 /** The runtime of a run from its `run` event; logs from before Python mode have none: TypeScript. */
 export function runtimeOfRun(run: Pick<RunStartedEvent, 'runtime' | 'interpreter'> | null): RunRuntime | null {
   if (!run) return null;
-  const runtime = run.runtime === 'python' ? 'python' : 'typescript';
+  const runtime = parseRuntime(run.runtime);
   return { runtime, interpreter: runtime === 'python' ? (run.interpreter ?? null) : null };
 }
 
