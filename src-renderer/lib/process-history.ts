@@ -33,14 +33,17 @@ class SampleSeries {
   }
 }
 
-/** Index of the last element of ts[0..n) that is <= t, or -1. ts is ascending. */
-export function lastIndexAtOrBefore(ts: ArrayLike<number>, n: number, t: number): number {
+/**
+ * Index of the last of the first n entries whose time is <= t, or -1. Entry i's time is
+ * ts[i * stride] (records of `stride` numbers, time first); times ascend.
+ */
+export function lastIndexAtOrBefore(ts: ArrayLike<number>, n: number, t: number, stride = 1): number {
   let lo = 0;
   let hi = n - 1;
   let found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (ts[mid] <= t) {
+    if (ts[mid * stride] <= t) {
       found = mid;
       lo = mid + 1;
     } else {
@@ -103,9 +106,9 @@ export class ProcessHistory {
   tasksAt(pid: number, t: number): TaskCount | undefined {
     const list = this.tasks.get(pid);
     if (!list) return undefined;
-    let found = -1;
-    for (let i = 0; i < list.length && list[i] <= t; i += 3) found = i;
-    return found < 0 ? undefined : { done: list[found + 1], failed: list[found + 2] };
+    // Triples (t, done, failed), in time order: found by halving, as the cursor moves every frame.
+    const i = lastIndexAtOrBefore(list, list.length / 3, t, 3) * 3;
+    return i < 0 ? undefined : { done: list[i + 1], failed: list[i + 2] };
   }
 
   /** The last sample of `pid` at or before `t`. */
