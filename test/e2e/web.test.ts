@@ -608,7 +608,7 @@ if (reason !== null) {
 
       // The same check on the English window must flag its words: it is able to fail.
       const english = untranslated(await visibleTexts(page));
-      for (const word of ['Processes', 'Start', 'Queue depth', 'Queue 1', 'unbounded', 'Console', 'State', 'exited']) {
+      for (const word of ['Processes', 'Start', 'Queue depth (items)', 'Queue 1', 'unbounded', 'Console', 'State', 'exited']) {
         expect(english, `the check flags "${word}" in the English window`).toContain(word);
       }
 

@@ -123,6 +123,39 @@ export class PixelBuffer {
   }
 
   /**
+   * The area under the line through (xs[i], ys[i]), down to the bottom row: one vertical run per
+   * pixel column, from the line's height (interpolated between points) to the bottom. NaN breaks it.
+   */
+  area(xs: ArrayLike<number>, ys: ArrayLike<number>, i0: number, i1: number, kx: number, bx: number, ky: number, by: number, color: Pixel): void {
+    const H1 = this.height - 1;
+    let px = 0;
+    let py = 0;
+    let have = false;
+    for (let i = i0; i <= i1; i++) {
+      const v = ys[i];
+      if (v !== v) {
+        have = false;
+        continue;
+      }
+      const x = Math.round(xs[i] * kx + bx);
+      let y = Math.round(v * ky + by);
+      if (y < 0) y = 0;
+      else if (y > H1) y = H1;
+      if (have && x > px) {
+        const c0 = px < 0 ? 0 : px;
+        const c1 = x > this.width ? this.width : x;
+        for (let c = c0; c < c1; c++) this.vspan(c, py + Math.round(((y - py) * (c - px)) / (x - px)), H1, color);
+      } else if (!have) {
+        this.vspan(x, y, H1, color);
+      }
+      have = true;
+      px = x;
+      py = y;
+    }
+    if (have) this.vspan(px, py, H1, color);
+  }
+
+  /**
    * The line through (xs[i], ys[i]) for i in [i0, i1], mapped to pixels by x*kx + bx and
    * y*ky + by. A NaN value breaks the line (the process was not running then). Each segment is
    * drawn as one vertical run per pixel column it crosses, so the cost is the pixels touched.

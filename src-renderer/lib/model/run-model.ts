@@ -14,6 +14,7 @@ import type {
   RunEvent,
   RunStartedEvent,
   SampleEvent,
+  TaskEvent,
   WarningEvent,
 } from '../../../src-main/api.ts';
 import { ConsoleLog } from './console-log.ts';
@@ -22,7 +23,7 @@ import { ProcessTable, type ProcRecord } from './process-table.ts';
 import { QueueSeries } from './queue-series.ts';
 import { SampleSeries } from './series.ts';
 import { treeOrder } from './tree.ts';
-import type { AlignedSeries, ConsoleLine, LockLaneView, ProcRow, QueueView, TimelineRow } from './types.ts';
+import type { AlignedSeries, ConsoleLine, LockLaneView, ProcRow, QueueView, TaskMarks, TimelineRow, TopSeriesView } from './types.ts';
 
 export interface RunModelOptions {
   /** Sampler rounds kept per series (default 6000: 10 min at 10 samples/s). */
@@ -48,6 +49,8 @@ export interface SeriesWindow {
 }
 
 const MiB = 1024 * 1024;
+/** Tasks kept per Pool worker (a mark each): beyond this the table's count still grows. */
+const MAX_TASK_MARKS = 100_000;
 /** How often (in sampler rounds) to look for series whose data has all been evicted. */
 const PRUNE_EVERY = 64;
 
@@ -62,6 +65,26 @@ export class RunModel {
   readonly #procs = new ProcessTable();
   readonly #cpu: SampleSeries;
   readonly #rss: SampleSeries;
+  /**
+   * The run's total CPU % and RSS (MiB) per sampler round, aligned with #cpu and #rss: the sum of
+   * every live process's latest reading (a reading holds until the next one or the exit).
+   */
+  readonly #cpuSum: SampleSeries;
+  readonly #rssSum: SampleSeries;
+  /** Latest reading per cpu/rss column, and their sums over the live processes. */
+  #lastCpu: number[] = [];
+  #lastRss: number[] = [];
+  #liveCpu = 0;
+  #liveRss = 0;
+  /** How many processes wait for each lock, as a step series (the lanes' count band). */
+  readonly #waiting: QueueSeries;
+  /** Each Pool worker's finished tasks (see TaskMarks), and the time of each pid's last `get`. */
+  readonly #tasks = new Map<Pid, TaskMarks>();
+  readonly #lastGet = new Map<Pid, number>();
+  /** Puts and gets per process and queue, for the details pane. */
+  readonly #queueOps = new Map<Pid, Map<string, { put: number; get: number }>>();
+  /** Time of the run's first event after its `run` line (the first thing there is to draw), ms. */
+  #first = Infinity;
   /** The process of each cpu/rss column. */
   #colOwner: ProcRecord[] = [];
   #roundStart = -Infinity;
@@ -90,6 +113,12 @@ export class RunModel {
     this.maxPoints = this.#opts.maxPoints;
     this.#cpu = new SampleSeries(this.maxPoints);
     this.#rss = new SampleSeries(this.maxPoints);
+    this.#cpuSum = new SampleSeries(this.maxPoints, { foldOnAppend: true });
+    this.#rssSum = new SampleSeries(this.maxPoints, { foldOnAppend: true });
+    const sum = { key: 'total', label: 'total', color: '' };
+    this.#cpuSum.add(sum);
+    this.#rssSum.add(sum);
+    this.#waiting = new QueueSeries(this.maxPoints);
     this.#queues = new QueueSeries(this.maxPoints);
     this.#console = new ConsoleLog(this.#opts.maxConsoleLines);
     const rows = this.#procs.rows;
@@ -104,6 +133,20 @@ export class RunModel {
     this.#procs.clear();
     this.#cpu.clear();
     this.#rss.clear();
+    this.#cpuSum.clear();
+    this.#rssSum.clear();
+    const sum = { key: 'total', label: 'total', color: '' };
+    this.#cpuSum.add(sum);
+    this.#rssSum.add(sum);
+    this.#lastCpu = [];
+    this.#lastRss = [];
+    this.#liveCpu = 0;
+    this.#liveRss = 0;
+    this.#waiting.clear();
+    this.#tasks.clear();
+    this.#lastGet.clear();
+    this.#queueOps.clear();
+    this.#first = Infinity;
     this.#colOwner = [];
     this.#roundStart = -Infinity;
     this.#roundWindow = 450;
@@ -128,13 +171,22 @@ export class RunModel {
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
       if (e.t > this.#now) this.#now = e.t;
+      if (e.t < this.#first && e.type !== 'run' && e.type !== 'end') this.#first = e.t;
       switch (e.type) {
         case 'sample':
           this.#sample(e);
           this.#rev.samples++;
           break;
         case 'queue':
-          this.#queues.record(e.queue, e.t, e.depth, e.maxsize);
+          this.#queues.record(e.queue, e.t, e.depth, e.maxsize, e.op, e.pid);
+          if (e.op === 'get') this.#lastGet.set(e.pid, e.t);
+          if (e.op !== 'create') {
+            let byQueue = this.#queueOps.get(e.pid);
+            if (!byQueue) this.#queueOps.set(e.pid, (byQueue = new Map()));
+            let c = byQueue.get(e.queue);
+            if (!c) byQueue.set(e.queue, (c = { put: 0, get: 0 }));
+            c[e.op]++;
+          }
           this.#rev.queues++;
           break;
         case 'lock':
@@ -156,18 +208,22 @@ export class RunModel {
           this.#procs.created(e);
           this.#rev.processes++;
           break;
-        case 'exit':
+        case 'exit': {
+          const rec = this.#procs.byPid(e.pid);
+          if (rec && rec.col >= 0 && rec.state === 'running') this.#dropReading(rec.col);
           this.#procs.exited(e);
           for (const lane of this.#lanes) lane.exited(e.pid, e.t);
           this.#rev.processes++;
           this.#rev.locks++;
           break;
+        }
         case 'closed':
           this.#procs.closed(e);
           this.#rev.processes++;
           break;
         case 'task':
           this.#procs.task(e);
+          this.#task(e);
           this.#rev.processes++;
           break;
         case 'deadlock':
@@ -199,14 +255,16 @@ export class RunModel {
 
   #sample(e: SampleEvent): void {
     const rec = this.#procs.ensurePid(e.pid, e.t);
-    rec.cpu = e.cpu;
-    rec.rss = e.rss;
+    const live = rec.state === 'running';
+    this.#procs.sampled(rec, e);
     let col = rec.col;
     if (col < 0) {
       const info = { key: rec.key, label: seriesLabel(rec), color: rec.color };
       col = rec.col = this.#cpu.add(info);
       this.#rss.add(info);
       this.#colOwner.push(rec);
+      this.#lastCpu.push(0);
+      this.#lastRss.push(0);
     }
     // A new round starts after the window, or when this pid already has a value in this round.
     if (e.t - this.#roundStart > this.#roundWindow || this.#cpu.hasLatest(col)) {
@@ -214,10 +272,47 @@ export class RunModel {
       const x = e.t / 1000;
       this.#cpu.appendRow(x);
       this.#rss.appendRow(x);
+      this.#cpuSum.appendRow(x);
+      this.#rssSum.appendRow(x);
       if (++this.#rounds % PRUNE_EVERY === 0) this.#prune();
     }
+    const mib = e.rss / MiB;
     this.#cpu.setLatest(col, e.cpu);
-    this.#rss.setLatest(col, e.rss / MiB);
+    this.#rss.setLatest(col, mib);
+    // A reading after the process's exit (its last one) is drawn, but is no longer part of the total.
+    if (live) {
+      this.#liveCpu += e.cpu - this.#lastCpu[col];
+      this.#liveRss += mib - this.#lastRss[col];
+      this.#lastCpu[col] = e.cpu;
+      this.#lastRss[col] = mib;
+    }
+    this.#cpuSum.setLatest(0, Math.max(0, this.#liveCpu));
+    this.#rssSum.setLatest(0, Math.max(0, this.#liveRss));
+  }
+
+  /** A process ended: its last reading leaves the totals. */
+  #dropReading(col: number): void {
+    this.#liveCpu -= this.#lastCpu[col];
+    this.#liveRss -= this.#lastRss[col];
+    this.#lastCpu[col] = 0;
+    this.#lastRss[col] = 0;
+  }
+
+  /**
+   * A Pool worker finished a task. It took the task with its last `get` (from the pool's task
+   * queue) since its previous task ended: that is when the task started. A runtime whose queue
+   * the monitor does not see gives no start: the task is then only a mark at its end.
+   */
+  #task(e: TaskEvent): void {
+    let marks = this.#tasks.get(e.pid);
+    if (!marks) this.#tasks.set(e.pid, (marks = { start: [], end: [], failed: [] }));
+    const prevEnd = marks.end.length > 0 ? marks.end[marks.end.length - 1] : -Infinity;
+    const got = this.#lastGet.get(e.pid);
+    const prevFailed = marks.failed.length > 0 ? marks.failed.reduce((a, b) => a + (b ? 1 : 0), 0) : 0;
+    if (marks.end.length >= MAX_TASK_MARKS) return;
+    marks.start.push(got !== undefined && got >= prevEnd && got <= e.t ? got : NaN);
+    marks.end.push(e.t);
+    marks.failed.push(e.failed > prevFailed);
   }
 
   /** Drops the series of processes that ended and whose every sample has been evicted. */
@@ -228,6 +323,8 @@ export class RunModel {
       this.#cpu.remove(col);
       this.#rss.remove(col);
       this.#colOwner.splice(col, 1);
+      this.#lastCpu.splice(col, 1);
+      this.#lastRss.splice(col, 1);
       owner.col = -1;
       for (let c = col; c < this.#colOwner.length; c++) this.#colOwner[c].col = c;
     }
@@ -251,6 +348,7 @@ export class RunModel {
 
   #lock(e: LockEvent): void {
     this.#lane(e.lock).apply(e, this.#laneProcs);
+    this.#waiting.record(e.lock, e.t, e.waiters.length, 0);
   }
 
   #deadlock(e: DeadlockEvent): void {
@@ -294,6 +392,68 @@ export class RunModel {
     return this.#rss.view(levelFor(this.#rss, window));
   }
 
+  /**
+   * CPU % (kind 'cpu') or RSS in MiB ('rss') for a chart that cannot draw every process: the
+   * run's total, the `n` processes that used the most (CPU time, or peak RSS) each as its own
+   * line, and the selected process (by row key) as one more when it is not among them.
+   */
+  topSeries(kind: 'cpu' | 'rss', window: SeriesWindow | undefined, n: number, selectedKey: string | null): TopSeriesView {
+    const series = kind === 'cpu' ? this.#cpu : this.#rss;
+    const sum = kind === 'cpu' ? this.#cpuSum : this.#rssSum;
+    const level = levelFor(series, window);
+    const all = series.view(level);
+    const total = sum.view(level).data[1];
+    const ranked = this.#cached(`top-${kind}`, () => {
+      const owners = this.#colOwner.map((rec, col) => ({ rec, col }));
+      const weight = (r: ProcRecord) => (kind === 'cpu' ? (r.cpuSeconds ?? 0) : (r.peakRss ?? 0));
+      owners.sort((a, b) => weight(b.rec) - weight(a.rec) || a.rec.index - b.rec.index);
+      return owners;
+    });
+    const line = ({ rec, col }: { rec: ProcRecord; col: number }) => ({
+      key: rec.key,
+      name: rec.name,
+      pid: rec.pid,
+      label: seriesLabel(rec),
+      color: rec.color,
+      data: all.data[col + 1],
+      selected: rec.key === selectedKey,
+      col,
+    });
+    const lines = ranked.slice(0, n).map(line);
+    if (selectedKey !== null && !lines.some((l) => l.selected)) {
+      const sel = ranked.find((o) => o.rec.key === selectedKey);
+      if (sel) lines.push(line(sel));
+    }
+    return { xs: all.data[0], total, lines, others: Math.max(0, ranked.length - lines.length), level, structure: all.structure };
+  }
+
+  /** How many processes waited for each lock over time, by lock id (step data, like a queue's depth). */
+  lockWaiting(): ReadonlyMap<string, QueueView> {
+    return this.#cached('waiting', () => new Map(this.#waiting.view().map((v) => [v.queue, v])));
+  }
+
+  /** Each Pool worker's finished tasks, by pid (see #task). */
+  taskMarks(): ReadonlyMap<Pid, TaskMarks> {
+    return this.#tasks;
+  }
+
+  /** A process's puts and gets, by queue id. */
+  queueOpsOf(pid: Pid): ReadonlyMap<string, { put: number; get: number }> {
+    return this.#queueOps.get(pid) ?? new Map();
+  }
+
+  /** The process of a row index (segments and lanes name processes by it). */
+  procAt(index: number): { key: string; name: string; pid: Pid | null; color: string } | null {
+    const r = this.#procs.rows[index];
+    return r ? { key: r.key, name: r.name, pid: r.pid, color: r.color } : null;
+  }
+
+  /** The time there is something to draw: first event after `run`, last event (ms); null before. */
+  span(): { first: number; last: number } | null {
+    if (this.#first === Infinity) return null;
+    return { first: this.#first, last: this.#end?.t ?? this.#now };
+  }
+
   /** Every queue, in creation order, as downsampled step data (see queue-series.ts). */
   queues(): QueueView[] {
     return this.#queues.view();
@@ -308,6 +468,7 @@ export class RunModel {
     return this.#cached('timeline', () =>
       this.processes().map((p) => ({
         key: p.key,
+        ppid: p.ppid,
         pid: p.pid,
         name: p.name,
         start: p.startedAt,
@@ -386,6 +547,9 @@ function procRow(r: ProcRecord, depth: number): ProcRow {
     endedAt: r.endedAt,
     color: r.color,
     depth,
+    cpuSeconds: r.cpuSeconds,
+    peakRss: r.peakRss,
+    poolWorker: r.poolWorker,
     ...(r.tasks ? { tasks: { ...r.tasks } } : {}),
   };
 }
