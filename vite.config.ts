@@ -28,5 +28,7 @@ export default defineConfig({
     outDir: '../out/renderer',
     emptyOutDir: true,
     target: 'es2022',
+    // Never inline a font slice as a data: URL: the CSP loads fonts from 'self' only.
+    assetsInlineLimit: (file) => (/\.woff2?$/.test(file) ? false : undefined),
   },
 });

@@ -88,6 +88,22 @@ export interface HostedChart {
   readonly theme: ChartTheme | null;
 }
 
+/**
+ * The plot's geometry and range on the chart's element (CSS px from the element's corner,
+ * seconds), so tests and tools can point at a time: the canvas itself says nothing.
+ */
+function expose(u: uPlot, min: number, max: number): void {
+  const d = u.root.parentElement?.dataset;
+  if (!d) return;
+  const p = uPlot.pxRatio;
+  d.xmin = String(min);
+  d.xmax = String(max);
+  d.plotLeft = String(u.bbox.left / p);
+  d.plotTop = String(u.bbox.top / p);
+  d.plotWidth = String(u.bbox.width / p);
+  d.plotHeight = String(u.bbox.height / p);
+}
+
 export function hostChart(spec: ChartSpec): HostedChart {
   let chart: uPlot | null = null;
   let theme: ChartTheme | null = null;
@@ -205,6 +221,7 @@ export function hostChart(spec: ChartSpec): HostedChart {
     const { min, max } = visible(model);
     spec.update(u, { model, nowMs, min, max });
     u.setScale('x', { min, max });
+    expose(u, min, max);
     gate.drawn(drawing, performance.now());
     if (u.cursor.left == null || u.cursor.left < 0) spec.readout?.(u);
   }
