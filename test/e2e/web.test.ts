@@ -71,6 +71,7 @@ if (reason !== null) {
     const seenPids = new Set<number>();
     /** The page of the test running, for its failure screenshot. */
     let current: { context: BrowserContext; page: Page } | null = null;
+    const pageErrors: string[] = [];
 
     beforeAll(async () => {
       home = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-e2e-web-'));
@@ -96,6 +97,8 @@ if (reason !== null) {
       }
       // A failed test must not leave its run going: the next one could not start.
       await backend.handle('run.stop', {});
+      const errors = pageErrors.splice(0);
+      expect(errors, 'exceptions thrown in the page').toEqual([]);
     });
 
     afterAll(async () => {
@@ -119,6 +122,11 @@ if (reason !== null) {
       });
       const page = await context.newPage();
       current = { context, page };
+      // An exception in the page is a failure of the test that caused it, whatever it asserts.
+      page.on('pageerror', (e) => {
+        pageErrors.push(`${e.message}\n${e.stack ?? ''}`);
+        console.error('page error:', e.message, e.stack);
+      });
       const res = await page.goto(shell.url);
       expect(res?.status(), 'the app with its token loads').toBe(200);
       await settled(page);
@@ -622,7 +630,7 @@ if (reason !== null) {
       // And it is really Chinese, not empty.
       const zh = (await visibleTexts(page)).map(({ text }) => text);
       expect(zh).toContain('进程');
-      expect(zh).toContain('队列深度');
+      expect(zh).toContain('队列深度（项）');
       await shoot(page, '5-chinese');
     });
 
@@ -811,8 +819,8 @@ if (reason !== null) {
       await page.mouse.move(1, 1);
       await page.keyboard.press('w');
       await page.getByTestId('zoom-range').waitFor({ timeout: UI_TIMEOUT });
-      const zoomed = await q.evaluate((e) => Number((e as unknown as { dataset: Record<string, string> }).dataset.xmax) - Number((e as unknown as { dataset: Record<string, string> }).dataset.xmin));
-      expect(zoomed, 'W zooms in').toBeLessThan(Number(d.xmax) - Number(d.xmin));
+      const width = () => q.evaluate((e) => Number((e as unknown as { dataset: Record<string, string> }).dataset.xmax) - Number((e as unknown as { dataset: Record<string, string> }).dataset.xmin));
+      await expect.poll(width, { message: 'W zooms in' }).toBeLessThan(Number(d.xmax) - Number(d.xmin));
       const before = await q.evaluate((e) => Number((e as unknown as { dataset: Record<string, string> }).dataset.xmin));
       await page.keyboard.press('a');
       await expect.poll(() => q.evaluate((e) => Number((e as unknown as { dataset: Record<string, string> }).dataset.xmin)), { message: 'A pans earlier' }).toBeLessThan(before);

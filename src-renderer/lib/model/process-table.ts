@@ -20,6 +20,8 @@ export interface ProcRecord extends Omit<ProcRow, 'depth' | 'color'> {
   placeholder: boolean;
   /** Time of its last sample, ms (the CPU % of the next one covers the time since). */
   lastSampleAt: number | null;
+  /** Merged into the row made up for its pid (see started): not listed. */
+  hidden: boolean;
 }
 
 /** Python names a Pool's workers `SpawnPoolWorker-N` (`ForkPoolWorker-N`…); our runtime does too. */
@@ -41,7 +43,7 @@ export class ProcessTable {
 
   #add(
     key: string,
-    fields: Omit<ProcRecord, 'index' | 'key' | 'color' | 'col' | 'placeholder' | 'cpuSeconds' | 'peakRss' | 'poolWorker' | 'lastSampleAt'>,
+    fields: Omit<ProcRecord, 'index' | 'key' | 'color' | 'col' | 'placeholder' | 'cpuSeconds' | 'peakRss' | 'poolWorker' | 'lastSampleAt' | 'hidden'>,
     placeholder = false,
   ): ProcRecord {
     const index = this.rows.length;
@@ -55,6 +57,7 @@ export class ProcessTable {
       peakRss: null,
       poolWorker: POOL_WORKER.test(fields.name),
       lastSampleAt: null,
+      hidden: false,
       ...fields,
     };
     this.rows.push(rec);
@@ -95,6 +98,18 @@ export class ProcessTable {
 
   started(e: ProcessEvent): ProcRecord {
     let rec = e.handle !== undefined ? this.#byKey.get(e.handle) : undefined;
+    const seen = this.#byPid.get(e.pid);
+    if (rec && seen && seen !== rec && seen.placeholder && seen.state === 'running' && rec.pid === null) {
+      // The pid spoke (output, a sample, a lock) before its `process` event arrived (Python mode
+      // reports them on different channels): the row made up for it becomes the object's row,
+      // keeping what it gathered, and the object's own row is merged into it.
+      this.#byKey.delete(seen.key);
+      seen.key = rec.key;
+      seen.handle = rec.handle;
+      rec.hidden = true;
+      this.#byKey.set(seen.key, seen);
+      rec = seen;
+    }
     if (!rec) {
       const prior = this.#byPid.get(e.pid);
       // A row made up from an earlier sample of this pid becomes the real one.

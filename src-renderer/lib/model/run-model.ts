@@ -375,7 +375,7 @@ export class RunModel {
     return this.#cached('processes', () => {
       const rows = this.#procs.rows;
       const { order, depth } = treeOrder(rows);
-      return order.map((i) => procRow(rows[i], depth[i]));
+      return order.filter((i) => !rows[i].hidden).map((i) => procRow(rows[i], depth[i]));
     });
   }
 

@@ -56,3 +56,13 @@ export function panBy(r: TimeRange, fraction: number, bounds: TimeRange): TimeRa
   min = Math.max(bounds.min, Math.min(bounds.max - span, min));
   return { min, max: min + span };
 }
+
+/**
+ * One range for several runs drawn one above the other (Compare): from the earliest first event to
+ * the latest last one, each run's time counted from its own start, so equal lengths look equal.
+ */
+export function sharedFit(spans: readonly ({ first: number; last: number } | null)[]): TimeRange | undefined {
+  const known = spans.filter((s): s is { first: number; last: number } => s !== null);
+  if (known.length === 0) return undefined;
+  return fitRange({ first: Math.min(...known.map((s) => s.first)), last: Math.max(...known.map((s) => s.last)) }, false);
+}
