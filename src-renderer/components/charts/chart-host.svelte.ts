@@ -20,6 +20,13 @@ import { chartFrames, type ChartJob } from './frame-budget.ts';
 import { DRAW_NOW, RedrawGate, type GateState } from './redraw-gate.ts';
 import { baseOptions, observeWidth, onSchemeChange, readTheme, type BaseOptions, type ChartTheme } from './uplot-kit.ts';
 
+/**
+ * New data alone redraws a chart at most this often (ms). The sampler reports at 10 Hz at most,
+ * and a lane repaints its whole visible history: ten redraws a second of new data still read as
+ * live, and leave the frame to the table and the dock. A zoom, a resize or a selection redraws at once.
+ */
+const DATA_REDRAW_MS = 100;
+
 /** What the host hands a chart's update: the model and the visible range it will show. */
 export interface UpdateContext {
   model: RunModel;
@@ -112,7 +119,7 @@ export function hostChart(spec: ChartSpec): HostedChart {
   /** When the pending redraw was asked for (its cost is measured up to the draw hook). */
   let drawStart = 0;
   /** Skips redraws that would paint the same pixels (redraw-gate.ts). */
-  const gate = new RedrawGate();
+  const gate = new RedrawGate(DATA_REDRAW_MS);
   /** Bumped when the labels change, so the gate sees it. */
   let labelsSeen = 0;
   /** A redraw the gate postponed (data changed too soon after the last one). */
