@@ -755,7 +755,8 @@ if (reason !== null) {
       await fontsReady(page);
       const lane = page.getByTestId('lock-lane-data').first();
       const holds = JSON.parse((await lane.getAttribute('data-holds')) ?? '[]') as { pid: number; start: number; end: number }[];
-      const hold = holds[Math.floor(holds.length / 2)];
+      // The longest hold: several pixels wide whatever the run's length.
+      const hold = [...holds].sort((a, b) => b.end - b.start - (a.end - a.start))[0];
       const holder = await rows(page).filter({ has: page.locator(`[data-pid="${hold.pid}"]`) }).count();
       expect(holder + 1, 'the holder is in the table').toBeGreaterThan(0);
       const name = (await page.locator(`[data-testid=process-row][data-pid="${hold.pid}"] .proc-name`).textContent()) ?? '';
