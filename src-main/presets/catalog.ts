@@ -13,14 +13,26 @@ export type PresetMeta = Omit<PresetInfo, 'source' | 'python'> & {
   pythonFile: string;
 };
 
-function preset(id: string, seed: number, title: PresetMeta['title'], explanation: PresetMeta['explanation']): PresetMeta {
-  return { id, seed, title, explanation, scenarioFile: `scenarios/${id}.ts`, pythonFile: `python/${id}.py` };
+function preset(
+  id: string,
+  seed: number,
+  lesson: PresetMeta['lesson'],
+  verdict: PresetMeta['verdict'],
+  title: PresetMeta['title'],
+  explanation: PresetMeta['explanation'],
+): PresetMeta {
+  return { id, seed, title, explanation, lesson, verdict, scenarioFile: `scenarios/${id}.ts`, pythonFile: `python/${id}.py` };
 }
+
+/** What the flash-sale buyers print (in both languages' versions): 抢购成功 succeeded, 抢购失败 failed. */
+const SALE = { kind: 'stock', stock: 3, sold: '抢购成功', notSold: '抢购失败' } as const;
 
 export const presets: readonly PresetMeta[] = [
   preset(
     'hello',
     1,
+    'timeline',
+    { kind: 'parent-waits', children: 1 },
     { en: 'Create a process', zh: '创建一个进程' },
     {
       en:
@@ -38,6 +50,8 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'join-in-loop-wrong',
     2,
+    'timeline',
+    { kind: 'children', children: 5 },
     { en: 'join() inside the loop (wrong)', zh: '在循环里 join()（错误）' },
     {
       en:
@@ -54,6 +68,8 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'join-in-loop',
     2,
+    'timeline',
+    { kind: 'children', children: 5 },
     { en: 'join() after the loop (right)', zh: '循环结束后再 join()（正确）' },
     {
       en:
@@ -69,6 +85,8 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'subclass',
     3,
+    'timeline',
+    { kind: 'parent-waits', children: 1 },
     { en: 'Subclass Process', zh: '继承 Process 类' },
     {
       en:
@@ -85,6 +103,8 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'pool-map',
     4,
+    'workers',
+    { kind: 'pool', workers: 5 },
     { en: 'Process pool: Pool(5).map', zh: '进程池：Pool(5).map' },
     {
       en:
@@ -102,6 +122,8 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'members',
     5,
+    'timeline',
+    { kind: 'exit-codes' },
     { en: 'Process object members', zh: '进程对象的成员' },
     {
       en:
@@ -132,6 +154,8 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'bounded-queue',
     6,
+    'queues',
+    { kind: 'queue', values: ['1', '2', '3'] },
     { en: 'A bounded queue: Queue(3)', zh: '有界队列：Queue(3)' },
     {
       en:
@@ -148,6 +172,9 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'producer-consumer',
     7,
+    'queues',
+    // As the Python original writes them; only 1.1 is ever left, spelled alike in both languages.
+    { kind: 'queue', values: ['1', "'0'", 'False', '1.1'] },
     { en: 'Producer and consumer over a Queue', zh: '用 Queue 实现生产者与消费者' },
     {
       en:
@@ -166,6 +193,8 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'flash-sale',
     8,
+    'locks',
+    SALE,
     { en: 'Flash sale with a Lock', zh: '用锁实现抢购' },
     {
       en:
@@ -183,6 +212,9 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'flash-sale-unlocked',
     8,
+    // There is no lock to draw: the race shows as the buyers' overlapping lanes.
+    'timeline',
+    SALE,
     { en: 'Flash sale without a lock (oversells)', zh: '不加锁的抢购（超卖）' },
     {
       en:
