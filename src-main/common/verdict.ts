@@ -171,7 +171,7 @@ export class VerdictReader {
     if (end.exitcode !== 0) {
       return {
         tone: 'bad',
-        text: both(`main ended with ${exitWords(end.exitcode, 'en')}: no verdict`, `主进程${exitWords(end.exitcode, 'zh')}：没有结论`),
+        text: both(`main ${exitWords(end.exitcode, 'en')}: no verdict`, `主进程${exitWords(end.exitcode, 'zh')}：没有结论`),
       };
     }
     return null;

@@ -219,6 +219,27 @@ export default async function main(): Promise<void> {
     expect(v.tone).toBe('bad');
     expect(v.text.en).toMatch(/^the run failed: .*the main went wrong/);
   });
+
+  it('a main killed by a signal: its signal, not the lesson', async () => {
+    const r = await run(
+      scenarioFile(`
+import { Process } from 'procscope';
+export function foo(): void {}
+export default async function main(): Promise<void> {
+  const p = new Process({ target: foo });
+  p.start();
+  await p.join();
+  process.kill(process.pid, 'SIGKILL');
+}
+`),
+    );
+    expect(r.summary.end.exitcode).toBe(-9);
+    const v = verdictOf(r, { kind: 'parent-waits', children: 1 });
+    expect(v).toEqual({
+      tone: 'bad',
+      text: { en: 'main was ended by SIGKILL (exit code -9): no verdict', zh: '主进程被 SIGKILL 终止（退出码 -9）：没有结论' },
+    });
+  });
 });
 
 describe('run digests and compare, from real logs', () => {
