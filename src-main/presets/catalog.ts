@@ -114,18 +114,18 @@ export const presets: readonly PresetMeta[] = [
         'default chunk size here), instead of starting 100 processes. Only the five workers appear, alive for the ' +
         'whole map: SpawnPoolWorker-1 to 5 in the TypeScript version; Python on Linux forks them and names them ' +
         'ForkPoolWorker-N. The worker lanes count the chunks each worker took, and the output shows which worker ' +
-        'printed each number: five consecutive numbers from one worker are one chunk. The TypeScript pool hands out ' +
-        'chunks once all five workers wait for them, so each takes some; in Python a worker may finish a chunk ' +
-        'before another has even asked, so one worker often takes most of them and another none. When the ' +
-        'with-block ends, the pool terminates its workers, and their lanes end together.',
+        'printed each number: five consecutive numbers from one worker are one chunk. A worker that is ready first ' +
+        'may run many chunks before the others even ask: in Python one worker often takes most of them and another ' +
+        'none; the TypeScript pool keeps the last five chunks back until all five workers are waiting, so each ' +
+        'takes at least one. When the with-block ends, the pool terminates its workers, and their lanes end together.',
       zh:
         '进程池一次性启动五个工作进程，把对 foo 的 100 次调用按每块 5 个（这里默认的分块大小）交给它们，' +
         '而不是启动 100 个进程。只会出现这五个工作进程，整个 map 期间它们一直存活：TypeScript 版本里叫 ' +
         'SpawnPoolWorker-1 到 5；Linux 上的 Python 用 fork 创建它们，名字是 ForkPoolWorker-N。' +
         '工作进程泳道上记着每个进程领到了几个分块；输出里能看到每个数字是哪个工作进程打印的：' +
-        '同一个工作进程连续打印的五个数字就是一个分块。TypeScript 的进程池等五个工作进程都在等任务时才分发分块，' +
-        '所以每个进程都能分到一些；而在 Python 里，一个工作进程可能在别的进程开口要任务之前就做完了一个分块，' +
-        '所以常常是一个进程包揽大部分，有的一个也没分到。with 块结束时，进程池会终止这些工作进程，它们的泳道同时结束。',
+        '同一个工作进程连续打印的五个数字就是一个分块。先就绪的工作进程可能在别的进程开口要任务之前就做完好几个分块：' +
+        '在 Python 里常常是一个进程包揽大部分，有的一个也没分到；TypeScript 的进程池则把最后五块' +
+        '留到五个工作进程都在等任务时才发出，所以每个进程至少能分到一块。with 块结束时，进程池会终止这些工作进程，它们的泳道同时结束。',
     },
   ),
   preset(

@@ -3,10 +3,11 @@
 // app shows the pool's backlog like any other queue.
 //
 // Python's Pool (fork, its default on Linux) has every worker alive and waiting before map() hands
-// out the first chunk, so the chunks spread over the workers. A Node worker boots in ~100 ms, and
-// the first one booted would drain a quick map alone while the others start. So each worker says
-// it waits for tasks (a `ready` note on the result queue) and the pool holds its tasks until every
-// worker has said so or has exited.
+// out the first chunk, so every worker takes part. A Node worker boots in ~100 ms, and the first
+// one booted would drain a quick map alone while the others start. So each worker says when it
+// waits for tasks (a `ready` note on the result queue), and until every worker has said so (or has
+// exited) the pool keeps back its last tasks, one for each worker: the first worker starts at
+// once, as a spawned Python pool's does, and no worker is left without a task, as in a forked one.
 
 import { cpus } from 'node:os';
 import { broker } from './connection.ts';
@@ -163,7 +164,7 @@ export class Pool {
   readonly #jobs = new Map<number, Job>();
   /** Pids of workers waiting for tasks, or exited. */
   readonly #settled = new Set<number>();
-  /** Tasks (and close()'s sentinels) held until every worker is settled; null from then on. */
+  /** Tasks (and close()'s sentinels) kept back until every worker is settled; null from then on. */
   #held: (Task | null)[] | null = [];
   #nextJob = 1;
   #state: PoolState = 'run';
@@ -367,10 +368,22 @@ export class Pool {
     };
   }
 
-  /** Queues tasks for the workers, in order, once they are all ready. */
+  /**
+   * Queues tasks for the workers, in order. Until they are all ready, the last `workers` tasks
+   * (and close()'s sentinels after them) wait: one for each worker, whenever it comes, since the
+   * queue serves waiting workers first come, first served.
+   */
   #hand(items: (Task | null)[]): void {
-    if (this.#held) this.#held.push(...items);
-    else for (const item of items) void this.#tasks.put(item);
+    if (!this.#held) {
+      for (const item of items) void this.#tasks.put(item);
+      return;
+    }
+    this.#held.push(...items);
+    let tasks = this.#held.filter((t) => t !== null).length;
+    while (this.#held[0] && tasks > this.#workers.length) {
+      void this.#tasks.put(this.#held.shift() as Task);
+      tasks -= 1;
+    }
   }
 
   #settle(pid: number): void {

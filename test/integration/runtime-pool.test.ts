@@ -92,7 +92,7 @@ export default async function main(): Promise<void> {
     expect(r.stdout(r.root).at(-1)).toBe('chunks of 3 ran whole true');
   });
 
-  it("Pool(5).map over 100 items gives every worker at least one chunk: the workers are all waiting before the first chunk is handed out, as Python's are", async () => {
+  it("Pool(5).map over 100 items gives every worker at least one chunk, as Python's forked workers all take part: the last five chunks wait until all five workers are ready", async () => {
     const r = await run(
       scenarioFile(`
 import { Pool } from 'procscope';
