@@ -44,6 +44,8 @@ export interface RunDigestResult {
    * than one sampling interval): unknown, not zero.
    */
   cpuMs: number | null;
+  /** Processes without a single sample (they lived between two readings): their CPU time is not in cpuMs. */
+  cpuUnsampled: number;
   /** How many processes ended with each exit code, by code; null: no code was observed. */
   exitCodes: { exitcode: number | null; count: number }[];
   /** In the order the run created them. */
@@ -52,6 +54,7 @@ export interface RunDigestResult {
 }
 
 interface CpuTrack {
+  sampled: boolean;
   /** When this process's last sample (or its start) was, ms. */
   since: number;
   integratedMs: number;
@@ -94,14 +97,15 @@ export class RunDigest {
         break;
       case 'process':
         if (!this.exits.has(e.pid)) this.exits.set(e.pid, null);
-        if (!this.cpu.has(e.pid)) this.cpu.set(e.pid, { since: e.t, integratedMs: 0, cumulativeS: null });
+        if (!this.cpu.has(e.pid)) this.cpu.set(e.pid, { sampled: false, since: e.t, integratedMs: 0, cumulativeS: null });
         break;
       case 'exit':
         this.exits.set(e.pid, e.exitcode);
         break;
       case 'sample': {
         this.sampled = true;
-        const track = this.cpu.get(e.pid) ?? { since: e.t, integratedMs: 0, cumulativeS: null };
+        const track = this.cpu.get(e.pid) ?? { sampled: false, since: e.t, integratedMs: 0, cumulativeS: null };
+        track.sampled = true;
         const cumulative = cumulativeCpu(e);
         if (cumulative !== null) track.cumulativeS = Math.max(track.cumulativeS ?? 0, cumulative);
         // cpu is percent of one core since the previous sample (the first: since the start).
@@ -167,6 +171,7 @@ export class RunDigest {
       wallMs: this.endT ?? this.lastT,
       processes: this.exits.size,
       cpuMs,
+      cpuUnsampled: [...this.cpu.values()].filter((t) => !t.sampled).length,
       exitCodes: [...byCode]
         .map(([exitcode, count]) => ({ exitcode, count }))
         // Codes in order, the unknown last.
@@ -200,7 +205,9 @@ function endText(d: RunDigestResult): string {
 }
 
 function cpuText(d: RunDigestResult): string {
-  return d.cpuMs === null ? 'not sampled' : formatDuration(d.cpuMs);
+  if (d.cpuMs === null) return 'not sampled';
+  // A figure that leaves processes out says so: it is a floor, not the total.
+  return d.cpuUnsampled > 0 ? `${formatDuration(d.cpuMs)} + ${d.cpuUnsampled} unsampled` : formatDuration(d.cpuMs);
 }
 
 function exitsText(d: RunDigestResult): string {

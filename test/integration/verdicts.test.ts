@@ -258,6 +258,8 @@ describe('run digests and compare, from real logs', () => {
     // Sampled every 100 ms: at least one sample, so the CPU time is known (and a process's CPU time is never negative).
     expect(d.cpuMs).not.toBeNull();
     expect(d.cpuMs!).toBeGreaterThanOrEqual(0);
+    const sampled = new Set(r.logged.filter((e) => e.type === 'sample').map((e) => (e.type === 'sample' ? e.pid : 0)));
+    expect(d.cpuUnsampled, 'processes that lived between two samples').toBe(r.processes().filter((p) => !sampled.has(p.pid)).length);
   }
 
   const row = (rows: CompareRow[], key: string): CompareRow => {
