@@ -5,6 +5,7 @@
 // place that talks to the api besides them: components read it and call its methods.
 
 import type { DeadlockEdge, EndEvent, ExportFormat, PastRun, PushMessage, RunEvent, RunStatus } from '../../src-main/api.ts';
+import { VerdictReader, type Verdict } from '../../src-main/common/verdict.ts';
 import { getApi } from './api.ts';
 import type { ProcRow } from './model/types.ts';
 import { ProcessHistory } from './process-history.ts';
@@ -20,7 +21,7 @@ import { errorText } from './state/stored.ts';
 import { TableState } from './state/table-state.svelte.ts';
 import { stacksUnavailable } from './stacks.ts';
 import { timeAxis } from './time-axis.svelte.ts';
-import { declaredLesson, lessonFor, type LessonView } from './view/lesson.ts';
+import { lessonFor, type LessonView } from './view/lesson.ts';
 
 export type Phase = 'idle' | 'starting' | 'running' | 'finished' | 'stopped' | 'timeout' | 'error' | 'incomplete';
 export type { RowAction } from './row-actions.ts';
@@ -60,6 +61,8 @@ export class AppState {
   /** Wall-clock (performance.now) minus run time, estimated from live batches: drives the ticking clock. */
   #wallOffset: number | null = null;
   readonly #history = new ProcessHistory();
+  /** Reads the preset's verdict from the run shown, event by event (common/verdict.ts); null for a program of your own. */
+  #verdict: VerdictReader | null = null;
   #unsubscribe: (() => void) | null = null;
 
   // ---- what the model says, read once per frame (runStore.version) ------------------------------
@@ -80,8 +83,13 @@ export class AppState {
       deadlocks: m.deadlocks(),
       warnings: m.warnings(),
       consoleCount: m.console().length,
+      // Fed with the same batches as the model: read in the same frame, it never runs ahead of the view.
+      verdict: this.#verdict?.result() ?? null,
     };
   });
+
+  /** The preset's outcome in words once the run shown has ended (the engine's wording, en and zh). */
+  verdict = $derived<Verdict | null>(this.frame.verdict);
 
   rows = $derived(this.frame.rows);
   /** The rows as of the cursor, or now. */
@@ -119,7 +127,7 @@ export class AppState {
 
   /** The view that carries the lesson of the run shown (lesson.ts). */
   lesson = $derived<LessonView>(
-    lessonFor(declaredLesson(this.presetOfView), {
+    lessonFor(this.presetOfView?.lesson, {
       locks: this.frame.lanes.length,
       queues: this.frame.queues,
       poolWorkers: this.frame.rows.filter((r) => r.poolWorker).length,
@@ -220,6 +228,7 @@ export class AppState {
       this.#resetView(runId);
     }
     this.#history.ingest(events);
+    this.#readVerdict(events);
     runStore.ingest(events);
     if (!replay && events.length > 0) {
       const last = events[events.length - 1].t;
@@ -229,10 +238,22 @@ export class AppState {
     }
   }
 
+  /** Feeds the verdict reader; a run's first event says which preset (and so which verdict) it is. */
+  #readVerdict(events: readonly RunEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'run') {
+        const spec = this.program.presets.find((p) => p.id === e.scenario)?.verdict;
+        this.#verdict = spec ? new VerdictReader(spec) : null;
+      }
+      this.#verdict?.add(e);
+    }
+  }
+
   /** Empties the view for another run (or none). */
   #resetView(runId: string | null): void {
     runStore.reset();
     this.#history.reset();
+    this.#verdict = null;
     this.viewRunId = runId;
     this.controls.clear();
     this.consoleFilter.showAll();

@@ -18,6 +18,8 @@ import { Backend } from '../../src-main/core/backend.ts';
 import { DownloadRegistry, startWebShell, type WebShell } from '../../src-main/web/server.ts';
 import { alive as isAlive } from '../helpers/leaks.ts';
 import { STUCK_PY } from '../helpers/fixtures.ts';
+import { parseRunLogText } from '../../src-main/core/runlog/reader.ts';
+import { VerdictReader } from '../../src-main/common/verdict.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const screensDir = path.join(root, '.tmp', 'e2e-screens');
@@ -723,7 +725,7 @@ if (reason !== null) {
           await demo3.getByTestId('row-close').click();
         }
         await waitFinished(page);
-        const declared = (p as { lesson?: string }).lesson;
+        const declared = p.lesson;
         for (const size of [
           { width: 1440, height: 900 },
           { width: 1280, height: 800 },
@@ -736,13 +738,22 @@ if (reason !== null) {
                 return {
                   inside: box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width && box.y + box.height <= viewport.height,
                   wide: box.width >= 600,
-                  view: declared === undefined ? 'any' : view,
+                  view,
                 };
               },
               { timeout: UI_TIMEOUT, message: `${p.id} at ${size.width}x${size.height}: the lesson view is inside the viewport, 600 px wide or more, and is the one the preset declares` },
             )
-            .toEqual({ inside: true, wide: true, view: declared ?? 'any' });
+            .toEqual({ inside: true, wide: true, view: declared });
         }
+        // The verdict line: the engine's own reading of this run's log, word for word.
+        const [latest] = await backend.handle('runs.list', {});
+        const reader = new VerdictReader(p.verdict);
+        for (const e of parseRunLogText(fs.readFileSync(latest.logPath, 'utf8')).events) reader.add(e);
+        const expected = reader.result();
+        expect(expected, `${p.id}: the run has a verdict`).not.toBeNull();
+        const line = page.getByTestId('verdict');
+        await expect.poll(() => line.textContent(), { timeout: UI_TIMEOUT, message: `${p.id}: the verdict line` }).toContain(expected?.text.en ?? '?');
+        expect(await line.getAttribute('data-tone'), `${p.id}: its tone`).toBe(expected?.tone);
         await page.setViewportSize({ width: 1440, height: 900 });
         await shoot(page, `8-lesson-${p.id}`);
       }
@@ -880,6 +891,15 @@ if (reason !== null) {
       // A has its lock lane, B its buyers' lifetimes (it has no lock: that is its lesson).
       await expect.poll(() => sides.nth(0).getByTestId('lock-lane-data').getAttribute('data-hold-count'), { timeout: UI_TIMEOUT, message: "A's lock lane with its 10 holds" }).toBe('10');
       await expect.poll(() => sides.nth(1).locator('[data-testid=chart-timeline] [data-testid=lane-label]').count(), { message: "B's lanes: main and 10 buyers" }).toBe(11);
+      // What differs, as the engine's run digest says: the lock only A has, the same process count.
+      const table = page.getByTestId('compare-table');
+      await table.waitFor({ timeout: UI_TIMEOUT });
+      const cell = async (key: string) => {
+        const r = table.locator(`[data-testid=compare-row][data-key="${key}"]`);
+        return { a: (await r.locator('td').nth(0).textContent())?.trim(), b: (await r.locator('td').nth(1).textContent())?.trim(), differs: await r.getAttribute('data-differs') };
+      };
+      expect(await cell('processes'), 'both runs have main and 10 buyers').toEqual({ a: '11', b: '11', differs: 'false' });
+      expect(await cell('lock.1.acquisitions'), 'A took its lock 10 times; B has none').toEqual({ a: '10', b: '—', differs: 'true' });
       const range = (i: number) => sides.nth(i).getByTestId('chart-timeline').evaluate((e) => `${(e as unknown as { dataset: Record<string, string> }).dataset.xmin}..${(e as unknown as { dataset: Record<string, string> }).dataset.xmax}`);
       expect(await range(0), 'the same time scale above and below').toBe(await range(1));
       await shoot(page, '8-compare');

@@ -98,12 +98,14 @@ describe('dependency rule', () => {
     expect(apiNode, 'api.ts is shared with the renderer: no node imports').toEqual([]);
   });
 
-  it('the renderer sees only the api contract, as types, and never node or electron', () => {
+  it('the renderer sees only the api contract, as types, and the pure common tier, never node or electron', () => {
     expect(
       violations('src-renderer', (imp, target) => {
         if (imp.spec.startsWith('node:') || imp.spec === 'electron') return 'the renderer has no Node or Electron';
+        // The common tier is pure (checked above): verdicts and compare rows are computed once, for the engine and the window alike.
+        if (target?.startsWith('src-main/common/')) return null;
         if (target && target.startsWith('src-main/')) {
-          if (target !== 'src-main/api.ts') return 'the renderer may only import src-main/api.ts';
+          if (target !== 'src-main/api.ts') return 'the renderer may only import src-main/api.ts and src-main/common/';
           if (!imp.typeOnly) return 'the renderer imports the api contract as types only (import type)';
         }
         return null;

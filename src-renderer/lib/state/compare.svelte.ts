@@ -4,25 +4,20 @@
 // of the main view (see AppState's push routing). Runs are loaded one after the other, so even a
 // run compared with itself lands in the right model.
 
-import type { LocalizedText, PastRun, RunEvent } from '../../../src-main/api.ts';
+import type { PastRun, RunEvent } from '../../../src-main/api.ts';
+import { compareRuns, RunDigest, type CompareRow } from '../../../src-main/common/run-digest.ts';
 import { getApi } from '../api.ts';
 import { RunStore } from '../run-store.svelte.ts';
 import { errorText } from './stored.ts';
 
-/** One line of the compare table, as the engine's run digest computes it (common/run-digest.ts). */
-export interface CompareRow {
-  key: string;
-  label: LocalizedText;
-  a: string;
-  b: string;
-  differs: boolean;
-  section: 'run' | 'process' | 'lock' | 'queue';
-}
-
 export interface CompareSide {
   run: PastRun;
   store: RunStore;
+  /** The figures of the compare table, read as the run's events arrive (common/run-digest.ts). */
+  digest: RunDigest;
 }
+
+export type { CompareRow };
 
 export class CompareState {
   /** The two runs shown (A above B), or null when no compare is open. */
@@ -33,7 +28,7 @@ export class CompareState {
   /** Run ids checked in History for a compare (at most two). */
   picked = $state.raw<string[]>([]);
 
-  #loadingInto: { runId: string; store: RunStore } | null = null;
+  #loadingInto: CompareSide | null = null;
   #generation = 0;
   readonly #notice: (m: string) => void;
 
@@ -50,16 +45,17 @@ export class CompareState {
   /** A replay push: taken (true) when it belongs to the run loading for the compare. */
   take(runId: string, events: RunEvent[]): boolean {
     const into = this.#loadingInto;
-    if (!into || into.runId !== runId) return false;
+    if (!into || into.run.runId !== runId) return false;
     into.store.ingest(events);
+    for (const e of events) into.digest.add(e);
     return true;
   }
 
   async open(a: PastRun, b: PastRun): Promise<void> {
     const gen = ++this.#generation;
     const sides: [CompareSide, CompareSide] = [
-      { run: a, store: new RunStore() },
-      { run: b, store: new RunStore() },
+      { run: a, store: new RunStore(), digest: new RunDigest() },
+      { run: b, store: new RunStore(), digest: new RunDigest() },
     ];
     this.sides = sides;
     this.table = null;
@@ -67,9 +63,10 @@ export class CompareState {
     try {
       for (const side of sides) {
         if (gen !== this.#generation) return;
-        this.#loadingInto = { runId: side.run.runId, store: side.store };
+        this.#loadingInto = side;
         await getApi().call('runs.open', { runId: side.run.runId });
       }
+      if (gen === this.#generation) this.table = compareRuns(sides[0].digest.result(), sides[1].digest.result());
     } catch (e) {
       this.#notice(errorText(e));
     } finally {

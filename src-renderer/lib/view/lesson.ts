@@ -1,7 +1,9 @@
 // Which view carries a run's lesson, so the window can put it first and give it room: a preset
 // says it (PresetInfo.lesson); a program of your own gets one from what its run contains.
 
-export type LessonView = 'timeline' | 'locks' | 'queues' | 'workers';
+import type { LessonView } from '../../../src-main/api.ts';
+
+export type { LessonView };
 
 export const VIEWS: readonly LessonView[] = ['locks', 'workers', 'queues', 'timeline'];
 
@@ -23,10 +25,4 @@ export function lessonFor(declared: LessonView | null | undefined, c: RunContent
   if (c.poolWorkers > 0) return 'workers';
   if (c.queues > 0) return 'queues';
   return 'timeline';
-}
-
-/** The declared lesson of a preset, read defensively (older engines do not send it). */
-export function declaredLesson(preset: object | null | undefined): LessonView | null {
-  const v = preset && 'lesson' in preset ? (preset as { lesson?: unknown }).lesson : undefined;
-  return v === 'timeline' || v === 'locks' || v === 'queues' || v === 'workers' ? v : null;
 }
