@@ -6,6 +6,8 @@
 
 import type { PastRun, RunEvent } from '../../../src-main/api.ts';
 import { compareRuns, RunDigest, type CompareRow } from '../../../src-main/common/run-digest.ts';
+import { VerdictReader, type Verdict } from '../../../src-main/common/verdict.ts';
+import type { VerdictSpec } from '../../../src-main/api.ts';
 import { getApi } from '../api.ts';
 import { RunStore } from '../run-store.svelte.ts';
 import { errorText } from './stored.ts';
@@ -15,6 +17,9 @@ export interface CompareSide {
   store: RunStore;
   /** The figures of the compare table, read as the run's events arrive (common/run-digest.ts). */
   digest: RunDigest;
+  /** The preset's verdict on this run (null for a program of your own), once it is loaded. */
+  reader: VerdictReader | null;
+  verdict: Verdict | null;
 }
 
 export type { CompareRow };
@@ -47,16 +52,21 @@ export class CompareState {
     const into = this.#loadingInto;
     if (!into || into.run.runId !== runId) return false;
     into.store.ingest(events);
-    for (const e of events) into.digest.add(e);
+    for (const e of events) {
+      into.digest.add(e);
+      into.reader?.add(e);
+    }
     return true;
   }
 
-  async open(a: PastRun, b: PastRun): Promise<void> {
+  /** `verdictOf` gives a run's preset verdict spec (null for a program of your own). */
+  async open(a: PastRun, b: PastRun, verdictOf: (scenario: string) => VerdictSpec | null = () => null): Promise<void> {
     const gen = ++this.#generation;
-    const sides: [CompareSide, CompareSide] = [
-      { run: a, store: new RunStore(), digest: new RunDigest() },
-      { run: b, store: new RunStore(), digest: new RunDigest() },
-    ];
+    const side = (run: PastRun): CompareSide => {
+      const spec = verdictOf(run.scenario);
+      return { run, store: new RunStore(), digest: new RunDigest(), reader: spec ? new VerdictReader(spec) : null, verdict: null };
+    };
+    const sides: [CompareSide, CompareSide] = [side(a), side(b)];
     this.sides = sides;
     this.table = null;
     this.loading = true;
@@ -66,7 +76,13 @@ export class CompareState {
         this.#loadingInto = side;
         await getApi().call('runs.open', { runId: side.run.runId });
       }
-      if (gen === this.#generation) this.table = compareRuns(sides[0].digest.result(), sides[1].digest.result());
+      if (gen === this.#generation) {
+        this.table = compareRuns(sides[0].digest.result(), sides[1].digest.result());
+        this.sides = [
+          { ...sides[0], verdict: sides[0].reader?.result() ?? null },
+          { ...sides[1], verdict: sides[1].reader?.result() ?? null },
+        ];
+      }
     } catch (e) {
       this.#notice(errorText(e));
     } finally {
