@@ -21,7 +21,7 @@ import { ConsoleLog } from './console-log.ts';
 import { deadlockText, LockLane, type LaneProcs } from './lock-lanes.ts';
 import { ProcessTable, type ProcRecord } from './process-table.ts';
 import { QueueSeries } from './queue-series.ts';
-import { SampleSeries } from './series.ts';
+import { ResourceSeries, type SeriesWindow } from './resource-series.ts';
 import { treeOrder } from './tree.ts';
 import type { AlignedSeries, ConsoleLine, LockLaneView, ProcRow, QueueView, TaskMarks, TimelineRow, TopSeriesView } from './types.ts';
 
@@ -37,22 +37,13 @@ export interface RunModelOptions {
 }
 
 /** The parts of a run a chart draws, each with its own revision (see `revision`). */
+export type { SeriesWindow };
+
 export type RunArea = 'samples' | 'queues' | 'locks' | 'processes';
 
-/** Which part of a series a chart shows, so the model can hand it a level that fits. */
-export interface SeriesWindow {
-  /** Visible range in seconds (default: everything). */
-  from?: number;
-  to?: number;
-  /** About how many points the chart can show across that range (its width in CSS pixels). */
-  points?: number;
-}
 
-const MiB = 1024 * 1024;
 /** Tasks kept per Pool worker (a mark each): beyond this the table's count still grows. */
 const MAX_TASK_MARKS = 100_000;
-/** How often (in sampler rounds) to look for series whose data has all been evicted. */
-const PRUNE_EVERY = 64;
 
 export class RunModel {
   readonly maxPoints: number;
@@ -63,19 +54,8 @@ export class RunModel {
 
   readonly #opts: Required<RunModelOptions>;
   readonly #procs = new ProcessTable();
-  readonly #cpu: SampleSeries;
-  readonly #rss: SampleSeries;
-  /**
-   * The run's total CPU % and RSS (MiB) per sampler round, aligned with #cpu and #rss: the sum of
-   * every live process's latest reading (a reading holds until the next one or the exit).
-   */
-  readonly #cpuSum: SampleSeries;
-  readonly #rssSum: SampleSeries;
-  /** Latest reading per cpu/rss column, and their sums over the live processes. */
-  #lastCpu: number[] = [];
-  #lastRss: number[] = [];
-  #liveCpu = 0;
-  #liveRss = 0;
+  /** CPU and memory of every process, and the run's totals (resource-series.ts). */
+  readonly #res: ResourceSeries;
   /** How many processes wait for each lock, as a step series (the lanes' count band). */
   readonly #waiting: QueueSeries;
   /** Each Pool worker's finished tasks (see TaskMarks), and the time of each pid's last `get`. */
@@ -85,11 +65,6 @@ export class RunModel {
   readonly #queueOps = new Map<Pid, Map<string, { put: number; get: number }>>();
   /** Time of the run's first event after its `run` line (the first thing there is to draw), ms. */
   #first = Infinity;
-  /** The process of each cpu/rss column. */
-  #colOwner: ProcRecord[] = [];
-  #roundStart = -Infinity;
-  #roundWindow = 450;
-  #rounds = 0;
   readonly #queues: QueueSeries;
   #lanes: LockLane[] = [];
   readonly #laneById = new Map<string, LockLane>();
@@ -111,13 +86,7 @@ export class RunModel {
       maxNotes: opts.maxNotes ?? 1000,
     };
     this.maxPoints = this.#opts.maxPoints;
-    this.#cpu = new SampleSeries(this.maxPoints);
-    this.#rss = new SampleSeries(this.maxPoints);
-    this.#cpuSum = new SampleSeries(this.maxPoints, { foldOnAppend: true });
-    this.#rssSum = new SampleSeries(this.maxPoints, { foldOnAppend: true });
-    const sum = { key: 'total', label: 'total', color: '' };
-    this.#cpuSum.add(sum);
-    this.#rssSum.add(sum);
+    this.#res = new ResourceSeries(this.maxPoints);
     this.#waiting = new QueueSeries(this.maxPoints);
     this.#queues = new QueueSeries(this.maxPoints);
     this.#console = new ConsoleLog(this.#opts.maxConsoleLines);
@@ -131,26 +100,12 @@ export class RunModel {
 
   reset(): void {
     this.#procs.clear();
-    this.#cpu.clear();
-    this.#rss.clear();
-    this.#cpuSum.clear();
-    this.#rssSum.clear();
-    const sum = { key: 'total', label: 'total', color: '' };
-    this.#cpuSum.add(sum);
-    this.#rssSum.add(sum);
-    this.#lastCpu = [];
-    this.#lastRss = [];
-    this.#liveCpu = 0;
-    this.#liveRss = 0;
+    this.#res.clear();
     this.#waiting.clear();
     this.#tasks.clear();
     this.#lastGet.clear();
     this.#queueOps.clear();
     this.#first = Infinity;
-    this.#colOwner = [];
-    this.#roundStart = -Infinity;
-    this.#roundWindow = 450;
-    this.#rounds = 0;
     this.#queues.clear();
     this.#lanes = [];
     this.#laneById.clear();
@@ -200,7 +155,7 @@ export class RunModel {
         }
         case 'process': {
           const rec = this.#procs.started(e);
-          if (rec.col >= 0) this.#relabel(rec);
+          this.#res.relabel(rec);
           this.#rev.processes++;
           break;
         }
@@ -210,7 +165,7 @@ export class RunModel {
           break;
         case 'exit': {
           const rec = this.#procs.byPid(e.pid);
-          if (rec && rec.col >= 0 && rec.state === 'running') this.#dropReading(rec.col);
+          if (rec && rec.state === 'running') this.#res.exited(rec);
           this.#procs.exited(e);
           for (const lane of this.#lanes) lane.exited(e.pid, e.t);
           this.#rev.processes++;
@@ -238,9 +193,7 @@ export class RunModel {
           break;
         case 'run':
           this.#run = e;
-          // A sampler round reads every live pid at once, and the next round starts at least one
-          // interval after the previous one ended: samples closer than that belong together.
-          this.#roundWindow = Math.max(1, e.interval * 0.9);
+          this.#res.setInterval(e.interval);
           break;
         case 'end':
           this.#end = e;
@@ -257,45 +210,7 @@ export class RunModel {
     const rec = this.#procs.ensurePid(e.pid, e.t);
     const live = rec.state === 'running';
     this.#procs.sampled(rec, e);
-    let col = rec.col;
-    if (col < 0) {
-      const info = { key: rec.key, label: seriesLabel(rec), color: rec.color };
-      col = rec.col = this.#cpu.add(info);
-      this.#rss.add(info);
-      this.#colOwner.push(rec);
-      this.#lastCpu.push(0);
-      this.#lastRss.push(0);
-    }
-    // A new round starts after the window, or when this pid already has a value in this round.
-    if (e.t - this.#roundStart > this.#roundWindow || this.#cpu.hasLatest(col)) {
-      this.#roundStart = e.t;
-      const x = e.t / 1000;
-      this.#cpu.appendRow(x);
-      this.#rss.appendRow(x);
-      this.#cpuSum.appendRow(x);
-      this.#rssSum.appendRow(x);
-      if (++this.#rounds % PRUNE_EVERY === 0) this.#prune();
-    }
-    const mib = e.rss / MiB;
-    this.#cpu.setLatest(col, e.cpu);
-    this.#rss.setLatest(col, mib);
-    // A reading after the process's exit (its last one) is drawn, but is no longer part of the total.
-    if (live) {
-      this.#liveCpu += e.cpu - this.#lastCpu[col];
-      this.#liveRss += mib - this.#lastRss[col];
-      this.#lastCpu[col] = e.cpu;
-      this.#lastRss[col] = mib;
-    }
-    this.#cpuSum.setLatest(0, Math.max(0, this.#liveCpu));
-    this.#rssSum.setLatest(0, Math.max(0, this.#liveRss));
-  }
-
-  /** A process ended: its last reading leaves the totals. */
-  #dropReading(col: number): void {
-    this.#liveCpu -= this.#lastCpu[col];
-    this.#liveRss -= this.#lastRss[col];
-    this.#lastCpu[col] = 0;
-    this.#lastRss[col] = 0;
+    this.#res.sample(rec, e, live);
   }
 
   /**
@@ -313,27 +228,6 @@ export class RunModel {
     marks.start.push(got !== undefined && got >= prevEnd && got <= e.t ? got : NaN);
     marks.end.push(e.t);
     marks.failed.push(e.failed > prevFailed);
-  }
-
-  /** Drops the series of processes that ended and whose every sample has been evicted. */
-  #prune(): void {
-    for (let col = this.#colOwner.length - 1; col >= 0; col--) {
-      const owner = this.#colOwner[col];
-      if (owner.state === 'running' || !this.#cpu.isEmpty(col)) continue;
-      this.#cpu.remove(col);
-      this.#rss.remove(col);
-      this.#colOwner.splice(col, 1);
-      this.#lastCpu.splice(col, 1);
-      this.#lastRss.splice(col, 1);
-      owner.col = -1;
-      for (let c = col; c < this.#colOwner.length; c++) this.#colOwner[c].col = c;
-    }
-  }
-
-  #relabel(rec: ProcRecord): void {
-    const label = seriesLabel(rec);
-    this.#cpu.relabel(rec.col, label);
-    this.#rss.relabel(rec.col, label);
   }
 
   #lane(id: string): LockLane {
@@ -379,52 +273,19 @@ export class RunModel {
     });
   }
 
-  /**
-   * CPU % per process, aligned by sampler round. Without a window: every retained round. With
-   * one: the coarsest max-level that still has about `points` points in [from, to].
-   */
+  /** CPU % per process, aligned by sampler round (see ResourceSeries.all). */
   cpu(window?: SeriesWindow): AlignedSeries {
-    return this.#cpu.view(levelFor(this.#cpu, window));
+    return this.#res.all('cpu', window);
   }
 
   /** Resident memory per process in MiB, aligned like cpu(). */
   rss(window?: SeriesWindow): AlignedSeries {
-    return this.#rss.view(levelFor(this.#rss, window));
+    return this.#res.all('rss', window);
   }
 
-  /**
-   * CPU % (kind 'cpu') or RSS in MiB ('rss') for a chart that cannot draw every process: the
-   * run's total, the `n` processes that used the most (CPU time, or peak RSS) each as its own
-   * line, and the selected process (by row key) as one more when it is not among them.
-   */
+  /** The run's total, the top `n` processes and the selected one (see ResourceSeries.top). */
   topSeries(kind: 'cpu' | 'rss', window: SeriesWindow | undefined, n: number, selectedKey: string | null): TopSeriesView {
-    const series = kind === 'cpu' ? this.#cpu : this.#rss;
-    const sum = kind === 'cpu' ? this.#cpuSum : this.#rssSum;
-    const level = levelFor(series, window);
-    const all = series.view(level);
-    const total = sum.view(level).data[1];
-    const ranked = this.#cached(`top-${kind}`, () => {
-      const owners = this.#colOwner.map((rec, col) => ({ rec, col }));
-      const weight = (r: ProcRecord) => (kind === 'cpu' ? (r.cpuSeconds ?? 0) : (r.peakRss ?? 0));
-      owners.sort((a, b) => weight(b.rec) - weight(a.rec) || a.rec.index - b.rec.index);
-      return owners;
-    });
-    const line = ({ rec, col }: { rec: ProcRecord; col: number }) => ({
-      key: rec.key,
-      name: rec.name,
-      pid: rec.pid,
-      label: seriesLabel(rec),
-      color: rec.color,
-      data: all.data[col + 1],
-      selected: rec.key === selectedKey,
-      col,
-    });
-    const lines = ranked.slice(0, n).map(line);
-    if (selectedKey !== null && !lines.some((l) => l.selected)) {
-      const sel = ranked.find((o) => o.rec.key === selectedKey);
-      if (sel) lines.push(line(sel));
-    }
-    return { xs: all.data[0], total, lines, others: Math.max(0, ranked.length - lines.length), level, structure: all.structure };
+    return this.#res.top(kind, window, n, selectedKey);
   }
 
   /** How many processes waited for each lock over time, by lock id (step data, like a queue's depth). */
@@ -520,15 +381,6 @@ export class RunModel {
   controls(): ControlEvent[] {
     return this.#cached('controls', () => this.#controls.slice());
   }
-}
-
-function levelFor(s: SampleSeries, w: SeriesWindow | undefined): number {
-  if (!w || !w.points) return 0;
-  return s.pickLevel(w.from ?? -Infinity, w.to ?? Infinity, w.points);
-}
-
-function seriesLabel(rec: ProcRecord): string {
-  return rec.pid === null ? rec.name : `${rec.name} (${rec.pid})`;
 }
 
 function procRow(r: ProcRecord, depth: number): ProcRow {
