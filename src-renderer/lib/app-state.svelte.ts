@@ -112,7 +112,10 @@ export class AppState {
     const live = this.liveStatus;
     if (live && live.runId === this.viewRunId) {
       if (live.state === 'running') return 'running';
-      if (live.end) return live.end.reason;
+      // The end reaches the status a frame before the model shows it: the pill waits for the
+      // view (a "Finished" beside "1 running" was that frame). A run with no event at all (it
+      // failed to start) has only the status to say so.
+      if (live.end) return this.hasRun ? 'running' : live.end.reason;
     }
     return this.hasRun ? 'running' : 'idle';
   });
@@ -229,7 +232,7 @@ export class AppState {
     }
     this.#history.ingest(events);
     this.#readVerdict(events);
-    runStore.ingest(events);
+    runStore.ingest(events, replay);
     if (!replay && events.length > 0) {
       const last = events[events.length - 1].t;
       const offset = performance.now() - last;

@@ -4,55 +4,79 @@
 import type { SegmentColumns } from '../../lib/model/types.ts';
 import type { Pixel } from './pixel-layer.ts';
 
-export class SegmentPainter {
-  /** Per process row index: the pixel column up to which it has been painted. */
-  #paintedTo = new Float64Array(64).fill(-1);
+/** What a pixel column of a participant's row shows. */
+export const FREE = 0;
+export const HELD = 1;
+export const WAITING = 2;
+
+/**
+ * Which process holds a lock in each pixel column, and what each participant does there, for the
+ * visible range: one pass over the segments in view writing typed arrays (a busy lock has tens of
+ * thousands of segments in view, most narrower than a pixel: no call per segment), then runs of
+ * equal columns are painted as one rectangle each.
+ */
+export class LaneCoverage {
+  /** Per pixel column: the row index (model's process index) of the holder, or -1. */
+  holder = new Int32Array(0);
+  /** Per participant row, per pixel column: FREE, HELD or WAITING. */
+  rows: Uint8Array[] = [];
+  width = 0;
 
   /**
-   * The segments of `cols` overlapping [fromMs, toMs] (open ones up to nowMs): a binary search for
-   * the window, then one paint each, skipping any that falls entirely on pixel columns already
-   * painted for its process, so a lock taken a million times costs about one paint per pixel
-   * column and process. The skip test is the hot path (a busy lock has tens of thousands of
-   * segments in view): plain typed-array reads, no call. kx, bx map ms to pixels.
+   * Reads `holds` and `waits` in [fromMs, toMs] (open ones up to nowMs) into columns of `width`
+   * pixels (x = ms * kx + bx); `rowOf(proc)` is the participant row of a process, or -1 (no rows).
    */
-  paint(
-    cols: SegmentColumns,
-    fromMs: number,
-    toMs: number,
-    nowMs: number,
-    kx: number,
-    bx: number,
-    colorOf: (proc: number) => [Pixel, Pixel],
-    paint: (a: number, b: number, proc: number, px: [Pixel, Pixel]) => void,
-  ): void {
-    const hi = cols.lowerBound(toMs);
-    const lo = cols.lowerBound(fromMs - cols.maxSpan);
-    const { start, end, proc } = cols;
-    for (let i = lo; i < hi; i++) {
-      const e = end[i];
-      if (e !== e || e < fromMs) continue; // open ones below
-      const p = proc[i];
-      if (p >= this.#paintedTo.length) this.#grow(p);
-      const b0 = Math.ceil((e < toMs ? e : toMs) * kx + bx);
-      if (b0 <= this.#paintedTo[p]) continue;
-      const a = Math.floor((start[i] > fromMs ? start[i] : fromMs) * kx + bx);
-      const b = b0 > a + 1 ? b0 : a + 1;
-      paint(a, b, p, colorOf(p));
-      this.#paintedTo[p] = b;
+  read(holds: SegmentColumns, waits: SegmentColumns | null, fromMs: number, toMs: number, nowMs: number, kx: number, bx: number, width: number, rowCount: number, rowOf: Int32Array): void {
+    const w = Math.max(0, Math.ceil(width));
+    if (this.holder.length < w) this.holder = new Int32Array(w);
+    this.holder.fill(-1, 0, w);
+    while (this.rows.length < rowCount) this.rows.push(new Uint8Array(w));
+    for (let r = 0; r < rowCount; r++) {
+      if (this.rows[r].length < w) this.rows[r] = new Uint8Array(w);
+      this.rows[r].fill(FREE, 0, w);
     }
-    this.#paintedTo.fill(-1);
-    for (const i of cols.openIndices()) {
-      if (start[i] > toMs) continue;
-      const p = proc[i];
-      const a = Math.floor(Math.max(start[i], fromMs) * kx + bx);
-      paint(a, Math.max(a + 1, Math.ceil(Math.min(nowMs, toMs) * kx + bx)), p, colorOf(p));
-    }
+    this.width = w;
+    this.#cover(holds, fromMs, toMs, nowMs, kx, bx, rowOf, rowCount, true);
+    if (waits && rowCount > 0) this.#cover(waits, fromMs, toMs, nowMs, kx, bx, rowOf, rowCount, false);
   }
 
-  #grow(p: number): void {
-    const next = new Float64Array(Math.max(p + 1, this.#paintedTo.length * 2)).fill(-1);
-    next.set(this.#paintedTo);
-    this.#paintedTo = next;
+  #cover(cols: SegmentColumns, fromMs: number, toMs: number, nowMs: number, kx: number, bx: number, rowOf: Int32Array, rowCount: number, held: boolean): void {
+    const w = this.width;
+    const { start, end, proc } = cols;
+    const mark = (s: number, e: number, p: number) => {
+      let a = Math.floor((s > fromMs ? s : fromMs) * kx + bx);
+      let b = Math.ceil((e < toMs ? e : toMs) * kx + bx);
+      if (a < 0) a = 0;
+      if (b <= a) b = a + 1;
+      if (b > w) b = w;
+      const r = p < rowOf.length ? rowOf[p] : -1;
+      const row = r >= 0 && r < rowCount ? this.rows[r] : null;
+      for (let c = a; c < b; c++) {
+        if (held) {
+          this.holder[c] = p;
+          if (row) row[c] = HELD;
+        } else if (row && row[c] === FREE) row[c] = WAITING;
+      }
+    };
+    const hi = cols.lowerBound(toMs);
+    for (let i = cols.lowerBound(fromMs - cols.maxSpan); i < hi; i++) {
+      const e = end[i];
+      if (e !== e || e < fromMs) continue; // open ones below
+      mark(start[i], e, proc[i]);
+    }
+    for (const i of cols.openIndices()) if (start[i] <= toMs) mark(start[i], nowMs, proc[i]);
+  }
+
+  /** Calls `paint(a, b, value)` for each run of equal, non-empty values in `cols` (a..b pixel columns). */
+  static runs(values: ArrayLike<number>, width: number, empty: number, paint: (a: number, b: number, value: number) => void): void {
+    let a = 0;
+    while (a < width) {
+      const v = values[a];
+      let b = a + 1;
+      while (b < width && values[b] === v) b++;
+      if (v !== empty) paint(a, b, v);
+      a = b;
+    }
   }
 }
 

@@ -30,7 +30,11 @@ export interface RunModelOptions {
   maxPoints?: number;
   /** Output lines kept (default 20 000). */
   maxConsoleLines?: number;
-  /** Hold and wait segments kept per lock, each (default 50 000; older ones are merged, see segments.ts). */
+  /**
+   * Hold and wait segments kept per lock, each (default 20 000; older ones are merged, see
+   * segments.ts). The lanes visit every segment in view at each redraw: 20 000 over a 10-minute run
+   * is still 30 ms each, far finer than a pixel of the whole run, and a zoom shows the newest in full.
+   */
   maxSegments?: number;
   /** Warnings and controls kept (default 1000 each). */
   maxNotes?: number;
@@ -82,7 +86,7 @@ export class RunModel {
     this.#opts = {
       maxPoints: Math.max(16, Math.floor(opts.maxPoints ?? 6000)),
       maxConsoleLines: opts.maxConsoleLines ?? 20_000,
-      maxSegments: opts.maxSegments ?? 50_000,
+      maxSegments: opts.maxSegments ?? 20_000,
       maxNotes: opts.maxNotes ?? 1000,
     };
     this.maxPoints = this.#opts.maxPoints;

@@ -51,7 +51,7 @@ export class CompareState {
   take(runId: string, events: RunEvent[]): boolean {
     const into = this.#loadingInto;
     if (!into || into.run.runId !== runId) return false;
-    into.store.ingest(events);
+    into.store.ingest(events, true);
     for (const e of events) {
       into.digest.add(e);
       into.reader?.add(e);

@@ -45,10 +45,13 @@ export class LockParticipants {
   readonly #rowOf = new Map<number, number>();
   #holds = 0;
   #waits = 0;
+  #table = new Int32Array(0);
+  #tableFor = -1;
 
   update(holds: SegmentColumns, waits: SegmentColumns): void {
     if (holds.length < this.#holds || waits.length < this.#waits) {
       this.order.length = 0;
+      this.#tableFor = -1;
       this.#rowOf.clear();
       this.#holds = 0;
       this.#waits = 0;
@@ -71,5 +74,17 @@ export class LockParticipants {
   /** The row (0-based, among the participants) of a process, or -1. */
   rowOf(proc: number): number {
     return this.#rowOf.get(proc) ?? -1;
+  }
+
+  /** rowOf as a table indexed by process row index (-1: not a participant), for drawing loops. */
+  rowTable(): Int32Array {
+    let max = -1;
+    for (const p of this.order) if (p > max) max = p;
+    if (this.#table.length !== max + 1 || this.#tableFor !== this.order.length) {
+      this.#table = new Int32Array(max + 1).fill(-1);
+      this.order.forEach((p, r) => (this.#table[p] = r));
+      this.#tableFor = this.order.length;
+    }
+    return this.#table;
   }
 }
