@@ -1036,9 +1036,14 @@ about 25 ms more.
    sampling tick of ${sampler.processes ?? '?'} sleeping processes.
 6. Run-log cost: \`RunLogWriter\` (bundled from \`src-main/core/runlog/writer.ts\`) appending 200,000
    queue events as the session stamps them; total time per event, including the batched writes.
-7. \`bench/renderer-frames.ts\`: the window's run store and charts in Chromium, fed a synthetic run of
-   200 processes sampled at 10 Hz; with 9.5 minutes already in the charts, the last half minute
-   streams at real speed while every frame is measured.
+7. \`bench/renderer-frames.ts\`: the whole window (App: table, charts, dock, status line) in Chromium,
+   fed a synthetic run (\`bench/synthetic-run.ts\`: a busy bounded queue, two contended locks, output)
+   through an in-page api as a shell would, a process selected; with 9.5 minutes already in the
+   charts, the last half minute streams at real speed while every frame is measured: 200 processes
+   sampled at 10 Hz (7, 7b), then 1,000 at 2 Hz (7c). 7d writes the 1,000-process run as a
+   10-minute log into a fresh procscope home, serves it with \`procscope serve\`, and times a click
+   on it in History until the window shows the whole run, then until a click on a column sorts it.
+   The frame figures move with the machine's load (see the load average below).
 8. \`bench/python/queue_throughput.py\`, as in 1, with plain \`python3\` and under \`procscope run\`.
 9. \`bench/python/lock_contended.py\` with \`BENCH_LOCK_KIND=plain\` (\`mp.Lock()\`), ${LOCK_WORKERS} processes x
    ${fmtNum(PY_LOCK_PAIRS)} pairs, with plain \`python3\` and under \`procscope run\`.

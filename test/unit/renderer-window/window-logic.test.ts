@@ -320,3 +320,42 @@ describe('a pid that speaks before its process event', () => {
     expect(m.processes()).toHaveLength(11);
   });
 });
+
+describe('lock lanes in pixel columns', () => {
+  it("flash-sale: each column names the holder the log says held the lock there; each buyer's row shows its hold and its wait", async () => {
+    const { LaneCoverage, FREE, HELD, WAITING } = await import('../../../src-renderer/components/charts/lane-paint.ts');
+    const m = modelOf(log('flash-sale'));
+    const [lane] = m.lockLanes();
+    const part = new LockParticipants();
+    part.update(lane.holdCols, lane.waitCols);
+    const holds = lane.holds;
+    const from = Math.min(...holds.map((h) => h.start));
+    const to = Math.max(...holds.map((h) => h.end ?? 0));
+    const width = 2000;
+    const kx = width / (to - from);
+    const bx = -from * kx;
+    const cov = new LaneCoverage();
+    cov.read(lane.holdCols, lane.waitCols, from, to, m.now(), kx, bx, width, part.order.length, part.rowTable());
+    for (const h of holds) {
+      // The middle column of each hold wide enough to own one.
+      const a = Math.floor(h.start * kx + bx);
+      const b = Math.ceil((h.end ?? to) * kx + bx);
+      if (b - a < 3) continue;
+      const mid = Math.floor((a + b) / 2);
+      expect(m.procAt(cov.holder[mid])?.pid, `column ${mid}`).toBe(h.pid);
+      const row = part.rowTable()[cov.holder[mid]];
+      expect(cov.rows[row][mid]).toBe(HELD);
+    }
+    // Nine buyers waited; each has waiting columns on its own row.
+    const waited = lane.waits.map((w) => w.pid);
+    for (const pid of new Set(waited)) {
+      const proc = part.order.find((p) => m.procAt(p)?.pid === pid) as number;
+      const r = part.rowTable()[proc];
+      expect(Array.from(cov.rows[r].subarray(0, width)).some((v) => v === WAITING), `pid ${pid}`).toBe(true);
+    }
+    const runs: number[] = [];
+    LaneCoverage.runs(cov.holder, cov.width, -1, (a, b, v) => runs.push(v));
+    expect(runs.length).toBeGreaterThanOrEqual(new Set(holds.map((h) => h.pid)).size);
+    expect(FREE).toBe(0);
+  });
+});
