@@ -362,6 +362,7 @@ export const en = {
   'compare.close': "Close",
   'compare.differs': "What differs",
   'compare.noTable': "The table of differences is not available.",
+  'status.loading': "Loading the run…",
   'layout.resize': 'Resize',
 } satisfies Record<string, string>;
 

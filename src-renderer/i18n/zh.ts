@@ -351,5 +351,6 @@ export const zh = {
   'compare.close': "关闭",
   'compare.differs': "差异",
   'compare.noTable': "差异表暂不可用。",
+  'status.loading': "正在载入运行…",
   'layout.resize': '调整大小',
 } satisfies Dictionary;

@@ -23,7 +23,7 @@ import { stacksUnavailable } from './stacks.ts';
 import { timeAxis } from './time-axis.svelte.ts';
 import { lessonFor, type LessonView } from './view/lesson.ts';
 
-export type Phase = 'idle' | 'starting' | 'running' | 'finished' | 'stopped' | 'timeout' | 'error' | 'incomplete';
+export type Phase = 'idle' | 'starting' | 'loading' | 'running' | 'finished' | 'stopped' | 'timeout' | 'error' | 'incomplete';
 export type { RowAction } from './row-actions.ts';
 export type { RowCall } from './state/row-controls.svelte.ts';
 export type { ExportState, StacksCapture } from './state/run-tools.svelte.ts';
@@ -55,6 +55,8 @@ export class AppState {
   notice = $state<string | null>(null);
   pastRuns = $state.raw<PastRun[] | null>(null);
   historyError = $state<string | null>(null);
+  /** A past run's replay is still arriving: the view does not say how it ended before it shows it. */
+  replayLoading = $state(false);
   /** Time cursor in ms since run start; null follows the present (or the end). */
   cursor = $state<number | null>(null);
 
@@ -105,8 +107,7 @@ export class AppState {
   phase = $derived.by((): Phase => {
     const end = this.end;
     if (end) return end.reason;
-    // Until the replay brings its end, the list already said how the run ended.
-    if (this.viewMode === 'past') return this.pastRun?.reason ?? 'incomplete';
+    if (this.viewMode === 'past') return this.replayLoading ? 'loading' : 'incomplete';
     if (this.starting) return 'starting';
     if (this.program.startError) return 'error';
     const live = this.liveStatus;
@@ -280,6 +281,7 @@ export class AppState {
   async start(): Promise<void> {
     const p = this.program;
     if (!p.scenario || this.starting) return;
+    this.replayLoading = false;
     p.reloadSource();
     this.viewMode = 'live';
     this.pastRun = null;
@@ -315,6 +317,7 @@ export class AppState {
   /** Shows the engine's current run (if any) again, live. */
   async followLive(): Promise<void> {
     this.viewMode = 'live';
+    this.replayLoading = false;
     this.pastRun = null;
     this.compare.close();
     try {
@@ -347,10 +350,19 @@ export class AppState {
     this.program.startError = null;
     this.compare.close();
     this.#resetView(run.runId);
+    this.replayLoading = true;
     try {
       await getApi().call('runs.open', { runId: run.runId });
     } catch (e) {
       this.notice = errorText(e);
+    } finally {
+      // Every event has been pushed before the answer: show them all now, and the outcome in the
+      // same frame (the store's frame callback runs before ours).
+      if (this.viewRunId === run.runId && this.viewMode === 'past') {
+        runStore.flush();
+        await new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
+        if (this.viewRunId === run.runId && this.viewMode === 'past') this.replayLoading = false;
+      }
     }
   }
 

@@ -53,6 +53,13 @@ export class RunStore {
     }, REPLAY_SHOW_MS);
   }
 
+  /** Shows what was ingested on the next frame, without waiting for a replay's next showing. */
+  flush(): void {
+    if (this.#later !== null) clearTimeout(this.#later);
+    this.#later = null;
+    this.#schedule();
+  }
+
   /** Forgets the run (a new run starts, or another one is opened); components update at once. */
   reset(): void {
     if (this.#later !== null) clearTimeout(this.#later);

@@ -995,6 +995,9 @@ if (reason !== null) {
             await items.nth(ids.findIndex((r) => new RegExp(`-${id}-[0-9a-f]+$`).test(r ?? ''))).click();
             await page.getByTestId('replay-badge').waitFor({ timeout: UI_TIMEOUT });
             await expect.poll(() => phase(page), { timeout: UI_TIMEOUT }).toBe('finished');
+            // The view shows the run it names: its processes and its verdict are in.
+            expect(await rows(page).count(), `${id}: the replay's processes are shown with its end`).toBeGreaterThan(0);
+            await page.getByTestId('verdict').waitFor({ timeout: UI_TIMEOUT });
             await fontsReady(page);
             await shoot(page, `9-${id}-${scheme}-${lang}`);
           }
