@@ -19,6 +19,14 @@ export const ENV_INTERACTIVE = 'PROCSCOPE_INTERACTIVE';
  * reports in batches (the operations on a lent lock) with its own clock, in run time.
  */
 export const ENV_T0 = 'PROCSCOPE_T0';
+/**
+ * The monitor, as `<pid>:<start time>` (clock ticks after boot, /proc/<pid>/stat field 22; 0 where
+ * there is no /proc): a process of the run that sees its connection close ends the run only if
+ * this process is gone (runtime/run-end.ts, the shim's _run_end.py).
+ */
+export const ENV_MONITOR = 'PROCSCOPE_MONITOR';
+/** The run's process group, as its main process found it: every process after it inherits it. */
+export const ENV_RUN_GROUP = 'PROCSCOPE_RUN_GROUP';
 
 export const Codec = { V8: 0, JSON: 1 } as const;
 export type Codec = (typeof Codec)[keyof typeof Codec];
