@@ -24,13 +24,15 @@ export type Command =
       args: string[];
     }
   | { cmd: 'export'; log: string; format: 'csv' | 'trace'; out?: string }
-  | { cmd: 'serve'; port?: number };
+  | { cmd: 'serve'; port?: number }
+  | { cmd: 'ui' };
 
 export const USAGE = `usage:
   procscope presets [--json]
   procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--json] [-- ARGS...]
   procscope export <log.jsonl> --format csv|trace [-o FILE]
   procscope serve [--port N]
+  procscope ui
   procscope --help | --version`;
 
 interface Spec {
@@ -132,6 +134,9 @@ export function parseArgs(argv: string[]): Command {
       }
       return { cmd: 'serve', port };
     }
+    case 'ui':
+      if (rest.length) throw new UsageError(`ui takes no arguments, got '${rest[0]}'`);
+      return { cmd: 'ui' };
     default:
       throw new UsageError(`unknown command '${cmd}'`);
   }

@@ -12,6 +12,7 @@ import { exportTrace } from '../core/runlog/trace.ts';
 import { ScenarioError } from '../core/scenario-loader.ts';
 import { ControlError, Session } from '../core/session.ts';
 import { presetById, presets } from '../presets/catalog.ts';
+import { findElectron, openWindow } from '../electron/launcher.ts';
 import { startWebShell } from '../web/server.ts';
 import { USAGE, UsageError, parseArgs, type Command } from './args.ts';
 import { processTable, stacksText, summaryText } from './format.ts';
@@ -180,6 +181,12 @@ async function main(argv: string[]): Promise<number> {
       return exportCommand(cmd);
     case 'serve':
       return serveCommand(cmd);
+    case 'ui': {
+      const window = findElectron();
+      if ('electron' in window) return openWindow(window.electron);
+      process.stdout.write(`procscope: no desktop window here (${window.reason}): opening the browser shell instead\n`);
+      return serveCommand({ cmd: 'serve' });
+    }
   }
 }
 
