@@ -24,6 +24,7 @@ export type Command =
       args: string[];
     }
   | { cmd: 'export'; log: string; format: 'csv' | 'trace'; out?: string }
+  | { cmd: 'compare'; a: string; b: string; json: boolean }
   | { cmd: 'serve'; port?: number }
   | { cmd: 'ui' };
 
@@ -31,6 +32,7 @@ export const USAGE = `usage:
   procscope presets [--json]
   procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--json] [-- ARGS...]
   procscope export <log.jsonl> --format csv|trace [-o FILE]
+  procscope compare <A.jsonl> <B.jsonl> [--json]
   procscope serve [--port N]
   procscope ui
   procscope --help | --version`;
@@ -122,6 +124,11 @@ export function parseArgs(argv: string[]): Command {
       }
       const out = (opts.get('-o') ?? opts.get('--output')) as string | undefined;
       return { cmd: 'export', log: positional[0], format, out };
+    }
+    case 'compare': {
+      const { positional, opts } = parseAll(rest, { flags: new Set(['--json']), values: new Set() });
+      if (positional.length !== 2) throw new UsageError(`compare needs two run logs, got ${positional.length}`);
+      return { cmd: 'compare', a: positional[0], b: positional[1], json: opts.has('--json') };
     }
     case 'serve': {
       const { positional, opts } = parseAll(rest, { flags: new Set(), values: new Set(['--port']) });

@@ -15,7 +15,9 @@ import { presetById, presets } from '../presets/catalog.ts';
 import { findElectron, openWindow } from '../electron/launcher.ts';
 import { startWebShell } from '../web/server.ts';
 import { USAGE, UsageError, parseArgs, type Command } from './args.ts';
+import { compareCommand } from './compare.ts';
 import { processTable, stacksText, summaryText } from './format.ts';
+import { verdictLine, verdictReaderFor } from './verdict-line.ts';
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`procscope: ${message}\n`);
@@ -50,8 +52,10 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     if (live) pending.push(line);
     else out.write(`${line}\n`);
   };
+  const verdict = verdictReaderFor(cmd.scenario);
   // Registered before start: it sees the run from its first event, as the log does.
   const onEvent = (e: RunEvent) => {
+    verdict?.add(e);
     if (cmd.json) {
       out.write(`${JSON.stringify(e)}\n`);
       return;
@@ -109,7 +113,10 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     const summary = await session.done;
     if (timer) clearInterval(timer);
     if (live) draw();
-    out.write(`\n${summaryText(summary, cmd.scenario, session.info.logPath).join('\n')}\n`);
+    const lines = summaryText(summary, cmd.scenario, session.info.logPath);
+    const said = verdictLine(verdict);
+    if (said) lines.splice(1, 0, said);
+    out.write(`\n${lines.join('\n')}\n`);
   }
   const { end } = await session.done;
   if (end.reason === 'finished' && end.exitcode === 0) return 0;
@@ -179,6 +186,8 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(cmd);
     case 'export':
       return exportCommand(cmd);
+    case 'compare':
+      return compareCommand(cmd, (text) => process.stdout.write(text), (line) => process.stderr.write(`procscope: note: ${line}\n`));
     case 'serve':
       return serveCommand(cmd);
     case 'ui': {

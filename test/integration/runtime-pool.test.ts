@@ -132,6 +132,51 @@ export default async function main(): Promise<void> {
     expect(r.stdout(r.root).at(-1)).toBe('chunks of 3 ran whole true');
   });
 
+  it("Pool(5).map over 100 items gives every worker at least one chunk, as Python's forked workers all take part: the last five chunks wait until all five workers are ready", async () => {
+    const r = await run(
+      scenarioFile(`
+import { Pool } from 'procscope';
+
+export function foo(num: number): void {
+  console.log(num);
+}
+
+export default async function main(): Promise<void> {
+  await Pool.with(5, (p) => p.map(foo, Array.from({ length: 100 }, (_, i) => i)));
+}
+`),
+    );
+    expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+    const tasks = new Map<number, number>();
+    for (const e of r.logged) if (e.type === 'task') tasks.set(e.pid, e.done);
+    const perWorker = workers(r).map((w) => `${w.name} ${tasks.get(w.pid) ?? 0}`);
+    expect(perWorker, 'each worker should have finished at least one of the 20 chunks').toHaveLength(5);
+    for (const line of perWorker) expect(line, perWorker.join(', ')).toMatch(/ [1-9]\d*$/);
+    expect([...tasks.values()].reduce((a, b) => a + b, 0), 'chunks of 5: 20 tasks in all').toBe(20);
+    expect(r.stdout().filter((l) => /^\d+$/.test(l)).map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('a worker that dies before it is ready does not hold the tasks back: the others run the map', async () => {
+    const r = await run(
+      scenarioFile(`
+import { Pool } from 'procscope';
+
+export function double(x: number): number {
+  return 2 * x;
+}
+
+export default async function main(): Promise<void> {
+  await Pool.with(3, async (pool) => {
+    pool.processes[0].kill();
+    console.log('result', JSON.stringify(await pool.map(double, [1, 2, 3, 4, 5, 6], 1)));
+  });
+}
+`),
+    );
+    expect(r.stdout(r.root), r.stderr().join('\n')).toEqual(['result [2,4,6,8,10,12]']);
+    expect(r.exits().get(workers(r)[0].pid)).toBe(-9);
+  });
+
   it('workers take one task at a time: a task waiting (synchronously) for a later task is not starved by it', async () => {
     const r = await run(
       scenarioFile(`

@@ -78,6 +78,17 @@ describe('dependency rule', () => {
     ).toEqual([]);
   });
 
+  it('common is pure: types from api.ts, other common files, and nothing else (no node, no DOM, no packages)', () => {
+    expect(files('src-main/common').length, 'the common tier has files to check').toBeGreaterThan(0);
+    expect(
+      violations('src-main/common', (imp, target) => {
+        if (target === 'src-main/api.ts') return imp.typeOnly ? null : 'common imports the api contract as types only (import type)';
+        if (target?.startsWith('src-main/common/')) return null;
+        return 'common runs in the engine and the renderer alike: it may import only api.ts types and other common files';
+      }),
+    ).toEqual([]);
+  });
+
   it('protocol.ts and api.ts depend on nothing of ours', () => {
     for (const f of ['src-main/protocol.ts', 'src-main/api.ts']) {
       const own = imports(path.join(root, f)).filter((i) => i.spec.startsWith('.'));
