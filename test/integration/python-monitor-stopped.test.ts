@@ -67,10 +67,16 @@ describe('python mode: the monitor stops reading', () => {
       const maxRssMiB = Number(fs.readFileSync(done, 'utf8')) / 1024;
       // Kept unsent, the 3M records alone would take ~120 MiB and the output 20 MB more.
       expect(maxRssMiB, 'the program\'s peak memory, MiB').toBeLessThan(100);
-    } finally {
       monitor.kill('SIGCONT');
-      fs.writeFileSync(resumed, '');
+      // The program sees the monitor read again on its own, and says what it dropped first.
+      await until('the warning to reach the log', 30_000, () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('the monitor did not read from pid'));
+    } catch (err) {
+      // Killing the monitor ends its run (see monitor-killed.test.ts): nothing is left behind.
+      monitor.kill('SIGCONT');
+      monitor.kill('SIGKILL');
+      throw err;
     }
+    fs.writeFileSync(resumed, '');
     expect(await exited, stderr).toBe(0);
     const events = parseRunLogText(fs.readFileSync(log, 'utf8')).events;
     const root = events.find((e) => e.type === 'process')?.pid;

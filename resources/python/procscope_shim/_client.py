@@ -511,6 +511,15 @@ class _Client(object):
 
     def close(self):
         """Sends what is left and disconnects (a child, just before it exits)."""
+        # A monitor that does not read may be about to again (stopped, then continued): a second
+        # for it, so that a process ending just then does not lose its last reports; no more.
+        deadline = time.monotonic() + 1.0
+        while self.stalled is not None and self.connected and time.monotonic() < deadline:
+            try:
+                _wait(self.sock, False, 0.05)
+            except (OSError, ValueError, AttributeError):
+                break
+            self.flush()
         self.flush()
         self.connected = False
         s, self.sock = self.sock, None
