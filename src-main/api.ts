@@ -349,6 +349,11 @@ export interface PastRun {
   /** How the run ended, or null if its log has no end (still running, or the monitor was killed). */
   reason: EndReason | null;
   bytes: number;
+  /**
+   * Bytes at the end of the log that readers leave out: its last line is torn (the monitor was
+   * killed in the middle of writing it). Absent when there are none, and for the run in progress.
+   */
+  tornBytes?: number;
 }
 
 export type ExportFormat = 'jsonl' | 'csv' | 'trace';

@@ -25,7 +25,8 @@ export type Command =
     }
   | { cmd: 'export'; log: string; format: 'csv' | 'trace'; out?: string }
   | { cmd: 'compare'; a: string; b: string; json: boolean }
-  | { cmd: 'serve'; port?: number };
+  | { cmd: 'serve'; port?: number }
+  | { cmd: 'ui' };
 
 export const USAGE = `usage:
   procscope presets [--json]
@@ -33,6 +34,7 @@ export const USAGE = `usage:
   procscope export <log.jsonl> --format csv|trace [-o FILE]
   procscope compare <A.jsonl> <B.jsonl> [--json]
   procscope serve [--port N]
+  procscope ui
   procscope --help | --version`;
 
 interface Spec {
@@ -139,6 +141,9 @@ export function parseArgs(argv: string[]): Command {
       }
       return { cmd: 'serve', port };
     }
+    case 'ui':
+      if (rest.length) throw new UsageError(`ui takes no arguments, got '${rest[0]}'`);
+      return { cmd: 'ui' };
     default:
       throw new UsageError(`unknown command '${cmd}'`);
   }

@@ -6,11 +6,13 @@ import path from 'node:path';
 import type { RunEvent } from '../api.ts';
 import { packageRoot } from '../core/paths.ts';
 import { exportCsv } from '../core/runlog/csv.ts';
-import { RunLogError } from '../core/runlog/reader.ts';
+import { ExportError } from '../core/runlog/export-file.ts';
+import { RunLogError, tornTailNote } from '../core/runlog/reader.ts';
 import { exportTrace } from '../core/runlog/trace.ts';
 import { ScenarioError } from '../core/scenario-loader.ts';
 import { ControlError, Session } from '../core/session.ts';
 import { presetById, presets } from '../presets/catalog.ts';
+import { findElectron, openWindow } from '../electron/launcher.ts';
 import { startWebShell } from '../web/server.ts';
 import { USAGE, UsageError, parseArgs, type Command } from './args.ts';
 import { compareCommand } from './compare.ts';
@@ -141,6 +143,7 @@ async function exportCommand(cmd: Extract<Command, { cmd: 'export' }>): Promise<
   if (progress) process.stderr.write('\r\x1b[K');
   const count = 'rows' in result ? `${result.rows} rows` : `${result.events} trace events`;
   process.stdout.write(`wrote ${out} (${count})\n`);
+  if (result.torn) process.stderr.write(`procscope: ${tornTailNote(log, result.torn)}\n`);
   return 0;
 }
 
@@ -187,6 +190,12 @@ async function main(argv: string[]): Promise<number> {
       return compareCommand(cmd, (text) => process.stdout.write(text), (line) => process.stderr.write(`procscope: note: ${line}\n`));
     case 'serve':
       return serveCommand(cmd);
+    case 'ui': {
+      const window = findElectron();
+      if ('electron' in window) return openWindow(window.electron);
+      process.stdout.write(`procscope: no desktop window here (${window.reason}): opening the browser shell instead\n`);
+      return serveCommand({ cmd: 'serve' });
+    }
   }
 }
 
@@ -209,7 +218,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     // One line, as for every other mistake; the usage is one --help away.
     if (err instanceof UsageError) fail(`${err.message} (see procscope --help)`, 2);
-    if (err instanceof ScenarioError || err instanceof RunLogError || err instanceof ControlError) fail(err.message);
+    if (err instanceof ScenarioError || err instanceof RunLogError || err instanceof ControlError || err instanceof ExportError) fail(err.message);
     const e = err as NodeJS.ErrnoException;
     if (e && (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR')) fail(`${e.message}`);
     // Anything else is our bug: still one line, plus where to look.

@@ -55,6 +55,7 @@ import { loadPresets, presetById } from '../presets/catalog.ts';
 import { packageRoot, presetsDir, runsDir as defaultRunsDir } from './paths.ts';
 import { exportCsv } from './runlog/csv.ts';
 import { readRunLog } from './runlog/reader.ts';
+import { tornTailBytes } from './runlog/torn-tail.ts';
 import { exportTrace } from './runlog/trace.ts';
 import { resolveScenario } from './scenario-loader.ts';
 import { Session } from './session.ts';
@@ -392,7 +393,8 @@ export class Backend {
         }
       }
       const runtime = first.event.runtime ?? 'typescript';
-      return { runId, logPath, scenario: first.event.scenario, runtime, startedAt: first.event.startedAt, reason, bytes: st.size };
+      const tornBytes = this.run?.info.runId === runId && this.run.end === null ? 0 : await tornTailBytes(handle, st.size);
+      return { runId, logPath, scenario: first.event.scenario, runtime, startedAt: first.event.startedAt, reason, bytes: st.size, ...(tornBytes > 0 ? { tornBytes } : {}) };
     } catch {
       // Unreadable or not a run log: not listed.
       return null;

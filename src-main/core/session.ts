@@ -23,7 +23,8 @@ import {
   type UnstampedEvent,
   isInterpreter,
 } from '../api.ts';
-import { ENV_COMPILED, ENV_INTERACTIVE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0, type ControlOp } from '../protocol.ts';
+import { ENV_COMPILED, ENV_INTERACTIVE, ENV_MONITOR, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0, type ControlOp } from '../protocol.ts';
+import { monitorIdentity } from './monitor-identity.ts';
 import { Broker, type BrokerHost } from './broker/server.ts';
 import type { LockFigures } from './broker/locks.ts';
 import type { QueueFigures } from './broker/queues.ts';
@@ -697,6 +698,7 @@ export class Session {
         [ENV_SOCKET]: this.broker.socketPath,
         [ENV_SCENARIO]: this.scenario.file,
         [ENV_T0]: String(performance.timeOrigin + this.t0),
+        [ENV_MONITOR]: monitorIdentity(),
         ...(this.interactive ? { [ENV_INTERACTIVE]: '1' } : {}),
         ...env,
       },

@@ -11,6 +11,7 @@ import { broker, type BrokerClient } from './connection.ts';
 import { newObjectId, runNow } from './context.ts';
 import { ValueError } from './errors.ts';
 import { HANDLE, registerReviver, type HandleRef, type Shareable } from './marshal.ts';
+import { watchOwnLockWait } from './stuck-lock.ts';
 
 export interface AcquireOptions {
   block?: boolean;
@@ -190,6 +191,7 @@ export class Lock implements Shareable {
           }, t * 1000);
         }
         st.waiting.push(w);
+        if (w.timer === null) watchOwnLockWait(l, () => st.waiting.length > 0);
       });
     }
     // Python treats a negative timeout as "wait forever" for locks.

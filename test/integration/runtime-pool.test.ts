@@ -19,23 +19,63 @@ async function attempt(label: string, fn: () => unknown): Promise<void> {
 }
 `;
 
+/**
+ * Prepended to scenarios: a gate is a file in the scenario's folder (every process's working
+ * directory). Tasks wait for theirs, so the order they finish in is set, not left to timing.
+ */
+const GATE = `
+function open(name: string): void {
+  fs.writeFileSync(name, '');
+}
+
+async function gate(name: string): Promise<void> {
+  while (!fs.existsSync(name)) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+`;
+
 const workers = (r: RunResult): ProcessEvent[] => r.processes().filter((p) => p.name.startsWith('SpawnPoolWorker-'));
 
 describe('Pool', () => {
   it('map() returns results in input order, even when later items finish first', async () => {
     const r = await run(
       scenarioFile(`
+import fs from 'node:fs';
 import { Pool } from 'procscope';
 
-/** Later items finish sooner, so completion order is the reverse of input order. */
+${GATE}
+
+/** Item x finishes once item x + 1 has: the last item first, whatever the machine's speed. */
 export async function tenfold(x: number): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, (5 - x) * 30));
+  await gate(\`map-\${x}\`);
+  fs.appendFileSync('map-finished', \`\${x} \`);
+  open(\`map-\${x - 1}\`);
+  return x * 10;
+}
+
+export default async function main(): Promise<void> {
+  open('map-4');
+  await Pool.with(5, async (pool) => {
+    console.log('map', JSON.stringify(await pool.map(tenfold, [0, 1, 2, 3, 4], 1)));
+    console.log('finished', fs.readFileSync('map-finished', 'utf8').trim());
+  });
+}
+`),
+    );
+    expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+    expect(r.stdout(r.root)).toEqual(['map [0,10,20,30,40]', 'finished 4 3 2 1 0']);
+  });
+
+  it('map() with the default chunksize and an empty iterable', async () => {
+    const r = await run(
+      scenarioFile(`
+import { Pool } from 'procscope';
+
+export function tenfold(x: number): number {
   return x * 10;
 }
 
 export default async function main(): Promise<void> {
   await Pool.with(3, async (pool) => {
-    console.log('map', JSON.stringify(await pool.map(tenfold, [0, 1, 2, 3, 4], 1)));
     console.log('default chunksize', JSON.stringify(await pool.map(tenfold, [4, 3, 2, 1, 0])));
     console.log('empty', JSON.stringify(await pool.map(tenfold, [])));
   });
@@ -43,7 +83,7 @@ export default async function main(): Promise<void> {
 `),
     );
     expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
-    expect(r.stdout(r.root)).toEqual(['map [0,10,20,30,40]', 'default chunksize [40,30,20,10,0]', 'empty []']);
+    expect(r.stdout(r.root)).toEqual(['default chunksize [40,30,20,10,0]', 'empty []']);
   });
 
   it("splits work into Python's chunks: divmod(len, 4 * processes) rounded up by default, 1 for imap", async () => {
@@ -244,29 +284,39 @@ export default async function main(): Promise<void> {
     expect(out.slice(1)).toEqual(['callback 9', 'applyAsync 9 true true']);
   });
 
-  it('imap() yields results in input order; imapUnordered() yields each result once', async () => {
+  it('imap() yields results in input order; imapUnordered() yields each result as it comes, once', async () => {
     const r = await run(
       scenarioFile(`
+import fs from 'node:fs';
 import { Pool } from 'procscope';
 
-export async function late(x: number): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, (6 - x) * 20));
+${GATE}
+
+/** Finishes on its turn, the last item first: imap's once item x + 1 has, imapUnordered's once main has had x + 1. */
+export async function square([x, prefix]: [number, string]): Promise<number> {
+  await gate(\`\${prefix}-\${x}\`);
+  if (prefix === 'ordered') open(\`\${prefix}-\${x - 1}\`);
   return x * x;
 }
 
 export default async function main(): Promise<void> {
-  await Pool.with(3, async (pool) => {
-    const ordered: number[] = [];
-    for await (const v of pool.imap(late, [1, 2, 3, 4, 5])) ordered.push(v);
-    console.log('imap', JSON.stringify(ordered));
-    const unordered: number[] = [];
-    for await (const v of pool.imapUnordered(late, [1, 2, 3, 4, 5])) unordered.push(v);
-    console.log('imapUnordered', JSON.stringify(unordered.sort((a, b) => a - b)));
+  await Pool.with(5, async (pool) => {
+    for (const [prefix, iterate] of [['ordered', pool.imap.bind(pool)], ['unordered', pool.imapUnordered.bind(pool)]] as const) {
+      open(\`\${prefix}-4\`);
+      const got: number[] = [];
+      for await (const v of iterate(square, [0, 1, 2, 3, 4].map((x): [number, string] => [x, prefix]))) {
+        got.push(v);
+        // imapUnordered: the next item (down) may finish only now, so it yields in finishing order.
+        if (prefix === 'unordered') open(\`\${prefix}-\${4 - got.length}\`);
+      }
+      console.log(prefix, JSON.stringify(got));
+    }
   });
 }
 `),
     );
-    expect(r.stdout(r.root)).toEqual(['imap [1,4,9,16,25]', 'imapUnordered [1,4,9,16,25]']);
+    expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+    expect(r.stdout(r.root)).toEqual(['ordered [0,1,4,9,16]', 'unordered [16,9,4,1,0]']);
   });
 
   it('workers are daemonic processes named SpawnPoolWorker-N (N from the shared process counter), children of the pool owner', async () => {
