@@ -6,9 +6,10 @@
 // a stream costs one round trip per batch. When a second consumer appears, outstanding leases
 // are recalled and no new ones are granted: with several consumers every get is one item.
 
-import type { Rid, WaitFailure } from '../../protocol.ts';
+import type { Rid } from '../../protocol.ts';
 import { Fifo } from './fifo.ts';
-import type { Emit, Peer } from './peer.ts';
+import type { Peer } from './peer.ts';
+import type { QueueCount, QueueCounts } from './queue-count.ts';
 
 interface Getter {
   peer: Peer;
@@ -32,39 +33,35 @@ class BrokerQueue {
   readonly putters = new Fifo<Putter>();
   readonly consumers = new Set<Peer>();
   readonly recalled = new Set<Peer>();
-  puts = 0;
-  gets = 0;
-  peak = 0;
 
   constructor(
     readonly id: string,
     readonly maxsize: number,
+    /** Its puts and gets, as logged. */
+    readonly count: QueueCount,
   ) {}
 
+  /** Items in the queue plus items leased and not yet got: puts minus gets. */
   get depth(): number {
-    return this.items.length + this.leased;
+    return this.count.count;
   }
 }
 
-export interface QueueFigures {
-  queue: string;
-  maxsize: number;
-  puts: number;
-  gets: number;
-  depth: number;
-  peak: number;
+/** Calls `fn` after `seconds`, unless the wait is forever (null). */
+function deadline(seconds: number | null, fn: () => void): NodeJS.Timeout | null {
+  return seconds === null ? null : setTimeout(fn, seconds * 1000);
 }
 
 export class QueueTable {
   private readonly queues = new Map<string, BrokerQueue>();
 
-  constructor(private readonly emit: Emit) {}
+  constructor(private readonly counts: QueueCounts) {}
 
   create(peer: Peer, id: string, maxsize: number): void {
     if (this.queues.has(id)) return;
-    const q = new BrokerQueue(id, Math.max(0, maxsize));
+    const q = new BrokerQueue(id, Math.max(0, maxsize), this.counts.ensure(id));
     this.queues.set(id, q);
-    this.emit({ t: 0, type: 'queue', queue: id, op: 'create', pid: peer.pid, depth: 0, maxsize: q.maxsize });
+    this.counts.created(peer, q.count, q.maxsize);
   }
 
   private find(peer: Peer, id: string, rid?: Rid): BrokerQueue | null {
@@ -83,12 +80,10 @@ export class QueueTable {
         return;
       }
       const putter: Putter = { peer, rid, v, timer: null };
-      if (timeout !== null) {
-        putter.timer = setTimeout(() => {
-          q.putters.remove((p) => p === putter);
-          peer.send({ k: 'fail', rid, why: 'Full' satisfies WaitFailure });
-        }, timeout * 1000);
-      }
+      putter.timer = deadline(timeout, () => {
+        q.putters.remove((p) => p === putter);
+        peer.send({ k: 'fail', rid, why: 'Full' });
+      });
       q.putters.push(putter);
       return;
     }
@@ -99,9 +94,7 @@ export class QueueTable {
 
   private admit(q: BrokerQueue, peer: Peer, v: Uint8Array): void {
     q.items.push(v);
-    q.puts += 1;
-    if (q.depth > q.peak) q.peak = q.depth;
-    this.emit({ t: 0, type: 'queue', queue: q.id, op: 'put', pid: peer.pid, depth: q.depth, maxsize: q.maxsize });
+    this.counts.put(peer, q.count);
   }
 
   /** The sole consumer asks early for its next batch: all leased, none a get yet; never waits. */
@@ -152,12 +145,10 @@ export class QueueTable {
       return;
     }
     const getter: Getter = { peer, rid, max, timer: null };
-    if (timeout !== null) {
-      getter.timer = setTimeout(() => {
-        q.getters.remove((g) => g === getter);
-        peer.send({ k: 'fail', rid, why: 'Empty' });
-      }, timeout * 1000);
-    }
+    getter.timer = deadline(timeout, () => {
+      q.getters.remove((g) => g === getter);
+      peer.send({ k: 'fail', rid, why: 'Empty' });
+    });
     q.getters.push(getter);
   }
 
@@ -173,8 +164,7 @@ export class QueueTable {
       for (let i = 1; i < v.length; i++) held.push(v[i]);
       q.leased += lease - 1;
     }
-    q.gets += 1;
-    this.emit({ t: 0, type: 'queue', queue: q.id, op: 'get', pid: g.peer.pid, depth: q.depth, maxsize: q.maxsize });
+    this.counts.got(g.peer, q.count);
     g.peer.send({ k: 'ok', rid: g.rid, v });
   }
 
@@ -212,8 +202,7 @@ export class QueueTable {
     for (let i = 0; i < count; i++) {
       held.shift();
       q.leased -= 1;
-      q.gets += 1;
-      this.emit({ t: 0, type: 'queue', queue: q.id, op: 'get', pid: peer.pid, depth: q.depth, maxsize: q.maxsize });
+      this.counts.got(peer, q.count);
     }
     if (held.length === 0) q.leases.delete(peer);
     this.admitPutters(q);
@@ -251,17 +240,6 @@ export class QueueTable {
       this.giveBack(q, peer);
       this.serveGetters(q);
     }
-  }
-
-  figures(): QueueFigures[] {
-    return [...this.queues.values()].map((q) => ({
-      queue: q.id,
-      maxsize: q.maxsize,
-      puts: q.puts,
-      gets: q.gets,
-      depth: q.depth,
-      peak: q.peak,
-    }));
   }
 
   /** Clears every timer: the run is over. */
