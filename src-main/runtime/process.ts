@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { serialize } from 'node:v8';
+import { exitcodeName, exitcodeOf } from '../common/exitcode.ts';
 import { ENV_ROLE } from '../protocol.ts';
 import { broker } from './connection.ts';
 import { exportNameOf, nextIdentity, scenario, self } from './context.ts';
@@ -32,6 +33,13 @@ export interface ChildSpec {
   name: string;
   daemon: boolean;
   identity: number[];
+  /** The Process object in the parent that this process is (its hello says so). */
+  handle: string;
+  /**
+   * Messages the parent had sent when it started this process: the monitor lists the child only
+   * once it has read that many from the parent (the exit of the sibling it joined comes first).
+   */
+  after: number;
   /** The parent's working directory and environment at start(): a spare was spawned earlier. */
   cwd?: string;
   env?: Record<string, string | undefined>;
@@ -168,19 +176,6 @@ type State = 'initial' | 'started' | 'closed';
 
 let reviving = false;
 
-function exitcodeOf(code: number | null, signal: NodeJS.Signals | null): number {
-  if (code !== null) return code;
-  const num = signal ? constants.signals[signal] : undefined;
-  return num ? -num : 1;
-}
-
-/** Python's `_exitcode_to_name`: -15 reads `-SIGTERM`. */
-function signalName(exitcode: number): string | null {
-  if (exitcode >= 0) return null;
-  const entry = Object.entries(constants.signals).find(([, n]) => n === -exitcode);
-  return entry ? `-${entry[0]}` : null;
-}
-
 function describe(fn: unknown): string {
   return typeof fn === 'function' && fn.name ? `'${fn.name}'` : 'an anonymous function';
 }
@@ -303,14 +298,14 @@ export class Process {
     }
     child.ref();
     const pipe = child.stdio[3] as Socket;
-    pipe.end(serialize({ ...spec, cwd: process.cwd(), env: { ...process.env } } satisfies ChildSpec));
+    pipe.end(serialize({ ...spec, after: client.sent, cwd: process.cwd(), env: { ...process.env } } satisfies ChildSpec));
     this.#child = child;
     this.#pid = child.pid;
     this.#state = 'started';
     children.add(this);
     this.#exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        this.#exitcode = exitcodeOf(code, signal);
+        this.#exitcode = exitcodeOf(code, signal, constants.signals);
         if (!client.isClosed) client.send({ k: 'exited', pid: child.pid as number, exitcode: this.#exitcode });
         resolve();
       });
@@ -379,7 +374,7 @@ export class Process {
     else if (this.#exitcode === null) status = 'started';
     else {
       status = 'stopped';
-      exitcode = signalName(this.#exitcode) ?? String(this.#exitcode);
+      exitcode = exitcodeName(this.#exitcode, constants.signals);
     }
     const info = [this.constructor.name || 'Process', `name='${this.#name}'`];
     // Python shows the pid while it has a Popen: from start() until close().
@@ -403,7 +398,7 @@ export class Process {
   }
 
   /** Like pickling by reference: the child must be able to find the class and target by name. */
-  #spec(): ChildSpec {
+  #spec(): Omit<ChildSpec, 'after'> {
     const ctor = this.constructor as typeof Process;
     let cls: string | null = null;
     if (ctor !== Process && !isBuiltinClass(ctor)) {
@@ -436,6 +431,7 @@ export class Process {
         name: this.#name,
         daemon: this.#daemon,
         identity: this.#identity,
+        handle: this.#handle,
       };
     } catch (err) {
       throw new PicklingError(
