@@ -3,10 +3,15 @@
 // One tick reads every pid at once, and the next tick is armed only when the previous one has
 // finished (pidusage's README: ticks from setInterval overlap when a read is slow). On Linux we
 // read /proc ourselves (see ProcReader for why); elsewhere pidusage does the reading.
+//
+// Besides the ticks, a process is read once as soon as its pid is known (`first`: its series
+// starts with a real reading, not a zero) and once more as it ends (`last`: an exited process
+// that its parent has not reaped yet still shows its final CPU time in /proc).
 
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import pidusage from 'pidusage';
+import { intervalProblem } from '../common/interval.ts';
 import { isAlive, isDeadState, parseProcStatBytes } from './process-group.ts';
 
 export interface ProcessSample {
@@ -15,6 +20,8 @@ export interface ProcessSample {
   cpu: number;
   /** Resident set size in bytes. */
   rss: number;
+  /** CPU time used so far (user + system), in seconds: htop's TIME+. */
+  cpuTime: number;
 }
 
 /** `auto`: /proc on Linux, pidusage elsewhere. The other two exist for the benchmark and tests. */
@@ -32,14 +39,11 @@ export interface SamplerOptions {
   source?: SampleSource;
 }
 
-export const MIN_INTERVAL_MS = 50;
-export const MAX_INTERVAL_MS = 10_000;
-
-/** Returns `ms` if it is a valid sampling interval, else throws a one-line Error. */
+/** Returns `ms` if it is a valid sampling interval (common/interval.ts), else throws a one-line Error. */
 export function validateInterval(ms: unknown): number {
-  if (typeof ms === 'number' && Number.isInteger(ms) && ms >= MIN_INTERVAL_MS && ms <= MAX_INTERVAL_MS) return ms;
-  const shown = typeof ms === 'string' ? JSON.stringify(ms) : String(ms).replace(/\s+/g, ' ');
-  throw new Error(`interval must be an integer between ${MIN_INTERVAL_MS} and ${MAX_INTERVAL_MS} ms, got ${shown}`);
+  const problem = intervalProblem(ms);
+  if (problem !== null) throw new Error(problem);
+  return ms as number;
 }
 
 /** Readings for the pids that could be read, and what went wrong for the others (not for exited ones). */
@@ -50,7 +54,10 @@ interface ReadResult {
 
 /** Reads usage for a batch of pids; pids that have exited are left out, not reported as errors. */
 interface UsageReader {
-  read(pids: number[]): ReadResult | Promise<ReadResult>;
+  /** Reads `pids`; `all`: they are every pid still of interest (the others are forgotten). */
+  read(pids: number[], all: boolean): ReadResult | Promise<ReadResult>;
+  /** A process that is ending: read it even as a zombie, then forget it. */
+  readLast(pid: number): ProcessSample | null;
   /** Forgets every pid; the next read of a pid is its first. */
   reset(): void;
 }
@@ -101,6 +108,37 @@ export class Sampler {
     else void this.#inflight.then(() => this.#arm(run, 0));
   }
 
+  /**
+   * Reads `pid` now, outside the ticks (a process just listed: its series starts with a real
+   * reading); its sample goes to onSample like a tick's. The next tick's cpu % counts from it.
+   */
+  first(pid: number): void {
+    const run = this.#run;
+    const deliver = (r: ReadResult) => {
+      if (run === this.#run && r.samples.length > 0) this.#onSample(r.samples);
+    };
+    try {
+      const r = this.#reader.read([pid], false);
+      if (r instanceof Promise) r.then(deliver, () => undefined);
+      else deliver(r);
+    } catch {
+      // Gone already, or unreadable: the ticks will say so.
+    }
+  }
+
+  /**
+   * Reads `pid` one last time as it ends (an exited process not yet reaped still has its final
+   * CPU time; its memory is gone, so the sample repeats the last resident size read). Null when
+   * it cannot be read any more. Synchronous: the caller logs it before the exit.
+   */
+  last(pid: number): ProcessSample | null {
+    try {
+      return this.#reader.readLast(pid);
+    } catch {
+      return null;
+    }
+  }
+
   /** Stops sampling: no callback fires after this returns and no timer stays armed. Idempotent. */
   stop(): void {
     if (!this.#running) return;
@@ -135,7 +173,7 @@ export class Sampler {
       const pids = [...new Set(this.#pids())].filter((pid) => Number.isInteger(pid) && pid > 0);
       // pids() may have stopped us; reading now would reopen fds that stop() just closed.
       if (run !== this.#run) return;
-      const result = pids.length === 0 ? { samples: [] } : await this.#reader.read(pids);
+      const result = pids.length === 0 ? { samples: [] } : await this.#reader.read(pids, true);
       error = result.error;
       if (run !== this.#run) return;
       this.#onSample(result.samples);
@@ -161,6 +199,8 @@ interface Tracked {
   ticks: number;
   /** performance.now() when read */
   at: number;
+  /** The last resident size read, bytes. */
+  rss: number;
 }
 
 /**
@@ -181,8 +221,8 @@ const MAX_KEPT_FDS = 256;
  *
  * An fd of /proc/<pid>/stat stays bound to the process it was opened for: once that process is
  * reaped, reads fail with ESRCH, and we reopen the path in case the pid now names another process.
- * Only the pids of the last tick are tracked, so nothing grows over a long run; reset() (on stop)
- * closes every fd.
+ * A tick tracks only its own pids, so nothing grows over a long run; reset() (on stop) closes
+ * every fd.
  */
 class ProcReader implements UsageReader {
   #tracked = new Map<number, Tracked>();
@@ -195,11 +235,11 @@ class ProcReader implements UsageReader {
     ({ clockTicks: this.#clockTicks, pageSize: this.#pageSize } = readAuxv());
   }
 
-  read(pids: number[]): ReadResult {
+  read(pids: number[], all: boolean): ReadResult {
     const samples: ProcessSample[] = [];
     const failures: string[] = [];
-    const next = new Map<number, Tracked>();
-    let kept = 0;
+    const next = all ? new Map<number, Tracked>() : this.#tracked;
+    let kept = all ? 0 : this.#keptFds();
     let uptimeMs: number | undefined;
     for (const pid of pids) {
       const prev = this.#tracked.get(pid);
@@ -217,29 +257,60 @@ class ProcReader implements UsageReader {
       const ticks = stat.utime + stat.stime;
       let cpu: number;
       if (prev !== undefined && prev.starttime === stat.starttime) {
-        cpu = at > prev.at ? (((ticks - prev.ticks) * 1000) / this.#clockTicks / (at - prev.at)) * 100 : 0;
+        cpu = this.#percent(ticks - prev.ticks, at - prev.at);
       } else {
         // First sample: the average since the process started, like pidusage's `ps` path.
         uptimeMs ??= readUptimeMs();
-        const lifeMs = uptimeMs - (stat.starttime * 1000) / this.#clockTicks;
-        cpu = lifeMs > 0 ? ((ticks * 1000) / this.#clockTicks / lifeMs) * 100 : 0;
+        cpu = this.#percent(ticks, uptimeMs - (stat.starttime * 1000) / this.#clockTicks);
       }
-      samples.push({ pid, cpu, rss: stat.rssPages * this.#pageSize });
+      const rss = stat.rssPages * this.#pageSize;
+      samples.push({ pid, cpu, rss, cpuTime: ticks / this.#clockTicks });
       if (kept < MAX_KEPT_FDS) kept++;
       else {
         closeSync(fd);
         fd = undefined;
       }
-      next.set(pid, { fd, starttime: stat.starttime, ticks, at });
+      next.set(pid, { fd, starttime: stat.starttime, ticks, at, rss });
     }
-    // Pids no longer listed: their process exited, or the caller stopped caring.
-    this.#closeAll();
-    this.#tracked = next;
+    if (all) {
+      // Pids no longer listed: their process exited, or the caller stopped caring.
+      this.#closeAll();
+      this.#tracked = next;
+    }
     return failures.length > 0 ? { samples, error: new Error(`cannot read /proc for ${failures.join(', ')}`) } : { samples };
+  }
+
+  readLast(pid: number): ProcessSample | null {
+    const prev = this.#tracked.get(pid);
+    this.#tracked.delete(pid);
+    const got = this.#readStat(pid, prev?.fd, []);
+    if (got === undefined) return null;
+    const stat = parseProcStatBytes(this.#buf, got.n);
+    closeSync(got.fd);
+    if (stat === null || (prev !== undefined && prev.starttime !== stat.starttime)) return null;
+    const ticks = stat.utime + stat.stime;
+    const live = stat.rssPages * this.#pageSize;
+    return {
+      pid,
+      cpu: prev ? this.#percent(ticks - prev.ticks, performance.now() - prev.at) : 0,
+      rss: isDeadState(stat.state) ? (prev?.rss ?? live) : live,
+      cpuTime: ticks / this.#clockTicks,
+    };
   }
 
   reset(): void {
     this.#closeAll();
+  }
+
+  /** Percent of one core: `ticks` of CPU over `ms` of time. */
+  #percent(ticks: number, ms: number): number {
+    return ms > 0 ? ((ticks * 1000) / this.#clockTicks / ms) * 100 : 0;
+  }
+
+  #keptFds(): number {
+    let n = 0;
+    for (const t of this.#tracked.values()) if (t.fd !== undefined) n++;
+    return n;
   }
 
   #closeAll(): void {
@@ -363,9 +434,14 @@ class PidusageReader implements UsageReader {
     const samples: ProcessSample[] = [];
     for (const pid of pids) {
       const s = stats[pid];
-      if (s) samples.push({ pid, cpu: s.cpu, rss: s.memory });
+      if (s) samples.push({ pid, cpu: s.cpu, rss: s.memory, cpuTime: s.ctime / 1000 });
     }
     return { samples, error };
+  }
+
+  /** pidusage cannot read a process that has exited: its last tick's figures stand. */
+  readLast(): null {
+    return null;
   }
 
   reset(): void {
