@@ -356,7 +356,8 @@ export interface ScenarioSource {
 export const SOURCE_MAX_BYTES = 1024 * 1024;
 
 export interface AppInfo {
-  shell: 'electron' | 'web';
+  /** Which shell answers: the desktop window, the browser window, or the command line (no window). */
+  shell: 'electron' | 'web' | 'cli';
   version: string;
   platform: string;
   runsDir: string;
