@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   LOG_VERSION,
-  isInterpreter,
   type ControlResult,
   type EndEvent,
   type EndReason,
@@ -19,25 +18,21 @@ import {
   type ProcessTarget,
   type RunEvent,
   type RunInfo,
-  type Runtime,
   type UnstampedEvent,
 } from '../api.ts';
-import { DEFAULT_INTERVAL_MS } from '../common/interval.ts';
-import { runIdFor } from '../common/run-id.ts';
 import type { ControlOp } from '../protocol.ts';
 import type { LockFigures } from './broker/lock-state.ts';
 import type { QueueFigures } from './broker/queue-count.ts';
 import { Broker, type BrokerHost } from './broker/server.ts';
 import { stopGroup } from './group-stop.ts';
-import { runsDir } from './paths.ts';
-import { isAlive, killGroupSync } from './process-group.ts';
+import { killGroupSync } from './process-group.ts';
 import { ProcessTable } from './process-table.ts';
-import { pythonRoot } from './root/python-root.ts';
-import { onRootExit, readRootOutput, startRoot, type RootRunner } from './root/runner.ts';
-import { typescriptRoot } from './root/typescript-root.ts';
+import { onRootExit, readRootOutput, startRoot } from './root/runner.ts';
+import { RunControls } from './run-controls.ts';
 import { RunLogWriter } from './runlog/writer.ts';
-import { Sampler, validateInterval } from './sampler.ts';
-import { resolveScenario, workingDirFor, type ResolvedScenario } from './scenario-loader.ts';
+import { Sampler } from './sampler.ts';
+import { prepare, type SessionOptions, type Setup } from './session-setup.ts';
+import { workingDirFor } from './scenario-loader.ts';
 
 /** How long a process has to say where its threads are (see stacks). */
 const STACKS_TIMEOUT_MS = 1000;
@@ -45,36 +40,6 @@ const STACKS_TIMEOUT_MS = 1000;
 const STOP_GRACE_MS = 1000;
 /** How long the end of a run waits for the last connections to close. */
 const HANG_UP_WAIT_MS = 2000;
-
-export interface SessionOptions {
-  /** A preset id or a path to a scenario file. */
-  scenario: string;
-  /** Sampling interval, ms (50..10000). Default: DEFAULT_INTERVAL_MS. */
-  interval?: number;
-  /** Stop the run after this many seconds. */
-  timeout?: number;
-  /** Where to write the run log; default: a new file in the runs folder. */
-  logPath?: string;
-  /** Where a log without `logPath` goes, under a name made from the scenario (default: runsDir()). */
-  runsDir?: string;
-  /** Shown in the window: a person may call members of Process objects (runtime's interactive()). */
-  interactive?: boolean;
-  /** Sees every event from the first (`run`), which `on()` after start() cannot. */
-  onEvent?: Listener;
-  /** Runs, and is waited for, when the run's timeout ends it: the processes are still there. */
-  beforeTimeout?: (session: Session) => Promise<void>;
-  /** Python mode: the interpreter that runs a .py scenario (default `python3`, found on PATH). */
-  python?: string;
-  /** A preset's TypeScript twin (default) or its Python original; a file's extension decides for it. */
-  runtime?: Runtime;
-  /** The program's arguments: `sys.argv[1:]` in Python, `process.argv.slice(2)` in a scenario. */
-  args?: readonly string[];
-}
-
-/** A control that the session refuses: the message is one line, fit for the user. */
-export class ControlError extends Error {
-  override name = 'ControlError';
-}
 
 export interface RunSummary {
   end: EndEvent;
@@ -84,6 +49,8 @@ export interface RunSummary {
 }
 
 type Listener = (event: RunEvent) => void;
+
+export { ControlError, type SessionOptions } from './session-setup.ts';
 
 const live = new Set<Session>();
 let exitHookInstalled = false;
@@ -99,16 +66,6 @@ function installExitHook(): void {
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
-interface Setup {
-  scenario: ResolvedScenario;
-  runner: RootRunner;
-  interval: number;
-  logPath: string;
-  interactive: boolean;
-  args: readonly string[];
-  beforeTimeout: SessionOptions['beforeTimeout'];
-}
-
 export class Session {
   readonly info: RunInfo;
   readonly done: Promise<RunSummary>;
@@ -119,6 +76,7 @@ export class Session {
   private readonly broker: Broker;
   private readonly table: ProcessTable;
   private readonly sampler: Sampler;
+  private readonly controls: RunControls;
   private rootPid = 0;
   private rootRunning = false;
   private rootFatal: string | null = null;
@@ -136,6 +94,7 @@ export class Session {
     this.log = RunLogWriter.open(setup.logPath);
     this.table = new ProcessTable({ emit: (e) => this.emit(e), now: () => this.now(), listed: (pid) => this.sampler.first(pid) });
     this.broker = new Broker(path.join(scratch, 'broker.sock'), this.brokerHost());
+    this.controls = new RunControls({ table: this.table, broker: this.broker, emit: (e) => this.emit(e), rootPid: () => this.rootPid, ended: () => this.ending });
     this.sampler = new Sampler({
       intervalMs: setup.interval,
       pids: () => this.table.livePids(),
@@ -195,50 +154,21 @@ export class Session {
   }
 
   terminate(pid: number): void {
-    this.signal(pid, 'SIGTERM', 'terminate');
+    this.controls.signal(pid, 'SIGTERM', 'terminate');
   }
 
   kill(pid: number): void {
-    this.signal(pid, 'SIGKILL', 'kill');
+    this.controls.signal(pid, 'SIGKILL', 'kill');
   }
 
   /** Waits for a process of the run to exit, at most `timeout` seconds. */
-  async join(pid: number, timeout?: number): Promise<JoinResult> {
-    this.own(pid);
-    const result = await this.table.waitExit(pid, timeout);
-    this.emit({ type: 'control', action: 'join', pid, ok: true, result: result.exited ? `exitcode ${result.exitcode}` : 'timed out, still running' });
-    return result;
+  join(pid: number, timeout?: number): Promise<JoinResult> {
+    return this.controls.join(pid, timeout);
   }
 
-  /**
-   * The window's controls. A Process object's members are called in its owner (the real
-   * parent), so results are Python's own; the main process, or one whose parent is gone, can
-   * only be signalled or waited for from here.
-   */
-  async control(action: ControlOp, target: ProcessTarget, timeout?: number): Promise<ControlResult> {
-    const row = 'handle' in target ? this.table.row(target.handle) : this.table.get(target.pid);
-    if (!row) throw new ControlError(`${'handle' in target ? `process object ${target.handle}` : `pid ${target.pid}`} is not part of this run`);
-    if (this.ending) throw new ControlError('the run has ended');
-    let result: ControlResult;
-    if (row.handle && this.broker.isConnected(row.ppid)) {
-      result = await this.broker.control(row.ppid, action, row.handle, timeout ?? null);
-    } else if (row.pid !== null && (action === 'terminate' || action === 'kill')) {
-      const alive = row.state === 'running' && isAlive(row.pid);
-      if (alive) process.kill(row.pid, action === 'terminate' ? 'SIGTERM' : 'SIGKILL');
-      result = { ok: true, text: 'None', exitcode: row.exitcode, alive };
-    } else if (row.pid !== null && action === 'join') {
-      const j = await this.table.waitExit(row.pid, timeout);
-      result = { ok: true, text: 'None', exitcode: j.exitcode, alive: !j.exited };
-    } else {
-      result = {
-        ok: false,
-        text: row.pid === this.rootPid ? `the main process cannot ${action}: it is not a Process object` : `nobody can ${action} it: its parent has exited`,
-        exitcode: row.exitcode,
-        alive: row.state === 'running',
-      };
-    }
-    this.emit({ type: 'control', action, ...(row.pid !== null ? { pid: row.pid } : {}), ...(row.handle ? { handle: row.handle } : {}), ok: result.ok, result: result.text });
-    return result;
+  /** The window's controls (run-controls.ts). */
+  control(action: ControlOp, target: ProcessTarget, timeout?: number): Promise<ControlResult> {
+    return this.controls.control(action, target, timeout);
   }
 
   /** Where every running process is now: each Python thread's stack (see `run.stacks`). */
@@ -413,42 +343,4 @@ export class Session {
     fs.rmSync(this.scratch, { recursive: true, force: true });
     if (this.cwd.temporary) fs.rmSync(this.cwd.cwd, { recursive: true, force: true });
   }
-
-  private own(pid: number): ProcessInfo {
-    const p = this.table.get(pid);
-    if (!p) throw new ControlError(`pid ${pid} is not a process of this run`);
-    return p;
-  }
-
-  private signal(pid: number, sig: NodeJS.Signals, action: 'terminate' | 'kill'): void {
-    const p = this.own(pid);
-    // An exited pid may already belong to someone else: never signal it.
-    if (p.state !== 'running' || !isAlive(pid)) {
-      this.emit({ type: 'control', action, pid, ok: false, result: 'already exited' });
-      return;
-    }
-    process.kill(pid, sig);
-    this.emit({ type: 'control', action, pid, ok: true, result: `sent ${sig}` });
-  }
-}
-
-/** Everything given to start(), checked: one line for the first thing that is wrong. */
-function prepare(opts: SessionOptions): Setup {
-  const scenario = resolveScenario(opts.scenario, opts.runtime);
-  const interval = validateInterval(opts.interval ?? DEFAULT_INTERVAL_MS);
-  if (opts.timeout !== undefined && !(opts.timeout > 0)) throw new ControlError(`timeout must be a positive number of seconds, got ${opts.timeout}`);
-  if (opts.python !== undefined && !isInterpreter(opts.python)) throw new ControlError('python must name an interpreter (a command or a path)');
-  const args = opts.args ?? [];
-  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string' && !a.includes('\0'))) throw new ControlError('program arguments must be strings');
-  const name = scenario.preset ? (scenario.python ? `${scenario.id}-py` : scenario.id) : path.basename(scenario.file).replace(/\.[^.]+$/, '');
-  const logPath = path.resolve(opts.logPath ?? path.join(opts.runsDir ?? runsDir(), `${runIdFor(name, new Date(), randomBytes(3).toString('hex'))}.jsonl`));
-  return {
-    scenario,
-    runner: scenario.python ? pythonRoot(opts.python ?? 'python3') : typescriptRoot,
-    interval,
-    logPath,
-    interactive: opts.interactive === true,
-    args: [...args],
-    beforeTimeout: opts.beforeTimeout,
-  };
 }

@@ -9,10 +9,7 @@
 import net from 'node:net';
 import fs from 'node:fs';
 import {
-  Codec,
-  FrameDecoder,
   decodeOps,
-  encodeFrame,
   isUpMessage,
   namedRecords,
   unpackItems,
@@ -22,6 +19,7 @@ import {
   type UpMessage,
   type WireThreadStack,
 } from '../../protocol.ts';
+import { Connection, type Answer } from './connection.ts';
 import type { RunEvent } from '../../api.ts';
 import { LockTable } from './locks.ts';
 import { LockStates } from './lock-state.ts';
@@ -62,53 +60,8 @@ export interface ControlReply {
   alive: boolean;
 }
 
-/** Longest partial line kept per stream before it is emitted anyway. */
-const MAX_LINE = 64 * 1024;
 /** Bad messages reported per connection; past this, one line says the rest are not. */
 const MAX_WARNINGS = 20;
-
-/** What a scenario process answers to a question from the broker. */
-type Answer = Extract<UpMessage, { k: 'ctlres' | 'stkres' }>;
-
-class Connection implements Peer {
-  inbox!: Inbox<Connection, UpMessage>;
-  get pid(): number {
-    return this.inbox.pid;
-  }
-  get borrows(): boolean {
-    return this.codec === Codec.V8;
-  }
-  /** Questions sent to this process (controls, stacks) and not answered yet; null: it is gone. */
-  readonly asks = new Map<number, (answer: Answer | null) => void>();
-  codec: Codec = Codec.V8;
-  readonly decoder = new FrameDecoder();
-  private outbox: Buffer[] = [];
-  readonly partial: [string, string] = ['', ''];
-  /** Object ids the process's `ops` records name, by index (they arrive with their first use). */
-  readonly opIds: string[] = [];
-  /** Failed the gate (first message not a hello of a process of the run): nothing of it is handled. */
-  refused = false;
-  /** Its frames could not be read any more: what arrived before is still handled. */
-  broken = false;
-  warnings = 0;
-
-  constructor(
-    readonly socket: net.Socket,
-    private readonly schedule: (c: Connection) => void,
-  ) {}
-
-  send(msg: DownMessage): void {
-    this.outbox.push(encodeFrame(msg, this.codec));
-    if (this.outbox.length === 1) this.schedule(this);
-  }
-
-  flush(): void {
-    if (this.outbox.length === 0) return;
-    const buf = this.outbox.length === 1 ? this.outbox[0] : Buffer.concat(this.outbox);
-    this.outbox = [];
-    if (!this.socket.destroyed) this.socket.write(buf);
-  }
-}
 
 export class Broker {
   private readonly server: net.Server;
@@ -257,7 +210,7 @@ export class Broker {
         if (!this.host.hello(m.pid, m.ppid, m.name, m.daemon, m.handle)) this.drop(conn, `pid ${m.pid} is not a process of this run`, true);
         return;
       case 'out':
-        return this.output(conn, m.s, m.text);
+        return conn.output(m.s, m.text, this.host.emit);
       case 'put':
         return this.queues.put(conn, m.q, m.v, m.rid, m.block ?? true, m.timeout ?? null);
       case 'puts':
@@ -347,30 +300,10 @@ export class Broker {
     this.observed.records(conn, conn.opIds, bad ? bad.kept : records);
   }
 
-  private output(conn: Connection, s: 0 | 1, text: string): void {
-    const stream = s === 0 ? 'stdout' : 'stderr';
-    let buf = conn.partial[s] + text;
-    let nl = buf.indexOf('\n');
-    while (nl !== -1) {
-      const line = buf.charCodeAt(nl - 1) === 13 ? buf.slice(0, nl - 1) : buf.slice(0, nl);
-      this.host.emit({ type: 'output', pid: conn.pid, stream, text: line });
-      buf = buf.slice(nl + 1);
-      nl = buf.indexOf('\n');
-    }
-    if (buf.length > MAX_LINE) {
-      this.host.emit({ type: 'output', pid: conn.pid, stream, text: buf });
-      buf = '';
-    }
-    conn.partial[s] = buf;
-  }
-
   /** Everything `conn` sent is handled and it is closed: what it held or waited for is settled. */
   private drained(conn: Connection): void {
     if (conn.pid === 0 || conn.refused) return;
-    for (const s of [0, 1] as const) {
-      if (conn.partial[s]) this.host.emit({ type: 'output', pid: conn.pid, stream: s === 0 ? 'stdout' : 'stderr', text: conn.partial[s] });
-      conn.partial[s] = '';
-    }
+    conn.endOutput(this.host.emit);
     for (const resolve of conn.asks.values()) resolve(null);
     conn.asks.clear();
     this.queues.disconnect(conn);
