@@ -68,8 +68,12 @@ export type UpMessage =
    * everything the child did.
    */
   | { k: 'exited'; pid: number; exitcode: number }
-  /** A process reports its own exit code from its exit handler (signals cannot be self-reported). */
-  | { k: 'bye'; exitcode: number }
+  /**
+   * A process reports its own exit code from its exit handler (signals cannot be self-reported);
+   * optionally the CPU time it used (s, user + system) and its peak resident size (bytes), which
+   * nobody can read once its parent has reaped it.
+   */
+  | { k: 'bye'; exitcode: number; cpu?: number; maxrss?: number }
   /** The scenario could not be loaded, or its main raised: one line for the run's end reason. */
   | { k: 'fatal'; message: string }
   | { k: 'warn'; message: string }
@@ -409,7 +413,7 @@ export function isUpMessage(m: unknown): m is UpMessage {
     case 'exited':
       return int(o.pid) && int(o.exitcode);
     case 'bye':
-      return int(o.exitcode);
+      return int(o.exitcode) && (o.cpu === undefined || (finite(o.cpu) && o.cpu >= 0)) && (o.maxrss === undefined || (finite(o.maxrss) && o.maxrss >= 0));
     case 'task':
       return int(o.done) && int(o.failed) && o.failed >= 0 && o.done >= o.failed;
     case 'fatal':

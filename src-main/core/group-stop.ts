@@ -5,8 +5,9 @@
 // at once. So the group is first frozen (SIGSTOP: nobody runs, nobody reaps), then ended from
 // the leaves up, one generation at a time: each gets SIGTERM and SIGCONT, and while its parent is
 // still frozen its zombie keeps the exit status, read from /proc (-15, or what a handler exited
-// with). After the grace period whoever is left gets SIGKILL the same way (-9). The main process
-// is ended last; the monitor is its parent and sees its exit itself.
+// with). Whoever outlives the grace period gets SIGKILL the same way (-9); once the grace is
+// spent, each later generation still gets SIGTERM and a moment. The main process is ended last;
+// the monitor is its parent and sees its exit itself.
 //
 // Where /proc cannot say (other systems), the group is ended as one, and the exit codes are the
 // ones parents report, or "could not be read" (null), never a guess.
@@ -24,6 +25,8 @@ export interface StopOptions {
 const POLL_MS = 5;
 /** How long freezing the group may take (a process in the kernel stops when it comes out). */
 const FREEZE_WAIT_MS = 500;
+/** Once the grace is spent, how long a generation still has to end by SIGTERM. */
+const LAST_TERM_WAIT_MS = 200;
 /** After SIGKILL only a process stuck in the kernel (state D) can survive this long. */
 const KILL_WAIT_MS = 5000;
 
@@ -46,11 +49,13 @@ export async function stopGroup(pgid: number, opts: StopOptions): Promise<void> 
         signalPid(pid, signal);
         signalPid(pid, 'SIGCONT');
       }
-      left = await watchEnds(left, opts.onExit, signal === 'SIGTERM' ? deadline - performance.now() : KILL_WAIT_MS);
+      left = await watchEnds(left, opts.onExit, signal === 'SIGTERM' ? Math.max(deadline - performance.now(), LAST_TERM_WAIT_MS) : KILL_WAIT_MS);
       if (left.length === 0 || signal === 'SIGKILL') break;
-      // The grace is over: the rest of this generation and those above it are killed, leaves first.
+      // The grace is over for those that did not go: killed. The generations above still get
+      // SIGTERM first, and a moment to end by it.
       signal = 'SIGKILL';
     }
+    signal = 'SIGTERM';
   }
   // Whatever the last ones started meanwhile.
   await killGroup(pgid, { graceMs: 0 });

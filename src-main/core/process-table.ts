@@ -45,8 +45,12 @@ export class ProcessTable {
   private readonly announced = new Map<number, Announced>();
   /** What processes said of their own exit code ('bye'): the last resort (see top). */
   private readonly selfReported = new Map<number, number>();
+  /** Exit codes read from the kernel, waiting for the process's last words to be logged first. */
+  private readonly seenEnding = new Map<number, number>();
   private readonly exitWaiters = new Map<number, Set<() => void>>();
   private readonly watchers = new Set<NodeJS.Timeout>();
+  /** When each process's last sample was logged. */
+  private readonly sampledAt = new Map<number, number>();
   rootPid = 0;
 
   constructor(private readonly host: TableHost) {}
@@ -122,6 +126,7 @@ export class ProcessTable {
       p.cpu = s.cpu;
       p.rss = s.rss;
       p.cpuTime = s.cpuTime;
+      this.sampledAt.set(s.pid, this.host.now());
       if (p.peakRss === undefined || s.rss > p.peakRss) p.peakRss = s.rss;
       this.host.emit({ type: 'sample', pid: s.pid, cpu: round2(s.cpu), rss: s.rss, cpuTime: Math.round(s.cpuTime * 1000) / 1000 });
     }
@@ -130,6 +135,32 @@ export class ProcessTable {
   /** A process's own word on its exit code (see top): kept for when nobody else can tell. */
   selfReport(pid: number, exitcode: number): void {
     if (this.byPid.has(pid)) this.selfReported.set(pid, exitcode);
+  }
+
+  /**
+   * What a process said it used, as it exited (its CPU time, s; its peak resident size, bytes):
+   * its last sample, when no reading of its own end could be taken (its parent reaped it first).
+   */
+  finalUsage(pid: number, cpuTime: number, maxrss: number | undefined): void {
+    const p = this.byPid.get(pid);
+    if (!p || p.state !== 'running' || p.rss === null || (p.cpuTime !== undefined && cpuTime < p.cpuTime)) return;
+    const dt = this.host.now() - (this.sampledAt.get(pid) ?? this.host.now());
+    const cpu = p.cpuTime !== undefined && dt > 0 ? ((cpuTime - p.cpuTime) * 1000 * 100) / dt : 0;
+    if (maxrss !== undefined && (p.peakRss === undefined || maxrss > p.peakRss)) p.peakRss = maxrss;
+    this.sampled([{ pid, cpu, rss: p.rss, cpuTime }]);
+  }
+
+  /**
+   * The kernel showed how `pid` ended (its zombie's status): logged once its connection is read
+   * to the end (the caller waits for that), but already what the table knows best.
+   */
+  seen(pid: number, exitcode: number): void {
+    if (this.byPid.get(pid)?.state === 'running') this.seenEnding.set(pid, exitcode);
+  }
+
+  /** The best word on how `pid` ended when no observer reports it: the kernel's, else its own. */
+  private lastWord(pid: number): number | null {
+    return this.seenEnding.get(pid) ?? this.selfReported.get(pid) ?? null;
   }
 
   /** How `pid` ended, as someone who saw it says (null: nobody could). The first word is final. */
@@ -145,6 +176,7 @@ export class ProcessTable {
     }
     if (p.state !== 'running') return;
     this.selfReported.delete(pid);
+    this.seenEnding.delete(pid);
     p.state = 'exited';
     p.exitcode = exitcode;
     p.endedAt = this.host.now();
@@ -161,7 +193,7 @@ export class ProcessTable {
     const p = this.byPid.get(pid);
     if (!p || p.state !== 'running' || pid === this.rootPid) return;
     const parent = this.byPid.get(p.ppid);
-    if (!parent || parent.state !== 'running') this.exited(pid, this.selfReported.get(pid) ?? null);
+    if (!parent || parent.state !== 'running') this.exited(pid, this.lastWord(pid));
     else this.watchUnreaped(pid);
   }
 
@@ -170,7 +202,7 @@ export class ProcessTable {
     for (const w of this.watchers) clearInterval(w);
     this.watchers.clear();
     for (const p of this.byPid.values()) {
-      if (p.state === 'running') this.exited(p.pid as number, this.selfReported.get(p.pid as number) ?? null);
+      if (p.state === 'running') this.exited(p.pid as number, this.lastWord(p.pid as number));
     }
   }
 
@@ -237,7 +269,7 @@ export class ProcessTable {
         // Reaped, and no report came: by a parent that does not report (not multiprocessing's),
         // or by init after its parent died. Its own word is all that is left.
         stop();
-        this.exited(pid, this.selfReported.get(pid) ?? null);
+        this.exited(pid, this.lastWord(pid));
       }
       // Still running (it closed its connection itself), or reaped with the parent's report
       // on its way: look again.

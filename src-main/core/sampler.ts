@@ -110,19 +110,40 @@ export class Sampler {
 
   /**
    * Reads `pid` now, outside the ticks (a process just listed: its series starts with a real
-   * reading); its sample goes to onSample like a tick's. The next tick's cpu % counts from it.
+   * reading; one about to exit: its last figures while it can still be read); its sample goes to
+   * onSample like a tick's, at once where the platform reads synchronously (/proc). The next
+   * tick's cpu % counts from it. False when there was nothing to read yet (a process in the middle
+   * of exec() has no memory to show: a zero there would be invented).
    */
-  first(pid: number): void {
+  readNow(pid: number): boolean {
     const run = this.#run;
     const deliver = (r: ReadResult) => {
       if (run === this.#run && r.samples.length > 0) this.#onSample(r.samples);
+      return r.samples.length > 0;
     };
     try {
       const r = this.#reader.read([pid], false);
-      if (r instanceof Promise) r.then(deliver, () => undefined);
-      else deliver(r);
+      if (r instanceof Promise) {
+        r.then(deliver, () => undefined);
+        return true;
+      }
+      return deliver(r);
     } catch {
-      // Gone already, or unreadable: the ticks will say so.
+      return false; // unreadable: the ticks will say so
+    }
+  }
+
+  /**
+   * Reads `pid` now and gives its sample back instead of to onSample (null where the platform
+   * cannot read synchronously, or the process is gone): for a reading that must be taken at
+   * once and logged later. The next tick's cpu % counts from it.
+   */
+  readSync(pid: number): ProcessSample | null {
+    try {
+      const r = this.#reader.read([pid], false);
+      return r instanceof Promise ? null : (r.samples[0] ?? null);
+    } catch {
+      return null;
     }
   }
 
@@ -247,9 +268,11 @@ class ProcReader implements UsageReader {
       const got = this.#readStat(pid, prev?.fd, failures);
       if (got === undefined) continue;
       const stat = parseProcStatBytes(this.#buf, got.n);
-      // A zombie: it exited and has nothing to measure; its exit is reported elsewhere.
-      if (stat === null || isDeadState(stat.state)) {
+      // A zombie, or one tearing its memory down: it has exited, its exit is reported elsewhere
+      // (and readLast still counts from the previous reading).
+      if (stat === null || isDeadState(stat.state) || stat.rssPages === 0) {
         closeSync(got.fd);
+        if (!all && prev) next.set(pid, { ...prev, fd: undefined });
         continue;
       }
       let fd: number | undefined = got.fd;
@@ -287,13 +310,18 @@ class ProcReader implements UsageReader {
     if (got === undefined) return null;
     const stat = parseProcStatBytes(this.#buf, got.n);
     closeSync(got.fd);
-    if (stat === null || (prev !== undefined && prev.starttime !== stat.starttime)) return null;
+    // Never read alive (its memory then unknown), or the pid is someone else's now: nothing to say.
+    if (stat === null || prev === undefined || prev.starttime !== stat.starttime) return null;
     const ticks = stat.utime + stat.stime;
     const live = stat.rssPages * this.#pageSize;
+    const at = performance.now();
+    // Not ended yet after all (its exit handler ran; the rest is on its way): the ticks go on from here.
+    if (!isDeadState(stat.state) && live > 0) this.#tracked.set(pid, { fd: undefined, starttime: stat.starttime, ticks, at, rss: live });
     return {
       pid,
-      cpu: prev ? this.#percent(ticks - prev.ticks, performance.now() - prev.at) : 0,
-      rss: isDeadState(stat.state) ? (prev?.rss ?? live) : live,
+      cpu: this.#percent(ticks - prev.ticks, at - prev.at),
+      // Past its end (a zombie, or tearing its memory down) it reads 0: repeat the last size read.
+      rss: isDeadState(stat.state) || live === 0 ? prev.rss : live,
       cpuTime: ticks / this.#clockTicks,
     };
   }

@@ -30,7 +30,7 @@ import { ProcessTable } from './process-table.ts';
 import { onRootExit, readRootOutput, startRoot } from './root/runner.ts';
 import { RunControls } from './run-controls.ts';
 import { RunLogWriter } from './runlog/writer.ts';
-import { Sampler } from './sampler.ts';
+import { Sampler, type ProcessSample } from './sampler.ts';
 import { prepare, type SessionOptions, type Setup } from './session-setup.ts';
 import { workingDirFor } from './scenario-loader.ts';
 
@@ -40,6 +40,10 @@ const STACKS_TIMEOUT_MS = 1000;
 const STOP_GRACE_MS = 1000;
 /** How long the end of a run waits for the last connections to close. */
 const HANG_UP_WAIT_MS = 2000;
+/** A process just listed that has nothing to read yet (in exec()) is read again this often… */
+const FIRST_READ_RETRY_MS = 20;
+/** …this many times at most (the ticks take over after). */
+const FIRST_READ_TRIES = 5;
 
 export interface RunSummary {
   end: EndEvent;
@@ -83,6 +87,10 @@ export class Session {
   private stopReason: EndReason | null = null;
   private ending = false;
   private timeoutTimer: NodeJS.Timeout | null = null;
+  /** Readings taken as a process's hello or bye arrived, logged once it is listed (in order). */
+  private readonly early = new Map<number, ProcessSample[]>();
+  /** Processes read for the last time as their bye arrived. */
+  private readonly lastRead = new Set<number>();
 
   private constructor(
     private readonly setup: Setup,
@@ -92,7 +100,7 @@ export class Session {
     this.info = { runId: path.basename(setup.logPath, '.jsonl'), logPath: setup.logPath, scenario: setup.scenario.id, runtime: setup.runner.runtime };
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.log = RunLogWriter.open(setup.logPath);
-    this.table = new ProcessTable({ emit: (e) => this.emit(e), now: () => this.now(), listed: (pid) => this.sampler.first(pid) });
+    this.table = new ProcessTable({ emit: (e) => this.emit(e), now: () => this.now(), listed: (pid) => this.logEarly(pid) });
     this.broker = new Broker(path.join(scratch, 'broker.sock'), this.brokerHost());
     this.controls = new RunControls({ table: this.table, broker: this.broker, emit: (e) => this.emit(e), rootPid: () => this.rootPid, ended: () => this.ending });
     this.sampler = new Sampler({
@@ -222,7 +230,21 @@ export class Session {
       created: (owner, handle, name, daemon) => t.created(owner, handle, name, daemon),
       spawned: (parent, pid, name, daemon, handle) => t.spawned(parent, pid, name, daemon, handle),
       closed: (owner, handle) => t.closed(owner, handle),
-      exited: (pid, exitcode, reporter) => (reporter === 'self' ? t.selfReport(pid, exitcode) : t.exited(pid, exitcode)),
+      exited: (pid, exitcode, reporter, usage) => {
+        if (reporter === 'parent') return t.exited(pid, exitcode);
+        // Its last word, sent as it exits: the reading taken as it arrived (see heard), else
+        // what it said it used.
+        if (this.early.has(pid)) this.logEarly(pid);
+        else if (usage?.cpu !== undefined) t.finalUsage(pid, usage.cpu, usage.maxrss);
+        t.selfReport(pid, exitcode);
+      },
+      heard: (pid, last) => {
+        // A short-lived child may be gone (reaped) by the time its hello or bye is handled: read
+        // it now, log it in order. Its bye is its end: read even as a zombie, and only once.
+        const s = last ? this.sampler.last(pid) : this.sampler.readSync(pid);
+        if (last) this.lastRead.add(pid);
+        if (s) this.early.set(pid, [...(this.early.get(pid) ?? []), s]);
+      },
       task: (pid, done, failed) => t.task(pid, done, failed),
       fatal: (pid, message) => {
         if (pid === this.rootPid) this.rootFatal = message;
@@ -231,11 +253,25 @@ export class Session {
       drained: (pid) => {
         // Its last sample before its exit: a process that has exited and is not reaped yet
         // still has its final CPU time to read.
-        const last = this.sampler.last(pid);
+        const last = this.lastRead.delete(pid) ? null : this.sampler.last(pid);
         if (last) t.sampled([last]);
         t.drained(pid);
       },
     };
+  }
+
+  /**
+   * Logs the readings taken early of `pid` (see heard), or reads it now (at its listing) if there
+   * are none; a process caught in the middle of exec() is read again a moment later.
+   */
+  private logEarly(pid: number, tries = FIRST_READ_TRIES): void {
+    const samples = this.early.get(pid);
+    this.early.delete(pid);
+    if (samples) return this.table.sampled(samples);
+    if (this.sampler.readNow(pid) || tries <= 1 || this.ending) return;
+    setTimeout(() => {
+      if (this.table.get(pid)?.state === 'running' && !this.ending) this.logEarly(pid, tries - 1);
+    }, FIRST_READ_RETRY_MS).unref();
   }
 
   private async begin(timeout: number | undefined): Promise<void> {
@@ -290,7 +326,9 @@ export class Session {
     await stopGroup(this.rootPid, {
       graceMs: STOP_GRACE_MS,
       onExit: (pid, exitcode) => {
-        if (pid !== this.rootPid) this.broker.whenDrained(pid, () => this.table.exited(pid, exitcode));
+        if (pid === this.rootPid) return;
+        this.table.seen(pid, exitcode);
+        this.broker.whenDrained(pid, () => this.table.exited(pid, exitcode));
       },
     }).catch((err: Error) => this.emit({ type: 'warning', message: err.message }));
   }

@@ -45,12 +45,17 @@ export interface BrokerHost {
   spawned(parentPid: number, pid: number, name: string, daemon: boolean, handle: string | undefined): void;
   closed(ownerPid: number, handle: string): void;
   /** How a process ended, as its parent saw it (`parent`) or as it said itself just before (`self`). */
-  exited(pid: number, exitcode: number, reporter: 'parent' | 'self'): void;
+  exited(pid: number, exitcode: number, reporter: 'parent' | 'self', usage?: { cpu?: number; maxrss?: number }): void;
   fatal(pid: number, message: string): void;
   /** A Pool worker's task totals so far. */
   task(pid: number, done: number, failed: number): void;
   /** Everything the process sent has been handled, and its connection is closed. */
   drained(pid: number): void;
+  /**
+   * A process's hello or bye arrived (before it is handled in order): it is alive, and may not
+   * be for long, so this is the moment to take a reading of it.
+   */
+  heard?(pid: number, last: boolean): void;
 }
 
 export interface ControlReply {
@@ -195,8 +200,11 @@ export class Broker {
       if (m.k !== 'hello') return this.drop(conn, 'first message must be hello', true);
       conn.codec = conn.decoder.lastCodec;
       this.sequencer.claim(conn.inbox, m.pid);
+      this.host.heard?.(m.pid, false);
     } else if (m.k === 'hello') {
       return this.warn(conn, 'hello sent twice');
+    } else if (m.k === 'bye') {
+      this.host.heard?.(conn.pid, true);
     }
     this.sequencer.push(conn.inbox, m);
   }
@@ -262,7 +270,7 @@ export class Broker {
         this.sequencer.settled(m.pid);
         return this.host.exited(m.pid, m.exitcode, 'parent');
       case 'bye':
-        return this.host.exited(conn.pid, m.exitcode, 'self');
+        return this.host.exited(conn.pid, m.exitcode, 'self', { cpu: m.cpu, maxrss: m.maxrss });
       case 'fatal':
         return this.host.fatal(conn.pid, m.message);
       case 'warn':
