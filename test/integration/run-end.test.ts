@@ -55,26 +55,21 @@ export default async function main(): Promise<void> {
   });
 
   it('Python: the same for a Python program, whose parents never reap their children', async () => {
-    const r = await runPy(
-      scenarioFile(
-        [
-          'import multiprocessing as mp, signal, time',
-          'def sleeper(grand):',
-          "    if grand: mp.Process(target=sleeper, args=(False,), name='grandchild').start()",
-          "    print('ready', flush=True)",
-          '    time.sleep(60)',
-          'def stubborn():',
-          '    signal.signal(signal.SIGTERM, signal.SIG_IGN)',
-          "    print('ready', flush=True)",
-          '    time.sleep(60)',
-          "if __name__ == '__main__':",
-          "    mp.Process(target=sleeper, args=(True,), name='child').start()",
-          "    mp.Process(target=stubborn, name='stubborn').start()",
-          '    time.sleep(60)',
-          '',
-        ].join('\n'),
-        'stop_codes.py',
-      ),
+    const source = `import multiprocessing as mp, signal, time
+def sleeper(grand):
+    if grand: mp.Process(target=sleeper, args=(False,), name='grandchild').start()
+    print('ready', flush=True)
+    time.sleep(60)
+def stubborn():
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print('ready', flush=True)
+    time.sleep(60)
+if __name__ == '__main__':
+    mp.Process(target=sleeper, args=(True,), name='child').start()
+    mp.Process(target=stubborn, name='stubborn').start()
+    time.sleep(60)
+`;
+    const r = await runPy(scenarioFile(source, 'stop_codes.py'),
       { during: stopWhenReady(3) },
     );
     expect(r.summary.end.reason).toBe('stopped');

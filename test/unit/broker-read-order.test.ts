@@ -64,6 +64,12 @@ function frame(body: unknown): Buffer {
   return Buffer.concat([head, json]);
 }
 
+/** Hangs up every socket, then closes the broker. */
+async function closeAll(b: Broker, ...socks: net.Socket[]): Promise<void> {
+  for (const s of socks) s.destroy();
+  await b.close();
+}
+
 async function connect(b: Broker): Promise<net.Socket> {
   const sock = net.createConnection(b.socketPath);
   await new Promise<void>((resolve) => sock.once('connect', resolve));
@@ -89,9 +95,7 @@ describe("the sequencer: a child's hello", () => {
     parent.write(line('b'));
     await until(() => seen.includes('501: child speaks'));
     expect(seen).toEqual(['hello 500', '500: a', '500: b', 'hello 501', '501: child speaks']);
-    parent.destroy();
-    child.destroy();
-    await b.close();
+    await closeAll(b, parent, child);
   });
 
   it('waits no longer once the parent is gone, and not at all when the parent is not connected', async () => {
@@ -108,9 +112,7 @@ describe("the sequencer: a child's hello", () => {
     parent.end();
     await until(() => seen.includes('hello 601'));
     expect(seen.indexOf('gone 600')).toBeLessThan(seen.indexOf('hello 601'));
-    child.destroy();
-    orphan.destroy();
-    await b.close();
+    await closeAll(b, child, orphan);
   });
 
   it('is handled after the siblings its parent started before it, whichever connects first', async () => {
@@ -125,10 +127,7 @@ describe("the sequencer: a child's hello", () => {
     first.write(Buffer.concat([hello(701, 700, 1), line('first')]));
     await until(() => seen.includes('702: second'));
     expect(seen.filter((s) => s.startsWith('hello'))).toEqual(['hello 700', 'hello 701', 'hello 702']);
-    parent.destroy();
-    first.destroy();
-    second.destroy();
-    await b.close();
+    await closeAll(b, parent, first, second);
   });
 
   it.each([
@@ -142,8 +141,7 @@ describe("the sequencer: a child's hello", () => {
     await until(() => events.some((e) => e.type === 'warning'));
     expect(seen.filter((s) => s.startsWith('hello'))).toEqual([]);
     expect(events.find((e) => e.type === 'warning')).toMatchObject({ message: expect.stringMatching(/malformed message/) });
-    child.destroy();
-    await b.close();
+    await closeAll(b, child);
   });
 });
 
@@ -167,8 +165,7 @@ describe("the sequencer: a parent's messages after it saw a child exit", () => {
     child.end(line('last words'));
     await until(() => seen.includes('800: after join'));
     expect(seen.slice(seen.indexOf('801: last words'))).toEqual(['801: last words', 'gone 801', 'exit 801', '800: after join']);
-    parent.destroy();
-    await b.close();
+    await closeAll(b, parent);
   });
 
   it('wait a bounded time for a child whose connection stays open, and are all handled if the parent goes first', async () => {
@@ -191,9 +188,7 @@ describe("the sequencer: a parent's messages after it saw a child exit", () => {
     parent.end(Buffer.concat([frame({ k: 'exited', pid: 902, exitcode: 0 }), line('two'), line('three')]));
     await until(() => texts(seen).length === 3);
     expect(texts(seen)).toEqual(['900: one', '900: two', '900: three']);
-    child.destroy();
-    other.destroy();
-    await b.close();
+    await closeAll(b, child, other);
   });
 
   it('go on after one turn when the child never connected', async () => {
@@ -202,8 +197,7 @@ describe("the sequencer: a parent's messages after it saw a child exit", () => {
     parent.write(Buffer.concat([hello(950, 1), frame({ k: 'exited', pid: 951, exitcode: -9 }), line('next')]));
     await until(() => seen.includes('950: next'));
     expect(seen).toEqual(['hello 950', 'exit 951', '950: next']);
-    parent.destroy();
-    await b.close();
+    await closeAll(b, parent);
   });
 });
 
@@ -228,8 +222,7 @@ describe('the broker: one bad message costs nothing but itself', () => {
       expect.stringMatching(/^warning: skipped a bad message from pid 1000: unreadable message: /),
       '1000: after',
     ]);
-    p.destroy();
-    await b.close();
+    await closeAll(b, p);
   });
 
   it('drops a connection whose frames cannot be read any more, after what it sent before', async () => {

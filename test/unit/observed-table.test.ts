@@ -5,7 +5,7 @@ import { ObservedReports } from '../../src-main/core/broker/observed.ts';
 import type { Peer } from '../../src-main/core/broker/peer.ts';
 import { QueueCounts } from '../../src-main/core/broker/queue-count.ts';
 import { StampOrder } from '../../src-main/core/broker/stamp-order.ts';
-import { Stamps } from '../../src-main/core/broker/stamps.ts';
+import { ObjectEvents, Stamps } from '../../src-main/core/broker/stamps.ts';
 import { OpCode, type OpRecords } from '../../src-main/protocol.ts';
 
 // What a reporting runtime (the Python shim) says it did, stamped by its own clock: JSON reports
@@ -33,9 +33,9 @@ afterEach(() => orders.splice(0).forEach((o) => o.dispose()));
 function table() {
   const events: (RunEvent | UnstampedEvent)[] = [];
   clock = 0;
-  const stamps = new Stamps(() => Infinity);
-  const locks = new LockStates((e) => events.push(e), (e) => events.push(e), stamps);
-  const queues = new QueueCounts((e) => events.push(e), (e) => events.push(e), stamps);
+  const out = new ObjectEvents((e) => events.push(e), (e) => events.push(e), new Stamps(() => Infinity));
+  const locks = new LockStates(out);
+  const queues = new QueueCounts(out);
   let reports: ObservedReports | null = null;
   const order = new StampOrder((...a) => reports?.apply(...a), () => locks.checkDeadlocks(), () => clock, 100);
   orders.push(order);

@@ -10,9 +10,9 @@
 // Holders are a list and the capacity a number so that counting objects (a Semaphore(n) has up
 // to n holders) can grow from here; a Lock has capacity 1, and its events name `holder`.
 
-import type { LockEvent, LockOp, RunEvent } from '../../api.ts';
-import type { Emit, Peer } from './peer.ts';
-import type { Stamps } from './stamps.ts';
+import type { LockEvent, LockOp } from '../../api.ts';
+import type { Peer } from './peer.ts';
+import type { ObjectEvents } from './stamps.ts';
 import { DeadlockReporter } from './waitfor.ts';
 
 export interface LockFigures {
@@ -75,20 +75,11 @@ export class LockStates {
   private readonly locks = new Map<string, LockState>();
   /** Wait-for graph: the locks each process is blocked on. */
   private readonly waitingFor = new Map<Peer, Set<LockState>>();
-  private readonly deadlocks = new DeadlockReporter((cycle) => this.emit({ type: 'deadlock', cycle }));
+  private readonly deadlocks = new DeadlockReporter((cycle) => this.out.emit({ type: 'deadlock', cycle }));
   /** Waits that began since the last check: only a new wait can close a cycle. */
   private readonly newWaits: [Peer, LockState][] = [];
 
-  constructor(
-    private readonly emit: Emit,
-    /** For events whose `t` is already set (a process's own stamp, fitted by `stamps`). */
-    private readonly emitStamped: (event: RunEvent) => void,
-    private readonly stamps: Stamps,
-  ) {}
-
-  get(id: string): LockState | undefined {
-    return this.locks.get(id);
-  }
+  constructor(private readonly out: ObjectEvents) {}
 
   /** The lock `id`, made (not yet listed) if it is new. */
   ensure(id: string): LockState {
@@ -117,7 +108,7 @@ export class LockStates {
     if (l.removeWaiter(peer)) this.unblock(peer, l);
     if (l.holders.length >= l.capacity) l.holders.length = 0; // a lost release: the new holder is what counts
     l.holders.push(peer);
-    l.acquiredAt = at ?? this.stamps.now();
+    l.acquiredAt = at ?? this.out.stamps.now();
     l.abandoned = false;
     l.acquisitions += 1;
     this.event(l, 'acquire', peer.pid, at);
@@ -204,11 +195,6 @@ export class LockStates {
 
   private event(l: LockState, op: LockOp, pid: number, at: number | undefined): void {
     const e: LockEvent = { t: 0, type: 'lock', lock: l.id, op, pid, holder: l.holder?.pid ?? null, waiters: l.waiterPids as number[] };
-    if (at === undefined) this.emit(e);
-    else {
-      e.t = this.stamps.fit(at, l.lastT);
-      this.emitStamped(e);
-    }
-    l.lastT = e.t; // stamped in place by the session
+    this.out.log(e, at, l);
   }
 }

@@ -2,9 +2,9 @@
 // (queues.ts) count puts and gets as they hand items over, a Python program's queues (observed.ts)
 // as its processes report them. It alone writes `queue` events and keeps the figures.
 
-import type { QueueOp } from '../../api.ts';
-import type { Emit, Peer } from './peer.ts';
-import type { Stamps } from './stamps.ts';
+import type { QueueEvent, QueueOp } from '../../api.ts';
+import type { Peer } from './peer.ts';
+import type { ObjectEvents } from './stamps.ts';
 
 export interface QueueFigures {
   queue: string;
@@ -37,16 +37,9 @@ export class QueueCount {
 export class QueueCounts {
   private readonly queues = new Map<string, QueueCount>();
 
-  constructor(
-    private readonly emit: Emit,
-    private readonly emitStamped: Emit,
-    private readonly stamps: Stamps,
-  ) {}
+  constructor(private readonly out: ObjectEvents) {}
 
-  get(id: string): QueueCount | undefined {
-    return this.queues.get(id);
-  }
-
+  /** The queue `id`, made (not yet listed) if it is new. */
   ensure(id: string): QueueCount {
     let q = this.queues.get(id);
     if (!q) this.queues.set(id, (q = new QueueCount(id)));
@@ -84,12 +77,7 @@ export class QueueCounts {
 
   private event(q: QueueCount, op: QueueOp, pid: number, at: number | undefined): void {
     // `t` first, so the session can stamp it in place (the hot path: no copy per event).
-    const e = { t: 0, type: 'queue' as const, queue: q.id, op, pid, depth: q.depth, maxsize: q.maxsize };
-    if (at === undefined) this.emit(e);
-    else {
-      e.t = this.stamps.fit(at, q.lastT);
-      this.emitStamped(e);
-    }
-    q.lastT = e.t;
+    const e: QueueEvent = { t: 0, type: 'queue', queue: q.id, op, pid, depth: q.depth, maxsize: q.maxsize };
+    this.out.log(e, at, q);
   }
 }

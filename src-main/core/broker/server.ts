@@ -29,7 +29,7 @@ import { QueueCounts } from './queue-count.ts';
 import { QueueTable } from './queues.ts';
 import { Sequencer, type Barrier, type Inbox } from './sequencer.ts';
 import { StampOrder } from './stamp-order.ts';
-import { Stamps } from './stamps.ts';
+import { ObjectEvents, Stamps } from './stamps.ts';
 
 /** What the broker tells its owner (the session) about processes, in causal order. */
 export interface BrokerHost {
@@ -90,9 +90,9 @@ export class Broker {
     readonly socketPath: string,
     private readonly host: BrokerHost,
   ) {
-    const stamps = new Stamps(() => host.now());
-    this.lockStates = new LockStates(host.emit, (e) => host.emitStamped(e), stamps);
-    this.queueCounts = new QueueCounts(host.emit, (e) => host.emitStamped(e as RunEvent), stamps);
+    const events = new ObjectEvents(host.emit, (e) => host.emitStamped(e), new Stamps(() => host.now()));
+    this.lockStates = new LockStates(events);
+    this.queueCounts = new QueueCounts(events);
     this.queues = new QueueTable(this.queueCounts);
     this.locks = new LockTable(this.lockStates);
     const order = new StampOrder(
