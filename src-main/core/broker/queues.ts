@@ -47,9 +47,19 @@ class BrokerQueue {
   }
 }
 
-/** Calls `fn` after `seconds`, unless the wait is forever (null). */
-function deadline(seconds: number | null, fn: () => void): NodeJS.Timeout | null {
-  return seconds === null ? null : setTimeout(fn, seconds * 1000);
+/**
+ * A getter or putter that cannot be served now waits in `line`, and fails when its timeout
+ * passes; one that may not block fails at once.
+ */
+function wait<W extends { timer: NodeJS.Timeout | null }>(line: Fifo<W>, w: W, block: boolean, timeout: number | null, fail: () => void): void {
+  if (!block) return fail();
+  if (timeout !== null) {
+    w.timer = setTimeout(() => {
+      line.remove((x) => x === w);
+      fail();
+    }, timeout * 1000);
+  }
+  line.push(w);
 }
 
 export class QueueTable {
@@ -75,17 +85,7 @@ export class QueueTable {
     if (!q) return;
     if (q.maxsize > 0 && (q.depth >= q.maxsize || q.putters.length > 0)) {
       if (rid === undefined) return; // a bounded put always carries a rid; ignore a malformed one
-      if (!block) {
-        peer.send({ k: 'fail', rid, why: 'Full' });
-        return;
-      }
-      const putter: Putter = { peer, rid, v, timer: null };
-      putter.timer = deadline(timeout, () => {
-        q.putters.remove((p) => p === putter);
-        peer.send({ k: 'fail', rid, why: 'Full' });
-      });
-      q.putters.push(putter);
-      return;
+      return wait(q.putters, { peer, rid, v, timer: null }, block, timeout, () => peer.send({ k: 'fail', rid, why: 'Full' }));
     }
     this.admit(q, peer, v);
     if (rid !== undefined) peer.send({ k: 'ok', rid });
@@ -140,16 +140,7 @@ export class QueueTable {
       return;
     }
     if (q.items.length === 0 && q.leased > 0) this.recallLeases(q, peer);
-    if (!block) {
-      peer.send({ k: 'fail', rid, why: 'Empty' });
-      return;
-    }
-    const getter: Getter = { peer, rid, max, timer: null };
-    getter.timer = deadline(timeout, () => {
-      q.getters.remove((g) => g === getter);
-      peer.send({ k: 'fail', rid, why: 'Empty' });
-    });
-    q.getters.push(getter);
+    wait(q.getters, { peer, rid, max, timer: null }, block, timeout, () => peer.send({ k: 'fail', rid, why: 'Empty' }));
   }
 
   /** Hands the head item (and, to a sole consumer, a lease of more) to a getter. */
