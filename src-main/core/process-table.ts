@@ -11,7 +11,7 @@
 // only where neither can tell, the process's own last word (its `bye`, sent just before it exits,
 // cannot see a signal that ends it on its way out). The first observer's word is final.
 
-import type { ProcessInfo, UnstampedEvent } from '../api.ts';
+import type { ProcessInfo, RunEvent, UnstampedEvent } from '../api.ts';
 import { ORDER_WAIT_MS } from './broker/sequencer.ts';
 import { isAlive, zombieExitcode } from './process-group.ts';
 import type { ProcessSample } from './sampler.ts';
@@ -21,6 +21,8 @@ const UNREAPED_POLL_MS = 50;
 
 export interface TableHost {
   emit(e: UnstampedEvent): void;
+  /** An event whose `t` is set already (a process's birth, dated by its parent's report). */
+  emitStamped(e: RunEvent): void;
   /** The run's time now, ms. */
   now(): number;
   /** A process was listed: a first sample of it can be taken. */
@@ -32,6 +34,8 @@ interface Announced {
   name: string;
   daemon: boolean;
   handle: string | undefined;
+  /** When its parent's report of starting it was read: its birth, as the parent saw it. */
+  at: number;
 }
 
 const round2 = (v: number): number => Math.round(v * 100) / 100;
@@ -88,8 +92,9 @@ export class ProcessTable {
     if (this.byPid.has(pid)) return true;
     const parent = this.byPid.get(ppid);
     if (parent === undefined || parent.state !== 'running') return false;
+    const announced = this.announced.get(pid);
     this.announced.delete(pid);
-    this.list(pid, ppid, name, daemon, handle !== undefined && ownedBy(handle, ppid) ? handle : undefined);
+    this.list(pid, ppid, name, daemon, handle !== undefined && ownedBy(handle, ppid) ? handle : undefined, announced?.ppid === ppid ? announced.at : undefined);
     return true;
   }
 
@@ -102,7 +107,7 @@ export class ProcessTable {
 
   spawned(parent: number, pid: number, name: string, daemon: boolean, handle: string | undefined): void {
     if (this.byPid.has(pid) || this.byPid.get(parent)?.state !== 'running') return;
-    this.announced.set(pid, { ppid: parent, name, daemon, handle: handle !== undefined && ownedBy(handle, parent) ? handle : undefined });
+    this.announced.set(pid, { ppid: parent, name, daemon, handle: handle !== undefined && ownedBy(handle, parent) ? handle : undefined, at: this.host.now() });
   }
 
   closed(owner: number, handle: string): void {
@@ -171,7 +176,7 @@ export class ProcessTable {
       const a = this.announced.get(pid);
       if (!a || this.byPid.get(a.ppid)?.state !== 'running') return;
       this.announced.delete(pid);
-      this.list(pid, a.ppid, a.name, a.daemon, a.handle);
+      this.list(pid, a.ppid, a.name, a.daemon, a.handle, a.at);
       p = this.byPid.get(pid) as ProcessInfo;
     }
     if (p.state !== 'running') return;
@@ -226,9 +231,14 @@ export class ProcessTable {
     return { exited: p.state !== 'running', exitcode: p.exitcode };
   }
 
-  private list(pid: number, ppid: number, name: string, daemon: boolean, handle: string | undefined): void {
+  /**
+   * Lists a process. It is listed at its hello, but it was born when its parent started it:
+   * `bornAt`, when that report was read, dates its `process` line (a child that boots slowly
+   * under load was alive all along, as its parent's is_alive() said).
+   */
+  private list(pid: number, ppid: number, name: string, daemon: boolean, handle: string | undefined, bornAt?: number): void {
     if (this.byPid.has(pid)) return;
-    const now = this.host.now();
+    const now = bornAt ?? this.host.now();
     let row = handle !== undefined ? this.rows.get(handle) : undefined;
     // An object that already ran is not this process's: list it by pid.
     if (row && row.state !== 'created') handle = row = undefined;
@@ -241,7 +251,7 @@ export class ProcessTable {
       this.rows.set(key, row);
     }
     this.byPid.set(pid, row);
-    this.host.emit({ type: 'process', pid, ppid, name, daemon, ...(handle ? { handle } : {}) });
+    this.host.emitStamped({ t: now, type: 'process', pid, ppid, name, daemon, ...(handle ? { handle } : {}) });
     this.host.listed(pid);
   }
 
