@@ -27,8 +27,13 @@
 import { Fifo } from './fifo.ts';
 import type { StampOrder } from './stamp-order.ts';
 
-/** The longest any message waits at a barrier, ms. */
-export const ORDER_WAIT_MS = 500;
+/**
+ * The longest any message waits at a barrier, ms. What it waits for comes within milliseconds
+ * (the facts are already in the kernel's socket buffers), so the bound only matters when a
+ * process keeps a dead one's connection open, or on a machine so loaded that the monitor reads
+ * late: generous, so that the log stays causal on two busy cores.
+ */
+export const ORDER_WAIT_MS = 2000;
 
 export type Barrier =
   /**
