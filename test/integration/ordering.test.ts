@@ -83,17 +83,23 @@ describe('ordering: a child started after its parent joined a sibling comes afte
 });
 
 describe('ordering: children are listed in the order their parent started them', () => {
+  // The children live until the parent has started all six (each waits for an item the parent
+  // puts after the loop): whichever connects first, they are listed kid-0 to kid-5.
   it.each([
     ['TypeScript', () => run(scenarioFile(`
-import { Process } from 'procscope';
-export function leaf(): void {}
+import { Process, Queue } from 'procscope';
+export async function leaf(q: Queue<number>): Promise<void> {
+  await q.get();
+}
 export default async function main(): Promise<void> {
-  const ps = Array.from({ length: 6 }, (_, i) => new Process({ target: leaf, name: 'kid-' + i }));
+  const q = new Queue<number>();
+  const ps = Array.from({ length: 6 }, (_, i) => new Process({ target: leaf, args: [q], name: 'kid-' + i }));
   for (const p of ps) p.start();
+  for (const p of ps) await q.put(0);
   for (const p of ps) await p.join();
 }
 `))],
-    ['Python', () => runPy(scenarioFile(['import multiprocessing as mp', 'def leaf(): pass', "if __name__ == '__main__':", "    ps = [mp.Process(target=leaf, name='kid-%d' % i) for i in range(6)]", '    for p in ps: p.start()', '    for p in ps: p.join()', ''].join('\n'), 'start_order.py'))],
+    ['Python', () => runPy(scenarioFile(['import multiprocessing as mp', 'def leaf(q): q.get()', "if __name__ == '__main__':", '    q = mp.Queue()', "    ps = [mp.Process(target=leaf, args=(q,), name='kid-%d' % i) for i in range(6)]", '    for p in ps: p.start()', '    for p in ps: q.put(0)', '    for p in ps: p.join()', ''].join('\n'), 'start_order.py'))],
   ])('%s: kid-0 … kid-5 appear in that order', async (_runtime, go) => {
     const r = await go();
     expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');

@@ -11,7 +11,10 @@
 //   child) waits until the parent's inbox has delivered n: a child is listed after what its
 //   parent said before starting it (the exit of the sibling it joined, say); and after the
 //   siblings its parent started before it (announced by `spawned` among those n), so children
-//   are listed in the order they were started, whichever connects first.
+//   are listed in the order they were started, whichever connects first. When a wait for a
+//   child's end runs out while that child still waits for an older sibling, the sibling wait
+//   gives way first (and the end gets a fresh bound): a child's exit after its last words
+//   matters more than the order of listing.
 // Exits known outside any inbox (the main process's, from the operating system; one read from
 // a zombie) wait for the same fact through `whenDrained`. Every wait is bounded by ONE constant,
 // so that a process that stops reporting cannot hold the run back.
@@ -67,6 +70,8 @@ interface Wait {
   timer: NodeJS.Timeout | null;
   /** A turn of the event loop has passed since it began (see "never connected"). */
   turned: boolean;
+  /** Given a fresh bound once already (see expire). */
+  extended: boolean;
 }
 
 export interface SequencerHost<C, M> {
@@ -252,7 +257,7 @@ export class Sequencer<C, M> {
   }
 
   private await(barrier: Barrier, then: () => void): Wait | null {
-    const w: Wait = { barrier, then, timer: null, turned: false };
+    const w: Wait = { barrier, then, timer: null, turned: false, extended: false };
     if (this.flushing || this.satisfied(barrier, w)) {
       then();
       return null;
@@ -292,9 +297,22 @@ export class Sequencer<C, M> {
     return older;
   }
 
-  /** A wait that ran out of time: it ends, and siblings it waited for are waited for no more. */
+  /**
+   * A wait that ran out of time ends; siblings a hello waited for are waited for no more. A wait
+   * for a child's end whose child is itself held at its hello releases the child first, once,
+   * and waits on (see the top).
+   */
   private expire(w: Wait): void {
-    if (w.barrier.until === 'hello') for (const pid of this.olderSiblings(w.barrier)) this.settled(pid);
+    const b = w.barrier;
+    if (b.until === 'hello') for (const pid of this.olderSiblings(b)) this.settled(pid);
+    const held = b.until === 'drained' ? this.byPid.get(b.pid)?.waiting : null;
+    if (held && held.barrier.until === 'hello' && !w.extended) {
+      w.extended = true;
+      w.timer = setTimeout(() => this.expire(w), this.waitMs);
+      w.timer.unref();
+      this.expire(held);
+      return;
+    }
     this.end(w);
   }
 
