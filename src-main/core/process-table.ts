@@ -91,8 +91,9 @@ export class ProcessTable {
   hello(pid: number, ppid: number, name: string, daemon: boolean, handle: string | undefined): boolean {
     if (this.byPid.has(pid)) return true;
     const parent = this.byPid.get(ppid);
-    if (parent === undefined || parent.state !== 'running') return false;
     const announced = this.announced.get(pid);
+    // Its parent is a process of the run, alive, or gone after reporting it started this child.
+    if (parent === undefined || (parent.state !== 'running' && announced?.ppid !== ppid)) return false;
     this.announced.delete(pid);
     this.list(pid, ppid, name, daemon, handle !== undefined && ownedBy(handle, ppid) ? handle : undefined, announced?.ppid === ppid ? announced.at : undefined);
     return true;
@@ -108,6 +109,14 @@ export class ProcessTable {
   spawned(parent: number, pid: number, name: string, daemon: boolean, handle: string | undefined): void {
     if (this.byPid.has(pid) || this.byPid.get(parent)?.state !== 'running') return;
     this.announced.set(pid, { ppid: parent, name, daemon, handle: handle !== undefined && ownedBy(handle, parent) ? handle : undefined, at: this.host.now() });
+  }
+
+  /** A child its parent announced died before it said hello: listed from that report (its exit comes later). */
+  vanished(pid: number): void {
+    const a = this.announced.get(pid);
+    if (!a || this.byPid.has(pid)) return;
+    this.announced.delete(pid);
+    this.list(pid, a.ppid, a.name, a.daemon, a.handle, a.at);
   }
 
   closed(owner: number, handle: string): void {
@@ -172,11 +181,14 @@ export class ProcessTable {
   exited(pid: number, exitcode: number | null): void {
     let p = this.byPid.get(pid);
     if (!p) {
-      // Never said hello (it died first): listed now from its parent's report, to end at once.
+      // Never said hello (it died first): listed now from its parent's report, to end at once,
+      // after the siblings started before it that died the same way (listed in start order).
       const a = this.announced.get(pid);
-      if (!a || this.byPid.get(a.ppid)?.state !== 'running') return;
-      this.announced.delete(pid);
-      this.list(pid, a.ppid, a.name, a.daemon, a.handle, a.at);
+      if (!a) return;
+      for (const [sibling, b] of [...this.announced]) {
+        if (sibling !== pid && b.ppid === a.ppid && b.at <= a.at && !isAlive(sibling)) this.vanished(sibling);
+      }
+      this.vanished(pid);
       p = this.byPid.get(pid) as ProcessInfo;
     }
     if (p.state !== 'running') return;

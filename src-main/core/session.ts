@@ -25,7 +25,7 @@ import type { LockFigures } from './broker/lock-state.ts';
 import type { QueueFigures } from './broker/queue-count.ts';
 import { Broker, type BrokerHost } from './broker/server.ts';
 import { stopGroup } from './group-stop.ts';
-import { killGroupSync } from './process-group.ts';
+import { isAlive, killGroupSync } from './process-group.ts';
 import { ProcessTable } from './process-table.ts';
 import { onRootExit, readRootOutput, startRoot } from './root/runner.ts';
 import { RunControls } from './run-controls.ts';
@@ -238,6 +238,8 @@ export class Session {
         else if (usage?.cpu !== undefined) t.finalUsage(pid, usage.cpu, usage.maxrss);
         t.selfReport(pid, exitcode);
       },
+      alive: (pid) => isAlive(pid),
+      vanished: (pid) => t.vanished(pid),
       heard: (pid, last) => {
         // A short-lived child may be gone (reaped) by the time its hello or bye is handled: read
         // it now, log it in order. Its bye is its end: read even as a zombie, and only once.

@@ -15,6 +15,8 @@ import { Broker, type BrokerHost } from '../../src-main/core/broker/server.ts';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-read-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
+/** Pids a test has declared dead (the kernel's word, for made-up pids). */
+const dead = new Set<number>();
 
 async function broker() {
   const events: (RunEvent | UnstampedEvent)[] = [];
@@ -43,6 +45,9 @@ async function broker() {
     fatal: () => {},
     task: () => {},
     drained: (pid) => note(`gone ${pid}`),
+    // Made-up pids: alive unless a test says one died.
+    alive: (pid) => !dead.has(pid),
+    vanished: (pid) => note(`vanished ${pid}`),
     now: () => 0,
   };
   const b = new Broker(path.join(dir, `b${++n}.sock`), host);
@@ -128,6 +133,19 @@ describe("the sequencer: a child's hello", () => {
     await until(() => seen.includes('702: second'));
     expect(seen.filter((s) => s.startsWith('hello'))).toEqual(['hello 700', 'hello 701', 'hello 702']);
     await closeAll(b, parent, first, second);
+  });
+
+  it('does not wait for an older sibling that died before it connected: that one is listed in its place', async () => {
+    const { b, seen, until } = await broker();
+    dead.add(711);
+    const parent = await connect(b);
+    parent.write(Buffer.concat([hello(710, 1), spawned(711), spawned(712)]));
+    await until(() => seen.includes('hello 710'));
+    const second = await connect(b);
+    second.write(Buffer.concat([hello(712, 710, 2), line('second')]));
+    await until(() => seen.includes('712: second'));
+    expect(seen).toEqual(['hello 710', 'vanished 711', 'hello 712', '712: second']);
+    await closeAll(b, parent, second);
   });
 
   it.each([

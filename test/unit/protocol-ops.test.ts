@@ -99,6 +99,8 @@ describe('the broker and ops messages', () => {
       fatal: () => {},
       task: () => {},
       drained: (pid) => disconnected(pid),
+      alive: () => true,
+      vanished: () => {},
       now: () => performance.now() - start,
     };
     const b = new Broker(path.join(dir, `b${++n}.sock`), host);

@@ -83,6 +83,10 @@ export interface SequencerHost<C, M> {
   drained(inbox: Inbox<C, M>): void;
   /** The inbox waits (stop reading its socket: what it sends meanwhile would only pile up) or goes on. */
   waiting(inbox: Inbox<C, M>, waits: boolean): void;
+  /** Whether `pid` can still run (the kernel's word). */
+  alive(pid: number): boolean;
+  /** A child its parent announced died before it said hello: it is listed now, in its place. */
+  vanished(pid: number): void;
 }
 
 export class Sequencer<C, M> {
@@ -132,6 +136,17 @@ export class Sequencer<C, M> {
   /** A message arrived on the connection. */
   push(inbox: Inbox<C, M>, m: M): void {
     if (inbox.drained) return;
+    // The common case, on the hot path: nothing held, nothing to wait for: delivered at once.
+    if (!this.pumping && inbox.waiting === null && inbox.held === null && inbox.queue.length === 0 && this.host.barrierOf(inbox, m) === null) {
+      this.pumping = true;
+      try {
+        this.delivered(inbox, m);
+      } finally {
+        this.pumping = false;
+      }
+      if (this.ready.size > 0) this.pump();
+      return;
+    }
     inbox.queue.push(m);
     this.wake(inbox);
   }
@@ -234,10 +249,7 @@ export class Sequencer<C, M> {
           return;
         }
       }
-      this.host.deliver(inbox, m);
-      inbox.read += 1;
-      if (inbox.read === 1) this.settled(inbox.pid);
-      if (this.watched.has(inbox.pid)) this.recheck();
+      this.delivered(inbox, m);
     }
     if (inbox.closed && !inbox.drained && inbox.waiting === null && inbox.held === null && inbox.queue.length === 0) {
       inbox.drained = true;
@@ -245,6 +257,13 @@ export class Sequencer<C, M> {
       this.host.drained(inbox);
       if (this.watched.has(inbox.pid)) this.recheck();
     }
+  }
+
+  private delivered(inbox: Inbox<C, M>, m: M): void {
+    this.host.deliver(inbox, m);
+    inbox.read += 1;
+    if (inbox.read === 1) this.settled(inbox.pid);
+    if (this.watched.has(inbox.pid)) this.recheck();
   }
 
   private hold(inbox: Inbox<C, M>, barrier: Barrier): void {
@@ -288,13 +307,25 @@ export class Sequencer<C, M> {
     for (const w of [...this.waits]) if (this.waits.has(w) && this.satisfied(w.barrier, w)) this.end(w);
   }
 
-  /** Siblings announced before the child of a hello barrier that have not said hello nor ended. */
+  /**
+   * Siblings announced before the child of a hello barrier that have not said hello nor ended.
+   * One that is dead without having connected never will: it is listed in its place (vanished)
+   * and waited for no more.
+   */
   private olderSiblings(b: Extract<Barrier, { until: 'hello' }>): number[] {
     const byChild = this.expected.get(b.pid);
     if (!byChild) return [];
     const older: number[] = [];
     for (const [child, at] of byChild) if (child !== b.child && at <= b.count) older.push(child);
-    return older;
+    const waitFor = older.filter((pid) => this.byPid.has(pid) || this.unclaimed > 0 || this.host.alive(pid));
+    for (const pid of older) {
+      if (waitFor.includes(pid)) continue;
+      this.host.vanished(pid);
+      this.parentOf.delete(pid);
+      byChild.delete(pid);
+    }
+    if (byChild.size === 0) this.expected.delete(b.pid);
+    return waitFor;
   }
 
   /**

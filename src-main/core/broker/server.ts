@@ -56,6 +56,10 @@ export interface BrokerHost {
    * be for long, so this is the moment to take a reading of it.
    */
   heard?(pid: number, last: boolean): void;
+  /** Whether `pid` can still run (the kernel's word). */
+  alive(pid: number): boolean;
+  /** A child its parent announced died before it said hello (see sequencer.ts). */
+  vanished(pid: number): void;
 }
 
 export interface ControlReply {
@@ -107,6 +111,8 @@ export class Broker {
         barrierOf: (inbox, m) => barrierOf(inbox.pid, m),
         drained: (inbox) => this.drained(inbox.conn),
         waiting: (inbox, waits) => (waits ? inbox.conn.socket.pause() : inbox.conn.socket.resume()),
+        alive: (pid) => host.alive(pid),
+        vanished: (pid) => host.vanished(pid),
       },
       order,
     );
