@@ -11,7 +11,7 @@
 // and written to bench/RESULTS.md.
 //
 // Environment knobs (defaults are the published configuration):
-//   BENCH_REPS=3  BENCH_QUEUE_ITEMS=200000  BENCH_LOCK_PAIRS=5000  BENCH_LOCK_WORKERS=4  BENCH_POOL_ITEMS=100000
+//   BENCH_REPS=3  BENCH_QUEUE_ITEMS=200000  BENCH_BIG_ITEM_MIB=32  BENCH_LOCK_PAIRS=5000  BENCH_LOCK_WORKERS=4  BENCH_POOL_ITEMS=100000
 //   BENCH_START_ROUNDS=10  BENCH_PY_LOCK_PAIRS=50000  BENCH_KEEP_LOGS=1 (keep the run logs in the temp folder)
 // Changing them changes what RESULTS.md reports (it states the sizes it ran with).
 
@@ -27,6 +27,8 @@ import { buildSync } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const QUEUE_ITEMS = Number(process.env.BENCH_QUEUE_ITEMS ?? 200_000);
+/** One item this large crosses the broker in 64 KiB socket chunks, twice (put in, get out). */
+const BIG_ITEM_MIB = Number(process.env.BENCH_BIG_ITEM_MIB ?? 32);
 const LOCK_PAIRS = Number(process.env.BENCH_LOCK_PAIRS ?? 5_000);
 const LOCK_WORKERS = Number(process.env.BENCH_LOCK_WORKERS ?? 4);
 /** mp.Lock() is a shared-memory semaphore: 20k ops take ~20 ms, too short to time; give it 10x. */
@@ -299,6 +301,16 @@ async function benchQueue(rep) {
   );
 }
 
+async function benchBigItem() {
+  const env = { BENCH_BIG_ITEM_MIB: String(BIG_ITEM_MIB) };
+  const o = await ours('queue-big-item', ['big_item_s'], env);
+  if (!keepLogs) fs.rmSync(o.log, { force: true });
+  record('bigItem', 'ours', o.results.big_item_s);
+  const p = await python('queue_big_item', [], ['big_item_s'], env);
+  record('bigItem', 'python', p.results.big_item_s);
+  progress(`  big     ours ${o.results.big_item_s.toFixed(3)} s   python ${p.results.big_item_s.toFixed(3)} s (one ${BIG_ITEM_MIB} MiB item)`);
+}
+
 async function benchLock() {
   const env = { BENCH_LOCK_PAIRS: String(LOCK_PAIRS), BENCH_LOCK_WORKERS: String(LOCK_WORKERS) };
   const o = await ours('lock-contended', ['lock_ops_per_s'], env);
@@ -545,6 +557,7 @@ function buildRows(sampler, runLogUs, frames) {
   const rows = [];
   const allLogged = logChecks.every((c) => c.get === c.expected && c.put === c.expected);
   if (samples.queue) queueRows(rows, m, allLogged);
+  if (samples.bigItem) bigItemRows(rows, m);
   if (samples.lock) lockRows(rows, m);
   if (samples.poolMap) poolRows(rows, m);
   if (samples.start) startRows(rows, m);
@@ -615,6 +628,20 @@ function queueRows(rows, m, allLogged) {
     better: 'higher',
     target: `ours >= 100,000 items/s, every put/get logged`,
     pass: q.ours >= 100_000 && allLogged,
+  });
+}
+
+function bigItemRows(rows, m) {
+  const b = { ours: m('bigItem', 'ours'), python: m('bigItem', 'python') };
+  rows.push({
+    bench: `1c. Queue, one ${BIG_ITEM_MIB} MiB item main -> child: from the start of put() to the end of get()`,
+    metric: 's',
+    ours: b.ours.toFixed(3),
+    python: b.python.toFixed(3),
+    ratio: (b.ours / b.python).toFixed(2),
+    better: 'lower',
+    target: 'ours < 1 s (the frame decoder joins a split frame once, not per 64 KiB chunk)',
+    pass: b.ours < 1,
   });
 }
 
@@ -782,6 +809,7 @@ function markdownTable(rows) {
 function rawFigures() {
   const names = {
     queue: 'queue items/s',
+    bigItem: 'one big queue item s',
     lock: 'lock ops/s (python: Manager)',
     lockPlain: 'lock ops/s (python: mp.Lock)',
     poolMap: 'pool map s',
@@ -812,7 +840,10 @@ async function main() {
   loadAtStart = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   for (let rep = 1; rep <= REPS; rep++) {
     progress(`round ${rep}/${REPS}`);
-    if (wanted('queue')) await benchQueue(rep);
+    if (wanted('queue')) {
+      await benchQueue(rep);
+      await benchBigItem();
+    }
     if (wanted('lock')) await benchLock();
     if (wanted('pool')) await benchPool();
     if (wanted('start')) await benchStart();
@@ -919,6 +950,11 @@ about 25 ms more.
 1. \`bench/scenarios/queue-throughput.ts\` / \`bench/python/queue_throughput.py\`: main puts
    ${fmtNum(QUEUE_ITEMS)} ints and an end marker on an unbounded Queue; a child consumes them and times from its
    first item to the end marker. The producer starts once the consumer reports ready.
+   1c. \`bench/scenarios/queue-big-item.ts\` / \`bench/python/queue_big_item.py\`: main puts one
+   ${BIG_ITEM_MIB} MiB byte array (with the wall-clock time the put began) on a Queue; the child
+   times to the end of its get. Ours crosses the broker's socket twice, in 64 KiB chunks. Before
+   the frame decoder kept a split frame as a list of pieces (it joined its pending bytes on every
+   chunk), one 8 / 16 / 32 MiB item took 1.8 / 7.1 / 28.8 s on this machine.
 2. \`bench/scenarios/lock-contended.ts\` / \`bench/python/lock_contended.py manager|plain\`: ${LOCK_WORKERS} processes
    wait on a start queue, then each does ${fmtNum(LOCK_PAIRS)} acquire/release pairs; main times from releasing them
    to the last "done". Python's reference is \`Manager().Lock()\` (a lock behind a server process,

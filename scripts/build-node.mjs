@@ -19,12 +19,17 @@ const all = [
   // bundler's renamed bindings show through (`_Process`, `_Queue`).
   () => build({ ...common, keepNames: true, entryPoints: { procscope: 'src-main/runtime/index.ts' }, outdir: 'out/runtime', outExtension: { '.js': '.mjs' } }),
   () => build({ ...common, entryPoints: { child: 'src-main/runtime/child.ts' }, outdir: 'out/runtime', outExtension: { '.js': '.mjs' } }),
+  // sucrase is bundled too, in a chunk of its own that hooks.mjs imports only when a file needs
+  // compiling: out/runtime then needs nothing from node_modules, so it works unpacked from a
+  // packaged app's asar (electron-builder.config.mjs), where node_modules stays inside the asar.
   () => build({
     ...common,
     entryPoints: { hooks: 'src-main/runtime/hooks.ts' },
     outdir: 'out/runtime',
     outExtension: { '.js': '.mjs' },
-    external: ['sucrase'],
+    splitting: true,
+    chunkNames: 'hooks-[name]-[hash]',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   }),
   () => build({
     ...common,

@@ -220,6 +220,36 @@ export interface LocalizedText {
   zh: string;
 }
 
+/**
+ * The view that carries a preset's lesson: the timeline of process lifetimes, the lock lanes,
+ * the queue chart, or the pool's worker lanes with their tasks.
+ */
+export type LessonView = 'timeline' | 'locks' | 'queues' | 'workers';
+
+/**
+ * What a preset's verdict reads from its run log (common/verdict.ts): generic lessons, each with
+ * the preset's parameters. Plain data, so it crosses IPC with the preset.
+ */
+export type VerdictSpec =
+  /** Main outlives its children: they are its real children and it waits for them (hello, subclass). */
+  | { kind: 'parent-waits'; children: number }
+  /** The main's children ran one after another, or overlapped (join-in-loop, -wrong). */
+  | { kind: 'children'; children: number }
+  /** How each child of main ended, and main itself if it failed (members). */
+  | { kind: 'exit-codes' }
+  /** The pool's workers and how many tasks (chunks) each took (pool-map). */
+  | { kind: 'pool'; workers: number }
+  /**
+   * The first queue the program created: how full it got and what was left in it. `values`: the
+   * items put, in order, as the Python original writes them, to name what is left.
+   */
+  | { kind: 'queue'; values?: string[] }
+  /**
+   * Buyers race for `stock` items; a buyer's output line containing `sold` (or `notSold`) says
+   * how it went. With a lock in the run, whether it ever had two holders at once.
+   */
+  | { kind: 'stock'; stock: number; sold: string; notSold: string };
+
 export interface PresetInfo {
   /** e.g. `flash-sale` */
   id: string;
@@ -228,6 +258,10 @@ export interface PresetInfo {
   title: LocalizedText;
   /** What to look at while it runs: a short paragraph per language. */
   explanation: LocalizedText;
+  /** The view that shows what the preset teaches. */
+  lesson: LessonView;
+  /** How its outcome is read from the run log, and put in words at the end of a run. */
+  verdict: VerdictSpec;
   /** The TypeScript scenario source, as shipped. */
   source: string;
   /** The Python original it mirrors, verbatim from the seed. */
@@ -325,6 +359,11 @@ export interface PastRun {
   /** How the run ended, or null if its log has no end (still running, or the monitor was killed). */
   reason: EndReason | null;
   bytes: number;
+  /**
+   * Bytes at the end of the log that readers leave out: its last line is torn (the monitor was
+   * killed in the middle of writing it). Absent when there are none, and for the run in progress.
+   */
+  tornBytes?: number;
 }
 
 export type ExportFormat = 'jsonl' | 'csv' | 'trace';

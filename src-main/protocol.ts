@@ -19,6 +19,14 @@ export const ENV_INTERACTIVE = 'PROCSCOPE_INTERACTIVE';
  * reports in batches (the operations on a lent lock) with its own clock, in run time.
  */
 export const ENV_T0 = 'PROCSCOPE_T0';
+/**
+ * The monitor, as `<pid>:<start time>` (clock ticks after boot, /proc/<pid>/stat field 22; 0 where
+ * there is no /proc): a process of the run that sees its connection close ends the run only if
+ * this process is gone (runtime/run-end.ts, the shim's _run_end.py).
+ */
+export const ENV_MONITOR = 'PROCSCOPE_MONITOR';
+/** The run's process group, as its main process found it: every process after it inherits it. */
+export const ENV_RUN_GROUP = 'PROCSCOPE_RUN_GROUP';
 
 export const Codec = { V8: 0, JSON: 1 } as const;
 export type Codec = (typeof Codec)[keyof typeof Codec];
@@ -302,11 +310,18 @@ export function encodeFrame(msg: UpMessage | DownMessage, codec: Codec = Codec.V
 export const MAX_FRAME = 256 * 1024 * 1024;
 
 /**
- * Incremental frame decoder: feed it socket chunks, get whole messages in order. Keeps at most
- * one partial frame; never concatenates chunks that already hold whole frames.
+ * Incremental frame decoder: feed it socket chunks, get whole messages in order. A frame split
+ * across chunks is kept as the list of its pieces and joined ONCE, when the last piece is in:
+ * joining the pending bytes on every 64 KiB chunk made one 32 MiB item cost 512 copies of up to
+ * 32 MiB (seconds, with the broker's event loop blocked). Chunks that hold whole frames are never
+ * copied.
  */
 export class FrameDecoder {
-  private pending: Buffer | null = null;
+  /** Pieces of the frame at the head, in order (views into the chunks they came in). */
+  private pieces: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes the frame at the head needs in all (its 4-byte length included); 0 until its length is in. */
+  private need = 0;
   /** Codec of the last frame decoded: the broker answers a peer in the codec it speaks. */
   lastCodec: Codec = Codec.V8;
 
@@ -316,17 +331,25 @@ export class FrameDecoder {
    * without it, it throws too.
    */
   push(chunk: Buffer, onMessage: (msg: unknown) => void, onBadBody?: (err: Error) => void): void {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = null;
+    let buf = chunk;
+    if (this.buffered > 0) {
+      this.pieces.push(chunk);
+      this.buffered += chunk.length;
+      if (this.need === 0 && this.buffered >= 4) this.need = frameSize(Buffer.concat(this.pieces, 4));
+      if (this.need === 0 || this.buffered < this.need) return;
+      buf = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces, this.buffered);
+      this.pieces = [];
+      this.buffered = 0;
+      this.need = 0;
+    }
     let off = 0;
     while (buf.length - off >= HEADER) {
-      const len = buf.readUInt32LE(off);
-      if (len < 1 || len > MAX_FRAME) throw new Error(`bad frame length ${len}`);
-      if (buf.length - off - 4 < len) break;
+      const size = frameSize(buf, off);
+      if (buf.length - off < size) break;
       const codec = buf[off + 4] as Codec;
       if (codec !== Codec.V8 && codec !== Codec.JSON) throw new Error(`unknown codec ${codec}`);
-      const body = buf.subarray(off + HEADER, off + 4 + len);
-      off += 4 + len;
+      const body = buf.subarray(off + HEADER, off + size);
+      off += size;
       this.lastCodec = codec;
       let msg: unknown;
       try {
@@ -338,8 +361,20 @@ export class FrameDecoder {
       }
       onMessage(msg);
     }
-    if (off < buf.length) this.pending = Buffer.from(buf.subarray(off));
+    if (off < buf.length) {
+      const rest = buf.subarray(off);
+      this.pieces = [rest];
+      this.buffered = rest.length;
+      this.need = rest.length >= 4 ? frameSize(rest) : 0;
+    }
   }
+}
+
+/** The whole size of the frame starting at `off` (4 + its length field); throws on a bad length. */
+function frameSize(buf: Buffer, off = 0): number {
+  const len = buf.readUInt32LE(off);
+  if (len < 1 || len > MAX_FRAME) throw new Error(`bad frame length ${len}`);
+  return 4 + len;
 }
 
 // ---- validation (the broker trusts nothing that crosses the socket) ---------------------------

@@ -27,13 +27,17 @@ export type Command =
       args: string[];
     }
   | { cmd: 'export'; log: string; format: 'csv' | 'trace'; out?: string }
-  | { cmd: 'serve'; port?: number };
+  | { cmd: 'compare'; a: string; b: string; json: boolean }
+  | { cmd: 'serve'; port?: number }
+  | { cmd: 'ui' };
 
 export const USAGE = `usage:
   procscope presets [--json]
   procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--json] [-- ARGS...]
   procscope export <log.jsonl> --format csv|trace [-o FILE]
+  procscope compare <A.jsonl> <B.jsonl> [--json]
   procscope serve [--port N]   (0 or none: any free port)
+  procscope ui
   procscope --help | --version`;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -131,6 +135,15 @@ export function parseArgs(argv: string[]): Command {
       }
       return { cmd: 'export', log: files[0], format, out: str(values.output) };
     }
+    case 'compare': {
+      const { values, positionals, rest: after } = parseOptions(rest, { json: { type: 'boolean' } });
+      const logs = [...positionals, ...(after ?? [])];
+      if (logs.length !== 2) throw new UsageError(`compare needs two run logs, got ${logs.length}`);
+      return { cmd: 'compare', a: logs[0], b: logs[1], json: values.json === true };
+    }
+    case 'ui':
+      if (rest.length) throw new UsageError(`ui takes no arguments, got '${rest[0]}'`);
+      return { cmd: 'ui' };
     case 'serve': {
       const { values, positionals, rest: after } = parseOptions(rest, { port: { type: 'string' } });
       const extra = [...positionals, ...(after ?? [])];

@@ -9,14 +9,18 @@ import { DEFAULT_INTERVAL_MS } from '../common/interval.ts';
 import { Backend, CommandError } from '../core/backend.ts';
 import { packageRoot } from '../core/paths.ts';
 import { exportCsv } from '../core/runlog/csv.ts';
-import { RunLogError } from '../core/runlog/reader.ts';
+import { ExportError } from '../core/runlog/export-file.ts';
+import { RunLogError, tornTailNote } from '../core/runlog/reader.ts';
 import { exportTrace } from '../core/runlog/trace.ts';
 import { ScenarioError } from '../core/scenario-loader.ts';
 import { ControlError } from '../core/session.ts';
+import { findElectron, openWindow } from '../electron/launcher.ts';
 import { presetById, presets } from '../presets/catalog.ts';
 import { startWebShell } from '../web/server.ts';
 import { USAGE, UsageError, parseArgs, type Command } from './args.ts';
+import { compareCommand } from './compare.ts';
 import { processTable, stacksText, summaryText } from './format.ts';
+import { verdictLine, verdictReaderFor } from './verdict-line.ts';
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`procscope: ${message}\n`);
@@ -51,7 +55,9 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     if (live) pending.push(line);
     else out.write(`${line}\n`);
   };
+  const verdict = verdictReaderFor(cmd.scenario);
   const onEvent = (e: RunEvent) => {
+    verdict?.add(e);
     if (cmd.json) {
       out.write(`${JSON.stringify(e)}\n`);
       return;
@@ -112,7 +118,10 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     const summary = await done;
     if (timer) clearInterval(timer);
     if (live) await draw();
-    out.write(`\n${summaryText(summary, cmd.scenario, info.logPath).join('\n')}\n`);
+    const lines = summaryText(summary, cmd.scenario, info.logPath);
+    const said = verdictLine(verdict);
+    if (said) lines.splice(1, 0, said);
+    out.write(`\n${lines.join('\n')}\n`);
   }
   const { end } = await done;
   await backend.dispose();
@@ -140,6 +149,7 @@ async function exportCommand(cmd: Extract<Command, { cmd: 'export' }>): Promise<
   if (progress) process.stderr.write('\r\x1b[K');
   const count = 'rows' in result ? `${result.rows} rows` : `${result.events} trace events`;
   process.stdout.write(`wrote ${out} (${count})\n`);
+  if (result.torn) process.stderr.write(`procscope: ${tornTailNote(log, result.torn)}\n`);
   return 0;
 }
 
@@ -183,8 +193,16 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(cmd);
     case 'export':
       return exportCommand(cmd);
+    case 'compare':
+      return compareCommand(cmd, (text) => process.stdout.write(text), (line) => process.stderr.write(`procscope: note: ${line}\n`));
     case 'serve':
       return serveCommand(cmd);
+    case 'ui': {
+      const window = findElectron();
+      if ('electron' in window) return openWindow(window.electron);
+      process.stdout.write(`procscope: no desktop window here (${window.reason}): opening the browser shell instead\n`);
+      return serveCommand({ cmd: 'serve' });
+    }
   }
 }
 
@@ -207,7 +225,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     // One line, as for every other mistake; the usage is one --help away.
     if (err instanceof UsageError) fail(`${err.message} (see procscope --help)`, 2);
-    if (err instanceof ScenarioError || err instanceof RunLogError || err instanceof ControlError || err instanceof CommandError) fail(err.message);
+    if (err instanceof ScenarioError || err instanceof RunLogError || err instanceof ControlError || err instanceof CommandError || err instanceof ExportError) fail(err.message);
     const e = err as NodeJS.ErrnoException;
     if (e && (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR')) fail(`${e.message}`);
     // Anything else is our bug: still one line, plus where to look.

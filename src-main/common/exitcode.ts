@@ -5,8 +5,9 @@
 export type SignalTable = Readonly<Partial<Record<string, number>>>;
 
 /**
- * The signals every POSIX system numbers alike: enough to name an exit code where the platform's
- * own table is not at hand (a browser showing a log made elsewhere).
+ * The signals every POSIX system numbers alike (Linux and macOS agree on these), so a name is
+ * never a guess: enough to name an exit code where the platform's own table is not at hand (a
+ * browser showing a log made elsewhere, a verdict read from a log).
  */
 export const PORTABLE_SIGNALS: SignalTable = {
   SIGHUP: 1,
@@ -33,8 +34,8 @@ export function exitcodeOf(code: number | null, signal: string | null, signals: 
   return n ? -n : 1;
 }
 
-/** The signal that `exitcode` says killed the process (`SIGTERM` for -15), or null. */
-export function signalOf(exitcode: number | null | undefined, signals: SignalTable = PORTABLE_SIGNALS): string | null {
+/** The signal that `exitcode` says killed the process (`SIGKILL` for -9), or null for a normal exit code or an unknown signal. */
+export function signalOfExitcode(exitcode: number | null | undefined, signals: SignalTable = PORTABLE_SIGNALS): string | null {
   if (exitcode === null || exitcode === undefined || exitcode >= 0) return null;
   for (const [name, n] of Object.entries(signals)) if (n === -exitcode) return name;
   return null;
@@ -42,6 +43,6 @@ export function signalOf(exitcode: number | null | undefined, signals: SignalTab
 
 /** Python's `_exitcode_to_name`: `-SIGTERM` for -15, the number itself otherwise. */
 export function exitcodeName(exitcode: number, signals: SignalTable = PORTABLE_SIGNALS): string {
-  const name = signalOf(exitcode, signals);
+  const name = signalOfExitcode(exitcode, signals);
   return name ? `-${name}` : String(exitcode);
 }

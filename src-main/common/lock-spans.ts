@@ -41,8 +41,12 @@ export class LockSpans {
   abandonedBy: Pid | null = null;
   readonly #waiting = new Set<Pid>();
   readonly #holding = new Set<Pid>();
-  /** Processes that exited: a late report of theirs opens nothing. */
-  readonly #gone = new Set<Pid>();
+  /**
+   * Processes that exited, with when: a report of theirs stamped after that opens nothing; one
+   * stamped before it (Python's reports can be logged after the exit) counts, and a wait it
+   * opens ends at the exit at the latest.
+   */
+  readonly #gone = new Map<Pid, number>();
   /** A request that waited only if its acquire does not follow at the same instant. */
   #maybe: { pid: Pid; t: number } | null = null;
 
@@ -76,13 +80,18 @@ export class LockSpans {
     this.#followHolder(e);
     this.holder = e.holder;
     this.waiters = e.waiters;
+    // A late wait of a process that has exited ends there, once the lock's time has passed it.
+    for (const pid of this.#waiting) {
+      const end = this.#gone.get(pid);
+      if (end !== undefined && end <= e.t) this.#endWait(pid, end, 'exited');
+    }
   }
 
   /** `pid` exited at `t`: a wait it had open ends there (a hold stays until `abandoned` says). */
   exited(pid: Pid, t: number): void {
     if (this.#maybe?.pid === pid) this.settle();
     this.#endWait(pid, t, 'exited');
-    this.#gone.add(pid);
+    this.#gone.set(pid, t);
   }
 
   /** `pid` started (again: pids are reused): its events count from now on. */
@@ -97,9 +106,15 @@ export class LockSpans {
     if (maybe) this.#startWait(maybe.pid, maybe.t);
   }
 
+  /** Whether `pid` had exited by `t`. */
+  #goneBy(pid: Pid, t: number): boolean {
+    const end = this.#gone.get(pid);
+    return end !== undefined && t >= end;
+  }
+
   #request(e: LockFact): void {
     const pid = e.pid;
-    if (this.#gone.has(pid) || this.#waiting.has(pid)) return;
+    if (this.#goneBy(pid, e.t) || this.#waiting.has(pid)) return;
     let others = false;
     let listed = false;
     for (const w of e.waiters) {
@@ -111,7 +126,7 @@ export class LockSpans {
   }
 
   #startWait(pid: Pid, t: number): void {
-    if (this.#waiting.has(pid) || this.#gone.has(pid)) return;
+    if (this.#waiting.has(pid) || this.#goneBy(pid, t)) return;
     this.#waiting.add(pid);
     this.sink.waitStarted(pid, t);
   }
@@ -128,7 +143,7 @@ export class LockSpans {
       this.sink.holdEnded(pid, e.t, 'released');
     }
     const h = e.holder;
-    if (h !== null && h !== this.abandonedBy && !this.#gone.has(h) && !this.#holding.has(h)) {
+    if (h !== null && h !== this.abandonedBy && !this.#goneBy(h, e.t) && !this.#holding.has(h)) {
       this.#holding.add(h);
       this.sink.holdStarted(h, e.t);
     }

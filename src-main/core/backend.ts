@@ -153,7 +153,8 @@ export class Backend {
         return this.control('join', target, timeout);
       }
       case 'runs.list':
-        return this.runs.list();
+        // The log of the run in progress ends mid-write by nature: not a torn tail.
+        return this.runs.list(this.run && this.run.end === null ? this.run.info.runId : null);
       case 'runs.open':
         return this.open((a as { runId: string }).runId, requester);
       case 'run.export': {

@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseRunEvent, type ExportFormat, type PastRun } from '../api.ts';
 import { isRunId } from '../common/run-id.ts';
 import { exportCsv } from './runlog/csv.ts';
+import { tornTailBytes } from './runlog/torn-tail.ts';
 import { exportTrace } from './runlog/trace.ts';
 import { CommandError } from './command-error.ts';
 
@@ -26,8 +27,8 @@ export class RunsFolder {
     this.exportsDir = exportsDir;
   }
 
-  /** The runs, newest first. */
-  async list(): Promise<PastRun[]> {
+  /** The runs, newest first; `live`: the run being written now (its tail is not torn). */
+  async list(live: string | null): Promise<PastRun[]> {
     let names: string[];
     try {
       names = await fs.promises.readdir(this.dir);
@@ -36,7 +37,7 @@ export class RunsFolder {
       throw err;
     }
     const found = await Promise.all(
-      names.filter((n) => n.endsWith('.jsonl') && isRunId(n.slice(0, -'.jsonl'.length))).map((n) => this.pastRun(n.slice(0, -'.jsonl'.length))),
+      names.filter((n) => n.endsWith('.jsonl') && isRunId(n.slice(0, -'.jsonl'.length))).map((n) => this.pastRun(n.slice(0, -'.jsonl'.length), live)),
     );
     const runs = found.filter((r): r is PastRun => r !== null);
     // Newest first; ISO 8601 UTC strings sort as time does.
@@ -45,7 +46,7 @@ export class RunsFolder {
   }
 
   /** One log's summary from its first line and its last line only. */
-  private async pastRun(runId: string): Promise<PastRun | null> {
+  private async pastRun(runId: string, live: string | null): Promise<PastRun | null> {
     const logPath = path.join(this.dir, `${runId}.jsonl`);
     let handle: fs.promises.FileHandle | null = null;
     try {
@@ -76,7 +77,8 @@ export class RunsFolder {
         }
       }
       const runtime = first.event.runtime ?? 'typescript';
-      return { runId, logPath, scenario: first.event.scenario, runtime, startedAt: first.event.startedAt, reason, bytes: st.size };
+      const tornBytes = runId === live ? 0 : await tornTailBytes(handle, st.size);
+      return { runId, logPath, scenario: first.event.scenario, runtime, startedAt: first.event.startedAt, reason, bytes: st.size, ...(tornBytes > 0 ? { tornBytes } : {}) };
     } catch {
       // Unreadable or not a run log: not listed.
       return null;

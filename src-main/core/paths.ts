@@ -25,20 +25,30 @@ export function packageRoot(): string {
   }
 }
 
+/**
+ * Where a packaged app (electron-builder) keeps a file that other programs must read as a plain
+ * file: scenario processes (Electron run as Node), python3 and the shell cannot look inside
+ * app.asar, so out/runtime, resources/python and the presets are unpacked next to it
+ * (asarUnpack in electron-builder.yml), in app.asar.unpacked.
+ */
+export function unpacked(file: string): string {
+  return file.replace(/([\\/])app\.asar(?=[\\/]|$)/, '$1app.asar.unpacked');
+}
+
 /** Entry point every scenario process starts with (built by `npm run build:node`). */
 export function childEntry(): string {
-  const file = path.join(packageRoot(), 'out', 'runtime', 'child.mjs');
+  const file = unpacked(path.join(packageRoot(), 'out', 'runtime', 'child.mjs'));
   if (!fs.existsSync(file)) throw new Error(`procscope runtime is not built (${file} missing): run npm run build:node`);
   return file;
 }
 
 /** The Python shim (Python mode): put on PYTHONPATH, its sitecustomize instruments multiprocessing. */
 export function pythonShimDir(): string {
-  return path.join(packageRoot(), 'resources', 'python');
+  return unpacked(path.join(packageRoot(), 'resources', 'python'));
 }
 
 export function presetsDir(): string {
-  return path.join(packageRoot(), 'src-main', 'presets');
+  return unpacked(path.join(packageRoot(), 'src-main', 'presets'));
 }
 
 /** procscope's folder of the user: $PROCSCOPE_HOME, else ~/.procscope. */

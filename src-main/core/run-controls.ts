@@ -7,7 +7,7 @@ import type { ControlOp } from '../protocol.ts';
 import type { Broker } from './broker/server.ts';
 import { isAlive } from './process-group.ts';
 import type { ProcessTable } from './process-table.ts';
-import { ControlError } from './session-setup.ts';
+import { ControlError } from './command-error.ts';
 
 export interface ControlsHost {
   table: ProcessTable;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { isInterpreter, type RunEvent, type Runtime } from '../api.ts';
 import { DEFAULT_INTERVAL_MS } from '../common/interval.ts';
 import { runIdFor } from '../common/run-id.ts';
+import { ControlError } from './command-error.ts';
 import { runsDir } from './paths.ts';
 import { pythonRoot } from './root/python-root.ts';
 import type { RootRunner } from './root/runner.ts';
@@ -38,11 +39,6 @@ export interface SessionOptions {
   args?: readonly string[];
 }
 
-/** A control that the session refuses: the message is one line, fit for the user. */
-export class ControlError extends Error {
-  override name = 'ControlError';
-}
-
 export interface Setup {
   scenario: ResolvedScenario;
   runner: RootRunner;
@@ -73,3 +69,5 @@ export function prepare(opts: SessionOptions): Setup {
     beforeTimeout: opts.beforeTimeout,
   };
 }
+
+export { ControlError } from './command-error.ts';

@@ -13,14 +13,26 @@ export type PresetMeta = Omit<PresetInfo, 'source' | 'python'> & {
   pythonFile: string;
 };
 
-function preset(id: string, seed: number, title: PresetMeta['title'], explanation: PresetMeta['explanation']): PresetMeta {
-  return { id, seed, title, explanation, scenarioFile: `scenarios/${id}.ts`, pythonFile: `python/${id}.py` };
+function preset(
+  id: string,
+  seed: number,
+  lesson: PresetMeta['lesson'],
+  verdict: PresetMeta['verdict'],
+  title: PresetMeta['title'],
+  explanation: PresetMeta['explanation'],
+): PresetMeta {
+  return { id, seed, title, explanation, lesson, verdict, scenarioFile: `scenarios/${id}.ts`, pythonFile: `python/${id}.py` };
 }
+
+/** What the flash-sale buyers print (in both languages' versions): 抢购成功 succeeded, 抢购失败 failed. */
+const SALE = { kind: 'stock', stock: 3, sold: '抢购成功', notSold: '抢购失败' } as const;
 
 export const presets: readonly PresetMeta[] = [
   preset(
     'hello',
     1,
+    'timeline',
+    { kind: 'parent-waits', children: 1 },
     { en: 'Create a process', zh: '创建一个进程' },
     {
       en:
@@ -38,6 +50,8 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'join-in-loop-wrong',
     2,
+    'timeline',
+    { kind: 'children', children: 5 },
     { en: 'join() inside the loop (wrong)', zh: '在循环里 join()（错误）' },
     {
       en:
@@ -54,21 +68,27 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'join-in-loop',
     2,
+    'timeline',
+    { kind: 'children', children: 5 },
     { en: 'join() after the loop (right)', zh: '循环结束后再 join()（正确）' },
     {
       en:
-        'The first loop only starts the five children; the second loop joins them. In the timeline, the five ' +
-        "children's lanes overlap: they run in parallel (with few cores they take turns on the CPU). Nothing " +
-        'orders them, so the numbers may print in any order, and the main process ends only after the last join().',
+        'The first loop only starts the five children; the second loop joins them. In the timeline, the ' +
+        "children's lanes overlap: they run in parallel (with few cores they take turns on the CPU; a quick child " +
+        'may be done before the last one starts). Nothing orders them, so the numbers may print in any order, and ' +
+        'the main process ends only after the last join().',
       zh:
-        '第一个循环只负责启动五个子进程，第二个循环再逐个 join()。在时间线上，五个子进程的泳道相互重叠：' +
-        '它们在并行运行（CPU 核数少时会轮流使用 CPU）。没有任何机制规定它们的先后，所以数字的打印顺序不固定；' +
+        '第一个循环只负责启动五个子进程，第二个循环再逐个 join()。在时间线上，子进程的泳道相互重叠：' +
+        '它们在并行运行（CPU 核数少时会轮流使用 CPU；跑得快的子进程可能在最后一个启动前就已结束）。' +
+        '没有任何机制规定它们的先后，所以数字的打印顺序不固定；' +
         '主进程要等最后一个 join() 返回才结束。',
     },
   ),
   preset(
     'subclass',
     3,
+    'timeline',
+    { kind: 'parent-waits', children: 1 },
     { en: 'Subclass Process', zh: '继承 Process 类' },
     {
       en:
@@ -85,45 +105,60 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'pool-map',
     4,
+    'workers',
+    { kind: 'pool', workers: 5 },
     { en: 'Process pool: Pool(5).map', zh: '进程池：Pool(5).map' },
     {
       en:
-        'A pool starts five worker processes once and hands them the 100 calls of foo in chunks, instead of ' +
-        'starting 100 processes. In the timeline, only the five SpawnPoolWorker processes appear, alive for the ' +
-        'whole map. The output shows which worker printed each number: runs of consecutive numbers from one worker ' +
-        'are the chunks. When the with-block ends, the pool terminates its workers.',
+        'A pool starts five worker processes once and hands them the 100 calls of foo in chunks of 5 (the ' +
+        'default chunk size here), instead of starting 100 processes. Only the five workers appear, alive for the ' +
+        'whole map: SpawnPoolWorker-1 to 5 in the TypeScript version; Python on Linux forks them and names them ' +
+        'ForkPoolWorker-N. The worker lanes count the chunks each worker took, and the output shows which worker ' +
+        'printed each number: five consecutive numbers from one worker are one chunk. A worker that is ready first ' +
+        'may run many chunks before the others even ask: in Python one worker often takes most of them and another ' +
+        'none; the TypeScript pool keeps the last five chunks back until all five workers are waiting, so each ' +
+        'takes at least one. When the with-block ends, the pool terminates its workers, and their lanes end together.',
       zh:
-        '进程池一次性启动五个工作进程，把对 foo 的 100 次调用分块交给它们，而不是启动 100 个进程。' +
-        '在时间线上只会出现五个 SpawnPoolWorker 进程，整个 map 期间它们一直存活。' +
-        '输出里能看到每个数字是哪个工作进程打印的：同一个工作进程连续打印的一段数字就是一个分块。' +
-        'with 块结束时，进程池会终止这些工作进程。',
+        '进程池一次性启动五个工作进程，把对 foo 的 100 次调用按每块 5 个（这里默认的分块大小）交给它们，' +
+        '而不是启动 100 个进程。只会出现这五个工作进程，整个 map 期间它们一直存活：TypeScript 版本里叫 ' +
+        'SpawnPoolWorker-1 到 5；Linux 上的 Python 用 fork 创建它们，名字是 ForkPoolWorker-N。' +
+        '工作进程泳道上记着每个进程领到了几个分块；输出里能看到每个数字是哪个工作进程打印的：' +
+        '同一个工作进程连续打印的五个数字就是一个分块。先就绪的工作进程可能在别的进程开口要任务之前就做完好几个分块：' +
+        '在 Python 里常常是一个进程包揽大部分，有的一个也没分到；TypeScript 的进程池则把最后五块' +
+        '留到五个工作进程都在等任务时才发出，所以每个进程至少能分到一块。with 块结束时，进程池会终止这些工作进程，它们的泳道同时结束。',
     },
   ),
   preset(
     'members',
     5,
+    'timeline',
+    { kind: 'exit-codes' },
     { en: 'Process object members', zh: '进程对象的成员' },
     {
       en:
-        "Two daemon processes show a Process object's members: name, pid, isAlive(). Each prints its argument and " +
+        "The TypeScript version starts two daemon processes to show a Process object's members: name, pid, isAlive(). Each prints its argument and " +
         "would sleep for a minute, but after a second 'demo' is stopped with terminate() (SIGTERM) and 'demo2' " +
         'with kill() (SIGKILL); after join(), their exitcodes are -15 and -9, ' +
         'minus the signal number, as in Python, and close() frees each object. In the timeline, both lanes are cut ' +
-        "short and end with those exit codes. The Python seed calls kill() and terminate() on one process and reads " +
-        'exitcode without join(), so it prints None, and its close() then raises ValueError because the child may ' +
-        'still be running: signals take effect asynchronously, and join() is what waits for them. ' +
-        "Then it is your turn: in the window a third Process object, 'demo3', waits in the process table, created " +
+        "short and end with those exit codes. The Python seed calls kill() and terminate() on its one process and reads " +
+        'exitcode without join(), so it usually prints None, and its close() then raises ValueError because the child ' +
+        'is still running: signals take effect asynchronously, and join() is what waits for them. The run ends in that ' +
+        "error, and the child's lane ends with -9 once the kill lands. Sometimes the child has already finished by " +
+        'then: is_alive() prints False, exitcode 0, and close() succeeds. ' +
+        "Then it is your turn, with the TypeScript version in the window: a third Process object, 'demo3', waits in the process table, created " +
         'but not started. Press start, join (with or without a timeout), terminate, kill and close on its row, in any ' +
         'order, and see what each member answers: close() on a running process raises the same ValueError as in ' +
         'Python, join() returns None and the exit code shows -15 or -9. Closing it ends the run.',
       zh:
-        '两个守护进程演示了 Process 对象的成员：name、pid、isAlive()。每个子进程打印自己的参数后本打算睡一分钟，' +
+        'TypeScript 版本启动两个守护进程来演示 Process 对象的成员：name、pid、isAlive()。每个子进程打印自己的参数后本打算睡一分钟，' +
         "但一秒后 'demo' 就被 terminate()（SIGTERM）终止，'demo2' 被 kill()（SIGKILL）终止；" +
         'join() 之后，它们的 exitcode 分别是 -15 和 -9，即信号编号取负，' +
         '和 Python 一样，然后 close() 释放各自的对象。在时间线上，两条泳道都被提前截断，并以这两个退出码结束。' +
-        'Python 原文对同一个进程先后调用 kill() 和 terminate()，没有 join() 就读取 exitcode，所以打印的是 None，' +
-        '随后的 close() 还会因为子进程可能仍在运行而抛出 ValueError：信号是异步生效的，等它生效要靠 join()。' +
-        "接下来轮到你：在窗口的进程表里有第三个 Process 对象 'demo3'，已创建但尚未启动。" +
+        'Python 原文对它唯一的子进程先后调用 kill() 和 terminate()，没有 join() 就读取 exitcode，所以通常打印的是 None，' +
+        '随后的 close() 还会因为子进程仍在运行而抛出 ValueError：信号是异步生效的，等它生效要靠 join()。' +
+        '这次运行就以这个错误结束，等 kill 生效后，子进程的泳道以 -9 结束。有时子进程在此之前就已经执行完了：' +
+        'is_alive() 打印 False，exitcode 是 0，close() 也不会出错。' +
+        "接下来轮到你，在窗口里运行 TypeScript 版本：进程表里有第三个 Process 对象 'demo3'，已创建但尚未启动。" +
         '在它那一行按下 start、join（可带超时）、terminate、kill 和 close，顺序随意，看看每个成员返回什么：' +
         '对运行中的进程调用 close() 会抛出和 Python 一样的 ValueError，join() 返回 None，退出码显示 -15 或 -9。' +
         '关闭它，这次运行就结束了。',
@@ -132,6 +167,8 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'bounded-queue',
     6,
+    'queues',
+    { kind: 'queue', values: ['1', '2', '3'] },
     { en: 'A bounded queue: Queue(3)', zh: '有界队列：Queue(3)' },
     {
       en:
@@ -148,16 +185,19 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'producer-consumer',
     7,
+    'queues',
+    // As the Python original writes them; only 1.1 is ever left, spelled alike in both languages.
+    { kind: 'queue', values: ['1', "'0'", 'False', '1.1'] },
     { en: 'Producer and consumer over a Queue', zh: '用 Queue 实现生产者与消费者' },
     {
       en:
-        "The main process puts 1, '0', false and 1.1 into a queue; the child gets items and prints them while " +
+        "The main process puts 1, '0', false (Python's False) and 1.1 into a queue; the child gets items and prints them while " +
         "they are truthy. '0' is a non-empty string, truthy in JavaScript as in Python, so it prints; false stops " +
         'the consumer, so 1.1 is never taken. In the queue chart, the depth rises as the main process puts and ' +
         "falls as the child gets, and it stays at 1 at the end: that is the 1.1 left behind. The child's lane ends " +
         "at false, and then the main process's join() returns.",
       zh:
-        "主进程往队列里放入 1、'0'、false 和 1.1；子进程不断取出元素，只要是真值就打印。" +
+        "主进程往队列里放入 1、'0'、false（Python 里是 False）和 1.1；子进程不断取出元素，只要是真值就打印。" +
         "'0' 是非空字符串，在 JavaScript 和 Python 里都是真值，所以会被打印；false 让消费者停下，1.1 永远不会被取走。" +
         '在队列图上，主进程放入时深度上升，子进程取出时深度下降，最后停在 1：那就是留在队列里的 1.1。' +
         '子进程的泳道在取到 false 时结束，随后主进程的 join() 返回。',
@@ -166,6 +206,8 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'flash-sale',
     8,
+    'locks',
+    SALE,
     { en: 'Flash sale with a Lock', zh: '用锁实现抢购' },
     {
       en:
@@ -183,23 +225,29 @@ export const presets: readonly PresetMeta[] = [
   preset(
     'flash-sale-unlocked',
     8,
+    // There is no lock to draw: the race shows as the buyers' overlapping lanes.
+    'timeline',
+    SALE,
     { en: 'Flash sale without a lock (oversells)', zh: '不加锁的抢购（超卖）' },
     {
       en:
-        'The same flash sale without the lock. Each buyer reads the stock, works a moment, then writes it back; ' +
-        'meanwhile other buyers read the same old stock, so they all believe some is left. More than 3 buyers ' +
-        'succeed (often all ten), and the file usually does not even end at 0, because each write overwrites the ' +
-        "others (lost updates). There is no lock lane, and in the timeline the buyers' lanes overlap. The TypeScript " +
-        'version pauses 200 ms between read and write so the race shows on every run; the Python original has the ' +
-        'same race with a narrower window. In either language, a buyer may even read the file while another is ' +
-        'rewriting it, find it empty and fail with ValueError (exit code 1). ' +
+        'The same flash sale without the lock. Each buyer reads the stock, then writes it back one less; ' +
+        'meanwhile other buyers may read the same old stock, and all believe some is left. The TypeScript version ' +
+        'pauses 200 ms between read and write, so the race shows on every run: more than 3 buyers succeed (often ' +
+        'all ten), and the file usually does not even end at 0, because each write overwrites the others (lost ' +
+        'updates). The Python original has the same race in a much narrower window: a run may well sell exactly 3, ' +
+        'by luck, since nothing prevents more. In either language a buyer may read the file while another is ' +
+        'rewriting it, find it empty and fail with ValueError (exit code 1); in Python that is often the only sign ' +
+        "of the race. There is no lock lane; in the timeline the buyers' lanes overlap. " +
         "Compare with 'Flash sale with a Lock'.",
       zh:
-        '同样的抢购，只是去掉了锁。每个买家读出库存，处理片刻，再写回文件；在此期间，其他买家读到的是同一个旧库存，' +
-        '都以为还有货。结果抢购成功的不止 3 个（常常十个全部成功），文件最后往往连 0 都不是，' +
-        '因为每次写入都会覆盖别人的结果（更新丢失）。这里没有锁泳道，在时间线上可以看到各个买家的泳道相互重叠。TypeScript 版本在读和写之间暂停 200 毫秒，' +
-        '让竞争每次都能出现；Python 原文存在同样的竞争，只是时间窗口更窄。无论哪种语言，某个买家甚至可能在别人重写文件的瞬间' +
-        '读到空文件，因 ValueError 而失败（退出码 1）。可以和“用锁实现抢购”对比一下。',
+        '同样的抢购，只是去掉了锁。每个买家读出库存，再把减一后的库存写回文件；在此期间，其他买家可能读到同一个旧库存，' +
+        '都以为还有货。TypeScript 版本在读和写之间暂停 200 毫秒，让竞争每次都能出现：抢购成功的不止 3 个' +
+        '（常常十个全部成功），文件最后往往连 0 都不是，因为每次写入都会覆盖别人的结果（更新丢失）。' +
+        'Python 原文存在同样的竞争，只是时间窗口窄得多：某次运行很可能恰好卖出 3 件，但那只是运气，没有任何机制阻止多卖。' +
+        '无论哪种语言，某个买家都可能在别人重写文件的瞬间读到空文件，因 ValueError 而失败（退出码 1）；' +
+        '在 Python 里，这往往是竞争留下的唯一痕迹。这里没有锁泳道，在时间线上可以看到各个买家的泳道相互重叠。' +
+        '可以和“用锁实现抢购”对比一下。',
     },
   ),
 ];

@@ -8,6 +8,7 @@ import { deserialize } from 'node:v8';
 import { ENV_COMPILED, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET } from '../protocol.ts';
 import { BrokerClient, setClient } from './connection.ts';
 import { self, setScenario } from './context.ts';
+import { endRun, monitorGone, rememberRun } from './run-end.ts';
 import { unmarshal } from './marshal.ts';
 import { Process, builtinTargets, joinChildrenAtExit, prewarm, runControl, type ChildSpec, type Target } from './process.ts';
 
@@ -74,10 +75,15 @@ export async function boot(): Promise<void> {
     self.identity = spec.identity;
   }
 
+  if (role === 'main') rememberRun();
   const client = await BrokerClient.connect(socketPath);
   setClient(client);
-  // Without the monitor no queue or lock works, and nobody would stop this process: end it.
-  client.onLost = () => process.exit(1);
+  // Without the monitor no queue or lock works, and nobody would stop this process: end it, and
+  // if the monitor died, the whole run with it (see run-end.ts).
+  client.onLost = () => {
+    if (monitorGone()) endRun();
+    process.exit(1);
+  };
   client.onControl = (m) => {
     void runControl(m.op, m.handle, m.timeout).then((r) => {
       client.send({ k: 'ctlres', rid: m.rid, ...r });

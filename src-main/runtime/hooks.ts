@@ -61,8 +61,10 @@ let sucraseTransform: Transform | null = null;
 
 async function stripTypes(source: string, file: string): Promise<string> {
   if (!sucraseTransform) {
-    const mod = (await import('sucrase')) as unknown as { transform: Transform };
-    sucraseTransform = mod.transform;
+    // Bundled (scripts/build-node.mjs), the CommonJS package is the chunk's default export.
+    const mod = (await import('sucrase')) as unknown as { transform?: Transform; default?: { transform: Transform } };
+    sucraseTransform = mod.transform ?? mod.default?.transform ?? null;
+    if (!sucraseTransform) throw new Error('procscope runtime: sucrase has no transform()');
   }
   try {
     return sucraseTransform(source, { transforms: ['typescript'], disableESTransforms: true, filePath: file }).code;

@@ -12,6 +12,7 @@ import { newObjectId, runNow } from './context.ts';
 import { ValueError } from './errors.ts';
 import { loopTurned, sinceLoopTurned, turnEventLoop } from './event-loop.ts';
 import { HANDLE, registerReviver, reviving, type HandleRef, type Shareable } from './marshal.ts';
+import { watchOwnLockWait } from './stuck-lock.ts';
 
 export interface AcquireOptions {
   block?: boolean;
@@ -167,6 +168,7 @@ export class Lock implements Shareable {
           }, t * 1000);
         }
         st.waiting.push(w);
+        if (w.timer === null) watchOwnLockWait(l, () => st.waiting.length > 0);
       });
     }
     // Python treats a negative timeout as "wait forever" for locks.

@@ -1,6 +1,13 @@
 // Python's multiprocessing.Pool: worker processes named SpawnPoolWorker-N take chunks of tasks
 // from a task queue and put results on a result queue; both are ordinary broker queues, so the
 // app shows the pool's backlog like any other queue.
+//
+// Python's Pool (fork, its default on Linux) has every worker alive and waiting before map() hands
+// out the first chunk, so every worker takes part. A Node worker boots in ~100 ms, and the first
+// one booted would drain a quick map alone while the others start. So each worker says when it
+// waits for tasks (a `ready` note on the result queue), and until every worker has said so (or has
+// exited) the pool keeps back its last tasks, one for each worker: the first worker starts at
+// once, as a spawned Python pool's does, and no worker is left without a task, as in a forked one.
 
 import { cpus } from 'node:os';
 import { broker } from './connection.ts';
@@ -22,6 +29,11 @@ interface Task {
 type TaskResult =
   | { job: number; index: number; ok: true; values: unknown[] }
   | { job: number; index: number; ok: false; error: { name: string; message: string; stack?: string } };
+
+/** A worker (by pid) is waiting for its first task. */
+interface Ready {
+  ready: number;
+}
 
 /** multiprocessing.TimeoutError, raised by AsyncResult.get(timeout). */
 export class TimeoutError extends Error {
@@ -47,10 +59,11 @@ function revivedError(e: { name: string; message: string; stack?: string }): Err
 }
 
 /** The loop every pool worker runs: the Python pool's `worker()` function. */
-async function poolWorker(tasks: Queue<Task | null>, results: Queue<TaskResult>): Promise<void> {
+async function poolWorker(tasks: Queue<Task | null>, results: Queue<TaskResult | Ready>): Promise<void> {
   const exports = scenario().exports ?? {};
   let done = 0;
   let failed = 0;
+  await results.put({ ready: process.pid });
   for (;;) {
     const task = await takeOne(tasks);
     if (task === null) return;
@@ -147,8 +160,12 @@ type PoolState = 'run' | 'close' | 'terminate';
 export class Pool {
   readonly #workers: Process[] = [];
   readonly #tasks = new Queue<Task | null>();
-  readonly #results = new Queue<TaskResult>();
+  readonly #results = new Queue<TaskResult | Ready>();
   readonly #jobs = new Map<number, Job>();
+  /** Pids of workers waiting for tasks, or exited. */
+  readonly #settled = new Set<number>();
+  /** Tasks (and close()'s sentinels) kept back until every worker is settled; null from then on. */
+  #held: (Task | null)[] | null = [];
   #nextJob = 1;
   #state: PoolState = 'run';
   #collecting = false;
@@ -163,6 +180,9 @@ export class Pool {
       w.daemon = true;
       w.start();
       this.#workers.push(w);
+      // A worker that dies before it is ready must not hold the tasks back for ever.
+      const pid = w.pid;
+      if (pid !== null) void w.join().then(() => this.#settle(pid));
     }
   }
 
@@ -223,13 +243,15 @@ export class Pool {
   close(): void {
     if (this.#state !== 'run') return;
     this.#state = 'close';
-    for (let i = 0; i < this.#workers.length; i++) void this.#tasks.put(null);
+    this.#hand(this.#workers.map(() => null));
+    this.#collect();
   }
 
   /** Stops the workers now (SIGTERM), outstanding work is dropped. */
   terminate(): void {
     if (this.#state === 'terminate') return;
     this.#state = 'terminate';
+    if (this.#held) this.#held.length = 0;
     for (const w of this.#workers) if (w.exitcode === null) w.terminate();
     for (const job of this.#jobs.values()) job.onError(new ValueError('Pool was terminated'));
     this.#jobs.clear();
@@ -289,7 +311,7 @@ export class Pool {
         onError: reject,
       };
       this.#jobs.set(id, job);
-      chunks.forEach((chunk, index) => void this.#tasks.put({ job: id, index, fn: name, calls: chunk }));
+      this.#hand(chunks.map((chunk, index) => ({ job: id, index, fn: name, calls: chunk })));
       this.#collect();
     });
     return new AsyncResult(promise);
@@ -321,7 +343,7 @@ export class Pool {
     };
     if (chunks.length > 0) {
       this.#jobs.set(id, job);
-      chunks.forEach((chunk, index) => void this.#tasks.put({ job: id, index, fn: name, calls: chunk }));
+      this.#hand(chunks.map((chunk, index) => ({ job: id, index, fn: name, calls: chunk })));
       this.#collect();
     }
     return {
@@ -346,14 +368,47 @@ export class Pool {
     };
   }
 
-  /** Reads results while jobs are outstanding; idle pools leave no pending request behind. */
+  /**
+   * Queues tasks for the workers, in order. Until they are all ready, the last `workers` tasks
+   * (and close()'s sentinels after them) wait: one for each worker, whenever it comes, since the
+   * queue serves waiting workers first come, first served.
+   */
+  #hand(items: (Task | null)[]): void {
+    if (!this.#held) {
+      for (const item of items) void this.#tasks.put(item);
+      return;
+    }
+    this.#held.push(...items);
+    let tasks = this.#held.filter((t) => t !== null).length;
+    while (this.#held[0] && tasks > this.#workers.length) {
+      void this.#tasks.put(this.#held.shift() as Task);
+      tasks -= 1;
+    }
+  }
+
+  #settle(pid: number): void {
+    this.#settled.add(pid);
+    if (!this.#held || this.#settled.size < this.#workers.length) return;
+    const held = this.#held;
+    this.#held = null;
+    this.#hand(held);
+  }
+
+  /**
+   * Reads results while jobs are outstanding, and the workers' ready notes while tasks are held;
+   * idle pools leave no pending request behind.
+   */
   #collect(): void {
     if (this.#collecting) return;
     this.#collecting = true;
     void (async () => {
       try {
-        while (this.#jobs.size > 0) {
+        while (this.#jobs.size > 0 || (this.#held !== null && this.#held.length > 0)) {
           const r = await this.#results.get();
+          if ('ready' in r) {
+            this.#settle(r.ready);
+            continue;
+          }
           const job = this.#jobs.get(r.job);
           if (!job) continue;
           if (r.ok) job.onChunk(r.index, r.values);

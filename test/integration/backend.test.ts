@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SOURCE_MAX_BYTES, type PushMessage, type RunEvent, type RunStatus } from '../../src-main/api.ts';
+import { SOURCE_MAX_BYTES, type PastRun, type PushMessage, type RunEvent, type RunStatus } from '../../src-main/api.ts';
 import { Backend, BATCH_MS, type PushListener } from '../../src-main/core/backend.ts';
 import { parseRunLogText } from '../../src-main/core/runlog/reader.ts';
 import { CSV_HEADER } from '../../src-main/core/runlog/csv.ts';
@@ -88,6 +88,44 @@ function ended(pushes: PushMessage[], runId: string, timeoutMs = 30_000): Promis
 }
 
 
+/** Runs `scenario` to its end through the backend; resolves with the ended status. */
+async function runToEnd(scenario: string, interval?: number): Promise<RunStatus> {
+  const rec = recorder();
+  try {
+    const info = await backend.handle('run.start', { scenario, ...(interval ? { interval } : {}) });
+    return await ended(rec.pushes, info.runId);
+  } finally {
+    rec.off();
+  }
+}
+
+/** Starts FOREVER and stops it once its child runs: a run that ended as `stopped`. */
+async function runStopped(): Promise<RunStatus> {
+  const rec = recorder();
+  try {
+    const info = await backend.handle('run.start', { scenario: FOREVER });
+    await until('the sleeper to start', () => processNamed(rec.pushes, 'sleeper'));
+    await backend.handle('run.stop', {});
+    return await ended(rec.pushes, info.runId);
+  } finally {
+    rec.off();
+  }
+}
+
+/**
+ * A past run that ended with `reason` (of BURST when finished): one the folder has already, or a
+ * new one. Each test makes what it needs, so that any of them passes alone (vitest -t).
+ */
+async function pastRun(reason: 'finished' | 'stopped'): Promise<PastRun> {
+  const matches = (r: PastRun) => r.reason === reason && (reason === 'stopped' || r.scenario === BURST);
+  const found = (await backend.handle('runs.list', {})).find(matches);
+  if (found) return found;
+  const status = reason === 'finished' ? await runToEnd(BURST, 100) : await runStopped();
+  const listed = (await backend.handle('runs.list', {})).find((r) => r.runId === status.runId);
+  if (!listed || !matches(listed)) throw new Error(`run ${status.runId} should be listed as ${reason}`);
+  return listed;
+}
+
 /** No process of a finished run is alive (zombies count as dead). */
 function alive(pid: number): boolean {
   try {
@@ -168,8 +206,10 @@ describe('Backend: live runs', () => {
   });
 
   it('run.current after the end replays the whole log; without a requester every page gets it', async () => {
+    const { runId } = await runToEnd('hello');
     const page = recorder();
     const status = await backend.handle('run.current', {});
+    expect(status?.runId).toBe(runId);
     expect(status?.state).toBe('ended');
     // The replay is read after a turn; wait for it to complete (its last event is the end).
     await until('the replayed end', () => eventsOf(page.pushes, status!.runId).some((e) => e.type === 'end'));
@@ -216,10 +256,9 @@ describe('Backend: live runs', () => {
 describe('Backend: past runs', () => {
   it('runs.list lists the logs newest first, with how each ended, from head and tail only', async () => {
     // A log cut off mid-run (no end line, torn last line) and files that are not run logs.
-    const runs = await backend.handle('runs.list', {});
-    const finished = runs.find((r) => r.reason === 'finished');
-    expect(finished, 'a finished run is listed').toBeDefined();
-    const text = fs.readFileSync(finished!.logPath, 'utf8');
+    const finished = await pastRun('finished');
+    await pastRun('stopped');
+    const text = fs.readFileSync(finished.logPath, 'utf8');
     const cut = text.split('\n').slice(0, 3).join('\n') + '\n{"t":1,"type":"samp';
     const cutId = '2999-01-01T00-00-00-000Z-cut-000000';
     fs.writeFileSync(path.join(runsDir, `${cutId}.jsonl`), cut.replace(/"startedAt":"[^"]+"/, '"startedAt":"2999-01-01T00:00:00.000Z"'));
@@ -229,6 +268,8 @@ describe('Backend: past runs', () => {
     const list = await backend.handle('runs.list', {});
     expect(list[0].runId, 'the newest (by startedAt) comes first').toBe(cutId);
     expect(list[0].reason, 'a log without an end line has no reason').toBeNull();
+    expect(list[0].tornBytes, 'its torn last line, in bytes').toBe('{"t":1,"type":"samp'.length);
+    expect(list.filter((r) => r.tornBytes !== undefined).map((r) => r.runId), 'only that one is torn').toEqual([cutId]);
     expect(list.map((r) => r.runId)).not.toContain('not-a-log');
     const starts = list.map((r) => r.startedAt);
     expect(starts, 'newest first').toEqual([...starts].sort().reverse());
@@ -242,7 +283,7 @@ describe('Backend: past runs', () => {
   });
 
   it('runs.open replays a past log as replay pushes to the page that asked, and answers the count', async () => {
-    const [past] = (await backend.handle('runs.list', {})).filter((r) => r.reason === 'finished' && r.scenario === BURST);
+    const past = await pastRun('finished');
     const asker = recorder();
     const other = recorder();
     const answer = await backend.handle('runs.open', { runId: past.runId }, asker.listener);
@@ -257,7 +298,7 @@ describe('Backend: past runs', () => {
   });
 
   it('run.export writes jsonl (the log), csv and a Chrome trace, with progress pushes', async () => {
-    const [past] = (await backend.handle('runs.list', {})).filter((r) => r.reason === 'finished' && r.scenario === BURST);
+    const past = await pastRun('finished');
     const logged = loggedEvents(past.logPath);
 
     const rec = recorder();
@@ -285,7 +326,7 @@ describe('Backend: past runs', () => {
   });
 
   it('run.export hands the file to saveExport, and deletes it when the person cancels or saved elsewhere', async () => {
-    const [past] = await backend.handle('runs.list', {});
+    const past = await pastRun('finished');
     const handed: string[] = [];
     const elsewhere = path.join(home, 'saved-by-dialog.jsonl');
     let answer: 'copy' | 'cancel' = 'copy';
@@ -313,7 +354,7 @@ describe('Backend: past runs', () => {
 
   it('a run id is only ever a file directly in the runs folder', async () => {
     const outside = path.join(home, 'outside.jsonl');
-    fs.copyFileSync((await backend.handle('runs.list', {}))[0].logPath, outside);
+    fs.copyFileSync((await pastRun('finished')).logPath, outside);
     fs.symlinkSync(outside, path.join(runsDir, 'linked.jsonl'));
     for (const runId of ['../outside', '../../etc/passwd', '..', '.', '/etc/passwd', 'a/../../outside', '', 'x'.repeat(300)]) {
       await expect(backend.handle('runs.open', { runId }), `runs.open ${JSON.stringify(runId)}`).rejects.toThrow();

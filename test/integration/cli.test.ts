@@ -72,11 +72,11 @@ interface Result {
 }
 
 /** Starts the CLI; `done` resolves when it has exited and its output is complete. */
-function start(args: string[]): { child: ChildProcess; done: Promise<Result> } {
+function start(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<Result> } {
   // PROCSCOPE_HOME keeps logs of runs without --log out of the user's home.
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: dir,
-    env: { ...process.env, PROCSCOPE_HOME: path.join(dir, 'home') },
+    env: { ...process.env, PROCSCOPE_HOME: path.join(dir, 'home'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started.add(child);
@@ -383,6 +383,111 @@ describe('procscope export', () => {
     expect(Array.isArray(trace.traceEvents)).toBe(true);
     const root = rootPid(log);
     expect(trace.traceEvents.some((e) => e.pid === root), "the trace has main's process").toBe(true);
+  });
+});
+
+describe('verdicts and procscope compare', () => {
+  // An English terminal whatever the machine's locale, unless a test asks for Chinese.
+  const EN = { LC_ALL: 'C.UTF-8' };
+  let locked: string;
+  let unlocked: string;
+  let lockedRun: Result;
+  let unlockedRun: Result;
+  beforeAll(async () => {
+    locked = tmp('flash-sale.jsonl');
+    unlocked = tmp('flash-sale-unlocked.jsonl');
+    logs.push(locked, unlocked);
+    [lockedRun, unlockedRun] = await Promise.all([
+      start(['run', 'flash-sale', '--log', locked], EN).done,
+      start(['run', 'flash-sale-unlocked', '--log', unlocked], EN).done,
+    ]);
+  });
+
+  it("the summary of a preset run prints its verdict under the run's first line", () => {
+    expect(lockedRun.code, lockedRun.stderr).toBe(0);
+    const lines = lockedRun.stdout.split('\n');
+    const first = lines.findIndex((l) => l.startsWith('run flash-sale finished after'));
+    expect(lines[first + 1]).toBe('verdict: 3 sold of 3 in stock, 7 turned away; never two holders of the lock at once');
+    const sold = readLog(unlocked).filter((e) => e.type === 'output' && e.text.includes('抢购成功')).length;
+    expect(unlockedRun.stdout.split('\n')).toContainEqual(expect.stringMatching(new RegExp(`^verdict: ${sold} sold of 3 in stock: oversold by ${sold - 3} \\(no lock\\)`)));
+  });
+
+  it('a Chinese terminal gets the verdict in Chinese; a program of your own gets none', async () => {
+    // LC_ALL and LC_MESSAGES outrank LANG: empty, they leave it to LANG.
+    const r = await start(['run', 'bounded-queue', '--py'], { LC_ALL: '', LC_MESSAGES: '', LANG: 'zh_CN.UTF-8' }).done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')).toContain('结论：队列先装满到上限 3，最后又清空了：放入 3 个，取出 3 个');
+    const own = tmp('own.ts');
+    fs.writeFileSync(own, 'export default function main(): void {}\n');
+    const o = await start(['run', own], EN).done;
+    expect(o.code, o.stderr).toBe(0);
+    expect(o.stdout).not.toMatch(/^verdict:/m);
+  });
+
+  it('compare A B prints an aligned table, the rows that differ marked with *', async () => {
+    const r = await start(['compare', locked, unlocked]).done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.split('\n');
+    expect(lines.slice(0, 2)).toEqual([`A: ${locked}`, `B: ${unlocked}`]);
+    const header = lines.find((l) => /^\s+WHAT\s+A\s+B$/.test(l));
+    expect(header, r.stdout).toBeDefined();
+    const at = (label: string) => {
+      const line = lines.find((l) => l.slice(3).startsWith(label));
+      if (!line) throw new Error(`no row '${label}' in:\n${r.stdout}`);
+      return line;
+    };
+    expect(at('Processes')).toMatch(/^ {3}Processes\s+11\s+11$/);
+    expect(at('Lock 1 (by creation order): acquisitions')).toMatch(/^\* {2}Lock 1 \(by creation order\): acquisitions\s+10\s+—$/);
+    expect(at('Program')).toMatch(/^\* {2}Program\s+flash-sale \(TypeScript\)\s+flash-sale-unlocked \(TypeScript\)$/);
+    // Aligned: the A column starts at the same place on every row.
+    const aColumn = header!.indexOf(' A ') + 1;
+    for (const label of ['Processes', 'Lock 1 (by creation order): acquisitions', 'Exit codes']) expect(at(label).slice(aColumn - 1, aColumn + 1)).toMatch(/^ \S/);
+    expect(lines).toContainEqual(expect.stringMatching(/^\* \d+ of \d+ rows differ/));
+  });
+
+  it('compare --json prints the rows', async () => {
+    const r = await start(['compare', locked, unlocked, '--json']).done;
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as { key: string; a: string; b: string; differs: boolean; section: string; label: { en: string; zh: string } }[];
+    expect(rows.find((x) => x.key === 'lock.1.acquisitions')).toEqual({
+      key: 'lock.1.acquisitions',
+      label: { en: 'Lock 1 (by creation order): acquisitions', zh: '锁 1（按创建顺序）：获取次数' },
+      a: '10',
+      b: '—',
+      differs: true,
+      section: 'lock',
+    });
+  });
+
+  it('a log cut short by a killed monitor is still compared, with one note on stderr', async () => {
+    const torn = tmp('torn.jsonl');
+    const text = fs.readFileSync(locked, 'utf8');
+    // Drop the end and tear the last line in half, as a SIGKILL mid-write leaves it.
+    const kept = text.split('\n').slice(0, -3).join('\n');
+    fs.writeFileSync(torn, kept.slice(0, kept.length - 10));
+    const r = await start(['compare', locked, torn]).done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`^procscope: note: ${torn}: line \\d+ was cut short and is left out$`))]);
+    expect(r.stdout).toMatch(/How it ended \(main's exit code\)\s+finished \(0\)\s+no end \(log cut short\)/);
+  });
+
+  it('bad input: a missing file, a file that is not a run log, a damaged log, one log only', async () => {
+    const missing = tmp('missing.jsonl');
+    expectOneLineFailure(await cli('compare', locked, missing), missing, 'no such file');
+    const notALog = tmp('notes.txt');
+    fs.writeFileSync(notALog, 'hello\n');
+    expectOneLineFailure(await cli('compare', notALog, locked), notALog, 'not a procscope run log');
+    const damaged = tmp('damaged.jsonl');
+    const lines = fs.readFileSync(locked, 'utf8').split('\n');
+    lines.splice(2, 0, 'garbage }{ not json');
+    fs.writeFileSync(damaged, lines.join('\n'));
+    const d = await cli('compare', locked, damaged);
+    expectOneLineFailure(d, damaged, 'line 3');
+    expect(d.code).toBe(1);
+    const usage = await cli('compare', locked);
+    expectOneLineFailure(usage, 'compare needs two run logs');
+    expect(usage.code).toBe(2);
   });
 });
 

@@ -69,7 +69,9 @@ export default async function main(): Promise<void> {
     const r = await run(file);
     expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
     expect(r.stdout(r.root)).toEqual(['0 0 0 0']);
-    for (const k of r.processes().filter((p) => p.pid !== r.root)) expect(r.stdout(k.pid)).toHaveLength(200);
+    const kids = r.processes().filter((p) => p.pid !== r.root);
+    expect(kids, 'the four children').toHaveLength(4);
+    for (const k of kids) expect(r.stdout(k.pid), `child ${k.pid}`).toHaveLength(200);
     expect(linesAfterExit(r)).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { pythonShimDir } from '../../src-main/core/paths.ts';
 import { preparedShimDir } from '../../src-main/core/python-shim.ts';
+import { ControlError, Session } from '../../src-main/core/session.ts';
 
 // The shim every Python process of a run imports is compiled once into procscope's cache folder
 // (the shipped folder may be read-only, and PYTHONDONTWRITEBYTECODE may be set).
@@ -50,8 +51,15 @@ describe('the Python shim, prepared', () => {
   });
 
   it('an interpreter that does not exist: the copy is still usable, and the run then says what is wrong', async () => {
-    freshHome();
-    const dir = await preparedShimDir(path.join(os.tmpdir(), 'no-such-python-here'));
-    expect(fs.existsSync(path.join(dir, 'sitecustomize.py'))).toBe(true);
+    const home = freshHome();
+    const missing = path.join(os.tmpdir(), 'no-such-python-here');
+    const dir = await preparedShimDir(missing);
+    expect(path.dirname(dir), 'a copy in the cache, not the shipped folder').toBe(path.join(home, 'cache', 'python-shim'));
+    expect(fs.readFileSync(path.join(dir, 'sitecustomize.py'), 'utf8')).toBe(fs.readFileSync(path.join(pythonShimDir(), 'sitecustomize.py'), 'utf8'));
+    const script = path.join(home, 'hello.py');
+    fs.writeFileSync(script, "print('hello')\n");
+    await expect(Session.start({ scenario: script, python: missing, logPath: path.join(home, 'run.jsonl') })).rejects.toThrow(
+      new ControlError(`cannot start Python interpreter '${missing}': spawn ${missing} ENOENT`),
+    );
   });
 });

@@ -121,8 +121,78 @@ describe('python mode on each CPython version present', () => {
     });
   }
 
-  // 3.12+ warns when a multi-threaded process forks. procscope keeps its own reporter thread
-  // from causing it, but must not hide the warning a script's own thread causes.
+  // 3.12+ warns when a multi-threaded process forks. procscope's thread stops before each fork
+  // and comes back after it: a program prints exactly what it prints without procscope, with
+  // every warning shown (as pytest shows them), in the main process, its children and a
+  // manager's server, for multiprocessing's forks and a plain os.fork() alike.
+  const FORKER = [
+    'import multiprocessing as mp',
+    'import os',
+    'import warnings',
+    '',
+    'def grandchild():',
+    '    pass',
+    '',
+    '# What a test runner (pytest) does before each test: show every warning.',
+    'def as_a_test_runner():',
+    "    warnings.simplefilter('always')",
+    '',
+    'def plain_fork():',
+    '    as_a_test_runner()',
+    '    pid = os.fork()',
+    '    if pid == 0:',
+    '        os._exit(0)',
+    '    os.waitpid(pid, 0)',
+    '',
+    'def child():',
+    '    as_a_test_runner()',
+    "    g = mp.get_context('fork').Process(target=grandchild)",
+    '    g.start()',
+    '    g.join()',
+    '    plain_fork()',
+    '',
+    "if __name__ == '__main__':",
+    "    ctx = mp.get_context('fork')",
+    '    for _ in range(3):',
+    '        as_a_test_runner()',
+    '        p = ctx.Process(target=child)',
+    '        p.start()',
+    '        p.join()',
+    '    plain_fork()',
+    '    as_a_test_runner()',
+    '    with ctx.Manager() as m:',
+    '        print(list(m.list([1, 2])))',
+    "    # A queue's feeder thread is the program's own: the next forks warn, with procscope or not.",
+    '    q = ctx.Queue()',
+    '    q.put(1)',
+    '    as_a_test_runner()',
+    '    p = ctx.Process(target=child)',
+    '    p.start()',
+    '    p.join()',
+    '    plain_fork()',
+    '    print(q.get(), flush=True)',
+    '',
+  ].join('\n');
+
+  /** Lines as both sides print them: pids differ from run to run. */
+  const normal = (lines: string[]) => lines.map((l) => l.replace(/pid=\d+/g, 'pid=N')).sort();
+
+  for (const minor of MINORS.filter((m) => m >= 12)) {
+    const exe = interpreters.get(minor);
+    it.skipIf(!exe)(`3.${minor}: a forking program prints exactly what it prints without procscope${exe ? '' : ' (not installed here)'}`, async () => {
+      const file = scenarioFile(FORKER, 'forker.py');
+      const plain = spawnSync(exe as string, [file], { encoding: 'utf8', timeout: 60_000 });
+      expect(plain.status, plain.stderr).toBe(0);
+      const plainErr = plain.stderr.split('\n').filter((l) => l !== '');
+      expect(plainErr.filter((l) => l.includes('DeprecationWarning')), 'the feeder thread makes two forks warn: the child and the plain fork').toHaveLength(2);
+      const r = await run(file, { python: exe });
+      expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+      expect(r.stdout(r.root)).toEqual(plain.stdout.split('\n').filter((l) => l !== ''));
+      expect(normal(r.stderr()), 'stderr of every process, under procscope and plainly').toEqual(normal(plainErr));
+    });
+  }
+
+  // The warning a script's own thread causes is not hidden either.
   for (const minor of MINORS.filter((m) => m >= 12)) {
     const exe = interpreters.get(minor);
     it.skipIf(!exe)(`3.${minor}: a fork with a thread of the script's own still warns${exe ? '' : ' (not installed here)'}`, async () => {

@@ -19,23 +19,63 @@ async function attempt(label: string, fn: () => unknown): Promise<void> {
 }
 `;
 
+/**
+ * Prepended to scenarios: a gate is a file in the scenario's folder (every process's working
+ * directory). Tasks wait for theirs, so the order they finish in is set, not left to timing.
+ */
+const GATE = `
+function open(name: string): void {
+  fs.writeFileSync(name, '');
+}
+
+async function gate(name: string): Promise<void> {
+  while (!fs.existsSync(name)) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+`;
+
 const workers = (r: RunResult): ProcessEvent[] => r.processes().filter((p) => p.name.startsWith('SpawnPoolWorker-'));
 
 describe('Pool', () => {
   it('map() returns results in input order, even when later items finish first', async () => {
     const r = await run(
       scenarioFile(`
+import fs from 'node:fs';
 import { Pool } from 'procscope';
 
-/** Later items finish sooner, so completion order is the reverse of input order. */
+${GATE}
+
+/** Item x finishes once item x + 1 has: the last item first, whatever the machine's speed. */
 export async function tenfold(x: number): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, (5 - x) * 30));
+  await gate(\`map-\${x}\`);
+  fs.appendFileSync('map-finished', \`\${x} \`);
+  open(\`map-\${x - 1}\`);
+  return x * 10;
+}
+
+export default async function main(): Promise<void> {
+  open('map-4');
+  await Pool.with(5, async (pool) => {
+    console.log('map', JSON.stringify(await pool.map(tenfold, [0, 1, 2, 3, 4], 1)));
+    console.log('finished', fs.readFileSync('map-finished', 'utf8').trim());
+  });
+}
+`),
+    );
+    expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+    expect(r.stdout(r.root)).toEqual(['map [0,10,20,30,40]', 'finished 4 3 2 1 0']);
+  });
+
+  it('map() with the default chunksize and an empty iterable', async () => {
+    const r = await run(
+      scenarioFile(`
+import { Pool } from 'procscope';
+
+export function tenfold(x: number): number {
   return x * 10;
 }
 
 export default async function main(): Promise<void> {
   await Pool.with(3, async (pool) => {
-    console.log('map', JSON.stringify(await pool.map(tenfold, [0, 1, 2, 3, 4], 1)));
     console.log('default chunksize', JSON.stringify(await pool.map(tenfold, [4, 3, 2, 1, 0])));
     console.log('empty', JSON.stringify(await pool.map(tenfold, [])));
   });
@@ -43,7 +83,7 @@ export default async function main(): Promise<void> {
 `),
     );
     expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
-    expect(r.stdout(r.root)).toEqual(['map [0,10,20,30,40]', 'default chunksize [40,30,20,10,0]', 'empty []']);
+    expect(r.stdout(r.root)).toEqual(['default chunksize [40,30,20,10,0]', 'empty []']);
   });
 
   it("splits work into Python's chunks: divmod(len, 4 * processes) rounded up by default, 1 for imap", async () => {
@@ -90,6 +130,51 @@ export default async function main(): Promise<void> {
     // Python 3.11, Pool(2): 20 items -> chunks of 3 (7 tasks); 9 -> 2 (5); 8 -> 1 (8); chunksize 6 -> 4; imap -> 1 each.
     expect(Object.fromEntries(tasksPerCall)).toEqual({ 'map(20)': 7, 'map(9)': 5, 'map(8)': 8, 'map(20, 6)': 4, 'imap(5)': 5 });
     expect(r.stdout(r.root).at(-1)).toBe('chunks of 3 ran whole true');
+  });
+
+  it("Pool(5).map over 100 items gives every worker at least one chunk, as Python's forked workers all take part: the last five chunks wait until all five workers are ready", async () => {
+    const r = await run(
+      scenarioFile(`
+import { Pool } from 'procscope';
+
+export function foo(num: number): void {
+  console.log(num);
+}
+
+export default async function main(): Promise<void> {
+  await Pool.with(5, (p) => p.map(foo, Array.from({ length: 100 }, (_, i) => i)));
+}
+`),
+    );
+    expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+    const tasks = new Map<number, number>();
+    for (const e of r.logged) if (e.type === 'task') tasks.set(e.pid, e.done);
+    const perWorker = workers(r).map((w) => `${w.name} ${tasks.get(w.pid) ?? 0}`);
+    expect(perWorker, 'each worker should have finished at least one of the 20 chunks').toHaveLength(5);
+    for (const line of perWorker) expect(line, perWorker.join(', ')).toMatch(/ [1-9]\d*$/);
+    expect([...tasks.values()].reduce((a, b) => a + b, 0), 'chunks of 5: 20 tasks in all').toBe(20);
+    expect(r.stdout().filter((l) => /^\d+$/.test(l)).map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('a worker that dies before it is ready does not hold the tasks back: the others run the map', async () => {
+    const r = await run(
+      scenarioFile(`
+import { Pool } from 'procscope';
+
+export function double(x: number): number {
+  return 2 * x;
+}
+
+export default async function main(): Promise<void> {
+  await Pool.with(3, async (pool) => {
+    pool.processes[0].kill();
+    console.log('result', JSON.stringify(await pool.map(double, [1, 2, 3, 4, 5, 6], 1)));
+  });
+}
+`),
+    );
+    expect(r.stdout(r.root), r.stderr().join('\n')).toEqual(['result [2,4,6,8,10,12]']);
+    expect(r.exits().get(workers(r)[0].pid)).toBe(-9);
   });
 
   it('workers take one task at a time: a task waiting (synchronously) for a later task is not starved by it', async () => {
@@ -199,29 +284,39 @@ export default async function main(): Promise<void> {
     expect(out.slice(1)).toEqual(['callback 9', 'applyAsync 9 true true']);
   });
 
-  it('imap() yields results in input order; imapUnordered() yields each result once', async () => {
+  it('imap() yields results in input order; imapUnordered() yields each result as it comes, once', async () => {
     const r = await run(
       scenarioFile(`
+import fs from 'node:fs';
 import { Pool } from 'procscope';
 
-export async function late(x: number): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, (6 - x) * 20));
+${GATE}
+
+/** Finishes on its turn, the last item first: imap's once item x + 1 has, imapUnordered's once main has had x + 1. */
+export async function square([x, prefix]: [number, string]): Promise<number> {
+  await gate(\`\${prefix}-\${x}\`);
+  if (prefix === 'ordered') open(\`\${prefix}-\${x - 1}\`);
   return x * x;
 }
 
 export default async function main(): Promise<void> {
-  await Pool.with(3, async (pool) => {
-    const ordered: number[] = [];
-    for await (const v of pool.imap(late, [1, 2, 3, 4, 5])) ordered.push(v);
-    console.log('imap', JSON.stringify(ordered));
-    const unordered: number[] = [];
-    for await (const v of pool.imapUnordered(late, [1, 2, 3, 4, 5])) unordered.push(v);
-    console.log('imapUnordered', JSON.stringify(unordered.sort((a, b) => a - b)));
+  await Pool.with(5, async (pool) => {
+    for (const [prefix, iterate] of [['ordered', pool.imap.bind(pool)], ['unordered', pool.imapUnordered.bind(pool)]] as const) {
+      open(\`\${prefix}-4\`);
+      const got: number[] = [];
+      for await (const v of iterate(square, [0, 1, 2, 3, 4].map((x): [number, string] => [x, prefix]))) {
+        got.push(v);
+        // imapUnordered: the next item (down) may finish only now, so it yields in finishing order.
+        if (prefix === 'unordered') open(\`\${prefix}-\${4 - got.length}\`);
+      }
+      console.log(prefix, JSON.stringify(got));
+    }
   });
 }
 `),
     );
-    expect(r.stdout(r.root)).toEqual(['imap [1,4,9,16,25]', 'imapUnordered [1,4,9,16,25]']);
+    expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+    expect(r.stdout(r.root)).toEqual(['ordered [0,1,4,9,16]', 'unordered [16,9,4,1,0]']);
   });
 
   it('workers are daemonic processes named SpawnPoolWorker-N (N from the shared process counter), children of the pool owner', async () => {

@@ -170,22 +170,33 @@ describe('web shell: where it listens', () => {
     }
   });
 
-  it('is not reachable on the machine’s other addresses', async () => {
-    const others = Object.values(os.networkInterfaces())
-      .flat()
-      .filter((a) => a && !a.internal && a.family === 'IPv4')
-      .map((a) => a!.address);
-    for (const address of others) {
-      const outcome = await new Promise<string>((resolve) => {
-        const s = net.connect({ host: address, port }, () => {
-          s.destroy();
-          resolve('connected');
+  // Every address of this machine but loopback (IPv6 link-local ones with their interface).
+  const others = Object.entries(os.networkInterfaces()).flatMap(([name, list]) =>
+    (list ?? []).filter((a) => !a.internal).map((a) => (a.family === 'IPv6' && a.scopeid ? `${a.address}%${name}` : a.address)),
+  );
+  it.skipIf(others.length === 0)(
+    `is not reachable on the machine’s other addresses (${others.length > 0 ? others.join(', ') : 'skipped: this host has no address but loopback'})`,
+    async () => {
+      const attempt = (host: string, to: number) =>
+        new Promise<string>((resolve) => {
+          const s = net.connect({ host, port: to }, () => {
+            s.destroy();
+            resolve('connected');
+          });
+          s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
         });
-        s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-      });
-      expect(outcome, `connecting to ${address}:${port}`).not.toBe('connected');
-    }
-  });
+      for (const address of others) {
+        // A server of our own on that address answers: a refusal below is the web shell's doing,
+        // not an address this test cannot reach at all.
+        const control = net.createServer((c) => c.destroy());
+        await new Promise<void>((resolve, reject) => control.once('error', reject).listen(0, address, () => resolve()));
+        const controlPort = (control.address() as net.AddressInfo).port;
+        expect(await attempt(address, controlPort), `the control server on ${address}`).toBe('connected');
+        control.close();
+        expect(await attempt(address, port), `the web shell on ${address}:${port}`).toBe('ECONNREFUSED');
+      }
+    },
+  );
 });
 
 describe('web shell: HTTP', () => {
@@ -217,6 +228,70 @@ describe('web shell: HTTP', () => {
     expect(await js.text()).toBe('console.log("app");');
     expect((await fetch(`${base}/assets/app.css`, { headers: { cookie: pair } })).headers.get('content-type')).toBe('text/css; charset=utf-8');
     expect((await fetch(`${base}/assets/missing.js`, { headers: { cookie: pair } })).status).toBe(404);
+  });
+
+  it('sends the security headers on every kind of answer, and nothing that widens access', async () => {
+    const cookie = { cookie: `procscope_${port}=${shell.token}` };
+    const download = await connect().then(async (page) => {
+      const reply = await page.call('run.export', { runId: (await finishedRun()).runId, format: 'jsonl' });
+      page.close();
+      return (reply.result as { url: string }).url;
+    });
+    const answers: [string, { status: number; headers: http.IncomingHttpHeaders }][] = [
+      ['the page', await raw(`/?token=${shell.token}`)],
+      ['an asset', await raw('/assets/app.js', cookie)],
+      ['the icon it does not ship', await raw('/favicon.ico', cookie)],
+      ['a missing file', await raw('/assets/missing.js', cookie)],
+      ['a bad path', await raw('/%E0%A4%A', cookie)],
+      ['no token', await raw('/')],
+      ['another Host', await raw(`/?token=${shell.token}`, { host: `evil.example:${port}` })],
+      ['the WebSocket path over plain HTTP', await raw('/ws', cookie)],
+      ['a download', await raw(download, cookie)],
+      ['a used download', await raw(download, cookie)],
+    ];
+    const post = await fetch(shell.url, { method: 'POST', body: 'x' });
+    expect(answers.map(([what, r]) => `${what} ${r.status}`)).toEqual([
+      'the page 200',
+      'an asset 200',
+      'the icon it does not ship 204',
+      'a missing file 404',
+      'a bad path 400',
+      'no token 403',
+      'another Host 403',
+      'the WebSocket path over plain HTTP 426',
+      'a download 200',
+      'a used download 404',
+    ]);
+    const all = [...answers, ['a POST', { status: post.status, headers: Object.fromEntries(post.headers) }] as const];
+    for (const [what, r] of all) {
+      const h = r.headers;
+      expect(h['x-content-type-options'], what).toBe('nosniff');
+      expect(h['referrer-policy'], what).toBe('no-referrer');
+      expect(h['x-frame-options'], what).toBe('DENY');
+      expect(h['cross-origin-opener-policy'], what).toBe('same-origin');
+      expect(h['cross-origin-resource-policy'], what).toBe('same-origin');
+      expect(h['access-control-allow-origin'], `${what}: no CORS`).toBeUndefined();
+      expect(h['x-powered-by'], what).toBeUndefined();
+      const csp = new Map(
+        String(h['content-security-policy'] ?? '')
+          .split(';')
+          .map((d) => d.trim().split(/\s+/))
+          .filter((d) => d[0] !== '')
+          .map((d): [string, string[]] => [d[0], d.slice(1)]),
+      );
+      expect(csp.get('default-src'), `${what}: CSP default-src`).toEqual(["'self'"]);
+      expect(csp.get('script-src'), `${what}: scripts from the app only, no inline, no eval`).toEqual(["'self'"]);
+      expect(csp.get('connect-src'), `${what}: connects to this server only`).toEqual(["'self'", `ws://127.0.0.1:${port}`]);
+      expect(csp.get('frame-ancestors'), what).toEqual(["'none'"]);
+      expect(csp.get('base-uri'), what).toEqual(["'none'"]);
+      expect(csp.get('form-action'), what).toEqual(["'none'"]);
+      expect(csp.get('style-src')?.[0], what).toBe("'self'");
+      expect(csp.get('style-src'), `${what}: no eval in styles either`).not.toContain("'unsafe-eval'");
+    }
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    // Answers that carry the app or the run are never cached by the browser.
+    for (const [what, r] of [answers[0], answers[1], answers[8]]) expect(r.headers['cache-control'], what).toBe('no-store');
   });
 
   it('sends a strict CSP and the other security headers on every answer', async () => {
@@ -312,16 +387,27 @@ describe('web shell: WebSocket', () => {
   });
 });
 
-describe('web shell: runs', () => {
-  let runId = '';
-  let logPath = '';
-
-  it("a run's events arrive as pushes, in order, equal to its log", async () => {
+/**
+ * A finished run of `hello` made through a page: the first test that needs one makes it, so that
+ * each test also passes alone (vitest -t).
+ */
+let helloRun: Promise<{ runId: string; logPath: string; page: Page }> | null = null;
+function finishedRun(): Promise<{ runId: string; logPath: string; page: Page }> {
+  helloRun ??= (async () => {
     const page = await connect();
     const started = await page.call('run.start', { scenario: 'hello', interval: 100 });
     expect(started.ok, JSON.stringify(started.error)).toBe(true);
-    ({ runId, logPath } = started.result as { runId: string; logPath: string });
-    await until('the ended status', () => page.pushes.some((m) => m.type === 'run' && m.status.state === 'ended'));
+    const { runId, logPath } = started.result as { runId: string; logPath: string };
+    await until('the ended status', () => page.pushes.some((m) => m.type === 'run' && m.status.runId === runId && m.status.state === 'ended'));
+    return { runId, logPath, page };
+  })();
+  return helloRun;
+}
+
+describe('web shell: runs', () => {
+  it("a run's events arrive as pushes, in order, equal to its log", async () => {
+    helloRun = null; // this test watches its own run from the start
+    const { runId, logPath, page } = await finishedRun();
     const events = page.pushes.flatMap((m) => (m.type === 'events' && m.runId === runId ? m.events : []));
     expect(events).toEqual(parseRunLogText(fs.readFileSync(logPath, 'utf8')).events);
     expect(page.pushes[0]).toMatchObject({ type: 'run', status: { runId, state: 'running' } });
@@ -338,6 +424,7 @@ describe('web shell: runs', () => {
   });
 
   it('an export download URL works once, with the token, and the file is then gone', async () => {
+    const { runId, logPath } = await finishedRun();
     const page = await connect();
     const reply = await page.call('run.export', { runId, format: 'jsonl' });
     page.close();

@@ -248,7 +248,7 @@ describe('the broker: one bad message costs nothing but itself', () => {
     const p = await connect(b);
     p.write(Buffer.concat([hello(1100, 1), line('before'), Buffer.from([0xff, 0xff, 0xff, 0xff, 1]), line('never')]));
     await until(() => seen.includes('gone 1100'));
-    expect(seen).toEqual(['hello 1100', '1100: before', expect.stringMatching(/^warning: broker dropped a connection from pid 1100: unreadable message stream: bad frame length/), 'gone 1100']);
+    expect(seen).toEqual(['hello 1100', '1100: before', expect.stringMatching(/^warning: broker dropped a connection from pid 1100: unreadable message: bad frame length/), 'gone 1100']);
     await b.close();
   });
 });

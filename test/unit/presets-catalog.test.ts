@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { LessonView, VerdictSpec } from '../../src-main/api.ts';
 import { loadPreset, loadPresets, presetById, presets } from '../../src-main/presets/catalog.ts';
 
 const presetsDir = fileURLToPath(new URL('../../src-main/presets/', import.meta.url));
@@ -21,6 +22,27 @@ const expected: [id: string, seed: number][] = [
   ['flash-sale', 8],
   ['flash-sale-unlocked', 8],
 ];
+
+/**
+ * The view that carries each preset's lesson (issue 8): lock lanes for the flash sale, the
+ * timeline where lifetimes teach (flash-sale-unlocked has no lock: its race is the buyers'
+ * overlapping lanes), the queue chart, and the pool's worker lanes.
+ */
+const lessons: Record<string, LessonView> = {
+  hello: 'timeline',
+  'join-in-loop-wrong': 'timeline',
+  'join-in-loop': 'timeline',
+  subclass: 'timeline',
+  'pool-map': 'workers',
+  members: 'timeline',
+  'bounded-queue': 'queues',
+  'producer-consumer': 'queues',
+  'flash-sale': 'locks',
+  'flash-sale-unlocked': 'timeline',
+};
+
+const VERDICT_KINDS: VerdictSpec['kind'][] = ['parent-waits', 'children', 'exit-codes', 'pool', 'queue', 'stock'];
+const isCount = (n: unknown): boolean => Number.isInteger(n) && (n as number) > 0;
 
 const CJK = /[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]/;
 
@@ -57,13 +79,44 @@ describe('preset catalog', () => {
       expect(existsSync(join(presetsDir, p.pythonFile)), `${p.pythonFile} missing`).toBe(true);
 
       const info = loadPreset(id, presetsDir);
-      expect(Object.keys(info).sort()).toEqual(['explanation', 'id', 'python', 'seed', 'source', 'title']);
+      expect(Object.keys(info).sort()).toEqual(['explanation', 'id', 'lesson', 'python', 'seed', 'source', 'title', 'verdict']);
       expect(info).toMatchObject({ id, seed: p.seed, title: p.title, explanation: p.explanation });
       expect(info.source).toBe(readFileSync(join(presetsDir, p.scenarioFile), 'utf8'));
       expect(info.python).toBe(readFileSync(join(presetsDir, p.pythonFile), 'utf8'));
       expect(info.source, `${id}: a scenario's main is its default export`).toMatch(/^export default async function main\(\)/m);
       expect(info.source, `${id}: a scenario imports the runtime as 'procscope'`).toMatch(/from 'procscope';/);
       expect(info.python, `${id}: the Python original uses multiprocessing`).toMatch(/^from multiprocessing import /m);
+    });
+  });
+
+  describe.each(presets.map((p) => [p.id, p] as const))('%s', (id, p) => {
+    it('declares the view that carries its lesson', () => {
+      expect(p.lesson).toBe(lessons[id]);
+    });
+
+    it('declares a verdict of a known kind, with sound parameters that match its programs', () => {
+      const v = p.verdict;
+      expect(VERDICT_KINDS, `${id}: verdict kind`).toContain(v.kind);
+      // Plain data: it crosses IPC with the preset.
+      expect(JSON.parse(JSON.stringify(v))).toEqual(v);
+      const info = loadPreset(id, presetsDir);
+      if (v.kind === 'parent-waits' || v.kind === 'children') expect(isCount(v.children), `${id}: children`).toBe(true);
+      if (v.kind === 'pool') {
+        expect(isCount(v.workers), `${id}: workers`).toBe(true);
+        expect(info.python).toContain(`Pool(${v.workers})`);
+        expect(info.source).toContain(`Pool.with(${v.workers},`);
+      }
+      if (v.kind === 'queue' && v.values) expect(v.values.every((x) => typeof x === 'string' && x !== '')).toBe(true);
+      if (v.kind === 'stock') {
+        expect(isCount(v.stock)).toBe(true);
+        // The verdict counts the lines the buyers print: both versions must print them.
+        for (const text of [info.source, info.python]) {
+          expect(text).toContain(v.sold);
+          expect(text).toContain(v.notSold);
+          expect(text).toContain(`'${v.stock}'`);
+        }
+        expect(v.sold.includes(v.notSold) || v.notSold.includes(v.sold), 'one outcome text must not contain the other').toBe(false);
+      }
     });
   });
 

@@ -1,10 +1,12 @@
 import { describe, it, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { samplesToCsv, exportCsv, CSV_HEADER } from '../../src-main/core/runlog/csv.ts';
 import { toChromeTrace, exportTrace, RUN_PID } from '../../src-main/core/runlog/trace.ts';
 import type { TraceEvent } from '../../src-main/core/runlog/trace.ts';
 import { RunLogError } from '../../src-main/core/runlog/reader.ts';
+import { ExportError } from '../../src-main/core/runlog/export-file.ts';
 import type { RunEvent } from '../../src-main/api.ts';
 import { runStart, scratchDir } from '../helpers/runlog-fixtures.ts';
 
@@ -96,6 +98,33 @@ describe('samplesToCsv', () => {
     expect(csv).toBe(`${CSV_HEADER}\r\n2,10,"a, ""b""\nc",1,2\r\n`);
   });
 
+  it('neutralises names a spreadsheet would run as formulas (OWASP): a leading quote; plain numbers stay numbers', () => {
+    const names: [string, string][] = [
+      ['=HYPERLINK("http://x.example","go")', `"'=HYPERLINK(""http://x.example"",""go"")"`],
+      ['+1+cmd', "'+1+cmd"],
+      ['-2+3', "'-2+3"],
+      ['@SUM(A1:A9)', "'@SUM(A1:A9)"],
+      ['\t=1', "'\t=1"],
+      ['\r=1', `"'\r=1"`],
+      ['=a,b', `"'=a,b"`],
+      // A number is no formula: a spreadsheet reads it as that number, as it would without quote.
+      ['-1', '-1'],
+      ['+3.5', '+3.5'],
+      ['-1e5', '-1e5'],
+      ['worker=1', 'worker=1'],
+      ['Process-1', 'Process-1'],
+    ];
+    const events: RunEvent[] = [run];
+    names.forEach(([name], i) => {
+      events.push({ t: 1, type: 'process', pid: 10 + i, ppid: 1, name, daemon: false });
+      // Negative figures cannot come from a log (cpu, rss and pids are >= 0), but t and the
+      // numbers are written as numbers whatever they are.
+      events.push({ t: 2, type: 'sample', pid: 10 + i, cpu: 1, rss: 2 });
+    });
+    const rows = samplesToCsv(events).split('\r\n').slice(1, -1);
+    expect(rows).toEqual(names.map(([, cell], i) => `2,${10 + i},${cell},1,2`));
+  });
+
   it('leaves the name empty for a pid it never saw start', () => {
     expect(samplesToCsv([{ t: 2, type: 'sample', pid: 10, cpu: 1, rss: 2 }])).toBe(`${CSV_HEADER}\r\n2,10,,1,2\r\n`);
   });
@@ -108,11 +137,26 @@ describe('exportCsv', () => {
     const log = writeLog('csv.jsonl', events, '{"t":9'); // with a torn tail, which is dropped
     const out = path.join(tmp(), 'out.csv');
     const fractions: number[] = [];
-    const { rows } = await exportCsv(log, out, (f) => fractions.push(f));
+    const { rows, torn } = await exportCsv(log, out, (f) => fractions.push(f));
     expect(rows).toBe(20000);
+    expect(torn, 'the torn tail is reported').toEqual({ line: 20003, bytes: 6 });
     expect(fs.readFileSync(out, 'utf8')).toBe(samplesToCsv(events));
     expect(fractions[fractions.length - 1]).toBe(1);
     expect(fs.existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('refuses, in one line, a target in a missing folder, a folder, or a FIFO, and leaves nothing behind', async () => {
+    const log = writeLog('ok.jsonl', [run]);
+    const missing = path.join(tmp(), 'no', 'such', 'x.csv');
+    await expect(exportCsv(log, missing)).rejects.toThrow(new ExportError(`cannot write ${missing}: there is no folder ${path.dirname(missing)}`));
+    const folder = path.join(tmp(), 'a-folder');
+    fs.mkdirSync(folder);
+    await expect(exportCsv(log, folder)).rejects.toThrow(`cannot write ${folder}: it is a folder (name the file to write, e.g. ${path.join(folder, 'run.csv')})`);
+    const fifo = path.join(tmp(), 'out-fifo');
+    execFileSync('mkfifo', [fifo]);
+    await expect(exportTrace(log, fifo)).rejects.toThrow(`cannot write ${fifo}: it is not a regular file`);
+    expect(fs.readdirSync(tmp()).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    expect(fs.existsSync(`${folder}.partial`)).toBe(false);
   });
 
   it('leaves no file behind when the log is corrupt', async () => {

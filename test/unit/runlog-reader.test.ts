@@ -1,9 +1,11 @@
 import { describe, it, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRunLog, parseRunLogText, RunLogError } from '../../src-main/core/runlog/reader.ts';
 import type { TornTail } from '../../src-main/core/runlog/reader.ts';
+import { tornTailBytes } from '../../src-main/core/runlog/torn-tail.ts';
 import { LOG_VERSION } from '../../src-main/api.ts';
 import type { RunEvent } from '../../src-main/api.ts';
 import { runStart, scratchDir } from '../helpers/runlog-fixtures.ts';
@@ -53,7 +55,16 @@ describe('readRunLog', () => {
     const file = write('torn.jsonl', lines(events) + '{"t":4,"type":"sample","pid":7,"cp');
     const { events: got, torn } = await readAll(file);
     expect(got).toEqual(events);
-    expect(torn).toEqual({ line: 5, length: 34 });
+    expect(torn, 'the dropped line, and its size in bytes').toEqual({ line: 5, bytes: 34 });
+  });
+
+  it('counts a torn tail in bytes, multi-byte characters and all', async () => {
+    const tail = '{"t":4,"type":"output","pid":7,"stream":"stdout","text":"héllo 世界 😀';
+    const file = write('torn-utf8.jsonl', lines(events) + tail);
+    const { events: got, torn } = await readAll(file);
+    expect(got).toEqual(events);
+    expect(torn).toEqual({ line: 5, bytes: Buffer.byteLength(tail) });
+    expect(torn).not.toEqual({ line: 5, bytes: tail.length });
   });
 
   it('drops a last line without its newline even if it parses (its write did not finish)', async () => {
@@ -67,7 +78,7 @@ describe('readRunLog', () => {
     const file = write('zeros.jsonl', Buffer.concat([Buffer.from(lines(events)), Buffer.alloc(40), Buffer.from('\n')]));
     const { events: got, torn } = await readAll(file);
     expect(got).toEqual(events);
-    expect(torn?.line).toBe(5);
+    expect(torn, 'the 40 zero bytes and their newline').toEqual({ line: 5, bytes: 41 });
   });
 
   it('rejects a corrupt middle line, naming its line number', async () => {
@@ -108,6 +119,29 @@ describe('readRunLog', () => {
   it('rejects a log written in another format version', async () => {
     const file = write('future.jsonl', lines([{ ...run, version: LOG_VERSION + 1 } as RunEvent]));
     expect((await runLogError(() => readAll(file))).message).toMatch(/line 1: log format version 2, this procscope reads version 1/);
+  });
+
+  it('refuses a FIFO at once instead of waiting for a writer, and a folder', async () => {
+    const fifo = path.join(tmp(), 'pipe.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    const err = await runLogError(() => readAll(fifo));
+    expect(err.message).toBe(`cannot read run log ${fifo}: not a regular file (a FIFO)`);
+    expect((await runLogError(() => readAll(tmp()))).message).toBe(`cannot read run log ${tmp()}: is a directory`);
+  });
+
+  it('reads lines longer than its chunks whole, with characters cut between chunks', async () => {
+    // 3 MiB of text whose multi-byte characters land across the reader's 1 MiB chunk boundaries.
+    const text = ('é😀世'.repeat(7) + 'x').repeat(100_000);
+    const long: RunEvent = { t: 4, type: 'output', pid: 7, stream: 'stdout', text };
+    const bytes = Buffer.from(lines([run, long, sample(5)]) + JSON.stringify(sample(6)).slice(0, 10));
+    // A byte 0b10xxxxxx continues a character: a chunk boundary there cuts one in two.
+    const cut = [1, 2, 3, 4, 5, 6].filter((mib) => (bytes[mib * 1024 * 1024] & 0xc0) === 0x80);
+    expect(cut.length, 'some 1 MiB boundary falls inside a character').toBeGreaterThan(0);
+    const file = write('long.jsonl', bytes);
+    const { events: got, torn } = await readAll(file);
+    expect(got.length).toBe(3);
+    expect(got[1]).toEqual(long);
+    expect(torn).toEqual({ line: 4, bytes: 10 });
   });
 
   it('reports a missing file as such', async () => {
@@ -167,4 +201,30 @@ describe('parseRunLogText', () => {
     expect(events[0].type).toBe('run');
     expect(events[events.length - 1].type).toBe('end');
   });
+});
+
+describe('tornTailBytes (what a list of runs shows, from the end of the file only)', () => {
+  const events = [run, sample(1), sample(2)];
+  const long = JSON.stringify({ t: 3, type: 'output', pid: 7, stream: 'stdout', text: 'é'.repeat(100_000) });
+  const cases: [string, string | Buffer][] = [
+    ['whole', lines(events)],
+    ['unterminated', lines(events) + '{"t":3,"type":"sam'],
+    ['unterminated but parses', lines(events) + JSON.stringify(sample(3))],
+    ['zeros and a newline', Buffer.concat([Buffer.from(lines(events)), Buffer.alloc(40), Buffer.from('\n')])],
+    ['a long torn line', lines(events) + long.slice(0, -3)],
+    ['a long whole line', lines(events) + long + '\n'],
+    ['a long line of zeros', Buffer.concat([Buffer.from(lines(events)), Buffer.alloc(200_000), Buffer.from('\n')])],
+  ];
+  for (const [name, text] of cases) {
+    it(`agrees with the reader: ${name}`, async () => {
+      const file = write(`tail-${name.replace(/ /g, '-')}.jsonl`, text);
+      const { torn } = await readAll(file);
+      const handle = await fs.promises.open(file, 'r');
+      try {
+        expect(await tornTailBytes(handle, (await handle.stat()).size)).toBe((torn as TornTail | null)?.bytes ?? 0);
+      } finally {
+        await handle.close();
+      }
+    });
+  }
 });

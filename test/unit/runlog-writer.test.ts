@@ -49,6 +49,38 @@ describe('RunLogWriter', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe(JSON.stringify(runEvent) + '\n');
   });
 
+  it('creates the log 0600, the folders it makes 0700, and makes procscope\'s runs folder 0700', () => {
+    const file = path.join(tmp(), 'private', 'nested', 'run.jsonl');
+    RunLogWriter.open(file).close();
+    const mode = (p: string) => fs.statSync(p).mode & 0o777;
+    expect(mode(file).toString(8), 'the log: its owner only').toBe('600');
+    expect(mode(path.dirname(file)).toString(8)).toBe('700');
+    expect(mode(path.join(tmp(), 'private')).toString(8)).toBe('700');
+
+    // The default runs folder ($PROCSCOPE_HOME/runs), made 0755 by an older procscope.
+    const home = path.join(tmp(), 'home');
+    fs.mkdirSync(path.join(home, 'runs'), { recursive: true, mode: 0o755 });
+    fs.chmodSync(path.join(home, 'runs'), 0o755);
+    const saved = process.env.PROCSCOPE_HOME;
+    process.env.PROCSCOPE_HOME = home;
+    try {
+      RunLogWriter.open(path.join(home, 'runs', 'r.jsonl')).close();
+    } finally {
+      if (saved === undefined) delete process.env.PROCSCOPE_HOME;
+      else process.env.PROCSCOPE_HOME = saved;
+    }
+    expect(mode(path.join(home, 'runs')).toString(8), 'the runs folder').toBe('700');
+    expect(mode(path.join(home, 'runs', 'r.jsonl')).toString(8)).toBe('600');
+
+    // A folder of the user's that only happens to hold a --log file is left as it is.
+    const mine = path.join(tmp(), 'mine');
+    fs.mkdirSync(mine, { mode: 0o755 });
+    fs.chmodSync(mine, 0o755);
+    RunLogWriter.open(path.join(mine, 'run.jsonl')).close();
+    expect(mode(mine).toString(8)).toBe('755');
+    expect(mode(path.join(mine, 'run.jsonl')).toString(8)).toBe('600');
+  });
+
   it('appends to an existing file instead of truncating it', () => {
     const file = path.join(tmp(), 'append.jsonl');
     fs.writeFileSync(file, JSON.stringify(runEvent) + '\n');

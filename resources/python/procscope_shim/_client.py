@@ -28,7 +28,6 @@ import struct
 import sys
 import threading
 import time
-import warnings
 from array import array
 
 ENV_SOCKET = 'PROCSCOPE_SOCKET'
@@ -110,18 +109,55 @@ _unheader = struct.Struct('<IB').unpack_from
 _time_ns = time.time_ns
 
 
-#: The warning CPython >= 3.12 gives when a multi-threaded process forks (see _before_fork).
-_FORK_WARNING = r'This process \(pid=\d+\) is multi-threaded, use of \w+\(\) may lead to deadlocks'
+#: How long a frame may wait for the monitor to take a single byte of it before the monitor
+#: counts as not reading (stopped, or stuck): from then on the program goes on without waiting,
+#: what it reports is dropped (counted), and a warning says so once the monitor reads again.
+#: Until then a monitor slower than the program slows the program down (see attend).
+#: PROCSCOPE_STALL_SECONDS sets another (the tests do, to wait less).
+STALL_SECONDS = 5.0
+try:
+    STALL_SECONDS = float(os.environ.get('PROCSCOPE_STALL_SECONDS') or STALL_SECONDS)
+except ValueError:
+    pass
+#: How long a fork waits for procscope's thread to stop (see _before_fork).
+STOP_SECONDS = 1.0
 
 
 def _os_thread_count():
-    """Linux: field 20 of /proc/self/stat, the count CPython's warning reads first."""
+    """Linux: field 20 of /proc/self/stat, the count CPython's fork warning reads first."""
     try:
         with open('/proc/self/stat', 'rb') as f:
             data = f.read()
         return int(data[data.rindex(b')') + 2 :].split()[17])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def clip(text, limit=256):
+    """`text` as the monitor takes a name: at most `limit` UTF-16 code units (a character past
+    U+FFFF counts two, as in JavaScript), lone surrogates (undecodable bytes) spelled out."""
+    text = str(text)
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        text = text.encode('utf-8', 'backslashreplace').decode('utf-8')
+    if len(text) * 2 <= limit:
+        return text
+    units = 0
+    for i, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return text[:i]
+    return text
+
+
+def exit_status(code):
+    """What a parent sees of a process that exits with `code` (an int, as _bootstrap returns it):
+    the low 8 bits of the status (a bool is an int)."""
+    try:
+        return int(code) & 0xFF
+    except (TypeError, ValueError, OverflowError):
+        return 1
 
 
 class _Client(object):
@@ -140,6 +176,9 @@ class _Client(object):
         #: Object ids by index. A forked child inherits them, as its objects keep their codes.
         self.ids = []
         self._index = {}
+        #: The main process's pid: only its own uncaught exception is the run's error.
+        self.main_pid = None
+        self._wake = None
         self._reset()
 
     def _reset(self):
@@ -152,17 +191,34 @@ class _Client(object):
         self.send_owner = None
         self.ids_lock = threading.Lock()
         self.drained = threading.Condition(threading.Lock())
-        self.event = threading.Event()
+        #: procscope's one thread in this process: it sends what is posted and reads what the
+        #: monitor asks (controls, stacks), and sees the monitor go away.
         self.thread = None
+        #: Asks the thread to stop (a fork is coming); it stops between two messages.
+        self._stop = False
+        #: True when a fork stopped the thread and it is to come back in this process.
+        self._fork_resume = False
+        #: Between the before-fork and after-fork hooks: the thread stays stopped.
+        self._forking = False
+        #: Starting and stopping the thread: two reports must not start two.
+        self._thread_lock = threading.Lock()
+        # The wake pipe of the thread, made with the thread; a forked child closes its copies.
+        self._wake = None
         self.pid = os.getpid()
         #: Ids this connection has: a new connection (a forked child's) gets them all again.
         self.ids_sent = 0
         #: Messages written on this connection (the monitor counts what it reads the same way):
         #: a child started now is listed once the monitor has read this many (see sent_mark).
         self.sent = 0
-        #: Read by the hot path after each record: True asks it to call attend() (the sender is
-        #: idle, or is not running yet, or too much is unsent). One attribute read when False.
+        #: Read by the hot path after each record: True asks it to call attend() (the thread is
+        #: idle, or is not running, or too much is unsent). One attribute read when False.
         self.nudge = True
+        #: The rest of a frame the monitor has not taken yet: written first by the next flush.
+        self._carry = None
+        #: Since when (monotonic) the monitor has not read, or None while it reads.
+        self.stalled = None
+        self._dropped_ops = 0
+        self._dropped_msgs = 0
 
     # ---- clock ------------------------------------------------------------------------------
 
@@ -182,10 +238,7 @@ class _Client(object):
         # Every process started from here on (spawn, forkserver) waits for its Process object.
         os.environ[ENV_ROLE] = 'child'
         if hasattr(os, 'register_at_fork'):
-            if sys.version_info >= (3, 12):
-                os.register_at_fork(before=self._before_fork, after_in_child=self._after_fork_child)
-            else:
-                os.register_at_fork(after_in_child=self._after_fork_child)
+            os.register_at_fork(before=self._before_fork, after_in_parent=self._after_fork_parent, after_in_child=self._after_fork_child)
         # Registered before multiprocessing's own exit handler, so it runs after it (children
         # joined): the last reports go out and the connection closes, before the interpreter
         # stops the reporter thread wherever it is.
@@ -203,50 +256,73 @@ class _Client(object):
         _exit.__doc__ = real_exit.__doc__
         os._exit = _exit
         if main:
+            from . import _run_end
+
+            _run_end.remember_run(os.getpid())
+            self.main_pid = os.getpid()
             self._prev_hook = sys.excepthook
             sys.excepthook = self._excepthook
             self.connect(os.getpid(), os.getppid(), 'MainProcess', False)
 
+    # A fork must not copy a procscope thread's half-done work, and on 3.12+ CPython warns when a
+    # process with other threads forks: procscope's thread stops before every fork, so the
+    # program forks with exactly its own threads (the warning then comes only from those), and
+    # comes back after it.
+
     def _before_fork(self):
-        """CPython 3.12+ warns when a process with other threads forks. procscope's own threads
-        (the reporter, the controls reader, a control being carried out) must not cause that
-        warning: they hold nothing a child needs (the child starts clean, see _after_fork_child). 3.12 warns before the after-fork hooks, 3.13+ after them,
-        so the filter stays in place until a fork with threads of the script's own takes it away
-        and Python warns as it would without procscope."""
+        self._fork_resume = False
+        self._forking = True
         try:
             t = self.thread
-            ours = sum(1 for th in threading.enumerate() if th.name.startswith('procscope-'))
-            ours_only = (
-                t is not None
-                and t.is_alive()
-                and threading.active_count() == ours + 1
-                and (_os_thread_count() or ours + 1) <= ours + 1
-            )
-            entry = None
-            for f in warnings.filters:
-                if f[0] == 'ignore' and f[2] is DeprecationWarning and getattr(f[1], 'pattern', None) == _FORK_WARNING:
-                    entry = f
-                    break
-            if ours_only and entry is None:
-                warnings.filterwarnings('ignore', message=_FORK_WARNING, category=DeprecationWarning)
-            elif not ours_only and entry is not None:
-                warnings.filters.remove(entry)
-                mutated = getattr(warnings, '_filters_mutated', None)  # gone in 3.14; 'ignore' is never cached
-                if mutated is not None:
-                    mutated()
+            if t is None or t is threading.current_thread() or not t.is_alive():
+                return
+            before = _os_thread_count()
+            if not self._stop_thread(STOP_SECONDS):
+                return
+            self._fork_resume = True
+            if before is not None:
+                # join() returns before the OS thread is gone (3.12: as soon as it stopped
+                # running Python); the warning counts OS threads.
+                deadline = time.monotonic() + 0.05
+                while (_os_thread_count() or 0) >= before and time.monotonic() < deadline:
+                    time.sleep(0.0002)
         except Exception:
             pass
+
+    def _after_fork_parent(self):
+        self._forking = False
+        if not self._fork_resume:
+            return
+        self._fork_resume = False
+        # 3.12 has warned already; 3.13+ warns after this hook, counting the threads alive then,
+        # so the thread comes back only if the program's own threads make it warn anyway.
+        # Otherwise it comes back with the next report (attend), or when Process.start()
+        # returns (see _patch.start).
+        if sys.version_info < (3, 13) or (_os_thread_count() or 1) > 1:
+            self.resume()
 
     def _after_fork_child(self):
         # The parent's connection and unsent reports are the parent's: start clean. A child of
         # multiprocessing introduces itself in Process._bootstrap (see _patch.py).
-        old = self.sock
+        old, wake = self.sock, self._wake
         self._reset()
-        if old is not None:
+        for closing in ((old,) if old is not None else ()):
             try:
-                old.close()  # our copy of the descriptor only; the parent's stays open
+                closing.close()  # our copy of the descriptor only; the parent's stays open
             except OSError:
                 pass
+        for fd in wake or ():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def resume(self):
+        """Starts procscope's thread (again, if a fork stopped it)."""
+        with self._thread_lock:
+            t = self.thread
+            if self.connected and not self._forking and (t is None or not t.is_alive()):
+                self._start_thread()
 
     def sent_mark(self):
         """Everything posted so far is sent; returns how many messages this connection has
@@ -270,27 +346,158 @@ class _Client(object):
             sys.__stderr__.write('procscope: cannot reach the monitor (%s): not instrumented\n' % (e,))
             self.path = None
             return
-        # Sends wait in select(), so that a sender stuck on a slow monitor still sees the
-        # buffer grow past its bound (see _write).
+        # Sends wait in poll(), so that a sender stuck on a slow monitor still sees the buffer
+        # grow past its bound and a monitor that stopped reading (see _write).
         s.setblocking(False)
         self.sock = s
         self.pid = pid
-        hello = {'k': 'hello', 'pid': pid, 'ppid': ppid, 'name': str(name)[:256], 'daemon': bool(daemon)}
+        hello = {'k': 'hello', 'pid': pid, 'ppid': ppid, 'name': clip(name), 'daemon': bool(daemon)}
         if handle is not None:
-            hello['handle'] = handle  # the Process object in the parent that this process is
+            hello['handle'] = clip(handle)  # the Process object in the parent that this process is
         if after is not None:
             hello['after'] = after
+        self.connected = True
         with self.send_lock:
             self._send_all([hello])
-        self.connected = True
-        self.thread = threading.Thread(target=self._loop, name='procscope-reporter', daemon=True)
-        self.thread.start()
-        self.event.set()  # reports made before the hello go out now
-        self._start_reader()
+        if self.connected:
+            self.resume()
+
+    # ---- procscope's thread -----------------------------------------------------------------
+
+    def _start_thread(self):
+        if self._wake is None:
+            r, w = os.pipe()
+            os.set_blocking(r, False)
+            os.set_blocking(w, False)
+            self._wake = (r, w)
+        self._stop = False
+        t = threading.Thread(target=self._run, args=(self.sock, self._wake[0]), name='procscope-reporter', daemon=True)
+        self.thread = t
+        t.start()
+        self._wake_up()  # reports made while it was not running go out now
+
+    def _stop_thread(self, timeout):
+        """Stops the thread between two messages; False if it did not stop within `timeout`."""
+        with self._thread_lock:
+            t = self.thread
+            self._stop = True
+            self._wake_up()
+            t.join(timeout)
+            if t.is_alive():
+                self._stop = False
+                return False
+            self.thread = None
+            self.nudge = True  # the next report brings it back (attend)
+            return True
+
+    def _wake_up(self):
+        wake = self._wake
+        if wake is not None:
+            try:
+                os.write(wake[1], b'.')
+            except (BlockingIOError, InterruptedError):
+                pass  # full: it is awake anyway
+            except OSError:
+                pass
+
+    def _run(self, sock, wake_r):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        poller.register(wake_r, select.POLLIN)
+        incoming = bytearray()
+        while self.connected and self.sock is sock and not self._stop:
+            busy = self._unsent()
+            if not busy:
+                self.nudge = True
+                # A record appended before nudge was set did not wake us: look again.
+                busy = self._unsent()
+            if self._carry is not None:
+                # The monitor has not taken all of a frame: wait until it can take more.
+                poller.modify(sock, select.POLLIN | select.POLLOUT)
+                timeout = 50
+            else:
+                poller.modify(sock, select.POLLIN)
+                timeout = 0 if busy else None
+            try:
+                ready = poller.poll(timeout)
+            except InterruptedError:
+                continue
+            except (OSError, ValueError):
+                return
+            self.nudge = False
+            flush = busy or self._carry is not None
+            for fd, ev in ready:
+                if fd == wake_r:
+                    try:
+                        while os.read(wake_r, 4096):
+                            pass
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    except OSError:
+                        return
+                elif ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                    if not self._receive(sock, incoming):
+                        self._lost(sock)
+                        return
+            if self._stop:
+                return
+            if flush or self._unsent():
+                if len(self.ops) < MAX_BUFFERED and self._carry is None:
+                    time.sleep(FLUSH_DELAY)  # gather a batch
+                self.flush()
+                if len(self.ops) > MAX_BUFFERED:
+                    self.nudge = True  # produced faster than sent: the hot path waits (attend)
+
+    def _receive(self, sock, buf):
+        """Reads what the monitor sent and acts on each whole frame; False at end of stream."""
+        try:
+            data = sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except (OSError, ValueError):  # reset, or closed under us
+            return False
+        if not data:
+            return False
+        buf += data
+        while len(buf) >= 5:
+            length, codec = _unheader(buf, 0)
+            if len(buf) < 4 + length:
+                break
+            body = bytes(buf[5:4 + length])
+            del buf[:4 + length]
+            if codec != _JSON:
+                continue
+            try:
+                msg = json.loads(body.decode('utf-8'))
+            except ValueError:
+                continue
+            if not isinstance(msg, dict):
+                continue
+            handler = self.on_control
+            if msg.get('k') == 'ctl' and handler is not None:
+                handler(msg)
+            elif msg.get('k') == 'stk':
+                self._answer_stacks(msg.get('rid'))
+        return True
+
+    def _lost(self, sock):
+        """The connection ended without us closing it: if the monitor is gone, so is the run."""
+        if self.sock is not sock or not self.connected:
+            return  # closed by this process (it is exiting)
+        self.connected = False
+        from . import _run_end
+
+        if _run_end.monitor_gone():
+            _run_end.end_run()
+        # The monitor is there and dropped this connection (it refused something): the program
+        # goes on unreported, its output to where it always went.
+        self.path = None
+        del self.ops[:]
+        self.pending.clear()
 
     # ---- controls from the window -----------------------------------------------------------
 
-    #: Called with each `ctl` message, in the reader thread; set by _patch.
+    #: Called with each `ctl` message, in procscope's thread; set by _patch.
     on_control = None
 
     def _answer_stacks(self, rid):
@@ -302,50 +509,21 @@ class _Client(object):
             threads = []
         self.post_now({'k': 'stkres', 'rid': rid, 'threads': threads})
 
-    def _start_reader(self):
-        threading.Thread(target=self._read_loop, args=(self.sock,), name='procscope-controls', daemon=True).start()
-
-    def _read_loop(self, sock):
-        buf = bytearray()
-        while self.sock is sock:
-            try:
-                # A timeout, so that a close() by another thread is noticed even if the socket
-                # never becomes readable.
-                if not _wait(sock, True, 1.0):
-                    continue
-                data = sock.recv(65536)
-            except (BlockingIOError, InterruptedError):
-                continue
-            except (OSError, ValueError):  # closed under us: fileno() is -1 now
-                return
-            if not data:
-                return
-            buf += data
-            while len(buf) >= 5:
-                length, codec = _unheader(buf, 0)
-                if len(buf) < 4 + length:
-                    break
-                body = bytes(buf[5:4 + length])
-                del buf[:4 + length]
-                if codec != _JSON:
-                    continue
-                try:
-                    msg = json.loads(body.decode('utf-8'))
-                except ValueError:
-                    continue
-                if not isinstance(msg, dict):
-                    continue
-                handler = self.on_control
-                if msg.get('k') == 'ctl' and handler is not None:
-                    handler(msg)
-                elif msg.get('k') == 'stk':
-                    self._answer_stacks(msg.get('rid'))
-
     def close(self):
         """Sends what is left and disconnects (a child, just before it exits)."""
+        # A monitor that does not read may be about to again (stopped, then continued): a second
+        # for it, so that a process ending just then does not lose its last reports; no more.
+        deadline = time.monotonic() + 1.0
+        while self.stalled is not None and self.connected and time.monotonic() < deadline:
+            try:
+                _wait(self.sock, False, 0.05)
+            except (OSError, ValueError, AttributeError):
+                break
+            self.flush()
         self.flush()
         self.connected = False
         s, self.sock = self.sock, None
+        self._wake_up()
         if s is not None:
             try:
                 s.close()
@@ -353,12 +531,16 @@ class _Client(object):
                 pass
 
     def _excepthook(self, tp, value, tb):
+        # Only the main process's own uncaught exception ends the run in error: the interpreter
+        # calls the hook with no Python frame below it, while a program (a test runner) that
+        # calls sys.excepthook(*sys.exc_info()) for an exception it caught is one of those frames.
         try:
-            if isinstance(value, BaseException):
-                text = '%s: %s' % (tp.__name__, value) if str(value) else tp.__name__
-            else:
-                text = str(tp)
-            self.post({'k': 'fatal', 'message': text.splitlines()[0] if text else tp.__name__})
+            if os.getpid() == self.main_pid and not _called_from_python():
+                if isinstance(value, BaseException):
+                    text = '%s: %s' % (tp.__name__, value) if str(value) else tp.__name__
+                else:
+                    text = str(tp)
+                self.post({'k': 'fatal', 'message': text.splitlines()[0] if text else tp.__name__})
         except Exception:
             pass
         self._prev_hook(tp, value, tb)
@@ -396,23 +578,31 @@ class _Client(object):
         return append
 
     def attend(self):
-        """The hot path's slow branch: wakes an idle sender; waits while too much is unsent."""
+        """The hot path's slow branch: wakes an idle thread (or brings it back after a fork);
+        waits while too much is unsent, unless the monitor does not read at all."""
         if not self.connected:
             # Not (or no longer) a process of the run: nobody reads these, keep memory bounded.
             if self.path is None or len(self.ops) > MAX_BUFFERED:
                 del self.ops[:]
             return
         self.nudge = False
-        self.event.set()
+        t = self.thread
+        if t is None:
+            self.resume()
+        else:
+            self._wake_up()
+        if self.stalled is not None:
+            self._drop_unsent()
+            return
         if len(self.ops) > MAX_BUFFERED and threading.current_thread() is not self.thread:
             with self.drained:
-                while self.connected and len(self.ops) > MAX_BUFFERED // 2:
+                while self.connected and self.stalled is None and len(self.ops) > MAX_BUFFERED // 2:
                     self.drained.wait(0.05)
 
     # ---- sending ----------------------------------------------------------------------------
 
     def post(self, msg):
-        """Queues one message; the sender thread sends it with others in a few ms."""
+        """Queues one message; procscope's thread sends it with others in a few ms."""
         self.pending.append(msg)
         if self.nudge:
             self.attend()
@@ -435,22 +625,6 @@ class _Client(object):
     def _unsent(self):
         return len(self.ops) > 0 or len(self.pending) > 0
 
-    def _loop(self):
-        ev = self.event
-        while self.connected:
-            if not self._unsent():
-                ev.clear()
-                self.nudge = True
-                # A record appended before nudge was set did not wake us: look again.
-                if not self._unsent():
-                    ev.wait()
-                self.nudge = False
-            if len(self.ops) < MAX_BUFFERED:
-                time.sleep(FLUSH_DELAY)  # gather a batch
-            self.flush()
-            if len(self.ops) > MAX_BUFFERED:
-                self.nudge = True  # produced faster than sent: the hot path waits (attend)
-
     def flush(self):
         if not self.connected:
             return
@@ -464,6 +638,14 @@ class _Client(object):
             self.drained.notify_all()
 
     def _flush_locked(self):
+        if self._carry is not None:
+            carry, self._carry = self._carry, None
+            self._write(carry)
+            if self._carry is not None:
+                # Still not taken: nothing new goes behind it yet.
+                if self.stalled is not None:
+                    self._drop_unsent()
+                return
         frames = []
         ops = self.ops
         n = len(ops)
@@ -498,6 +680,35 @@ class _Client(object):
         if batch or frames:
             self._send_all(batch, frames)
 
+    def _drop_unsent(self):
+        """The monitor does not read: what piles up is counted and let go (memory stays bounded)."""
+        n = len(self.ops)
+        if n:
+            del self.ops[:n]
+            self._dropped_ops += n
+        n = len(self.pending)
+        for _ in range(n):
+            self.pending.popleft()
+        self._dropped_msgs += n
+
+    def _stall(self, since):
+        self.stalled = since
+        self.nudge = True  # the hot path drops instead of waiting (attend)
+        with self.drained:
+            self.drained.notify_all()
+        _tell('procscope: the monitor has not read from pid %d for %.0f s: it goes on unreported until the monitor reads again\n' % (self.pid, time.monotonic() - since))
+
+    def _unstall(self):
+        """The monitor reads again: say first what was dropped meanwhile."""
+        seconds = time.monotonic() - self.stalled
+        self.stalled = None
+        ops, msgs = self._dropped_ops, self._dropped_msgs
+        self._dropped_ops = self._dropped_msgs = 0
+        self.pending.appendleft({
+            'k': 'warn',
+            'message': 'the monitor did not read from pid %d for %.1f s: the program went on, and %d lock and queue operations and %d other reports it made meanwhile were dropped' % (self.pid, seconds, ops, msgs),
+        })
+
     def _ops_frames(self, chunk, ref, frames):
         if sys.byteorder != 'little':
             chunk.byteswap()
@@ -521,19 +732,35 @@ class _Client(object):
             ids = []
 
     def _write(self, data):
+        """Writes `data` (whole frames, or the rest of one). Keeps what the monitor has not taken
+        as the carry when procscope's thread is asked to stop, or when the monitor has taken
+        nothing for STALL_SECONDS (it then counts as not reading; see _stall)."""
         sock = self.sock
         view = memoryview(data)
+        progress = time.monotonic()
         try:
             while view:
                 try:
                     n = sock.send(view)
                 except (BlockingIOError, InterruptedError):
                     n = 0
-                view = view[n:]
-                if view:
-                    if len(self.ops) > MAX_BUFFERED:
-                        self.nudge = True  # the hot path waits (attend) until we catch up
-                    _wait(sock, False, 0.01)
+                if n:
+                    view = view[n:]
+                    progress = time.monotonic()
+                    if self.stalled is not None:
+                        self._unstall()
+                    if not view:
+                        break
+                if self.stalled is not None or (self._stop and threading.current_thread() is self.thread):
+                    self._carry = view
+                    return
+                if time.monotonic() - progress > STALL_SECONDS:
+                    self._carry = view
+                    self._stall(progress)
+                    return
+                if len(self.ops) > MAX_BUFFERED:
+                    self.nudge = True  # the hot path waits (attend) until we catch up
+                _wait(sock, False, 0.01)
         except (OSError, AttributeError, ValueError):
             self.connected = False
 
@@ -559,6 +786,28 @@ class _Client(object):
             frames.append(body)
         self.sent += len(parts)
         self._write(b''.join(frames))
+
+
+def _tell(text):
+    """One line on this process's own stderr (descriptor 2), unless writing it could block: under
+    procscope that is a pipe to the monitor, which may be the one that stopped reading."""
+    try:
+        p = select.poll()
+        p.register(2, select.POLLOUT)
+        if p.poll(0):
+            os.write(2, text.encode('utf-8', 'replace'))
+    except (OSError, ValueError):
+        pass
+
+
+def _called_from_python():
+    """Whether the function that calls this one was itself called from Python code (rather than
+    by the interpreter, with no Python frame left below it)."""
+    try:
+        sys._getframe(2)
+        return True
+    except ValueError:
+        return False
 
 
 class _Output(io.TextIOBase):

@@ -66,7 +66,7 @@ def _announcement(proc):
         if proc.__dict__.get('_procscope_announced'):
             return None
         proc._procscope_announced = True
-        return {'k': 'created', 'handle': proc._procscope_handle, 'name': str(proc.name)[:256], 'daemon': bool(proc.daemon)}
+        return {'k': 'created', 'handle': proc._procscope_handle, 'name': _c.clip(proc.name), 'daemon': bool(proc.daemon)}
 
     return make
 
@@ -152,7 +152,9 @@ def _patch_processes():
         finally:
             # The child ends with os._exit: atexit does not run, so flush here.
             try:
-                client.post({'k': 'bye', 'exitcode': exitcode if isinstance(exitcode, int) else 1})
+                # What the parent will see: the status's low 8 bits (sys.exit(True) is 1,
+                # sys.exit(256) is 0; a text or a list was made 1 by _bootstrap already).
+                client.post({'k': 'bye', 'exitcode': _c.exit_status(exitcode)})
                 client.close()
             except Exception:
                 pass
@@ -166,12 +168,15 @@ def _patch_processes():
         except Exception:
             pass
         orig_start(self)
+        # A fork stopped procscope's thread; on 3.13+ it comes back here, after CPython's
+        # multi-threaded fork check (see _client._after_fork_parent).
+        client.resume()
         try:
             popen = getattr(self, '_popen', None)
             method = getattr(popen, 'method', None)
             if method not in (None, 'fork', 'spawn', 'forkserver'):
                 _warn('start method %r is not known to procscope: process %s may not be shown fully' % (method, self.name))
-            spawned = {'k': 'spawned', 'pid': int(self.pid), 'name': str(self.name)[:256], 'daemon': bool(self.daemon)}
+            spawned = {'k': 'spawned', 'pid': int(self.pid), 'name': _c.clip(self.name), 'daemon': bool(self.daemon)}
             handle = self.__dict__.get('_procscope_handle')
             if handle is not None:
                 spawned['handle'] = handle

@@ -8,6 +8,8 @@ import os
 import sys
 import threading
 
+from ._client import clip
+
 #: Limits of one answer (STACK_MAX_THREADS / STACK_MAX_FRAMES in src-main/protocol.ts).
 MAX_THREADS = 64
 MAX_FRAMES = 64
@@ -40,7 +42,10 @@ def _is_library(filename):
 
 
 def _cut(text, n):
-    return text if len(text) <= n else text[: n - 1] + '\u2026'
+    """At most `n` UTF-16 code units, as the monitor counts them (see _client.clip)."""
+    whole = clip(text, 1 << 30)
+    short = clip(whole, n)
+    return short if short == whole else clip(short, n - 1) + '\u2026'
 
 
 def _frames(frame):

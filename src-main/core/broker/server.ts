@@ -162,7 +162,7 @@ export class Broker {
       try {
         conn.decoder.push(chunk, (m) => this.arrive(conn, m), (err) => this.warn(conn, `unreadable message: ${err.message}`));
       } catch (err) {
-        this.drop(conn, `unreadable message stream: ${(err as Error).message}`, false);
+        this.drop(conn, `unreadable message: ${(err as Error).message}`, false);
       }
       this.flushAll();
     });
@@ -182,7 +182,9 @@ export class Broker {
     if (conn.refused || conn.broken) return;
     if (refused) conn.refused = true;
     else conn.broken = true;
-    this.host.emit({ type: 'warning', message: `broker dropped a connection${conn.pid ? ` from pid ${conn.pid}` : ''}: ${why}`, ...(conn.pid ? { pid: conn.pid } : {}) });
+    // A refused hello's pid is only a claim: the warning does not pin it on that process.
+    const pid = refused ? 0 : conn.pid;
+    this.host.emit({ type: 'warning', message: `broker dropped a connection${pid ? ` from pid ${pid}` : ''}: ${why}`, ...(pid ? { pid } : {}) });
     conn.socket.destroy();
   }
 

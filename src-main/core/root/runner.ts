@@ -8,7 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Runtime, StreamName } from '../../api.ts';
 import { exitcodeOf } from '../../common/exitcode.ts';
-import { ENV_INTERACTIVE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0 } from '../../protocol.ts';
+import { ENV_INTERACTIVE, ENV_MONITOR, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0 } from '../../protocol.ts';
+import { ControlError } from '../command-error.ts';
+import { monitorIdentity } from '../monitor-identity.ts';
 
 /** What a runner needs to know of the run. */
 export interface RootContext {
@@ -62,6 +64,9 @@ export async function startRoot(runner: RootRunner, ctx: RootContext): Promise<S
       [ENV_SOCKET]: ctx.socketPath,
       [ENV_SCENARIO]: ctx.file,
       [ENV_T0]: String(ctx.t0),
+      // Who the monitor is: a process of the run that loses its connection while the monitor is
+      // gone ends the run (runtime/run-end.ts, the shim's _run_end.py).
+      [ENV_MONITOR]: monitorIdentity(),
       ...(ctx.interactive ? { [ENV_INTERACTIVE]: '1' } : {}),
       ...env,
     },
@@ -70,7 +75,7 @@ export async function startRoot(runner: RootRunner, ctx: RootContext): Promise<S
     child.once('spawn', () => resolve(null));
     child.once('error', resolve);
   });
-  if (failed || child.pid === undefined) throw new Error(runner.cannotStart(command, failed ?? new Error('no pid')));
+  if (failed || child.pid === undefined) throw new ControlError(runner.cannotStart(command, failed ?? new Error('no pid')));
   return { child, pid: child.pid };
 }
 

@@ -1,10 +1,17 @@
 // Exports the resource samples of a run as CSV: one row per pid per sample.
 // RFC 4180: CRLF line ends, a field is quoted when it holds a comma, quote, CR or LF, and quotes
 // inside it are doubled. Only process names can need it, but they are user-chosen.
+//
+// A spreadsheet runs a cell that starts with =, +, -, @ (or a tab or CR before one) as a
+// formula, and a process name is whatever the program chose: such a name is written with a
+// leading single quote, as OWASP recommends ("CSV injection"), which spreadsheets show as text.
+// Numeric columns are written from the log's numbers, never from text, so they are left as they
+// are; a name that is itself a plain number (`-1`) is also left alone: a spreadsheet reads it as
+// that number, which is no formula, and a quote would only make it harder to read.
 
 import type { Pid, RunEvent } from '../../api.ts';
 import { writeExportFile } from './export-file.ts';
-import { readRunLog } from './reader.ts';
+import { readRunLog, type TornTail } from './reader.ts';
 
 export const CSV_HEADER = 't_ms,pid,name,cpu_percent,rss_bytes';
 const EOL = '\r\n';
@@ -25,10 +32,16 @@ class SampleRows {
   }
 }
 
-/** Quotes a field per RFC 4180 when it needs it. */
+/** A text cell: neutralised if a spreadsheet would run it, then quoted per RFC 4180 when it needs it. */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  const cell = FORMULA_START.test(value) && !PLAIN_NUMBER.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
 }
+
+/** What a spreadsheet may take for the start of a formula (OWASP's list). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** A number as a spreadsheet reads one: an optional sign, digits, an optional fraction and exponent. */
+const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** The whole CSV for `events` as one string (header included): for tests and small runs. */
 export function samplesToCsv(events: Iterable<RunEvent>): string {
@@ -49,14 +62,15 @@ export async function exportCsv(
   logPath: string,
   outPath: string,
   onProgress?: (fraction: number) => void,
-): Promise<{ rows: number }> {
+): Promise<{ rows: number; torn: TornTail | null }> {
   let rows = 0;
+  let torn: TornTail | null = null;
   await writeExportFile(outPath, async (write) => {
     // Rows are batched into ~1 MiB writes: one write per row would dominate the export.
     let batch: string[] = [CSV_HEADER + EOL];
     let batchChars = 0;
     const sampleRows = new SampleRows();
-    for await (const event of readRunLog(logPath, { onProgress })) {
+    for await (const event of readRunLog(logPath, { onProgress, onTornTail: (t) => (torn = t) })) {
       const row = sampleRows.row(event);
       if (row === null) continue;
       batch.push(row);
@@ -71,5 +85,5 @@ export async function exportCsv(
     await write(batch.join(''));
   });
   onProgress?.(1);
-  return { rows };
+  return { rows, torn };
 }

@@ -3,9 +3,15 @@
 // truncated export behind.
 
 import fs from 'node:fs';
+import path from 'node:path';
 
-/** Appends `text` to the export (UTF-8); rejects with `cannot write <out>: <code>`. */
+/** Appends `text` to the export (UTF-8); rejects with an ExportError. */
 export type WriteExport = (text: string) => Promise<void>;
+
+/** The export cannot be written where it was asked to go: the message says why, in one line. */
+export class ExportError extends Error {
+  override readonly name = 'ExportError';
+}
 
 /**
  * Opens `<outPath>.partial`, lets `fill` write the export through it, then renames it to
@@ -13,12 +19,16 @@ export type WriteExport = (text: string) => Promise<void>;
  */
 export async function writeExportFile(outPath: string, fill: (write: WriteExport) => Promise<void>): Promise<void> {
   const partial = `${outPath}.partial`;
-  // Opened before `fill` reads the log, so a bad target fails fast instead of after a long read.
+  // Checked and opened before `fill` reads the log, so a bad target fails fast instead of after
+  // a long read.
+  await checkTarget(outPath);
   const out = await openOutput(partial, outPath);
   try {
     await fill((text) => writeAll(out, text, outPath));
     await out.close();
-    await fs.promises.rename(partial, outPath);
+    await fs.promises.rename(partial, outPath).catch((err: unknown) => {
+      throw cannotWrite(outPath, err);
+    });
   } catch (err) {
     await out.close().catch(() => undefined);
     await fs.promises.rm(partial, { force: true });
@@ -26,11 +36,37 @@ export async function writeExportFile(outPath: string, fill: (write: WriteExport
   }
 }
 
+/**
+ * The export replaces `outPath` with a new file: a folder there would be refused only by the
+ * final rename (a raw EISDIR), and a FIFO or a device (or a link to one) would be replaced by a
+ * plain file rather than written to.
+ */
+async function checkTarget(outPath: string): Promise<void> {
+  const dir = path.dirname(outPath);
+  let folder: fs.Stats;
+  try {
+    folder = await fs.promises.stat(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ExportError(`cannot write ${outPath}: there is no folder ${dir}`);
+    throw cannotWrite(outPath, err);
+  }
+  if (!folder.isDirectory()) throw new ExportError(`cannot write ${outPath}: ${dir} is not a folder`);
+  let target: fs.Stats;
+  try {
+    target = await fs.promises.stat(outPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw cannotWrite(outPath, err);
+  }
+  if (target.isDirectory()) throw new ExportError(`cannot write ${outPath}: it is a folder (name the file to write, e.g. ${path.join(outPath, 'run.csv')})`);
+  if (!target.isFile()) throw new ExportError(`cannot write ${outPath}: it is not a regular file`);
+}
+
 async function openOutput(partial: string, outPath: string): Promise<fs.promises.FileHandle> {
   try {
     return await fs.promises.open(partial, 'w');
   } catch (err) {
-    throw new Error(`cannot write ${outPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw cannotWrite(outPath, err);
   }
 }
 
@@ -39,6 +75,24 @@ async function writeAll(out: fs.promises.FileHandle, text: string, outPath: stri
   try {
     for (let offset = 0; offset < bytes.length; ) offset += (await out.write(bytes, offset)).bytesWritten;
   } catch (err) {
-    throw new Error(`cannot write ${outPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw cannotWrite(outPath, err);
   }
+}
+
+const REASONS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EISDIR: 'it is a folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+function cannotWrite(outPath: string, err: unknown): ExportError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const why = (code && REASONS[code]) ?? code ?? (err instanceof Error ? err.message : String(err));
+  return new ExportError(`cannot write ${outPath}: ${why}`);
 }

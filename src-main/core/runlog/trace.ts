@@ -20,7 +20,7 @@
 import type { Pid, RunEvent } from '../../api.ts';
 import { LockSpans } from '../../common/lock-spans.ts';
 import { writeExportFile } from './export-file.ts';
-import { readRunLog } from './reader.ts';
+import { readRunLog, type TornTail } from './reader.ts';
 
 export type TraceArg = string | number | boolean | null | TraceArg[] | { [key: string]: TraceArg };
 
@@ -70,8 +70,9 @@ export async function exportTrace(
   logPath: string,
   outPath: string,
   onProgress?: (fraction: number) => void,
-): Promise<{ events: number }> {
+): Promise<{ events: number; torn: TornTail | null }> {
   let count = 0;
+  let torn: TornTail | null = null;
   await writeExportFile(outPath, async (write) => {
     let batch: string[] = [];
     let batchChars = 0;
@@ -88,7 +89,7 @@ export async function exportTrace(
       await write(text);
     };
     await write('{"displayTimeUnit":"ms","traceEvents":[\n');
-    for await (const event of readRunLog(logPath, { onProgress })) {
+    for await (const event of readRunLog(logPath, { onProgress, onTornTail: (t) => (torn = t) })) {
       builder.add(event);
       if (batchChars >= 1024 * 1024) await drain();
     }
@@ -97,7 +98,7 @@ export async function exportTrace(
     await write('\n]}\n');
   });
   onProgress?.(1);
-  return { events: count };
+  return { events: count, torn };
 }
 
 type Emit = (event: TraceEvent) => void;

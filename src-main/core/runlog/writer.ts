@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { QueueEvent, RunEvent } from '../../api.ts';
+import { runsDir } from '../paths.ts';
 
 /** Flush synchronously once this many characters are buffered (~256 KiB of mostly-ASCII JSON). */
 const FLUSH_BYTES = 256 * 1024;
@@ -32,12 +33,18 @@ export class RunLogWriter {
     this.fd = fd;
   }
 
-  /** Opens (creating it and its parent directories) `filePath` for appending. */
+  /**
+   * Opens (creating it and its parent directories) `filePath` for appending. A log holds what the
+   * program printed, which may be secret: a new log is readable by its owner only (0600), folders
+   * made for it are 0700, and procscope's own runs folder is made 0700 if it is not.
+   */
   static open(filePath: string): RunLogWriter {
-    fs.mkdirSync(path.dirname(filePath), { recursive: true });
+    const dir = path.dirname(path.resolve(filePath));
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (dir === path.resolve(runsDir())) keepPrivate(dir);
     // 'a' is O_WRONLY | O_CREAT | O_APPEND: every write lands at the current end of the file,
     // so a crash can only ever leave a torn *last* line, never a hole in the middle.
-    const fd = fs.openSync(filePath, 'a');
+    const fd = fs.openSync(filePath, 'a', 0o600);
     return new RunLogWriter(filePath, fd);
   }
 
@@ -114,6 +121,16 @@ export class RunLogWriter {
       this.failureReported = false;
     }
   };
+}
+
+/** Takes group and other access away from a folder of ours (one made by an older procscope). */
+function keepPrivate(dir: string): void {
+  try {
+    const st = fs.statSync(dir);
+    if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) fs.chmodSync(dir, st.mode & 0o700);
+  } catch {
+    // Not ours to change, or gone: the log itself is still created 0600.
+  }
 }
 
 function describe(err: unknown): string {

@@ -13,6 +13,8 @@ const preset = (id: string, seed: number, en: string, zh: string): PresetInfo =>
   seed,
   title: { en, zh },
   explanation: { en: '', zh: '' },
+  lesson: 'timeline',
+  verdict: { kind: 'exit-codes' },
   source: '',
   python: '',
 });

@@ -1,0 +1,33 @@
+// A process whose every task waits for a Lock the process holds itself can never go on: nothing
+// is left to release it. Python's thread that acquires a Lock it holds blocks forever (a Lock is
+// not re-entrant); so does ours, instead of letting Node end the process, its event loop empty,
+// with exit code 0 as if all had gone well. The monitor is told, so the window can say why.
+//
+// lock.ts reports each blocking wait for a lock this process holds (one line there); the check
+// runs only when the event loop is about to empty ('beforeExit'): then no task can release it.
+
+import { broker } from './connection.ts';
+
+/** Lock id -> whether a task of this process still waits for it. */
+const waits = new Map<string, () => boolean>();
+let installed = false;
+let stuck: NodeJS.Timeout | null = null;
+
+export function watchOwnLockWait(lock: string, waiting: () => boolean): void {
+  waits.set(lock, waiting);
+  if (installed) return;
+  installed = true;
+  process.on('beforeExit', () => {
+    if (stuck) return;
+    const locks = [...waits].filter(([, waiting]) => waiting()).map(([id]) => id);
+    if (locks.length === 0) return;
+    // Blocks forever, as Python's acquire() would; a stop or a kill still ends it.
+    stuck = setInterval(() => undefined, 1 << 30);
+    const client = broker();
+    client.send({
+      k: 'warn',
+      message: `pid ${process.pid} waits for ${locks.join(', ')}, which it holds itself: it can never go on (a Lock is not re-entrant, as in Python)`,
+    });
+    client.flush();
+  });
+}
