@@ -128,7 +128,10 @@ export class Sequencer<C, M> {
   claim(inbox: Inbox<C, M>, pid: number): void {
     if (inbox.pid !== 0) return;
     inbox.pid = pid;
-    this.byPid.set(pid, inbox);
+    // A second connection claiming a pid whose first is still open does not take its place in
+    // the barriers (the gate decides about it); a pid that came back after its end does.
+    const first = this.byPid.get(pid);
+    if (!first || first.drained) this.byPid.set(pid, inbox);
     this.unclaimed -= 1;
     this.recheck();
   }
