@@ -31,7 +31,7 @@ const MAX_KEPT_FDS = 256;
  * taken out of turn (at a process's listing, or at its exit, just after a tick) is divided by at
  * least this long, and does not become the next tick's starting point.
  */
-const MIN_CPU_WINDOW_MS = 50;
+export const MIN_CPU_WINDOW_MS = 50;
 
 /**
  * Reads `/proc/<pid>/stat` synchronously: one pread on an fd kept open per process, parsed from
