@@ -783,7 +783,9 @@ if (reason !== null) {
       await page.mouse.click(onHold.x, onHold.y);
       await expect.poll(() => page.getByTestId('details-title').textContent(), { message: 'the details pane shows the holder' }).toBe(`${name} (${hold.pid})`);
       await expect.poll(() => page.locator(`[data-testid=process-row][data-pid="${hold.pid}"]`).getAttribute('aria-selected'), { message: 'its table row is selected' }).toBe('true');
-      expect(await page.locator('[data-testid=lane-label][data-key$=":' + (await page.locator(`[data-testid=process-row][data-pid="${hold.pid}"]`).getAttribute('data-key')) + '"]').first().getAttribute('class'), 'its lane is marked').toContain('selected');
+      const rowKey = await page.locator(`[data-testid=process-row][data-pid="${hold.pid}"]`).getAttribute('data-key');
+      // Each chart redraws its gutter on its own frame: wait for it rather than read it once.
+      await expect.poll(async () => (await page.locator(`[data-testid=lane-label][data-key$=":${rowKey}"]`).first().getAttribute('class')) ?? '', { message: 'its lane is marked' }).toContain('selected');
       await shoot(page, '8-details-process');
 
       // A bar of the timeline: the main process (first row, 18 px high).
