@@ -1,6 +1,6 @@
 // Command-line parsing: small and strict. Every mistake is one line naming what was wrong.
 
-import type { Runtime } from '../api.ts';
+import { PROFILE_HZ, type Runtime } from '../api.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -22,16 +22,18 @@ export type Command =
       runtime?: Runtime;
       /** After `--`: the program's own arguments. */
       args: string[];
+      /** --profile [--hz N]: profile every process at this rate. */
+      profile?: { hz: number };
     }
-  | { cmd: 'export'; log: string; format: 'csv' | 'trace'; out?: string }
+  | { cmd: 'export'; log: string; format: 'csv' | 'trace' | 'speedscope'; out?: string }
   | { cmd: 'compare'; a: string; b: string; json: boolean }
   | { cmd: 'serve'; port?: number }
   | { cmd: 'ui' };
 
 export const USAGE = `usage:
   procscope presets [--json]
-  procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--json] [-- ARGS...]
-  procscope export <log.jsonl> --format csv|trace [-o FILE]
+  procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--profile [--hz N]] [--json] [-- ARGS...]
+  procscope export <log.jsonl> --format csv|trace|speedscope [-o FILE]
   procscope compare <A.jsonl> <B.jsonl> [--json]
   procscope serve [--port N]
   procscope ui
@@ -94,14 +96,19 @@ export function parseArgs(argv: string[]): Command {
     }
     case 'run': {
       const { positional, opts, rest: programArgs } = parseOptions(rest, {
-        flags: new Set(['--json', '--py']),
-        values: new Set(['--log', '--interval', '--timeout', '--python']),
+        flags: new Set(['--json', '--py', '--profile']),
+        values: new Set(['--log', '--interval', '--timeout', '--python', '--hz']),
       });
       if (positional.length === 0) throw new UsageError('run needs a preset id or a scenario file');
       if (positional.length > 1) throw new UsageError(`run takes one scenario, got also '${positional[1]}' (the program's own arguments go after --)`);
       const interval = number(opts, '--interval', 'a whole number of milliseconds');
       if (interval !== undefined && (!Number.isInteger(interval) || interval < 50 || interval > 10000)) {
         throw new UsageError(`--interval must be between 50 and 10000 ms, got '${opts.get('--interval')}'`);
+      }
+      const hz = number(opts, '--hz', 'a whole number of samples a second');
+      if (hz !== undefined && !opts.has('--profile')) throw new UsageError('--hz sets the rate of --profile: add --profile');
+      if (hz !== undefined && (!Number.isInteger(hz) || hz < PROFILE_HZ.min || hz > PROFILE_HZ.max)) {
+        throw new UsageError(`--hz must be between ${PROFILE_HZ.min} and ${PROFILE_HZ.max} samples a second, got '${opts.get('--hz')}'`);
       }
       return {
         cmd: 'run',
@@ -112,6 +119,7 @@ export function parseArgs(argv: string[]): Command {
         json: opts.has('--json'),
         ...(opts.has('--python') ? { python: opts.get('--python') as string } : {}),
         ...(opts.has('--py') ? { runtime: 'python' as const } : {}),
+        ...(opts.has('--profile') ? { profile: { hz: hz ?? PROFILE_HZ.default } } : {}),
         args: programArgs ?? [],
       };
     }
@@ -119,8 +127,8 @@ export function parseArgs(argv: string[]): Command {
       const { positional, opts } = parseAll(rest, { flags: new Set(), values: new Set(['--format', '-o', '--output']) });
       if (positional.length !== 1) throw new UsageError('export needs exactly one log file');
       const format = opts.get('--format');
-      if (format !== 'csv' && format !== 'trace') {
-        throw new UsageError(format === undefined ? 'export needs --format csv or --format trace' : `unknown format '${format}' (csv or trace)`);
+      if (format !== 'csv' && format !== 'trace' && format !== 'speedscope') {
+        throw new UsageError(format === undefined ? 'export needs --format csv, trace or speedscope' : `unknown format '${format}' (csv, trace or speedscope)`);
       }
       const out = (opts.get('-o') ?? opts.get('--output')) as string | undefined;
       return { cmd: 'export', log: positional[0], format, out };

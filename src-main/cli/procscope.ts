@@ -17,6 +17,7 @@ import { startWebShell } from '../web/server.ts';
 import { USAGE, UsageError, parseArgs, type Command } from './args.ts';
 import { compareCommand } from './compare.ts';
 import { processTable, stacksText, summaryText } from './format.ts';
+import { ProfileSummary } from './profile-summary.ts';
 import { verdictLine, verdictReaderFor } from './verdict-line.ts';
 
 function fail(message: string, code = 1): never {
@@ -53,9 +54,11 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     else out.write(`${line}\n`);
   };
   const verdict = verdictReaderFor(cmd.scenario);
+  const profile = new ProfileSummary();
   // Registered before start: it sees the run from its first event, as the log does.
   const onEvent = (e: RunEvent) => {
     verdict?.add(e);
+    profile.add(e);
     if (cmd.json) {
       out.write(`${JSON.stringify(e)}\n`);
       return;
@@ -82,6 +85,7 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     python: cmd.python,
     runtime,
     args: cmd.args,
+    profile: cmd.profile,
     onEvent,
   });
   current = session;
@@ -116,6 +120,7 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     const lines = summaryText(summary, cmd.scenario, session.info.logPath);
     const said = verdictLine(verdict);
     if (said) lines.splice(1, 0, said);
+    lines.push(...profile.lines(process.cwd()));
     out.write(`\n${lines.join('\n')}\n`);
   }
   const { end } = await session.done;

@@ -286,6 +286,7 @@ export class Backend {
         timeout: args.timeout,
         runtime: args.runtime,
         args: args.args,
+        profile: args.profile,
         python: this.loadSettings().python,
         runsDir: this.runs,
         interactive: true,

@@ -23,7 +23,9 @@ import {
   type UnstampedEvent,
   isInterpreter,
 } from '../api.ts';
-import { ENV_COMPILED, ENV_INTERACTIVE, ENV_MONITOR, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0, type ControlOp } from '../protocol.ts';
+import { ENV_COMPILED, ENV_INTERACTIVE, ENV_MONITOR, ENV_PROFILE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0, type ControlOp } from '../protocol.ts';
+import { ProfileCollector } from './profile/collector.ts';
+import { profileHz } from './profile/profile-options.ts';
 import { monitorIdentity } from './monitor-identity.ts';
 import { Broker, type BrokerHost } from './broker/server.ts';
 import type { LockFigures } from './broker/locks.ts';
@@ -66,6 +68,8 @@ export interface SessionOptions {
   runtime?: Runtime;
   /** The program's arguments: `sys.argv[1:]` in Python, `process.argv.slice(2)` in a scenario. */
   args?: readonly string[];
+  /** Profile every process: samples of each thread's stack, `hz` a second (see core/profile). */
+  profile?: { hz?: number };
 }
 
 /** A control that the session refuses: the message is one line, fit for the user. */
@@ -124,6 +128,7 @@ export class Session {
   private readonly log: RunLogWriter;
   private readonly broker: Broker;
   private readonly sampler: Sampler;
+  private readonly profiles: ProfileCollector;
   private root: ChildProcess | null = null;
   private rootPid = 0;
   private rootFatal: string | null = null;
@@ -152,11 +157,17 @@ export class Session {
     private readonly python: string,
     private readonly args: readonly string[],
     private readonly beforeTimeout: ((session: Session) => Promise<void>) | undefined,
+    private readonly profileRate: number | null = null,
   ) {
     this.info = { runId: path.basename(logPath, '.jsonl'), logPath, scenario: scenario.id, runtime: scenario.python ? 'python' : 'typescript' };
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.log = RunLogWriter.open(logPath);
-    this.broker = new Broker(path.join(socketDir, 'broker.sock'), this.brokerHost());
+    const host = this.brokerHost();
+    this.broker = new Broker(path.join(socketDir, 'broker.sock'), host);
+    this.profiles = new ProfileCollector(
+      (e) => host.emitAt(e),
+      (pid, message) => this.emit({ type: 'warning', pid, message }),
+    );
     this.sampler = new Sampler({
       intervalMs: interval,
       pids: () => this.livePids(),
@@ -184,7 +195,7 @@ export class Session {
     if (opts.python !== undefined && !isInterpreter(opts.python)) throw new ControlError('python must name an interpreter (a command or a path)');
     const args = opts.args ?? [];
     if (!Array.isArray(args) || !args.every((a) => typeof a === 'string' && !a.includes('\0'))) throw new ControlError('program arguments must be strings');
-    const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval, opts.interactive === true, opts.python ?? 'python3', [...args], opts.beforeTimeout);
+    const session = new Session(scenario, workingDirFor(scenario), socketDir, logPath, interval, opts.interactive === true, opts.python ?? 'python3', [...args], opts.beforeTimeout, profileHz(opts.profile));
     if (opts.onEvent) session.on(opts.onEvent);
     try {
       await session.begin(entry, opts.timeout);
@@ -613,7 +624,9 @@ export class Session {
         else this.emit({ type: 'warning', pid, message });
       },
       now: () => round(performance.now() - this.t0),
+      profile: (pid, m) => this.profiles.receive(pid, m),
       disconnected: (pid) => {
+        this.profiles.forget(pid);
         this.hungUp.add(pid);
         this.settleExit(pid);
         const p = this.byPid.get(pid);
@@ -642,6 +655,7 @@ export class Session {
       runtime: this.info.runtime,
       ...(this.scenario.python ? { interpreter: this.python } : {}),
       ...(this.args.length > 0 ? { args: [...this.args] } : {}),
+      ...(this.profileRate !== null ? { profile: { hz: this.profileRate } } : {}),
     });
     await this.broker.listen();
     if (this.scenario.python) return this.beginPython(timeout);
@@ -700,6 +714,8 @@ export class Session {
         [ENV_T0]: String(performance.timeOrigin + this.t0),
         [ENV_MONITOR]: monitorIdentity(),
         ...(this.interactive ? { [ENV_INTERACTIVE]: '1' } : {}),
+        // undefined drops one inherited from our own environment: only this run's choice counts.
+        [ENV_PROFILE]: this.profileRate !== null ? String(this.profileRate) : undefined,
         ...env,
       },
     });

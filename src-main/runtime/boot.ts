@@ -10,6 +10,7 @@ import { BrokerClient, setClient } from './connection.ts';
 import { self, setScenario } from './context.ts';
 import { endRun, monitorGone, rememberRun } from './run-end.ts';
 import { unmarshal } from './marshal.ts';
+import { startProfiler } from './profiler.ts';
 import { Process, builtinTargets, joinChildrenAtExit, prewarm, runControl, type ChildSpec, type Target } from './process.ts';
 
 const BOOTED = new Uint8Array([1]);
@@ -91,6 +92,8 @@ export async function boot(): Promise<void> {
     });
   };
   client.send({ k: 'hello', pid: process.pid, ppid: process.ppid, name: self.name, daemon: self.daemon });
+  // Before the exit handler below: the last samples go out before the bye.
+  startProfiler(client);
   captureOutput(client);
   process.on('exit', (code) => {
     client.send({ k: 'bye', exitcode: code });

@@ -15,6 +15,7 @@ import { exportNameOf, scenario } from './context.ts';
 import { PicklingError, ValueError } from './errors.ts';
 import { Process, builtinTargets } from './process.ts';
 import { Queue, takeOne } from './queue.ts';
+import { unobserved } from './waits.ts';
 
 type Fn<A extends unknown[], R> = (...args: A) => R | Promise<R>;
 
@@ -182,7 +183,8 @@ export class Pool {
       this.#workers.push(w);
       // A worker that dies before it is ready must not hold the tasks back for ever.
       const pid = w.pid;
-      if (pid !== null) void w.join().then(() => this.#settle(pid));
+      // The pool watches its workers end; Python's pool polls them: neither is the program waiting.
+      if (pid !== null) void unobserved(() => w.join()).then(() => this.#settle(pid));
     }
   }
 
@@ -401,7 +403,8 @@ export class Pool {
   #collect(): void {
     if (this.#collecting) return;
     this.#collecting = true;
-    void (async () => {
+    // The pool's own wait for results (every later get has no frame of the program either).
+    void unobserved(async () => {
       try {
         while (this.#jobs.size > 0 || (this.#held !== null && this.#held.length > 0)) {
           const r = await this.#results.get();
@@ -423,6 +426,6 @@ export class Pool {
       } finally {
         this.#collecting = false;
       }
-    })();
+    });
   }
 }

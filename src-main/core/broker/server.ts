@@ -14,6 +14,8 @@ import {
   type ControlOp,
   type DownMessage,
   type OpsMessage,
+  type ProfMessage,
+  type WaitMessage,
   type UpMessage,
   type WireThreadStack,
 } from '../../protocol.ts';
@@ -38,6 +40,8 @@ export interface BrokerHost {
   /** A Pool worker's task totals so far. */
   task(pid: number, done: number, failed: number): void;
   disconnected(pid: number): void;
+  /** Profile samples and waits of a process (core/profile/collector.ts). */
+  profile?(pid: number, m: ProfMessage | WaitMessage): void;
   /** The run's current time, ms: what reporting runtimes stamp their reports against. */
   now?(): number;
 }
@@ -319,6 +323,9 @@ export class Broker {
         return this.host.emit({ type: 'warning', message: m.message, pid: conn.pid });
       case 'task':
         return this.host.task(conn.pid, m.done, m.failed);
+      case 'prof':
+      case 'wait':
+        return this.host.profile?.(conn.pid, m);
     }
   }
 
