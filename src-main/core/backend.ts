@@ -56,6 +56,8 @@ import { packageRoot, presetsDir, runsDir as defaultRunsDir } from './paths.ts';
 import { exportCsv } from './runlog/csv.ts';
 import { readRunLog } from './runlog/reader.ts';
 import { tornTailBytes } from './runlog/torn-tail.ts';
+import { EXPORT_SUFFIX } from './runlog/export-names.ts';
+import { exportSpeedscope } from './runlog/speedscope.ts';
 import { exportTrace } from './runlog/trace.ts';
 import { resolveScenario } from './scenario-loader.ts';
 import { Session } from './session.ts';
@@ -424,7 +426,7 @@ export class Backend {
   private async exportRun(runId: string, format: ExportFormat, requester?: PushListener): Promise<ExportResult> {
     const logPath = await this.logPathOf(runId);
     const dir = await this.exportsFolder();
-    const suggestedName = `${runId}${format === 'jsonl' ? '.jsonl' : format === 'csv' ? '.csv' : '.trace.json'}`;
+    const suggestedName = `${runId}${EXPORT_SUFFIX[format]}`;
     // Unique, so two exports of one run never share a file; the shell gets the clean name to offer.
     const tempPath = path.join(dir, `${randomBytes(6).toString('hex')}-${suggestedName}`);
     const task = `export:${runId}:${format}`;
@@ -441,6 +443,7 @@ export class Backend {
     try {
       if (format === 'jsonl') await copyWithProgress(logPath, tempPath, progress);
       else if (format === 'csv') await exportCsv(logPath, tempPath, progress);
+      else if (format === 'speedscope') await exportSpeedscope(logPath, tempPath, `procscope@${this.appInfo().version}`, progress);
       else await exportTrace(logPath, tempPath, progress);
     } catch (err) {
       await fs.promises.rm(tempPath, { force: true });
