@@ -249,9 +249,12 @@ export function checkOpRecords(records: OpRecords, known: number): string | null
 // ---- broker -> runtime ------------------------------------------------------------------------
 
 export type DownMessage =
-  /** `lend`: the lock is lent: acquire and release it locally, report in `lops`, until recalled. */
-  | { k: 'ok'; rid: Rid; v?: Uint8Array[]; pack?: Uint8Array; n?: number; lend?: boolean }
-  | { k: 'fail'; rid: Rid; why: WaitFailure | 'Error'; message?: string }
+  /**
+   * `lend`: the lock is lent: acquire and release it locally, report in `lops`, until recalled.
+   * `waited`: the request blocked (it waited in the monitor's list before this answer).
+   */
+  | { k: 'ok'; rid: Rid; v?: Uint8Array[]; pack?: Uint8Array; n?: number; lend?: boolean; waited?: boolean }
+  | { k: 'fail'; rid: Rid; why: WaitFailure | 'Error'; message?: string; waited?: boolean }
   /** Give back unconsumed leased items of this queue: another consumer needs them. */
   | { k: 'recall'; q: string }
   /** Give the lent lock back: another process asks for it. */

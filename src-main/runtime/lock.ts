@@ -203,7 +203,7 @@ export class Lock implements Shareable {
     // Python treats a negative timeout as "wait forever" for locks.
     const wait = b ? waitBegin('acquire', { obj: l }) : null;
     const reply = await client.request((rid) => ({ k: 'acq', rid, l, block: b, timeout: t !== null && t < 0 ? null : t }));
-    if (wait) waitEnd(wait, reply.k !== 'ok');
+    if (wait) waitEnd(wait, reply.k !== 'ok', reply.waited === true);
     turnedAt = performance.now();
     if (reply.k === 'ok') {
       st.held = true;

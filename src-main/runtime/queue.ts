@@ -162,7 +162,7 @@ export class Queue<T = unknown> implements Shareable {
     }
     const wait = w.block ? waitBegin('put', { obj: q }) : null;
     const reply = await client.request((rid) => ({ k: 'put', q, v, rid, block: w.block, timeout: w.timeout }));
-    if (wait) waitEnd(wait, reply.k === 'fail');
+    if (wait) waitEnd(wait, reply.k === 'fail', reply.waited === true);
     if (reply.k === 'fail') {
       if (reply.why === 'Full' || reply.why === 'Timeout') throw new Full();
       throw new Error(reply.message ?? 'queue put failed');
@@ -213,7 +213,7 @@ export class Queue<T = unknown> implements Shareable {
       timeout: w.timeout,
       max,
     }));
-    if (wait) waitEnd(wait, reply.k === 'fail');
+    if (wait) waitEnd(wait, reply.k === 'fail', reply.waited === true);
     turnedAt = performance.now();
     if (reply.k === 'fail') {
       if (reply.why === 'Empty' || reply.why === 'Timeout') throw new Empty();

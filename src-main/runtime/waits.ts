@@ -2,19 +2,25 @@
 // reported with the program's line that waits (its first frame outside this runtime and Node's
 // internals), in the `wait` messages the Python shim sends too.
 //
-// Whether a request to the monitor will block is known only when its answer comes, so the call
-// site is captured (cheaply: V8 formats a stack only when asked) for each request that may block,
-// and a wait is reported once it has lasted WAIT_MS: when it ends, or, still waiting, by a check
-// every CHECK_MS, so a stuck consumer's get is in the table while it is stuck. A wait known to
-// block from the start (a lock held by another task of this process) is reported at once.
+// Whether a request to the monitor will block is known only when its answer comes (it says
+// `waited`), so the call site is captured (cheaply: V8 formats a stack only when asked) for each
+// request that may block, and the wait is reported when the answer says it waited, or, still
+// unanswered after PENDING_MS, by a check every CHECK_MS, so a stuck consumer's get is in the
+// table while it is stuck. A wait known to block from the start (a join of a running child, a lock
+// held by another task of this process) is reported at once.
 
 import { fileURLToPath } from 'node:url';
 import type { WireWaitKind } from '../protocol.ts';
 import { broker } from './connection.ts';
 import { runNow } from './context.ts';
 
-/** A wait that lasts this long (ms) is reported. */
+/** A wait that lasts this long (ms) is reported, where nothing says whether it blocked. */
 export const WAIT_MS = 1;
+/**
+ * A request to the monitor still unanswered after this long (ms) is reported as a wait while it
+ * lasts: a round trip takes far less, even on a loaded machine.
+ */
+const PENDING_MS = 100;
 /** How often waits still going on are looked at, ms. */
 const CHECK_MS = 250;
 /** Frames captured per call site: the program's line is a few frames above the runtime's. */
@@ -70,12 +76,15 @@ export function waitBegin(kind: WireWaitKind, what: { obj?: string; target?: num
   return wait;
 }
 
-/** The wait ended (`timedOut`: it gave up). */
-export function waitEnd(wait: Wait | null, timedOut = false): void {
+/**
+ * The wait ended (`timedOut`: it gave up). `waited`: whether it blocked, when the monitor's answer
+ * says (it waited in the monitor's list); without it, whether it lasted WAIT_MS.
+ */
+export function waitEnd(wait: Wait | null, timedOut = false, waited?: boolean): void {
   if (!wait) return;
   pending.delete(wait);
   const at = runNow();
-  if (wait.w === 0 && at - wait.at < WAIT_MS) return;
+  if (wait.w === 0 && (waited === false || (waited === undefined && at - wait.at < WAIT_MS))) return;
   if (wait.w === 0) send(wait);
   if (wait.w < 0) return;
   broker().send({ k: 'wait', op: 'end', w: wait.w, at, ...(timedOut ? { timeout: true } : {}) });
@@ -84,7 +93,7 @@ export function waitEnd(wait: Wait | null, timedOut = false): void {
 function check(): void {
   const now = runNow();
   for (const wait of pending) {
-    if (wait.w === 0 && now - wait.at >= WAIT_MS) send(wait);
+    if (wait.w === 0 && now - wait.at >= PENDING_MS) send(wait);
   }
   if (pending.size === 0 && checker) {
     clearInterval(checker);

@@ -23,6 +23,7 @@ import { getApi } from './api.ts';
 import { clampInterval, parseTimeout } from './format.ts';
 import type { ProcRow } from './model/types.ts';
 import { ProcessHistory } from './process-history.ts';
+import { profileUi } from './profile/profile-ui.svelte.ts';
 import { runStore } from './run-store.svelte.ts';
 import { colorsByPid, orderLikeRows, readStacks, stacksUnavailable, type ShownStacks } from './stacks.ts';
 import { parseRuntime, runtimeFor, runtimeOfRun, type RunRuntime } from './runtime.ts';
@@ -502,7 +503,7 @@ export class AppState {
     try {
       // Only a preset takes a runtime: a file's extension decides, and the engine refuses a mismatch.
       const runtime = this.preset ? { runtime: this.runtime } : {};
-      const info = await getApi().call('run.start', { scenario: this.scenario, interval: this.interval, ...runtime });
+      const info = await getApi().call('run.start', { scenario: this.scenario, interval: this.interval, ...runtime, ...profileUi.startArgs() });
       // Its first events may have arrived before this answer, and adopted the run already.
       if (this.viewRunId !== info.runId) {
         if (this.viewRunId !== null) this.resetView(info.runId);

@@ -98,12 +98,12 @@ describe('dependency rule', () => {
     expect(apiNode, 'api.ts is shared with the renderer: no node imports').toEqual([]);
   });
 
-  it('the renderer sees only the api contract, as types, and never node or electron', () => {
+  it('the renderer sees only the api contract, as types, and the pure common tier, never node or electron', () => {
     expect(
       violations('src-renderer', (imp, target) => {
         if (imp.spec.startsWith('node:') || imp.spec === 'electron') return 'the renderer has no Node or Electron';
-        if (target && target.startsWith('src-main/')) {
-          if (target !== 'src-main/api.ts') return 'the renderer may only import src-main/api.ts';
+        if (target && target.startsWith('src-main/') && !target.startsWith('src-main/common/')) {
+          if (target !== 'src-main/api.ts') return 'the renderer may only import src-main/api.ts and src-main/common/';
           if (!imp.typeOnly) return 'the renderer imports the api contract as types only (import type)';
         }
         return null;

@@ -10,7 +10,9 @@ line being run), a stack is (parent stack, frame), so a sample is one int. How m
 was on a CPU is read from its CPU-time clock (pthread_getcpuclockid): the share of the time since
 its previous sample that it ran, in ninths (one digit, 0: waited all along, 9: ran all along), so
 an on-CPU profile weighs each sample by the CPU time it stands for, and four busy workers sharing
-two cores show the CPU time they really got. A thread's state in /proc would not do: a thread
+two cores show the CPU time they really got. A sample's share is the smaller of the time before it
+and the time after it (up to the next sample): a thread that forked five children and then waited
+is waiting when sampled, and the forks' CPU time must not be put on its wait. A thread's state in /proc would not do: a thread
 that waits for the GIL while this one samples sleeps on a futex, and a CPU-bound thread would
 always read as waiting. A forked child's stacks start at its process's bootstrap: the frames
 above it are its parent's, copied by fork.
@@ -34,6 +36,9 @@ BATCH_SECONDS = 0.5
 MAX_DEPTH = 256
 
 _OURS = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: procscope's sitecustomize: a sample taken while it installs the shim is procscope's, not the
+#: program's (its imports would show under Python's own startup).
+_SITE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'sitecustomize.py')
 _DIGITS = '0123456789'
 #: Code objects where a process's own stack starts (multiprocessing's BaseProcess._bootstrap, set
 #: by _patch): in a forked child, the frames above are the parent's.
@@ -104,6 +109,7 @@ class Profiler(object):
                     continue
             clock = th[1]
             on_cpu = 9
+            share = None
             if clock is not None:
                 try:
                     cpu = time.clock_gettime_ns(clock)
@@ -116,10 +122,15 @@ class Profiler(object):
                         continue  # the first look at a thread sets its baseline
                     span = wall - prev_wall
                     share = (cpu - prev_cpu) * 9 // span if span > 0 else 0
-                    on_cpu = 9 if share > 9 else (0 if share < 0 else share)
+                    share = 9 if share > 9 else (0 if share < 0 else share)
+                    on_cpu = share
             stack = self._intern(frame)
             if stack < 0:
                 continue
+            prev = th[4]
+            if share is not None and prev >= 0 and share < self._cpu[prev]:
+                self._cpu[prev] = share
+            th[4] = len(self._at)
             self._at.append(at)
             self._thread.append(th[0])
             self._stack.append(stack)
@@ -139,7 +150,8 @@ class Profiler(object):
             return None
         index = self._thread_count
         self._thread_count += 1
-        th = [index, _thread_clock(ident), None, None]
+        # [index, CPU clock, previous CPU ns, previous wall ns, its previous sample in this batch]
+        th = [index, _thread_clock(ident), None, None, -1]
         self._threads[ident] = th
         self._new_threads.append([index, clip(name, 256)])
         return th
@@ -159,7 +171,10 @@ class Profiler(object):
         f = frame
         while f is not None:
             code = f.f_code
-            if not code.co_filename.startswith(_OURS):
+            filename = code.co_filename
+            if filename == _SITE:
+                return -1
+            if not filename.startswith(_OURS):
                 path.append((code, f.f_lineno or 0))
                 if code in roots:
                     break
@@ -219,5 +234,7 @@ class Profiler(object):
             self._frames_sent += len(self._new_frames)
             self._stacks_sent += len(self._new_stacks)
             self._new_frames, self._new_stacks, self._new_threads = [], [], []
+            for th in self._threads.values():
+                th[4] = -1
             self._at, self._thread, self._stack, self._cpu = [], [], [], []
             return msg

@@ -19,6 +19,8 @@ interface Waiter {
   timer: NodeJS.Timeout | null;
   /** A non-blocking acquire waiting only for a recall's answer. */
   nonblocking: boolean;
+  /** It waited in the list (a reply says so: the runtime reports the wait). */
+  parked?: boolean;
 }
 
 class BrokerLock {
@@ -103,13 +105,13 @@ export class LockTable {
       peer.send({ k: 'fail', rid, why: 'Timeout' });
       return;
     }
-    const w: Waiter = { peer, rid, timer: null, nonblocking: !block };
+    const w: Waiter = { peer, rid, timer: null, nonblocking: !block, parked: true };
     if (timeout !== null) {
       w.timer = setTimeout(() => {
         l.waiters.remove((x) => x === w);
         this.stopWaiting(peer, l);
         this.event(l, 'timeout', peer.pid);
-        peer.send({ k: 'fail', rid, why: 'Timeout' });
+        peer.send({ k: 'fail', rid, why: 'Timeout', waited: true });
       }, timeout * 1000);
     }
     l.waiters.push(w);
@@ -137,7 +139,8 @@ export class LockTable {
       l.lentTo = w.peer;
       l.recall = 'none';
     }
-    w.peer.send(lend ? { k: 'ok', rid: w.rid, lend: true } : { k: 'ok', rid: w.rid });
+    // `waited`: the runtime reports the wait and where its program waited (runtime/waits.ts).
+    w.peer.send({ k: 'ok', rid: w.rid, ...(lend ? { lend: true } : {}), ...(w.parked ? { waited: true } : {}) });
     if (lend && l.waiters.length > 0) {
       l.recall = 'sent';
       w.peer.send({ k: 'lrecall', l: l.id });

@@ -15,6 +15,8 @@ interface Getter {
   rid: Rid;
   max: number;
   timer: NodeJS.Timeout | null;
+  /** It waited in the list (a reply says so: the runtime reports the wait). */
+  parked?: boolean;
 }
 
 interface Putter {
@@ -86,7 +88,7 @@ export class QueueTable {
       if (timeout !== null) {
         putter.timer = setTimeout(() => {
           q.putters.remove((p) => p === putter);
-          peer.send({ k: 'fail', rid, why: 'Full' satisfies WaitFailure });
+          peer.send({ k: 'fail', rid, why: 'Full' satisfies WaitFailure, waited: true });
         }, timeout * 1000);
       }
       q.putters.push(putter);
@@ -151,11 +153,11 @@ export class QueueTable {
       peer.send({ k: 'fail', rid, why: 'Empty' });
       return;
     }
-    const getter: Getter = { peer, rid, max, timer: null };
+    const getter: Getter = { peer, rid, max, timer: null, parked: true };
     if (timeout !== null) {
       getter.timer = setTimeout(() => {
         q.getters.remove((g) => g === getter);
-        peer.send({ k: 'fail', rid, why: 'Empty' });
+        peer.send({ k: 'fail', rid, why: 'Empty', waited: true });
       }, timeout * 1000);
     }
     q.getters.push(getter);
@@ -175,7 +177,8 @@ export class QueueTable {
     }
     q.gets += 1;
     this.emit({ t: 0, type: 'queue', queue: q.id, op: 'get', pid: g.peer.pid, depth: q.depth, maxsize: q.maxsize });
-    g.peer.send({ k: 'ok', rid: g.rid, v });
+    // `waited`: the runtime reports the wait and where its program waited (runtime/waits.ts).
+    g.peer.send({ k: 'ok', rid: g.rid, v, ...(g.parked ? { waited: true } : {}) });
   }
 
   private serveGetters(q: BrokerQueue): void {
@@ -190,7 +193,7 @@ export class QueueTable {
       const p = q.putters.shift() as Putter;
       if (p.timer) clearTimeout(p.timer);
       this.admit(q, p.peer, p.v);
-      p.peer.send({ k: 'ok', rid: p.rid });
+      p.peer.send({ k: 'ok', rid: p.rid, waited: true });
     }
   }
 

@@ -16,6 +16,8 @@ import type {
   SampleEvent,
   WarningEvent,
 } from '../../../src-main/api.ts';
+import { ProfileData } from '../../../src-main/common/profile/profile-data.ts';
+import { WaitTable } from '../../../src-main/common/profile/wait-table.ts';
 import { ConsoleLog } from './console-log.ts';
 import { deadlockText, LockLane, type LaneProcs } from './lock-lanes.ts';
 import { ProcessTable, type ProcRecord } from './process-table.ts';
@@ -52,6 +54,9 @@ const MiB = 1024 * 1024;
 const PRUNE_EVERY = 64;
 
 export class RunModel {
+  /** The run's profile samples and its blocking waits (read by the Profile tab; see profile-data.ts). */
+  readonly profile = new ProfileData();
+  readonly waits = new WaitTable();
   readonly maxPoints: number;
   /** Increments whenever an ingested batch changed anything. */
   version = 0;
@@ -119,6 +124,8 @@ export class RunModel {
     this.#end = null;
     this.#now = 0;
     this.#cache.clear();
+    this.profile.reset();
+    this.waits.reset();
     for (const k of Object.keys(this.#rev) as RunArea[]) this.#rev[k]++;
     this.version++;
   }
@@ -128,6 +135,8 @@ export class RunModel {
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
       if (e.t > this.#now) this.#now = e.t;
+      this.profile.ingest(e);
+      this.waits.ingest(e);
       switch (e.type) {
         case 'sample':
           this.#sample(e);
