@@ -7,12 +7,14 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import Ajv from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunEvent, WaitEvent } from '../../src-main/api.ts';
 import { ROOT, buildCallTree, topFunctions } from '../../src-main/common/profile/call-tree.ts';
 import { ProfileData } from '../../src-main/common/profile/profile-data.ts';
 import { processGroups } from '../../src-main/common/profile/process-groups.ts';
 import { WaitTable } from '../../src-main/common/profile/wait-table.ts';
+import { exportSpeedscope } from '../../src-main/core/runlog/speedscope.ts';
 import type { Session } from '../../src-main/core/session.ts';
 import { python, runPy } from '../helpers/python.ts';
 import { run, scenarioFile, tmpRoot, waitFor, type RunResult } from '../helpers/run.ts';
@@ -133,6 +135,11 @@ describe(`profiler and wait sites, Python (${python})`, () => {
     expect(hottest(data, pool?.pids ?? []), 'the merged Pool burns in burn_cpu').toBe('burn_cpu');
     // procscope's own frames never appear.
     expect(data.frames.filter((f) => f[1].includes('procscope_shim') || f[1].endsWith('sitecustomize.py'))).toEqual([]);
+    // Its speedscope export opens in speedscope: valid by the published schema.
+    const out = path.join(path.dirname(file), 'burn.speedscope.json');
+    await exportSpeedscope(r.session.info.logPath, out, 'procscope@test');
+    const validate = new Ajv().compile(JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/speedscope/file-format-schema.json'), 'utf8')) as object);
+    expect(validate(JSON.parse(fs.readFileSync(out, 'utf8'))), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it("a stuck consumer's wait names the line of its q.get()", async () => {
