@@ -15,6 +15,7 @@ import { exportNameOf, scenario } from './context.ts';
 import { PicklingError, ValueError } from './errors.ts';
 import { Process, builtinTargets } from './process.ts';
 import { Queue, takeOne } from './queue.ts';
+import { takeSamples } from './profiler.ts';
 import { unobserved } from './waits.ts';
 
 type Fn<A extends unknown[], R> = (...args: A) => R | Promise<R>;
@@ -73,10 +74,13 @@ async function poolWorker(tasks: Queue<Task | null>, results: Queue<TaskResult |
       if (typeof fn !== 'function') throw new PicklingError(`pool task ${task.fn} is not an exported function`);
       const values: unknown[] = [];
       for (const call of task.calls) values.push(await (fn as (...a: unknown[]) => unknown)(...call));
+      // Before the result: once the last one is in, the pool may end this worker (terminate()).
+      takeSamples();
       await results.put({ job: task.job, index: task.index, ok: true, values });
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       failed += 1;
+      takeSamples();
       await results.put({ job: task.job, index: task.index, ok: false, error: { name: e.name, message: e.message, stack: e.stack } });
     }
     // Counted as Python counts them (one chunk, one task), for the worker's row in the window.

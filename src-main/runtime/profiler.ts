@@ -18,6 +18,8 @@ import type { BrokerClient } from './connection.ts';
 
 /** How often the profile is taken and sent, ms. */
 const BATCH_MS = 1000;
+/** A Pool worker sends its samples before each result, but not more often than this, ms. */
+const TASK_BATCH_MS = 100;
 
 interface CallFrame {
   functionName: string;
@@ -58,6 +60,7 @@ export class Profiler {
   private readonly clockAtT0: number;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private takenAt = performance.now();
 
   constructor(
     private readonly client: BrokerClient,
@@ -92,7 +95,13 @@ export class Profiler {
     });
   }
 
+  /** Sends the samples so far, unless they went out less than TASK_BATCH_MS ago. */
+  soon(): void {
+    if (!this.stopped && performance.now() - this.takenAt >= TASK_BATCH_MS) this.take(true);
+  }
+
   private take(restart: boolean): void {
+    this.takenAt = performance.now();
     let profile: CpuProfile | null = null;
     this.post('Profiler.stop', undefined, (r) => (profile = (r as { profile: CpuProfile }).profile));
     if (restart) this.post('Profiler.start');
@@ -225,6 +234,11 @@ export function fileOf(url: string): string {
 }
 
 let profiler: Profiler | null = null;
+
+/** A Pool worker is about to hand back a result: its samples go first (see Profiler.soon). */
+export function takeSamples(): void {
+  profiler?.soon();
+}
 
 /**
  * Starts profiling this process if the run asks for it. Called before the process's own exit

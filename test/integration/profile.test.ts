@@ -7,7 +7,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunEvent, WaitEvent } from '../../src-main/api.ts';
 import { ROOT, buildCallTree, topFunctions } from '../../src-main/common/profile/call-tree.ts';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src-main/api.ts';
 import { ProfileCollector } from '../../src-main/core/profile/collector.ts';

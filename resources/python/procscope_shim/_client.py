@@ -499,8 +499,9 @@ class _Client(object):
             self._next_scan = time.monotonic() + _waits.SCAN_SECONDS
             _waits.scan(_time_ns())
 
-    def _last_samples(self):
-        """The samples not sent yet, before the connection closes."""
+    def take_samples(self):
+        """Queues the samples not sent yet: before the connection closes, and before a Pool
+        worker hands back a result (its pool may end it with SIGTERM right after the last one)."""
         p = self.profiler
         if p is not None:
             msg = p.batch()
@@ -573,7 +574,7 @@ class _Client(object):
         # A monitor that does not read may be about to again (stopped, then continued): a second
         # for it, so that a process ending just then does not lose its last reports; no more.
         try:
-            self._last_samples()
+            self.take_samples()
         except Exception:
             pass
         deadline = time.monotonic() + 1.0
