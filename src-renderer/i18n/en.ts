@@ -305,7 +305,7 @@ export const en = {
   'waits.total': 'Total',
   'waits.longest': 'Longest',
   'waits.rowTitle': 'Show the longest of these waits on the charts',
-  'waits.open': '{n} not ended',
+  'waits.open': '{n} open',
   'waits.openTitle': 'Waits that had not ended when their process exited or the run ended, or that still go on',
   'waits.none': 'No process waited yet. A wait is an acquire(), get(), put() or join() that blocked.',
   'toolbar.profile': 'Profile',
