@@ -1,6 +1,7 @@
-// Renderer frame-time bench: a synthetic run of 200 processes sampled at 10 Hz for 10 minutes,
-// plus a busy queue and two contended locks, streamed at high speed into the real RunStore while
-// the real ChartsPanel draws it. Frame times are measured WHILE ingesting, never after:
+// Renderer frame-time bench: a synthetic run (bench/synthetic-run.ts) of 200 processes sampled at
+// 10 Hz for 10 minutes, plus a busy queue and two contended locks, streamed into the whole window
+// (App, through an in-page ProcscopeApi: table, charts, dock and all) while it draws, with a
+// process selected as a person would. Frame times are measured WHILE ingesting, never after:
 //
 //   * rAF deltas: the gap between consecutive animation frames (16.7 ms when nothing is late);
 //   * work: from the start of a frame's first rAF callback to a message posted from it, which
@@ -12,14 +13,18 @@
 // (frames/p50…max are rAF deltas in ms), for Playwright to read.
 //
 // Query parameters: processes=200 hz=10 minutes=10 speed=20 (sim ms per wall ms) queueOps=2000
-// (per sim second) warm=0 (minutes ingested at once before measuring); only=cpu|memory|queues|locks|timeline|none mounts that one chart (or none) instead of the
-// panel (to see which costs what); log=<url of a run log> replays that log (all at once) for a look.
+// (per sim second) warm=0 (minutes ingested at once before measuring); only=charts|cpu|memory|
+// queues|locks|timeline|none mounts the charts panel or that one chart (or nothing) instead of the
+// window, fed straight into the run store (to see which costs what); log=<url of a run log>
+// replays that log (all at once) for a look.
 //
 // This file is type-checked by the root tsconfig (Node types, no DOM lib): the browser is
 // reached through the small typed handle `win` below.
 
 import { mount } from 'svelte';
-import type { LockEvent, Pid, RunEvent } from '../src-main/api.ts';
+import type { PushMessage, RunEvent, RunStatus } from '../src-main/api.ts';
+import App from '../src-renderer/App.svelte';
+import { SyntheticRun } from './synthetic-run.ts';
 import ChartsPanel from '../src-renderer/components/charts/ChartsPanel.svelte';
 import CpuChart from '../src-renderer/components/charts/CpuChart.svelte';
 import LockLanes from '../src-renderer/components/charts/LockLanes.svelte';
@@ -84,181 +89,6 @@ const num = (k: string, d: number) => {
   return Number.isFinite(v) && v > 0 ? v : d;
 };
 
-const MiB = 1024 * 1024;
-
-/** A small deterministic PRNG (mulberry32), so every bench run sees the same stream. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface SimLock {
-  id: string;
-  workers: Pid[];
-  holder: Pid | null;
-  waiters: Pid[];
-  holdUntil: number;
-  dead: boolean;
-}
-
-/** The synthetic run, produced in time order up to any sim time asked for. */
-class SyntheticRun {
-  readonly totalMs: number;
-  readonly #n: number;
-  readonly #tickMs: number;
-  readonly #queueStepMs: number;
-  readonly #rand = rng(42);
-  #t = 0;
-  #nextTick = 0;
-  #started = 0;
-  #depth = 0;
-  #burst = 0;
-  #nextOutput = 0;
-  readonly #locks: SimLock[];
-  readonly #abandonedAt: number;
-  /** The holder that died holding lock-b (it is sampled no more). */
-  #deadPid: Pid = -1;
-  #ended = false;
-  events = 0;
-
-  constructor(processes: number, hz: number, minutes: number, queueOps: number) {
-    this.#n = processes;
-    this.#tickMs = 1000 / hz;
-    this.totalMs = minutes * 60_000;
-    this.#queueStepMs = 1000 / queueOps;
-    const pid = (k: number) => 1000 + k;
-    this.#locks = [
-      { id: 'lock-a', workers: [1, 2, 3, 4, 5, 6].map(pid), holder: null, waiters: [], holdUntil: 0, dead: false },
-      { id: 'lock-b', workers: [7, 8, 9, 10, 11, 12].map(pid), holder: null, waiters: [], holdUntil: 0, dead: false },
-    ];
-    // Near the end, lock-b's holder dies holding it: the "abandoned" flag.
-    this.#abandonedAt = this.totalMs * 0.93;
-  }
-
-  get now(): number {
-    return this.#t;
-  }
-
-  /** Every event with t < untilMs not produced yet. */
-  until(untilMs: number): RunEvent[] {
-    const out: RunEvent[] = [];
-    const end = Math.min(untilMs, this.totalMs);
-    if (this.#t === 0 && end > 0) {
-      out.push({ t: 0, type: 'run', version: 1, scenario: 'bench-synthetic', startedAt: new Date(0).toISOString(), interval: this.#tickMs, cwd: '/' });
-      out.push({ t: 0.5, type: 'process', pid: 1000, ppid: 1, name: 'MainProcess', daemon: false });
-      out.push({ t: 1, type: 'queue', queue: 'q-main', op: 'create', pid: 1000, depth: 0, maxsize: 100 });
-      for (const l of this.#locks) out.push(this.#lockEvent(1, l, 'create', 1000));
-      this.#started = 1;
-    }
-    while (this.#t < end) {
-      const t = this.#t;
-      if (t >= this.#nextTick) {
-        this.#tick(out, t);
-        this.#nextTick += this.#tickMs;
-      }
-      this.#queueOp(out, t);
-      for (const l of this.#locks) this.#lockStep(out, l, t);
-      if (t >= this.#nextOutput) {
-        const pid = 1000 + Math.floor(this.#rand() * this.#started);
-        out.push({ t, type: 'output', pid, stream: 'stdout', text: `worker ${pid}: processed batch at ${(t / 1000).toFixed(1)} s` });
-        this.#nextOutput += 200;
-      }
-      this.#t += this.#queueStepMs;
-    }
-    if (end >= this.totalMs && this.#t >= this.totalMs && !this.#ended) {
-      this.#ended = true;
-      out.push({ t: this.totalMs, type: 'end', reason: 'finished', exitcode: 0 });
-    }
-    this.events += out.length;
-    return out;
-  }
-
-  #tick(out: RunEvent[], t: number): void {
-    // Start ten processes per tick until all are up (a Process object first, then its start).
-    for (let k = 0; k < 10 && this.#started < this.#n; k++, this.#started++) {
-      const pid = 1000 + this.#started;
-      const handle = `1000.${this.#started}`;
-      out.push({ t, type: 'created', handle, owner: 1000, name: `Worker-${this.#started}`, daemon: false });
-      out.push({ t: t + 0.2, type: 'process', pid, ppid: 1000, name: `Worker-${this.#started}`, daemon: false, handle });
-    }
-    const s = t / 1000;
-    for (let k = 0; k < this.#started; k++) {
-      const pid = 1000 + k;
-      if (pid === this.#deadPid) continue;
-      const wave = Math.sin(s / (3 + (k % 7) * 0.5) + k * 0.37);
-      const hot = k % 37 === 5 ? 60 : 0;
-      const cpu = Math.max(0, Math.min(100, 20 + hot + 18 * wave + (this.#rand() - 0.5) * 12));
-      const rss = (28 + (k % 40) + s * 0.01 * (k % 5) + this.#rand() * 0.5) * MiB;
-      out.push({ t: t + 0.8 + k * 0.004, type: 'sample', pid, cpu, rss });
-    }
-  }
-
-  #queueOp(out: RunEvent[], t: number): void {
-    // A random walk with bursts: producers sometimes flood the queue for a while.
-    if (this.#burst <= 0 && this.#rand() < 0.0004) this.#burst = 200 + this.#rand() * 600;
-    const put = this.#burst > 0 ? this.#rand() < 0.85 : this.#rand() < 0.5;
-    if (this.#burst > 0) this.#burst--;
-    const depth = Math.max(0, Math.min(100, this.#depth + (put ? 1 : -1)));
-    const op = depth > this.#depth ? 'put' : 'get';
-    this.#depth = depth;
-    const pid = 1000 + 1 + Math.floor(this.#rand() * Math.max(1, this.#started - 1));
-    out.push({ t, type: 'queue', queue: 'q-main', op, pid, depth, maxsize: 100 });
-  }
-
-  #lockEvent(t: number, l: SimLock, op: LockEvent['op'], pid: Pid): LockEvent {
-    return { t, type: 'lock', lock: l.id, op, pid, holder: l.holder, waiters: l.waiters.slice() };
-  }
-
-  #lockStep(out: RunEvent[], l: SimLock, t: number): void {
-    if (l.dead) return;
-    const live = l.workers.filter((p) => p - 1000 < this.#started);
-    if (live.length === 0) return;
-    if (l.holder !== null && l === this.#locks[1] && t >= this.#abandonedAt) {
-      // The holder exits while holding it; its waiters are stuck for good.
-      const dead = l.holder;
-      this.#deadPid = dead;
-      out.push({ t, type: 'exit', pid: dead, exitcode: -9 });
-      out.push(this.#lockEvent(t, l, 'abandoned', dead));
-      l.dead = true;
-      return;
-    }
-    if (l.holder !== null && t >= l.holdUntil) {
-      const was = l.holder;
-      l.holder = null;
-      out.push(this.#lockEvent(t, l, 'release', was));
-      const next = l.waiters.shift();
-      if (next !== undefined) {
-        l.holder = next;
-        l.holdUntil = t + 2 + this.#rand() * 14;
-        out.push(this.#lockEvent(t, l, 'acquire', next));
-      }
-    }
-    if (this.#rand() < this.#queueStepMs / 9) {
-      const pid = live[Math.floor(this.#rand() * live.length)];
-      if (pid === l.holder || l.waiters.includes(pid)) return;
-      out.push(this.#lockEvent(t, l, 'request', pid));
-      if (l.holder === null && l.waiters.length === 0) {
-        l.holder = pid;
-        l.holdUntil = t + 2 + this.#rand() * 14;
-        out.push(this.#lockEvent(t, l, 'acquire', pid));
-      } else {
-        l.waiters.push(pid);
-      }
-    }
-    // Now and then a waiter gives up (acquire with a timeout).
-    if (l.waiters.length > 2 && this.#rand() < this.#queueStepMs / 400) {
-      const pid = l.waiters.pop() as Pid;
-      out.push(this.#lockEvent(t, l, 'timeout', pid));
-    }
-  }
-}
-
 function stats(xs: number[]): Stats {
   if (xs.length === 0) return { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 };
   const s = xs.slice().sort((a, b) => a - b);
@@ -270,9 +100,64 @@ function stats(xs: number[]): Stats {
 const status = win.document.getElementById('status');
 const target = win.document.getElementById('charts');
 if (!status || !target) throw new Error('bench page is missing #status or #charts');
-const only = { cpu: CpuChart, memory: MemoryChart, queues: QueueChart, locks: LockLanes, timeline: Timeline }[query.get('only') ?? ''];
+const onlyParam = query.get('only');
+const only = { cpu: CpuChart, memory: MemoryChart, queues: QueueChart, locks: LockLanes, timeline: Timeline, charts: ChartsPanel }[onlyParam ?? ''];
+
+/**
+ * The whole window (the default): App, fed through the same ProcscopeApi a shell gives it, here
+ * an in-page one that answers the startup commands and pushes the synthetic run as live batches.
+ * So the bench measures everything a live run costs: model, table, charts, dock, status line.
+ */
+const listeners = new Set<(msg: PushMessage) => void>();
+const benchStatus: RunStatus = { runId: 'bench', logPath: '/bench.jsonl', scenario: 'bench-synthetic', runtime: 'typescript', state: 'running', end: null };
+let following = false;
+(win as unknown as { procscope: unknown }).procscope = {
+  call: async (command: string) => {
+    switch (command) {
+      case 'presets.list':
+      case 'runs.list':
+        return [];
+      case 'app.info':
+        return { shell: 'web', version: 'bench', platform: 'linux', runsDir: '/' };
+      case 'settings.get':
+        return { interval: 100, python: 'python3' };
+      case 'run.current':
+        // The app resets its view on this answer: pushes may start once it has arrived.
+        queueMicrotask(() => (following = true));
+        return benchStatus;
+      default:
+        throw { name: 'BenchError', message: `${command} is not part of the bench` };
+    }
+  },
+  subscribe: (l: (msg: PushMessage) => void) => {
+    listeners.add(l);
+    return () => listeners.delete(l);
+  },
+};
+
+const wholeWindow = onlyParam === null;
+/** Feeds a batch: to the window through its api, or straight into the run store. */
+const feed = (events: RunEvent[]) => {
+  if (events.length === 0) return;
+  if (wholeWindow) for (const l of listeners) l({ type: 'events', runId: 'bench', events });
+  else runStore.ingest(events);
+};
+
 // only=none mounts nothing: the cost of ingesting alone.
-if (query.get('only') !== 'none') mount((only ?? ChartsPanel) as typeof ChartsPanel, { target: target as never, props: {} });
+if (wholeWindow) mount(App, { target: target as never });
+else if (onlyParam !== 'none') mount(only as typeof ChartsPanel, { target: target as never, props: {} });
+
+/** Resolves once the window follows the run (its startup commands answered). */
+async function windowReady(): Promise<void> {
+  while (wholeWindow && !following) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** With the whole window: a process selected (details pane, highlighted row and lanes), as a person would. */
+function selectAProcess(): void {
+  const doc = win.document as unknown as { querySelectorAll(s: string): ArrayLike<{ click(): void }> };
+  const rows = doc.querySelectorAll('[data-testid=process-row]');
+  if (rows.length > 1) rows[1].click();
+}
 
 async function replayLog(url: string): Promise<void> {
   const res = await win.fetch(url);
@@ -281,7 +166,7 @@ async function replayLog(url: string): Promise<void> {
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as RunEvent);
-  runStore.ingest(events);
+  feed(events);
   status!.textContent = `replayed ${events.length} events from ${url}`;
   win.__benchResult = { frames: 0, p50: 0, p95: 0, p99: 0, max: 0, mean: 0, longTasks: 0, longTaskMs: 0, work: stats([]), ingest: stats([]), generate: stats([]), framesOver16: 0, scheduler: { ...chartFrames.stats, factor: chartFrames.factor }, worst: [], lastThird: { frames: 0, rafP95: 0, rafMax: 0, workP95: 0, workP99: 0, workMax: 0 }, events: events.length, simSeconds: 0, wallMs: 0, params: {}, done: true };
 }
@@ -299,7 +184,7 @@ function runSynthetic(): void {
   const sim = new SyntheticRun(params.processes, params.hz, params.minutes, params.queueOps);
   // warm=9 with speed=1: the charts already hold 9 minutes when the measured, live minute starts.
   const warmMs = Math.min(params.warm * 60_000, sim.totalMs);
-  if (warmMs > 0) runStore.ingest(sim.until(warmMs));
+  if (warmMs > 0) feed(sim.until(warmMs));
   const raf: number[] = [];
   const work: number[] = [];
   const ingest: number[] = [];
@@ -353,7 +238,8 @@ function runSynthetic(): void {
     const g0 = performance.now();
     const batch = sim.until(warmMs + (ts - wall0) * params.speed);
     const g1 = performance.now();
-    runStore.ingest(batch);
+    feed(batch);
+    if (frameNo === 3) selectAProcess();
     const g2 = performance.now();
     generate.push(g1 - g0);
     ingest.push(g2 - g1);
@@ -415,10 +301,10 @@ function runSynthetic(): void {
 
 const log = query.get('log');
 if (log) {
-  replayLog(log).catch((e: unknown) => {
+  windowReady().then(() => replayLog(log)).catch((e: unknown) => {
     win.__benchResult = { error: String(e) };
     status.textContent = String(e);
   });
 } else {
-  runSynthetic();
+  void windowReady().then(runSynthetic);
 }

@@ -522,7 +522,7 @@ export async function startWebShell(opts: WebShellOptions = {}): Promise<WebShel
   cookieName = `procscope_${port}`;
   headers = {
     'Content-Security-Policy':
-      `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; ` +
+      `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; ` +
       `connect-src 'self' ws://127.0.0.1:${port}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',

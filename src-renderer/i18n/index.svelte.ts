@@ -39,12 +39,29 @@ class I18n {
     }
   }
 
+  /** Switches language; Chinese once its glyphs are in (a few hundred ms at most, from disk). */
   toggle(): void {
-    this.set(this.lang === 'en' ? 'zh' : 'en');
+    if (this.lang === 'zh') this.set('en');
+    else void preloadChinese().then(() => this.set('zh'));
   }
 }
 
 export const i18n = new I18n();
+
+/**
+ * Fetches the slices of the bundled Chinese face that the Chinese UI needs, in both weights, at
+ * once: text laid out while its slice is still on its way was seen to stay in boxes (Chromium
+ * kept the system's fallback for it). Called when the UI switches to Chinese; harmless elsewhere.
+ */
+export function preloadChinese(extra = ''): Promise<void> {
+  const fonts = typeof document !== 'undefined' ? document.fonts : undefined;
+  if (!fonts) return Promise.resolve();
+  const text = Object.values(zh).join('') + extra;
+  return Promise.all(['400', '700'].map((w) => fonts.load(`${w} 13px "Noto Sans SC"`, text))).then(
+    () => undefined,
+    () => undefined,
+  );
+}
 
 /** The message `key` in the current language, with `{placeholders}` filled from params. */
 export function t(key: MessageKey, params?: Params): string {

@@ -1,122 +1,48 @@
-// The window's state: which program is chosen, which run the view follows (live or a past one from
-// History), the run's phase, the console filter, the time cursor, the answers of process controls
-// and the export in progress. It is the only place that talks to the api: components read it and
-// call its methods.
+// The window's state: which run the view follows (live or a past one from History), its phase,
+// and what the model says about it, read once per frame. The parts with a job of their own live in
+// lib/state/ (the program to run, row controls, console filter, table options, stacks and export,
+// the selection, the compare view); this class wires them to the engine's pushes. It is the only
+// place that talks to the api besides them: components read it and call its methods.
 
-import { SvelteMap, SvelteSet } from 'svelte/reactivity';
-import type {
-  AppInfo,
-  ControlResult,
-  DeadlockEdge,
-  EndEvent,
-  ExportFormat,
-  ExportResult,
-  PastRun,
-  PresetInfo,
-  ProcessTarget,
-  PushMessage,
-  RunEvent,
-  RunStatus,
-  Runtime,
-} from '../../src-main/api.ts';
+import type { DeadlockEdge, EndEvent, ExportFormat, PastRun, PushMessage, RunEvent, RunStatus } from '../../src-main/api.ts';
+import { VerdictReader, type Verdict } from '../../src-main/common/verdict.ts';
 import { getApi } from './api.ts';
-import { clampInterval, parseTimeout } from './format.ts';
 import type { ProcRow } from './model/types.ts';
 import { ProcessHistory } from './process-history.ts';
 import { profileUi } from './profile/profile-ui.svelte.ts';
 import { runStore } from './run-store.svelte.ts';
-import { colorsByPid, orderLikeRows, readStacks, stacksUnavailable, type ShownStacks } from './stacks.ts';
-import { parseRuntime, runtimeFor, runtimeOfRun, type RunRuntime } from './runtime.ts';
+import { runtimeOfRun, type RunRuntime } from './runtime.ts';
+import { CompareState } from './state/compare.svelte.ts';
+import { ConsoleFilter } from './state/console-filter.svelte.ts';
+import { ProgramState } from './state/program.svelte.ts';
+import { RowControls } from './state/row-controls.svelte.ts';
+import { ExportTool, StacksTool } from './state/run-tools.svelte.ts';
+import { selection } from './state/selection.svelte.ts';
+import { errorText } from './state/stored.ts';
+import { TableState } from './state/table-state.svelte.ts';
+import { stacksUnavailable } from './stacks.ts';
 import { timeAxis } from './time-axis.svelte.ts';
+import { lessonFor, type LessonView } from './view/lesson.ts';
 
-export type Phase = 'idle' | 'starting' | 'running' | 'finished' | 'stopped' | 'timeout' | 'error' | 'incomplete';
-import type { RowAction } from './row-actions.ts';
-export type { RowAction };
+export type Phase = 'idle' | 'starting' | 'loading' | 'running' | 'finished' | 'stopped' | 'timeout' | 'error' | 'incomplete';
+export type { RowAction } from './row-actions.ts';
+export type { RowCall } from './state/row-controls.svelte.ts';
+export type { ExportState, StacksCapture } from './state/run-tools.svelte.ts';
+export type { CustomSource } from './state/program.svelte.ts';
 export type ProcessRow = ProcRow;
 
-/** One call made from a row, as the person sees it: `join(timeout=1) → None`. */
-export interface RowCall {
-  seq: number;
-  action: RowAction;
-  /** The call as Python would spell it. */
-  call: string;
-  pending: boolean;
-  ok: boolean;
-  text: string;
-  exitcode?: number | null;
-  alive?: boolean;
-}
-
-export interface ExportState {
-  format: ExportFormat;
-  phase: 'running' | 'done' | 'error';
-  /** 0..1 from the engine's progress pushes; null until the first one. */
-  fraction: number | null;
-  result?: ExportResult;
-  message?: string;
-}
-
-/** A program file's text for the code panel, while it loads, or why it could not be read. */
-export type CustomSource =
-  | { path: string; loading: true }
-  | { path: string; text: string; runtime: Runtime; file: string }
-  | { path: string; error: string };
-
-/**
- * One press of Capture in the Stacks tab: where the processes were at run time `t` (ms), ordered
- * like the rows then and each with its row's color, or why the engine could not say (`error`: the
- * command's failure, in one line).
- */
-export type StacksCapture = { t: number } & ({ processes: (ShownStacks & { color: string })[] } | { error: string } | { noAnswer: true });
-
-/** Calls kept per row: enough to read "terminate() → None" then "join() → exitcode -15". */
-const CALLS_PER_ROW = 3;
 /** Console lines kept in the DOM; older ones stay in the model and the run log. */
 const MAX_CONSOLE_LINES = 2000;
 const MAX_DEADLOCKS_SHOWN = 3;
-const STORE_SCENARIO = 'procscope.scenario';
-const STORE_OPENED = 'procscope.openedFiles';
-const STORE_RUNTIME = 'procscope.runtime';
-
-function errorText(e: unknown): string {
-  if (e && typeof e === 'object' && 'message' in e) {
-    const name = 'name' in e && typeof e.name === 'string' && e.name !== 'Error' ? `${e.name}: ` : '';
-    return `${name}${String((e as { message: unknown }).message)}`;
-  }
-  return String(e);
-}
-
-function readStored(key: string): string | null {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function writeStored(key: string, value: string): void {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    // Storage can be disabled; the choice then lasts for this window only.
-  }
-}
 
 export class AppState {
-  presets = $state.raw<PresetInfo[]>([]);
-  /** The program Start runs: a preset id, or a file path from Open…. */
-  scenario = $state('');
-  /** The chosen file's source (not a preset's), as the engine read it. */
-  customSource = $state.raw<CustomSource | null>(null);
-  /** Files opened with Open…, newest first, to pick again. */
-  openedFiles = $state.raw<string[]>([]);
-  appInfo = $state.raw<AppInfo | null>(null);
-  /** Sampling interval for new runs, ms. */
-  interval = $state(500);
-  /** How presets run: their TypeScript twin or their Python original. Files ignore it. */
-  runtime = $state<Runtime>(parseRuntime(readStored(STORE_RUNTIME)));
-  /** The Python interpreter setting, as the engine last confirmed it. */
-  python = $state('python3');
+  readonly program = new ProgramState((m) => (this.notice = m));
+  readonly controls = new RowControls();
+  readonly consoleFilter = new ConsoleFilter();
+  readonly table = new TableState();
+  readonly stacksTool = new StacksTool();
+  readonly exporter = new ExportTool();
+  readonly compare = new CompareState((m) => (this.notice = m));
 
   /** The run the view shows. In `past` mode only that run's replay is taken in. */
   viewRunId = $state<string | null>(null);
@@ -126,82 +52,72 @@ export class AppState {
   /** The engine's current run, as last pushed; it may run on while a past run is shown. */
   liveStatus = $state.raw<RunStatus | null>(null);
   starting = $state(false);
-  /** Why the last start failed, in one line. */
-  startError = $state<string | null>(null);
   /** The last failed command other than a control or start, in one line. */
   notice = $state<string | null>(null);
-
   pastRuns = $state.raw<PastRun[] | null>(null);
   historyError = $state<string | null>(null);
-  exporting = $state.raw<ExportState | null>(null);
-
-  /** Pids whose console output is hidden. */
-  consoleHidden = new SvelteSet<number>();
+  /** A past run's replay is still arriving: the view does not say how it ended before it shows it. */
+  replayLoading = $state(false);
   /** Time cursor in ms since run start; null follows the present (or the end). */
   cursor = $state<number | null>(null);
-  /** Calls made from each row, by row key. */
-  rowCalls = new SvelteMap<string, RowCall[]>();
-  /** The last stacks captured for the run shown; a new run or a replay forgets them. */
-  stacks = $state.raw<StacksCapture | null>(null);
-  stacksPending = $state(false);
-  /** The join timeout field, as typed (seconds; empty = wait). */
-  joinTimeout = $state('');
-  joinTimeoutInvalid = $derived(parseTimeout(this.joinTimeout) === null);
 
   /** Wall-clock (performance.now) minus run time, estimated from live batches: drives the ticking clock. */
-  private wallOffset: number | null = null;
-  private seq = 0;
-  private history = new ProcessHistory();
-  private unsubscribe: (() => void) | null = null;
+  #wallOffset: number | null = null;
+  readonly #history = new ProcessHistory();
+  /** Reads the preset's verdict from the run shown, event by event (common/verdict.ts); null for a program of your own. */
+  #verdict: VerdictReader | null = null;
+  #unsubscribe: (() => void) | null = null;
 
-  // ---- what the model says, recomputed at most once per frame (runStore.version) ----------------
+  // ---- what the model says, read once per frame (runStore.version) ------------------------------
 
-  rows = $derived.by(() => {
-    void runStore.version;
-    return runStore.model.processes();
+  /** One read of the model per version: every query below derives from it. */
+  readonly frame = $derived.by(() => {
+    const version = runStore.version;
+    const m = runStore.model;
+    return {
+      version,
+      rows: m.processes(),
+      end: m.end(),
+      now: m.now(),
+      run: m.run(),
+      span: m.span(),
+      lanes: m.lockLanes(),
+      queues: m.queues().length,
+      deadlocks: m.deadlocks(),
+      warnings: m.warnings(),
+      consoleCount: m.console().length,
+      // Fed with the same batches as the model: read in the same frame, it never runs ahead of the view.
+      verdict: this.#verdict?.result() ?? null,
+    };
   });
 
+  /** The preset's outcome in words once the run shown has ended (the engine's wording, en and zh). */
+  verdict = $derived<Verdict | null>(this.frame.verdict);
+
+  rows = $derived(this.frame.rows);
   /** The rows as of the cursor, or now. */
-  rowsShown = $derived.by(() => {
-    const rows = this.rows;
-    const c = this.cursor;
-    void runStore.version;
-    return c === null ? rows : this.history.asOf(rows, c);
-  });
-
-  end = $derived.by((): EndEvent | null => {
-    void runStore.version;
-    return runStore.model.end();
-  });
-
+  rowsShown = $derived(this.cursor === null ? this.rows : this.#history.asOf(this.rows, this.cursor));
+  end = $derived<EndEvent | null>(this.frame.end);
   /** The latest time the run has reached: its end, or its last event. */
-  runTime = $derived.by(() => {
-    void runStore.version;
-    return this.end?.t ?? runStore.model.now();
-  });
-
-  hasRun = $derived.by(() => {
-    void runStore.version;
-    return runStore.model.run() !== null;
-  });
-
-  scenarioOfView = $derived.by(() => {
-    void runStore.version;
-    const run = runStore.model.run();
-    return run?.scenario ?? this.pastRun?.scenario ?? this.liveStatus?.scenario ?? null;
-  });
+  runTime = $derived(this.frame.end?.t ?? this.frame.now);
+  hasRun = $derived(this.frame.run !== null);
+  scenarioOfView = $derived(this.frame.run?.scenario ?? this.pastRun?.scenario ?? this.liveStatus?.scenario ?? null);
+  /** The runtime the run shown used, from its `run` event (live or replayed). */
+  runtimeOfView = $derived<RunRuntime | null>(runtimeOfRun(this.frame.run));
 
   phase = $derived.by((): Phase => {
     const end = this.end;
     if (end) return end.reason;
-    // Until the replay brings its end, the list already said how the run ended.
-    if (this.viewMode === 'past') return this.pastRun?.reason ?? 'incomplete';
+    if (this.viewMode === 'past') return this.replayLoading ? 'loading' : 'incomplete';
     if (this.starting) return 'starting';
-    if (this.startError) return 'error';
+    if (this.program.startError) return 'error';
     const live = this.liveStatus;
     if (live && live.runId === this.viewRunId) {
       if (live.state === 'running') return 'running';
-      if (live.end) return live.end.reason;
+      // The end reaches the status a frame before the model shows it: the pill waits for the
+      // view (a "Finished" beside "1 running" was that frame). A run with no event at all (it
+      // failed to start) has only the status to say so.
+      if (live.end) return this.hasRun ? 'running' : live.end.reason;
     }
     return this.hasRun ? 'running' : 'idle';
   });
@@ -209,21 +125,19 @@ export class AppState {
   running = $derived(this.phase === 'running' || this.phase === 'starting');
 
   /** The error line of the run: the end's reason, or why it could not start. */
-  errorReason = $derived.by(() => {
-    if (this.phase !== 'error') return null;
-    return this.end?.error ?? this.startError ?? this.liveStatus?.end?.error ?? null;
-  });
+  errorReason = $derived(this.phase !== 'error' ? null : (this.end?.error ?? this.program.startError ?? this.liveStatus?.end?.error ?? null));
 
-  preset = $derived(this.presets.find((p) => p.id === this.scenario) ?? null);
+  /** The preset the run shown ran (not the one chosen for the next run): its lesson and verdict. */
+  presetOfView = $derived(this.program.presets.find((p) => p.id === this.scenarioOfView) ?? null);
 
-  /** What Start will run under: the chosen runtime for a preset, the extension for a file. */
-  startRuntime = $derived(runtimeFor(this.scenario, this.preset !== null, this.runtime));
-
-  /** The runtime the run shown used, from its `run` event (live or replayed). */
-  runtimeOfView = $derived.by((): RunRuntime | null => {
-    void runStore.version;
-    return runtimeOfRun(runStore.model.run());
-  });
+  /** The view that carries the lesson of the run shown (lesson.ts). */
+  lesson = $derived<LessonView>(
+    lessonFor(this.presetOfView?.lesson, {
+      locks: this.frame.lanes.length,
+      queues: this.frame.queues,
+      poolWorkers: this.frame.rows.filter((r) => r.poolWorker).length,
+    }),
+  );
 
   /** Why the Stacks tab cannot capture now, or null when it can. */
   stacksWhy = $derived(stacksUnavailable({ viewMode: this.viewMode, phase: this.phase, hasRun: this.hasRun }));
@@ -233,10 +147,9 @@ export class AppState {
 
   /** Deadlock cycles reported so far, each once (the broker may report a cycle again). */
   deadlocks = $derived.by((): DeadlockEdge[][] => {
-    void runStore.version;
     const seen = new Set<string>();
     const out: DeadlockEdge[][] = [];
-    for (const d of runStore.model.deadlocks()) {
+    for (const d of this.frame.deadlocks) {
       const id = d.cycle.map((e) => `${e.pid}>${e.lock}>${e.holder}`).join(',');
       if (seen.has(id)) continue;
       seen.add(id);
@@ -246,117 +159,67 @@ export class AppState {
   });
 
   /** Lock id → its number in creation order, as the charts name locks ("Lock 1"). */
-  lockNumbers = $derived.by((): ReadonlyMap<string, number> => {
-    void runStore.version;
-    return new Map(runStore.model.lockLanes().map((l) => [l.lock, l.index]));
-  });
+  lockNumbers = $derived<ReadonlyMap<string, number>>(new Map(this.frame.lanes.map((l) => [l.lock, l.index])));
 
-  warnings = $derived.by((): string[] => {
-    void runStore.version;
-    return runStore.model.warnings().map((w) => (w.pid !== undefined ? `${w.pid}: ${w.message}` : w.message));
-  });
+  warnings = $derived(this.frame.warnings.map((w) => (w.pid !== undefined ? `${w.pid}: ${w.message}` : w.message)));
 
-  consoleFilter = $derived.by((): ReadonlySet<number> | undefined => {
-    if (this.consoleHidden.size === 0) return undefined;
-    const shown = new Set<number>();
-    for (const r of this.rows) if (r.pid !== null && !this.consoleHidden.has(r.pid)) shown.add(r.pid);
-    return shown;
-  });
+  #pids = $derived(this.rows.filter((r) => r.pid !== null).map((r) => r.pid as number));
 
-  private consoleAll = $derived.by(() => {
-    void runStore.version;
-    return runStore.model.console(this.consoleFilter);
+  #consoleAll = $derived.by(() => {
+    void this.frame.version;
+    return runStore.model.console(this.consoleFilter.shownOf(this.#pids));
   });
 
   /** The newest lines only: the DOM stays small however long the run talks. */
-  consoleLines = $derived(this.consoleAll.length > MAX_CONSOLE_LINES ? this.consoleAll.slice(-MAX_CONSOLE_LINES) : this.consoleAll);
-  consoleDropped = $derived(Math.max(0, this.consoleAll.length - MAX_CONSOLE_LINES));
-  consoleTotal = $derived.by(() => {
-    void runStore.version;
-    return runStore.model.console().length;
-  });
+  consoleLines = $derived(this.#consoleAll.length > MAX_CONSOLE_LINES ? this.#consoleAll.slice(-MAX_CONSOLE_LINES) : this.#consoleAll);
+  consoleDropped = $derived(Math.max(0, this.#consoleAll.length - MAX_CONSOLE_LINES));
+  consoleTotal = $derived(this.frame.consoleCount);
 
   /** One filter chip per started process, in tree order. */
   consoleChips = $derived(
     this.rows
       .filter((r) => r.pid !== null)
-      .map((r) => ({ pid: r.pid as number, name: r.name, color: r.color, shown: !this.consoleHidden.has(r.pid as number) })),
+      .map((r) => ({ pid: r.pid as number, name: r.name, color: r.color, shown: !this.consoleFilter.hidden.has(r.pid as number) })),
   );
 
   // ---- startup -----------------------------------------------------------------------------------
 
   /** Subscribes to the engine and loads presets, settings and the current run. Returns a disposer. */
   init(): () => void {
-    const api = getApi();
-    this.unsubscribe = api.subscribe((msg) => this.onPush(msg));
-    const storedOpened = readStored(STORE_OPENED);
-    if (storedOpened) {
-      try {
-        const list: unknown = JSON.parse(storedOpened);
-        if (Array.isArray(list)) this.openedFiles = list.filter((x): x is string => typeof x === 'string').slice(0, 5);
-      } catch {
-        // A damaged entry is dropped.
-      }
-    }
-    void this.loadPresets();
-    api.call('app.info', {}).then(
-      (info) => (this.appInfo = info),
-      () => {},
-    );
-    api.call('settings.get', {}).then(
-      (s) => {
-        this.interval = s.interval;
-        this.python = s.python;
-      },
-      () => {},
-    );
+    this.#unsubscribe = getApi().subscribe((msg) => this.#onPush(msg));
+    this.program.init();
     void this.followLive();
     return () => this.dispose();
   }
 
   dispose(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = null;
-  }
-
-  private async loadPresets(): Promise<void> {
-    try {
-      const list = await getApi().call('presets.list', {});
-      this.presets = [...list].sort((a, b) => a.seed - b.seed);
-      const stored = readStored(STORE_SCENARIO);
-      if (!this.scenario) {
-        const ok = stored && (list.some((p) => p.id === stored) || this.openedFiles.includes(stored));
-        this.scenario = ok ? stored : (this.presets[0]?.id ?? '');
-      }
-      void this.loadSource();
-    } catch (e) {
-      this.notice = errorText(e);
-    }
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
   }
 
   // ---- pushes ------------------------------------------------------------------------------------
 
-  private onPush(msg: PushMessage): void {
+  #onPush(msg: PushMessage): void {
     switch (msg.type) {
       case 'events':
-        this.onEvents(msg.runId, msg.events, msg.replay === true);
+        // A run loading for Compare takes its own replay.
+        if (msg.replay && this.compare.take(msg.runId, msg.events)) return;
+        this.#onEvents(msg.runId, msg.events, msg.replay === true);
         break;
       case 'run':
         this.liveStatus = msg.status;
         // A run started from elsewhere (another window, the web page): a live view follows it.
         if (this.viewMode === 'live' && msg.status.state === 'running' && msg.status.runId !== this.viewRunId && !this.starting) {
-          this.resetView(msg.status.runId);
+          this.#resetView(msg.status.runId);
         }
         break;
       case 'progress':
-        if (this.exporting?.phase === 'running') {
-          this.exporting = { ...this.exporting, fraction: Math.max(0, Math.min(1, msg.fraction)) };
-        }
+        this.exporter.progress(msg.fraction);
         break;
     }
   }
 
-  private onEvents(runId: string, events: RunEvent[], replay: boolean): void {
+  #onEvents(runId: string, events: RunEvent[], replay: boolean): void {
     // The live run's end, even while a past run is shown: Start must not wait for a status push.
     const live = this.liveStatus;
     if (live && live.runId === runId && live.state === 'running') {
@@ -367,28 +230,42 @@ export class AppState {
       // Only the replay asked for; the live run keeps going in the engine and its log.
       if (!replay || runId !== this.viewRunId) return;
     } else if (runId !== this.viewRunId) {
-      this.resetView(runId);
+      this.#resetView(runId);
     }
-    this.history.ingest(events);
-    runStore.ingest(events);
+    this.#history.ingest(events);
+    this.#readVerdict(events);
+    runStore.ingest(events, replay);
     if (!replay && events.length > 0) {
       const last = events[events.length - 1].t;
       const offset = performance.now() - last;
       // Batches arrive late, never early: the smallest offset seen is the best estimate.
-      this.wallOffset = this.wallOffset === null ? offset : Math.min(this.wallOffset, offset);
+      this.#wallOffset = this.#wallOffset === null ? offset : Math.min(this.#wallOffset, offset);
+    }
+  }
+
+  /** Feeds the verdict reader; a run's first event says which preset (and so which verdict) it is. */
+  #readVerdict(events: readonly RunEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'run') {
+        const spec = this.program.presets.find((p) => p.id === e.scenario)?.verdict;
+        this.#verdict = spec ? new VerdictReader(spec) : null;
+      }
+      this.#verdict?.add(e);
     }
   }
 
   /** Empties the view for another run (or none). */
-  private resetView(runId: string | null): void {
+  #resetView(runId: string | null): void {
     runStore.reset();
-    this.history.reset();
+    this.#history.reset();
+    this.#verdict = null;
     this.viewRunId = runId;
-    this.rowCalls.clear();
-    this.consoleHidden.clear();
-    this.stacks = null;
+    this.controls.clear();
+    this.consoleFilter.showAll();
+    this.stacksTool.capture = null;
     this.cursor = null;
-    this.wallOffset = null;
+    this.#wallOffset = null;
+    selection.clear();
     timeAxis.reset();
   }
 
@@ -396,122 +273,35 @@ export class AppState {
   elapsedAt(wallNow: number): number {
     const end = this.end;
     if (end) return end.t;
-    if (this.phase === 'running' && this.wallOffset !== null) return Math.max(this.runTime, wallNow - this.wallOffset);
+    if (this.phase === 'running' && this.#wallOffset !== null) return Math.max(this.runTime, wallNow - this.#wallOffset);
     return this.runTime;
-  }
-
-  // ---- choosing the program ----------------------------------------------------------------------
-
-  choose(scenario: string): void {
-    this.scenario = scenario;
-    this.startError = null;
-    writeStored(STORE_SCENARIO, scenario);
-    void this.loadSource();
-  }
-
-  /** The chosen file's text for the code panel (presets bring theirs with the list). */
-  private async loadSource(): Promise<void> {
-    const scenario = this.scenario;
-    if (!scenario || this.presets.some((p) => p.id === scenario)) {
-      this.customSource = null;
-      return;
-    }
-    if (this.customSource?.path === scenario) return;
-    this.customSource = { path: scenario, loading: true };
-    let next: CustomSource;
-    try {
-      const s = await getApi().call('scenario.source', { path: scenario });
-      next = { path: scenario, text: s.text, runtime: s.runtime, file: s.path };
-    } catch (e) {
-      next = { path: scenario, error: errorText(e) };
-    }
-    // Another file may have been chosen meanwhile.
-    if (this.scenario === scenario) this.customSource = next;
-  }
-
-  /** Asks the shell for a file. 'unavailable' means the shell has no dialog (a browser): ask for a path. */
-  async pickScenario(): Promise<'picked' | 'cancelled' | 'unavailable'> {
-    let path: string | null = null;
-    try {
-      path = (await getApi().call('scenario.pick', {})).path;
-    } catch (e) {
-      this.notice = errorText(e);
-      return 'unavailable';
-    }
-    if (path) {
-      this.useScenarioPath(path);
-      return 'picked';
-    }
-    return this.appInfo?.shell === 'electron' ? 'cancelled' : 'unavailable';
-  }
-
-  useScenarioPath(path: string): void {
-    const p = path.trim();
-    if (!p) return;
-    this.openedFiles = [p, ...this.openedFiles.filter((f) => f !== p)].slice(0, 5);
-    writeStored(STORE_OPENED, JSON.stringify(this.openedFiles));
-    this.choose(p);
-  }
-
-  chooseRuntime(runtime: Runtime): void {
-    this.runtime = runtime;
-    this.startError = null;
-    writeStored(STORE_RUNTIME, runtime);
-  }
-
-  /**
-   * Saves the interpreter for Python runs. The engine is the judge of what names an interpreter:
-   * a refusal is shown as a notice and the field goes back to the saved value. A cleared field
-   * names nothing, so it just goes back.
-   */
-  async setPython(value: string, refused: (message: string) => string = (m) => m): Promise<void> {
-    const v = value.trim();
-    if (v === '' || v === this.python) return;
-    try {
-      this.python = (await getApi().call('settings.set', { python: v })).python;
-      // The last start may have failed for the old interpreter: that error is no longer the news.
-      this.startError = null;
-    } catch (e) {
-      this.notice = refused(errorText(e));
-    }
-  }
-
-  async setIntervalMs(ms: number): Promise<void> {
-    const v = clampInterval(ms);
-    this.interval = v;
-    try {
-      this.interval = (await getApi().call('settings.set', { interval: v })).interval;
-    } catch (e) {
-      this.notice = errorText(e);
-    }
   }
 
   // ---- running -----------------------------------------------------------------------------------
 
   async start(): Promise<void> {
-    if (!this.scenario || this.starting) return;
-    // The file may have been edited since it was chosen: show what this run runs.
-    if (this.customSource) {
-      this.customSource = null;
-      void this.loadSource();
-    }
+    const p = this.program;
+    if (!p.scenario || this.starting) return;
+    this.replayLoading = false;
+    p.reloadSource();
     this.viewMode = 'live';
     this.pastRun = null;
-    this.resetView(null);
-    this.startError = null;
+    this.compare.close();
+    this.#resetView(null);
+    p.startError = null;
     this.starting = true;
     try {
       // Only a preset takes a runtime: a file's extension decides, and the engine refuses a mismatch.
-      const runtime = this.preset ? { runtime: this.runtime } : {};
-      const info = await getApi().call('run.start', { scenario: this.scenario, interval: this.interval, ...runtime, ...profileUi.startArgs() });
+      const runtime = p.preset ? { runtime: p.runtime } : {};
+      const info = await getApi().call('run.start', { scenario: p.scenario, interval: p.interval, ...runtime, ...profileUi.startArgs() });
       // Its first events may have arrived before this answer, and adopted the run already.
       if (this.viewRunId !== info.runId) {
-        if (this.viewRunId !== null) this.resetView(info.runId);
+        if (this.viewRunId !== null) this.#resetView(info.runId);
         else this.viewRunId = info.runId;
       }
       if (this.liveStatus?.runId !== info.runId) this.liveStatus = { ...info, state: 'running', end: null };
     } catch (e) {
-      this.startError = errorText(e);
+      p.startError = errorText(e);
     } finally {
       this.starting = false;
     }
@@ -528,12 +318,14 @@ export class AppState {
   /** Shows the engine's current run (if any) again, live. */
   async followLive(): Promise<void> {
     this.viewMode = 'live';
+    this.replayLoading = false;
     this.pastRun = null;
+    this.compare.close();
     try {
       const status = await getApi().call('run.current', {});
       // The replay of everything so far follows this reply: reset only now, or live pushes that
       // came in while we asked would be shown twice (once live, once replayed).
-      this.resetView(status ? status.runId : null);
+      this.#resetView(status ? status.runId : null);
       if (status) this.liveStatus = status;
     } catch (e) {
       this.notice = errorText(e);
@@ -556,129 +348,44 @@ export class AppState {
   async openPast(run: PastRun): Promise<void> {
     this.viewMode = 'past';
     this.pastRun = run;
-    this.startError = null;
-    this.resetView(run.runId);
+    this.program.startError = null;
+    this.compare.close();
+    this.#resetView(run.runId);
+    this.replayLoading = true;
     try {
       await getApi().call('runs.open', { runId: run.runId });
     } catch (e) {
       this.notice = errorText(e);
+    } finally {
+      // Every event has been pushed before the answer: show them all now, and the outcome in the
+      // same frame (the store's frame callback runs before ours).
+      if (this.viewRunId === run.runId && this.viewMode === 'past') {
+        runStore.flush();
+        await new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
+        if (this.viewRunId === run.runId && this.viewMode === 'past') this.replayLoading = false;
+      }
     }
   }
 
-  // ---- process controls --------------------------------------------------------------------------
-
-  async control(row: Pick<ProcessRow, 'key' | 'handle' | 'pid'>, action: RowAction): Promise<void> {
-    const target: ProcessTarget | null = row.handle ? { handle: row.handle } : row.pid !== null ? { pid: row.pid } : null;
-    if (!target) return;
-    let timeout: number | undefined;
-    if (action === 'join') {
-      const parsed = parseTimeout(this.joinTimeout);
-      if (parsed === null) return;
-      timeout = parsed;
-    }
-    const seq = ++this.seq;
-    const call = timeout !== undefined ? `join(timeout=${timeout})` : `${action}()`;
-    const entry: RowCall = { seq, action, call, pending: true, ok: true, text: '' };
-    this.rowCalls.set(row.key, [...(this.rowCalls.get(row.key) ?? []), entry].slice(-CALLS_PER_ROW));
-    let done: RowCall;
-    try {
-      const r: ControlResult = await this.send(action, target, timeout);
-      done = { ...entry, pending: false, ok: r.ok, text: r.text, exitcode: r.exitcode, alive: r.alive };
-    } catch (e) {
-      done = { ...entry, pending: false, ok: false, text: errorText(e) };
-    }
-    const list = this.rowCalls.get(row.key);
-    // The view may have moved to another run meanwhile: then the answer has no row to go to.
-    if (!list || !list.some((c) => c.seq === seq)) return;
-    this.rowCalls.set(
-      row.key,
-      list.map((c) => (c.seq === seq ? done : c)),
-    );
-  }
-
-  private send(action: RowAction, target: ProcessTarget, timeout: number | undefined): Promise<ControlResult> {
-    const api = getApi();
-    switch (action) {
-      case 'start':
-        return api.call('process.start', { target });
-      case 'join':
-        return api.call('process.join', timeout === undefined ? { target } : { target, timeout });
-      case 'terminate':
-        return api.call('process.terminate', { target });
-      case 'kill':
-        return api.call('process.kill', { target });
-      case 'close':
-        return api.call('process.close', { target });
-    }
-  }
-
-  // ---- stacks ------------------------------------------------------------------------------------
+  // ---- stacks, cursor, export --------------------------------------------------------------------
 
   /** Asks the engine where every process of the live run is now (each Python thread's stack). */
-  async captureStacks(): Promise<void> {
-    if (this.stacksPending || this.stacksWhy !== null) return;
+  captureStacks(): Promise<void> {
+    if (this.stacksWhy !== null) return Promise.resolve();
     const runId = this.viewRunId;
-    // The moment asked about: the engine reads the stacks as soon as it gets the request.
-    const t = this.elapsedAt(performance.now());
-    this.stacksPending = true;
-    let next: StacksCapture;
-    try {
-      const processes = readStacks(await getApi().call('run.stacks', {}));
-      // A snapshot: ordered and colored once, as the rows were when it was taken.
-      const colors = colorsByPid(this.rows);
-      next = processes
-        ? { t, processes: orderLikeRows(processes, this.rows).map((p) => ({ ...p, color: colors.get(p.pid) ?? 'var(--text-faint)' })) }
-        : { t, noAnswer: true };
-    } catch (e) {
-      next = { t, error: errorText(e) };
-    } finally {
-      this.stacksPending = false;
-    }
-    // The view may have moved to another run meanwhile: these stacks are not its.
-    if (this.viewRunId === runId && this.viewMode === 'live') this.stacks = next;
+    return this.stacksTool.take(this.elapsedAt(performance.now()), this.rows, () => this.viewRunId === runId && this.viewMode === 'live');
   }
 
-  // ---- console, cursor ---------------------------------------------------------------------------
-
-  toggleConsolePid(pid: number): void {
-    if (this.consoleHidden.has(pid)) this.consoleHidden.delete(pid);
-    else this.consoleHidden.add(pid);
-  }
-
-  showAllConsole(): void {
-    this.consoleHidden.clear();
-  }
-
-  /** Shows only this pid's output (or everything again if it already was the only one). */
   soloConsolePid(pid: number): void {
-    const pids = this.rows.map((r) => r.pid).filter((p): p is number => p !== null);
-    const alreadySolo = !this.consoleHidden.has(pid) && pids.every((p) => p === pid || this.consoleHidden.has(p));
-    this.consoleHidden.clear();
-    if (!alreadySolo) for (const p of pids) if (p !== pid) this.consoleHidden.add(p);
+    this.consoleFilter.solo(pid, this.#pids);
   }
 
   setCursor(t: number | null): void {
     this.cursor = t === null ? null : Math.max(0, Math.min(t, this.runTime));
   }
 
-  // ---- export ------------------------------------------------------------------------------------
-
-  async exportRun(format: ExportFormat): Promise<ExportResult | null> {
-    const runId = this.viewRunId;
-    if (!runId || this.exporting?.phase === 'running') return null;
-    this.exporting = { format, phase: 'running', fraction: null };
-    try {
-      const result = await getApi().call('run.export', { runId, format });
-      this.exporting = { format, phase: 'done', fraction: 1, result };
-      return result;
-    } catch (e) {
-      this.exporting = { format, phase: 'error', fraction: null, message: errorText(e) };
-      return null;
-    }
-  }
-
-  dismissExport(): void {
-    if (this.exporting?.phase !== 'running') this.exporting = null;
+  exportRun(format: ExportFormat) {
+    return this.exporter.run(this.viewRunId, format);
   }
 }
 

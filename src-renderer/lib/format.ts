@@ -24,6 +24,18 @@ export function formatCpu(cpu: number | null | undefined): string {
   return `${cpu.toFixed(1)}%`;
 }
 
+/** CPU time in seconds as htop's TIME+ reads: "0:01.23" (m:ss.cc), "1:02:03" past an hour; `—` for null. */
+export function formatCpuTime(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
+  const cs = Math.round(seconds * 100);
+  const h = Math.floor(cs / 360_000);
+  const m = Math.floor((cs % 360_000) / 6000);
+  const s = Math.floor((cs % 6000) / 100);
+  const c = cs % 100;
+  if (h > 0) return `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
+  return `${m}:${String(s).padStart(2, '0')}.${String(c).padStart(2, '0')}`;
+}
+
 /**
  * A duration in ms for people: "840 ms", "1.24 s", "12.3 s", "2:05.1" (minutes), "1:02:05" (hours).
  */

@@ -10,6 +10,9 @@ import { RunModel, type RunModelOptions } from './model/run-model.ts';
 
 type FrameRequest = (cb: () => void) => unknown;
 
+/** While a replay streams in, the view shows its progress this often, ms. */
+const REPLAY_SHOW_MS = 250;
+
 /** requestAnimationFrame where there is one (a window), else a ~60 Hz timer (tests, workers). */
 function frameScheduler(): FrameRequest {
   const raf = (globalThis as { requestAnimationFrame?: (cb: () => void) => number }).requestAnimationFrame;
@@ -22,6 +25,7 @@ export class RunStore {
   /** The model's version as components see it: follows `model.version` once per frame. */
   version = $state(0);
   #scheduled = false;
+  #later: ReturnType<typeof setTimeout> | null = null;
   readonly #request: FrameRequest;
 
   constructor(opts?: RunModelOptions) {
@@ -29,15 +33,37 @@ export class RunStore {
     this.#request = frameScheduler();
   }
 
-  /** Feeds a batch (live or replayed) to the model; components update on the next frame. */
-  ingest(events: readonly RunEvent[]): void {
+  /**
+   * Feeds a batch (live or replayed) to the model; components update on the next frame. A replay
+   * (`catchingUp`) shows itself at most every REPLAY_SHOW_MS: a long log arrives in hundreds of
+   * batches, and drawing every intermediate state of a 1,000-process run cost more than reading it.
+   */
+  ingest(events: readonly RunEvent[], catchingUp = false): void {
     if (events.length === 0) return;
     this.model.ingest(events);
+    if (catchingUp) this.#scheduleLater();
+    else this.#schedule();
+  }
+
+  #scheduleLater(): void {
+    if (this.#scheduled || this.#later !== null) return;
+    this.#later = setTimeout(() => {
+      this.#later = null;
+      this.#schedule();
+    }, REPLAY_SHOW_MS);
+  }
+
+  /** Shows what was ingested on the next frame, without waiting for a replay's next showing. */
+  flush(): void {
+    if (this.#later !== null) clearTimeout(this.#later);
+    this.#later = null;
     this.#schedule();
   }
 
   /** Forgets the run (a new run starts, or another one is opened); components update at once. */
   reset(): void {
+    if (this.#later !== null) clearTimeout(this.#later);
+    this.#later = null;
     this.model.reset();
     this.version = this.model.version;
   }

@@ -18,6 +18,8 @@ import { Backend } from '../../src-main/core/backend.ts';
 import { DownloadRegistry, startWebShell, type WebShell } from '../../src-main/web/server.ts';
 import { alive as isAlive } from '../helpers/leaks.ts';
 import { STUCK_PY } from '../helpers/fixtures.ts';
+import { parseRunLogText } from '../../src-main/core/runlog/reader.ts';
+import { VerdictReader } from '../../src-main/common/verdict.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const screensDir = path.join(root, '.tmp', 'e2e-screens');
@@ -71,6 +73,7 @@ if (reason !== null) {
     const seenPids = new Set<number>();
     /** The page of the test running, for its failure screenshot. */
     let current: { context: BrowserContext; page: Page } | null = null;
+    const pageErrors: string[] = [];
 
     beforeAll(async () => {
       home = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-e2e-web-'));
@@ -96,6 +99,8 @@ if (reason !== null) {
       }
       // A failed test must not leave its run going: the next one could not start.
       await backend.handle('run.stop', {});
+      const errors = pageErrors.splice(0);
+      expect(errors, 'exceptions thrown in the page').toEqual([]);
     });
 
     afterAll(async () => {
@@ -119,6 +124,11 @@ if (reason !== null) {
       });
       const page = await context.newPage();
       current = { context, page };
+      // An exception in the page is a failure of the test that caused it, whatever it asserts.
+      page.on('pageerror', (e) => {
+        pageErrors.push(`${e.message}\n${e.stack ?? ''}`);
+        console.error('page error:', e.message, e.stack);
+      });
       const res = await page.goto(shell.url);
       expect(res?.status(), 'the app with its token loads').toBe(200);
       await settled(page);
@@ -143,8 +153,10 @@ if (reason !== null) {
 
     async function shoot(page: Page, name: string): Promise<string> {
       const file = path.join(screensDir, `web-${name}.png`);
-      // The pointer off the content: a hover highlight is not part of what is being shown.
-      await page.mouse.move(1, 1);
+      // The pointer off the content: a hover highlight is not part of what is being shown (unless
+      // the shot is of a tooltip). And the fonts in: the Chinese face loads its slices on demand.
+      if (!name.includes('tooltip')) await page.mouse.move(1, 1);
+      await page.evaluate(() => (globalThis as unknown as { document: { fonts: { ready: Promise<unknown> } } }).document.fonts.ready.then(() => undefined));
       await page.screenshot({ path: file });
       return file;
     }
@@ -451,6 +463,8 @@ if (reason !== null) {
       /\b(pid|ppid|CPU|RSS|B|KiB|MiB|GiB|JSONL|CSV|JSON|Python|TypeScript|EN|MainProcess|None|True|False|SIGTERM|SIGKILL|ms|s)\b/g,
       /\b(Process|SpawnPoolWorker)-\d+\b/g,
       /\b(start|join|terminate|kill|close|is_alive)\b(\(\))?/g,
+      // Keys are named as printed on them.
+      /\b(W\/S|A\/D|Esc)\b/g,
     ];
     /** The tutorial's titles keep Python's class names as code: `用 Queue 实现…`, `Pool(5).map`. */
     const ALLOWED_IN_TITLES = [/\b(Process|Queue|Pool|Lock|map)\b/g];
@@ -608,7 +622,7 @@ if (reason !== null) {
 
       // The same check on the English window must flag its words: it is able to fail.
       const english = untranslated(await visibleTexts(page));
-      for (const word of ['Processes', 'Start', 'Queue depth', 'Queue 1', 'unbounded', 'Console', 'State', 'exited']) {
+      for (const word of ['Processes', 'Start', 'Queue depth (items)', 'Queue 1', 'unbounded', 'Console', 'State', 'exited']) {
         expect(english, `the check flags "${word}" in the English window`).toContain(word);
       }
 
@@ -618,7 +632,7 @@ if (reason !== null) {
       // And it is really Chinese, not empty.
       const zh = (await visibleTexts(page)).map(({ text }) => text);
       expect(zh).toContain('进程');
-      expect(zh).toContain('队列深度');
+      expect(zh).toContain('队列深度（项）');
       await shoot(page, '5-chinese');
     });
 
@@ -656,23 +670,358 @@ if (reason !== null) {
       await shoot(page, '6-history-replay');
     });
 
+    // ---- 8. the window tells each story --------------------------------------------------------
+
+    interface Box {
+      x: number;
+      y: number;
+      width: number;
+      height: number;
+    }
+
+    /** Waits for the page's web fonts (the bundled Chinese face loads its slices on demand). */
+    async function fontsReady(page: Page): Promise<void> {
+      await page.evaluate(() => (globalThis as unknown as { document: { fonts: { ready: Promise<unknown> } } }).document.fonts.ready.then(() => undefined));
+    }
+
+    async function lessonBox(page: Page): Promise<{ box: Box; view: string | null; viewport: { width: number; height: number } }> {
+      const lesson = page.getByTestId('lesson-view');
+      await lesson.waitFor({ timeout: UI_TIMEOUT });
+      const box = await lesson.boundingBox();
+      expect(box, 'the lesson view is laid out').not.toBeNull();
+      return { box: box as Box, view: await lesson.getAttribute('data-view'), viewport: page.viewportSize() ?? { width: 0, height: 0 } };
+    }
+
+    /** The page point over time `sec` of a chart, `dy` CSS px below its plot's top. */
+    async function pointOn(page: Page, chart: string, sec: number, dy: number): Promise<{ x: number; y: number }> {
+      const el = page.getByTestId(chart);
+      const box = (await el.boundingBox()) as Box;
+      const d = await el.evaluate((e) => ({ ...(e as unknown as { dataset: Record<string, string> }).dataset }));
+      const x0 = Number(d.xmin);
+      const x1 = Number(d.xmax);
+      expect(x1, `${chart} says its range`).toBeGreaterThan(x0);
+      return { x: box.x + Number(d.plotLeft) + ((sec - x0) / (x1 - x0)) * Number(d.plotWidth), y: box.y + Number(d.plotTop) + dy };
+    }
+
+    /** Moves the pointer there and returns the tooltip's title once one shows. */
+    async function tipAt(page: Page, p: { x: number; y: number }): Promise<string> {
+      await page.mouse.move(p.x - 3, p.y);
+      await page.mouse.move(p.x, p.y);
+      const title = page.getByTestId('tooltip-title');
+      await title.waitFor({ timeout: UI_TIMEOUT });
+      return (await title.textContent()) ?? '';
+    }
+
+    it('the lesson view of every preset is whole on screen and at least 600 px wide after its run, at 1440x900 and at 1280x800', async () => {
+      const page = await openApp();
+      const presets = await backend.handle('presets.list', {});
+      for (const p of presets) {
+        await page.setViewportSize({ width: 1440, height: 900 });
+        await startPreset(page, p.id);
+        if (p.id === 'members') {
+          // Its main waits until demo3 is closed from the window.
+          const demo3 = row(page, 'demo3');
+          await expect.poll(() => demo3.getAttribute('data-state'), { timeout: RUN_TIMEOUT }).toBe('created');
+          await demo3.getByTestId('row-close').click();
+        }
+        await waitFinished(page);
+        const declared = p.lesson;
+        for (const size of [
+          { width: 1440, height: 900 },
+          { width: 1280, height: 800 },
+        ]) {
+          await page.setViewportSize(size);
+          await expect
+            .poll(
+              async () => {
+                const { box, view, viewport } = await lessonBox(page);
+                return {
+                  inside: box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width && box.y + box.height <= viewport.height,
+                  wide: box.width >= 600,
+                  view,
+                };
+              },
+              { timeout: UI_TIMEOUT, message: `${p.id} at ${size.width}x${size.height}: the lesson view is inside the viewport, 600 px wide or more, and is the one the preset declares` },
+            )
+            .toEqual({ inside: true, wide: true, view: declared });
+        }
+        // The verdict line: the engine's own reading of this run's log, word for word.
+        const [latest] = await backend.handle('runs.list', {});
+        const reader = new VerdictReader(p.verdict);
+        for (const e of parseRunLogText(fs.readFileSync(latest.logPath, 'utf8')).events) reader.add(e);
+        const expected = reader.result();
+        expect(expected, `${p.id}: the run has a verdict`).not.toBeNull();
+        const line = page.getByTestId('verdict');
+        await expect.poll(() => line.textContent(), { timeout: UI_TIMEOUT, message: `${p.id}: the verdict line` }).toContain(expected?.text.en ?? '?');
+        expect(await line.getAttribute('data-tone'), `${p.id}: its tone`).toBe(expected?.tone);
+        await page.setViewportSize({ width: 1440, height: 900 });
+        await shoot(page, `8-lesson-${p.id}`);
+      }
+    });
+
+    it('tooltips name what is under the pointer: a process bar, a lock hold, a queue step, a CPU point; a click selects the process everywhere', async () => {
+      const page = await openApp();
+      await startPreset(page, 'flash-sale');
+      await waitFinished(page);
+      await fontsReady(page);
+      const lane = page.getByTestId('lock-lane-data').first();
+      const holds = JSON.parse((await lane.getAttribute('data-holds')) ?? '[]') as { pid: number; start: number; end: number }[];
+      // The longest hold: several pixels wide whatever the run's length.
+      const hold = [...holds].sort((a, b) => b.end - b.start - (a.end - a.start))[0];
+      const holder = await rows(page).filter({ has: page.locator(`[data-pid="${hold.pid}"]`) }).count();
+      expect(holder + 1, 'the holder is in the table').toBeGreaterThan(0);
+      const name = (await page.locator(`[data-testid=process-row][data-pid="${hold.pid}"] .proc-name`).textContent()) ?? '';
+
+      // The lock row (first row of the lane, 16 px high) at the middle of a hold.
+      const onHold = await pointOn(page, 'chart-locks', (hold.start + hold.end) / 2000, 8);
+      expect(await tipAt(page, onHold), 'the tooltip names the holder and the lock').toBe(`${name} (${hold.pid}) holds Lock 1`);
+      await shoot(page, '8-tooltip-lock');
+
+      // A click there selects the holder: the details pane, its table row, its console lines.
+      await page.mouse.click(onHold.x, onHold.y);
+      await expect.poll(() => page.getByTestId('details-title').textContent(), { message: 'the details pane shows the holder' }).toBe(`${name} (${hold.pid})`);
+      await expect.poll(() => page.locator(`[data-testid=process-row][data-pid="${hold.pid}"]`).getAttribute('aria-selected'), { message: 'its table row is selected' }).toBe('true');
+      expect(await page.locator('[data-testid=lane-label][data-key$=":' + (await page.locator(`[data-testid=process-row][data-pid="${hold.pid}"]`).getAttribute('data-key')) + '"]').first().getAttribute('class'), 'its lane is marked').toContain('selected');
+      await shoot(page, '8-details-process');
+
+      // A bar of the timeline: the main process (first row, 18 px high).
+      const main = await rows(page).first().getAttribute('data-pid');
+      const timeline = page.getByTestId('chart-timeline');
+      await timeline.scrollIntoViewIfNeeded();
+      const d = await timeline.evaluate((e) => ({ ...(e as unknown as { dataset: Record<string, string> }).dataset }));
+      const mid = (Number(d.xmin) + Number(d.xmax)) / 2;
+      expect(await tipAt(page, await pointOn(page, 'chart-timeline', mid, 9)), 'the timeline tooltip names the process').toBe(`MainProcess (${main})`);
+      const tipText = (await page.getByTestId('chart-tooltip').textContent()) ?? '';
+      expect(tipText, 'with its exit code').toContain('Exit code');
+
+      // The CPU chart: the time, the total and the busiest processes.
+      const cpu = page.getByTestId('chart-cpu');
+      await cpu.scrollIntoViewIfNeeded();
+      const c = await cpu.evaluate((e) => ({ ...(e as unknown as { dataset: Record<string, string> }).dataset }));
+      expect(await tipAt(page, await pointOn(page, 'chart-cpu', (Number(c.xmin) + Number(c.xmax)) / 2, 40)), 'the CPU tooltip says when').toMatch(/^\d+\.\d{3} s$/);
+      expect((await page.getByTestId('chart-tooltip').textContent()) ?? '', 'and the total').toContain('Total');
+
+      // A lock: click its name, see its figures.
+      await page.locator('[data-testid=lane-label][data-key^="lock:"] .name').first().click();
+      await expect.poll(() => page.getByTestId('details-title').textContent(), { message: 'the details pane shows the lock' }).toBe('Lock 1');
+      expect((await page.getByTestId('details').textContent()) ?? '', 'with its holders in order').toContain('Holders in order (10)');
+      await shoot(page, '8-details-lock');
+    });
+
+    it('a queue step has a tooltip (put or get, by whom, depth after); W zooms, A/D pan, 0 shows the whole run', async () => {
+      const page = await openApp();
+      await startPreset(page, 'bounded-queue');
+      await waitFinished(page);
+      const q = page.getByTestId('chart-queues');
+      const d = await q.evaluate((e) => ({ ...(e as unknown as { dataset: Record<string, string> }).dataset }));
+      // The queue is full (depth 3 of maxsize 3) just after the third put: hover along the 3-line.
+      const plotH = Number(d.plotHeight);
+      let title = '';
+      for (let k = 1; k <= 20 && !title.startsWith('Queue 1'); k++) {
+        const sec = Number(d.xmin) + ((Number(d.xmax) - Number(d.xmin)) * k) / 21;
+        await page.mouse.move(...Object.values(await pointOn(page, 'chart-queues', sec, plotH / 2)) as [number, number]);
+        title = (await page.getByTestId('tooltip-title').textContent({ timeout: 500 }).catch(() => null)) ?? '';
+      }
+      expect(title, 'a step of the queue has a tooltip').toBe('Queue 1');
+      const tip = (await page.getByTestId('chart-tooltip').textContent()) ?? '';
+      expect(tip, 'it names the operation').toMatch(/(put|get)\(\)/);
+      expect(tip, 'and the depth after it').toContain('Depth after');
+      await shoot(page, '8-tooltip-queue');
+
+      await page.mouse.move(1, 1);
+      await page.keyboard.press('w');
+      await page.getByTestId('zoom-range').waitFor({ timeout: UI_TIMEOUT });
+      const width = () => q.evaluate((e) => Number((e as unknown as { dataset: Record<string, string> }).dataset.xmax) - Number((e as unknown as { dataset: Record<string, string> }).dataset.xmin));
+      await expect.poll(width, { message: 'W zooms in' }).toBeLessThan(Number(d.xmax) - Number(d.xmin));
+      const before = await q.evaluate((e) => Number((e as unknown as { dataset: Record<string, string> }).dataset.xmin));
+      await page.keyboard.press('a');
+      await expect.poll(() => q.evaluate((e) => Number((e as unknown as { dataset: Record<string, string> }).dataset.xmin)), { message: 'A pans earlier' }).toBeLessThan(before);
+      await page.keyboard.press('0');
+      await page.getByTestId('zoom-range').waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+    });
+
+    it('sorting by CPU time puts the busiest process first; the filter keeps the matching ones; the totals count them all', async () => {
+      const page = await openApp();
+      await startPreset(page, 'pool-map');
+      await waitFinished(page);
+      const seconds = async () => (await attrs(rows(page), 'data-cpu-seconds')).map((s) => (s ? Number(s) : -1));
+      await page.getByTestId('sort-cpuSeconds').click();
+      await expect
+        .poll(async () => {
+          const s = await seconds();
+          return s.length > 1 && s[0] === Math.max(...s) && s.every((v, i) => i === 0 || v <= s[i - 1]);
+        }, { message: 'rows by CPU time, busiest first' })
+        .toBe(true);
+      expect(await page.getByTestId('sort-cpuSeconds').locator('..').getAttribute('aria-sort')).toBe('descending');
+      const total = await rows(page).count();
+      expect((await page.getByTestId('totals').textContent()) ?? '', 'the totals count every process').toContain(`${total} exited`);
+      await shoot(page, '8-sorted-by-cpu-time');
+
+      await page.getByTestId('process-filter').fill('PoolWorker');
+      await expect.poll(async () => (await page.locator('[data-testid=process-row] .proc-name').allTextContents()).every((n) => n.includes('PoolWorker')), { message: 'only pool workers' }).toBe(true);
+      await expect.poll(() => rows(page).count()).toBe(5);
+      await page.getByTestId('process-filter').fill('');
+      // Back to the tree: a third click on the header.
+      await page.getByTestId('sort-cpuSeconds').click();
+      await page.getByTestId('sort-cpuSeconds').click();
+      await page.getByTestId('pool-row').waitFor({ timeout: UI_TIMEOUT });
+    });
+
+    it('compare: flash-sale above flash-sale-unlocked, both lanes on one time scale', async () => {
+      const page = await openApp();
+      await startPreset(page, 'flash-sale');
+      await waitFinished(page);
+      await startPreset(page, 'flash-sale-unlocked');
+      await waitFinished(page);
+      await page.getByTestId('history-button').click();
+      const items = page.getByTestId('history-item');
+      await items.first().waitFor({ timeout: UI_TIMEOUT });
+      const ids = await attrs(items, 'data-run-id');
+      const a = ids.findIndex((id) => /-flash-sale-[0-9a-f]+$/.test(id ?? ''));
+      const b = ids.findIndex((id) => id?.includes('flash-sale-unlocked'));
+      expect(a, 'the flash-sale run is listed').toBeGreaterThanOrEqual(0);
+      expect(b, 'the flash-sale-unlocked run is listed').toBeGreaterThanOrEqual(0);
+      await items.nth(a).getByTestId('history-pick').check();
+      await items.nth(b).getByTestId('history-pick').check();
+      await page.getByTestId('compare-button').click();
+      const sides = page.getByTestId('compare-side');
+      await expect.poll(() => sides.count(), { message: 'two runs, one above the other' }).toBe(2);
+      expect(await sides.nth(0).getAttribute('data-run-id')).toBe(ids[a]);
+      expect(await sides.nth(1).getAttribute('data-run-id')).toBe(ids[b]);
+      // A has its lock lane, B its buyers' lifetimes (it has no lock: that is its lesson).
+      await expect.poll(() => sides.nth(0).getByTestId('lock-lane-data').getAttribute('data-hold-count'), { timeout: UI_TIMEOUT, message: "A's lock lane with its 10 holds" }).toBe('10');
+      await expect.poll(() => sides.nth(1).locator('[data-testid=chart-timeline] [data-testid=lane-label]').count(), { message: "B's lanes: main and 10 buyers" }).toBe(11);
+      // What differs, as the engine's run digest says: the lock only A has, the same process count.
+      const table = page.getByTestId('compare-table');
+      await table.waitFor({ timeout: UI_TIMEOUT });
+      const cell = async (key: string) => {
+        const r = table.locator(`[data-testid=compare-row][data-key="${key}"]`);
+        return { a: (await r.locator('td').nth(0).textContent())?.trim(), b: (await r.locator('td').nth(1).textContent())?.trim(), differs: await r.getAttribute('data-differs') };
+      };
+      expect(await cell('processes'), 'both runs have main and 10 buyers').toEqual({ a: '11', b: '11', differs: 'false' });
+      expect(await cell('lock.1.acquisitions'), 'A took its lock 10 times; B has none').toEqual({ a: '10', b: '—', differs: 'true' });
+      const range = (i: number) => sides.nth(i).getByTestId('chart-timeline').evaluate((e) => `${(e as unknown as { dataset: Record<string, string> }).dataset.xmin}..${(e as unknown as { dataset: Record<string, string> }).dataset.xmax}`);
+      expect(await range(0), 'the same time scale above and below').toBe(await range(1));
+      await shoot(page, '8-compare');
+      await page.getByTestId('compare-close').click();
+      await page.getByTestId('lesson-view').waitFor({ timeout: UI_TIMEOUT });
+    });
+
+    it('status tells the truth: a main killed by SIGKILL is not green; no exit code reads None; the page logs no CSP violation', async () => {
+      const page = await openApp();
+      const violations: string[] = [];
+      page.on('console', (m) => {
+        if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+      });
+      await page.addInitScript(() => {
+        (globalThis as unknown as { addEventListener(t: string, f: (e: { violatedDirective: string }) => void): void }).addEventListener('securitypolicyviolation', (e) =>
+          console.error(`Refused to apply ${e.violatedDirective} (Content Security Policy)`),
+        );
+      });
+      await page.reload();
+      await settled(page);
+      await startPreset(page, 'hello');
+      await waitFinished(page);
+      const file = programFile('stuck.py', { from: STUCK_PY });
+      await openPath(page, file);
+      await page.getByTestId('start-button').click();
+      const mainRow = row(page, 'MainProcess');
+      await expect.poll(() => mainRow.getAttribute('data-state'), { timeout: RUN_TIMEOUT, message: 'the stuck program runs' }).toBe('running');
+      for (const pid of await rowPids(page)) seenPids.add(pid);
+      await mainRow.getByTestId('row-kill').click();
+      await expect.poll(() => page.getByTestId('run-status').getAttribute('data-outcome'), { timeout: RUN_TIMEOUT, message: 'the pill says the main was killed' }).toBe('status.killed');
+      const pill = page.getByTestId('run-status');
+      expect(await pill.getAttribute('class'), 'in red, not green').toContain('phase-error');
+      expect(await pill.textContent()).toContain('SIGKILL');
+      expect(await page.getByTestId('main-exit').textContent()).toContain('-9 (SIGKILL)');
+      const exitTexts = await page.getByTestId('row-exitcode').allTextContents();
+      expect(exitTexts.filter((s) => /None/.test(s)), 'no exit code cell says None').toEqual([]);
+      expect((await page.getByTestId('status-line-main').textContent()) ?? '', 'nor the status line').not.toMatch(/None/);
+      await shoot(page, '8-main-killed');
+      expect(violations, 'CSP violations logged by the page').toEqual([]);
+    });
+
+    it('Chinese renders with the bundled face on a machine without CJK fonts: glyphs, not boxes', async () => {
+      const page = await openApp();
+      await startPreset(page, 'flash-sale');
+      await waitFinished(page);
+      await page.getByTestId('lang-toggle').click();
+      await expect.poll(() => page.locator('#processes-title').textContent()).toBe('进程');
+      await fontsReady(page);
+      const probe = await page.evaluate(() => {
+        const g = globalThis as unknown as {
+          document: {
+            fonts: { check(font: string, text: string): boolean };
+            createElement(t: 'canvas'): { width: number; height: number; getContext(c: '2d'): { font: string; fillText(s: string, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
+            body: unknown;
+          };
+          getComputedStyle(e: unknown): { fontFamily: string };
+        };
+        const family = g.getComputedStyle(g.document.body).fontFamily;
+        // Two different characters: real glyphs differ, the missing-glyph box is the same for both.
+        const draw = (ch: string) => {
+          const c = g.document.createElement('canvas');
+          c.width = 40;
+          c.height = 40;
+          const ctx = c.getContext('2d');
+          ctx.font = `28px ${family}`;
+          ctx.fillText(ch, 4, 32);
+          return Array.from(ctx.getImageData(0, 0, 40, 40).data).join(',');
+        };
+        return { loaded: g.document.fonts.check('16px "Noto Sans SC"', '进程'), differ: draw('进') !== draw('程') };
+      });
+      expect(probe.loaded, 'the Noto Sans SC face is loaded for the text on screen').toBe(true);
+      expect(probe.differ, 'two Chinese characters draw differently (not the same box)').toBe(true);
+      await shoot(page, '8-chinese-glyphs');
+    });
+
+    it('screenshots of every view, light and dark, English and Chinese, for a person to look at', async () => {
+      const page = await openApp();
+      for (const id of ['flash-sale', 'join-in-loop-wrong', 'bounded-queue', 'pool-map']) {
+        await startPreset(page, id);
+        await waitFinished(page);
+      }
+      for (const lang of ['en', 'zh'] as const) {
+        for (const scheme of ['light', 'dark'] as const) {
+          await page.emulateMedia({ colorScheme: scheme });
+          if ((await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { lang: string } } }).document.documentElement.lang)) !== (lang === 'zh' ? 'zh-CN' : 'en')) {
+            await page.getByTestId('lang-toggle').click();
+          }
+          for (const id of ['flash-sale', 'join-in-loop-wrong', 'bounded-queue', 'pool-map']) {
+            await page.getByTestId('history-button').click();
+            const items = page.getByTestId('history-item');
+            await items.first().waitFor({ timeout: UI_TIMEOUT });
+            const ids = await attrs(items, 'data-run-id');
+            await items.nth(ids.findIndex((r) => new RegExp(`-${id}-[0-9a-f]+$`).test(r ?? ''))).click();
+            await page.getByTestId('replay-badge').waitFor({ timeout: UI_TIMEOUT });
+            await expect.poll(() => phase(page), { timeout: UI_TIMEOUT }).toBe('finished');
+            // The view shows the run it names: its processes and its verdict are in.
+            expect(await rows(page).count(), `${id}: the replay's processes are shown with its end`).toBeGreaterThan(0);
+            await page.getByTestId('verdict').waitFor({ timeout: UI_TIMEOUT });
+            await fontsReady(page);
+            await shoot(page, `9-${id}-${scheme}-${lang}`);
+          }
+          await page.getByTestId('history-button').click();
+          await page.getByTestId('history-item').first().waitFor({ timeout: UI_TIMEOUT });
+          await shoot(page, `9-history-${scheme}-${lang}`);
+          await page.keyboard.press('Escape');
+        }
+      }
+    });
+
     // ---- the README's picture ---------------------------------------------------------------------
 
     // Not part of the suite; makes docs/screenshot.png:
     //   PROCSCOPE_README_SCREENSHOT=docs/screenshot.png npx vitest run -c vitest.e2e.config.ts -t README
-    // The process table a little shorter than its default (as a person would drag the splitter), and
-    // the charts scrolled to the lock lane and the lifetimes: the two that tell this preset's story.
+    // The window as a run leaves it: the lock lanes first, the console beside them, the table below.
     const readmeShot = process.env.PROCSCOPE_README_SCREENSHOT;
     it.runIf(readmeShot !== undefined)('README screenshot: flash-sale finished, English, light, 1440x900', async () => {
       const page = await openApp({ colorScheme: 'light' });
-      await page.evaluate(() => (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('procscope.layout.procFraction', '0.30'));
-      await page.reload();
-      await settled(page);
       await startPreset(page, 'flash-sale');
       await waitFinished(page);
       await expect.poll(() => page.getByTestId('lock-lane-data').getAttribute('data-hold-count')).toBe('10');
-      await page.getByTestId('chart-timeline').scrollIntoViewIfNeeded();
       await page.mouse.move(1, 1);
+      await page.evaluate(() => (globalThis as unknown as { document: { fonts: { ready: Promise<unknown> } } }).document.fonts.ready.then(() => undefined));
       const file = path.resolve(root, readmeShot as string);
       await page.screenshot({ path: file });
       expect(fs.statSync(file).size, 'the README picture stays small').toBeLessThan(400 * 1024);

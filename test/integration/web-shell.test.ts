@@ -296,7 +296,7 @@ describe('web shell: HTTP', () => {
 
   it('sends a strict CSP and the other security headers on every answer', async () => {
     const csp =
-      `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; ` +
+      `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; ` +
       `connect-src 'self' ws://127.0.0.1:${port}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`;
     for (const r of [await fetch(shell.url), await fetch(`${base}/`)]) {
       expect(r.headers.get('content-security-policy')).toBe(csp);

@@ -258,7 +258,7 @@ describe('the window keeps the sandbox', () => {
 
   it('main.ts: the CSP header is exactly the agreed policy', () => {
     expect(cspLiterals(main)).toEqual([
-      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     ]);
   });
 

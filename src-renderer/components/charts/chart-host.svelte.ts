@@ -12,10 +12,20 @@ import 'uplot/dist/uPlot.min.css';
 import './chart.css';
 import type { RunArea, RunModel } from '../../lib/model/run-model.ts';
 import type { RunStore } from '../../lib/run-store.svelte.ts';
+import { tooltip } from '../../lib/state/tooltip.svelte.ts';
 import { timeAxis } from '../../lib/time-axis.svelte.ts';
+import { fitRange, type TimeRange } from '../../lib/view/time-fit.ts';
+import type { Tip } from '../../lib/view/tooltips.ts';
 import { chartFrames, type ChartJob } from './frame-budget.ts';
 import { DRAW_NOW, RedrawGate, type GateState } from './redraw-gate.ts';
 import { baseOptions, observeWidth, onSchemeChange, readTheme, type BaseOptions, type ChartTheme } from './uplot-kit.ts';
+
+/**
+ * New data alone redraws a chart at most this often (ms). The sampler reports at 10 Hz at most,
+ * and a lane repaints its whole visible history: ten redraws a second of new data still read as
+ * live, and leave the frame to the table and the dock. A zoom, a resize or a selection redraws at once.
+ */
+const DATA_REDRAW_MS = 100;
 
 /** What the host hands a chart's update: the model and the visible range it will show. */
 export interface UpdateContext {
@@ -53,6 +63,18 @@ export interface ChartSpec {
   update: (u: uPlot, c: UpdateContext) => void;
   /** After the theme was re-read (charts caching colors drop them). */
   themed?: (theme: ChartTheme) => void;
+  /**
+   * What is under the pointer at (left, top), CSS px inside the plot: its tooltip, and what a
+   * click on it does. null: nothing there.
+   */
+  hit?: (u: uPlot, left: number, top: number) => { tip: Tip; select?: () => void } | null;
+  /** The unzoomed range (default: the store's run, fitted). Compare passes one for both runs. */
+  fit?: () => TimeRange | undefined;
+}
+
+/** The unzoomed range of a store's run (see view/time-fit.ts). */
+export function fittedRange(model: RunModel): TimeRange {
+  return fitRange(model.span(), model.end() === null);
 }
 
 /** The options of a chart that draws its own rows (lanes, timeline): a y scale without an axis. */
@@ -73,6 +95,22 @@ export interface HostedChart {
   readonly theme: ChartTheme | null;
 }
 
+/**
+ * The plot's geometry and range on the chart's element (CSS px from the element's corner,
+ * seconds), so tests and tools can point at a time: the canvas itself says nothing.
+ */
+function expose(u: uPlot, min: number, max: number): void {
+  const d = u.root.parentElement?.dataset;
+  if (!d) return;
+  const p = uPlot.pxRatio;
+  d.xmin = String(min);
+  d.xmax = String(max);
+  d.plotLeft = String(u.bbox.left / p);
+  d.plotTop = String(u.bbox.top / p);
+  d.plotWidth = String(u.bbox.width / p);
+  d.plotHeight = String(u.bbox.height / p);
+}
+
 export function hostChart(spec: ChartSpec): HostedChart {
   let chart: uPlot | null = null;
   let theme: ChartTheme | null = null;
@@ -81,7 +119,7 @@ export function hostChart(spec: ChartSpec): HostedChart {
   /** When the pending redraw was asked for (its cost is measured up to the draw hook). */
   let drawStart = 0;
   /** Skips redraws that would paint the same pixels (redraw-gate.ts). */
-  const gate = new RedrawGate();
+  const gate = new RedrawGate(DATA_REDRAW_MS);
   /** Bumped when the labels change, so the gate sees it. */
   let labelsSeen = 0;
   /** A redraw the gate postponed (data changed too soon after the last one). */
@@ -106,7 +144,51 @@ export function hostChart(spec: ChartSpec): HostedChart {
     });
     const readout = spec.readout;
     if (readout) (opts.hooks!.setCursor ??= []).push((u) => readout(u));
-    return new uPlot(opts, [new Float64Array([0, 1]), new Float64Array([NaN, NaN])], el);
+    (opts.hooks!.setCursor ??= []).push(hover);
+    const u = new uPlot(opts, [new Float64Array([0, 1]), new Float64Array([NaN, NaN])], el);
+    listenClicks(u);
+    return u;
+  }
+
+  /** The pointer moved over the plot (or left it): the shared pointer time and the tooltip. */
+  function hover(u: uPlot): void {
+    const left = u.cursor.left ?? -1;
+    const top = u.cursor.top ?? -1;
+    if (left < 0 || top < 0) {
+      timeAxis.pointer = null;
+      tooltip.hide(u);
+      return;
+    }
+    timeAxis.pointer = u.posToVal(left, 'x');
+    // Only the chart under the pointer answers: the others follow the synced cursor line only.
+    if (!spec.hit || !hovered) return;
+    const found = spec.hit(u, left, top);
+    if (!found) {
+      tooltip.hide(u);
+      return;
+    }
+    const box = u.over.getBoundingClientRect();
+    tooltip.show(u, box.left + left, box.top + top, found.tip);
+  }
+
+  let hovered = false;
+
+  /** A click that did not drag selects what is under it (a drag zooms, see uplot-kit). */
+  function listenClicks(u: uPlot): void {
+    let down: { x: number; y: number } | null = null;
+    u.over.addEventListener('mouseenter', () => (hovered = true));
+    u.over.addEventListener('mouseleave', () => {
+      hovered = false;
+      tooltip.hide(u);
+    });
+    u.over.addEventListener('mousedown', (e) => (down = { x: e.clientX, y: e.clientY }));
+    u.over.addEventListener('click', (e) => {
+      const d = down;
+      down = null;
+      if (!d || Math.abs(e.clientX - d.x) > 3 || Math.abs(e.clientY - d.y) > 3 || !spec.hit) return;
+      const box = u.over.getBoundingClientRect();
+      spec.hit(u, e.clientX - box.left, e.clientY - box.top)?.select?.();
+    });
   }
 
   function askLater(ms: number): void {
@@ -116,10 +198,14 @@ export function hostChart(spec: ChartSpec): HostedChart {
     }, ms);
   }
 
+  function visible(model: RunModel): TimeRange {
+    return timeAxis.range(spec.fit?.() ?? fittedRange(model));
+  }
+
   function gateState(u: uPlot): GateState {
     const model = spec.store().model;
     const nowS = (model.end()?.t ?? model.now()) / 1000;
-    const { min, max } = timeAxis.range(nowS);
+    const { min, max } = visible(model);
     return {
       rev: model.revision(spec.area),
       min,
@@ -139,9 +225,10 @@ export function hostChart(spec: ChartSpec): HostedChart {
     const drawing = gateState(u);
     const model = spec.store().model;
     const nowMs = model.end()?.t ?? model.now();
-    const { min, max } = timeAxis.range(nowMs / 1000);
+    const { min, max } = visible(model);
     spec.update(u, { model, nowMs, min, max });
     u.setScale('x', { min, max });
+    expose(u, min, max);
     gate.drawn(drawing, performance.now());
     if (u.cursor.left == null || u.cursor.left < 0) spec.readout?.(u);
   }
@@ -157,6 +244,13 @@ export function hostChart(spec: ChartSpec): HostedChart {
       gate.reset();
       update();
     });
+    // A web font (the bundled CJK face) that arrives after a draw: canvas text does not redraw itself.
+    const fonts = typeof document !== 'undefined' ? document.fonts : undefined;
+    const onFonts = () => {
+      gate.reset();
+      job?.request();
+    };
+    fonts?.addEventListener('loadingdone', onFonts);
     const stopScheme = onSchemeChange(() => {
       gate.reset();
       if (theme) {
@@ -168,6 +262,8 @@ export function hostChart(spec: ChartSpec): HostedChart {
     return () => {
       stopWidth();
       stopScheme();
+      fonts?.removeEventListener('loadingdone', onFonts);
+      if (chart) tooltip.hide(chart);
       clearTimeout(later);
       later = undefined;
       job?.dispose();

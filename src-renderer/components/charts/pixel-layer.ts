@@ -123,6 +123,77 @@ export class PixelBuffer {
   }
 
   /**
+   * A reading that covers the time since the previous one (CPU % over a sampling interval), drawn
+   * as steps: row i's value holds from xs[i - 1] to xs[i]; the first of a run (after a gap) is a
+   * dot at its own x. With `fill`, the area under the steps down to the bottom row instead.
+   */
+  stepsBefore(xs: ArrayLike<number>, ys: ArrayLike<number>, i0: number, i1: number, kx: number, bx: number, ky: number, by: number, color: Pixel, fill = false): void {
+    const H1 = this.height - 1;
+    let px = 0;
+    let py = 0;
+    let have = false;
+    for (let i = i0; i <= i1; i++) {
+      const v = ys[i];
+      if (v !== v) {
+        have = false;
+        continue;
+      }
+      const x = Math.round(xs[i] * kx + bx);
+      let y = Math.round(v * ky + by);
+      if (y < 0) y = 0;
+      else if (y > H1) y = H1;
+      if (!have) {
+        if (fill) this.vspan(x, y, H1, color);
+        else this.rect(x - 1, y - 1, x + 2, y + 2, color);
+      } else {
+        const a = Math.max(0, px + 1);
+        const b = Math.min(this.width, x + 1);
+        if (fill) for (let c = a; c < b; c++) this.vspan(c, y, H1, color);
+        else {
+          this.vspan(px, py, y, color);
+          this.rect(a, y, b, y + 1, color);
+        }
+      }
+      have = true;
+      px = x;
+      py = y;
+    }
+  }
+
+  /**
+   * The area under the line through (xs[i], ys[i]), down to the bottom row: one vertical run per
+   * pixel column, from the line's height (interpolated between points) to the bottom. NaN breaks it.
+   */
+  area(xs: ArrayLike<number>, ys: ArrayLike<number>, i0: number, i1: number, kx: number, bx: number, ky: number, by: number, color: Pixel): void {
+    const H1 = this.height - 1;
+    let px = 0;
+    let py = 0;
+    let have = false;
+    for (let i = i0; i <= i1; i++) {
+      const v = ys[i];
+      if (v !== v) {
+        have = false;
+        continue;
+      }
+      const x = Math.round(xs[i] * kx + bx);
+      let y = Math.round(v * ky + by);
+      if (y < 0) y = 0;
+      else if (y > H1) y = H1;
+      if (have && x > px) {
+        const c0 = px < 0 ? 0 : px;
+        const c1 = x > this.width ? this.width : x;
+        for (let c = c0; c < c1; c++) this.vspan(c, py + Math.round(((y - py) * (c - px)) / (x - px)), H1, color);
+      } else if (!have) {
+        this.vspan(x, y, H1, color);
+      }
+      have = true;
+      px = x;
+      py = y;
+    }
+    if (have) this.vspan(px, py, H1, color);
+  }
+
+  /**
    * The line through (xs[i], ys[i]) for i in [i0, i1], mapped to pixels by x*kx + bx and
    * y*ky + by. A NaN value breaks the line (the process was not running then). Each segment is
    * drawn as one vertical run per pixel column it crosses, so the cost is the pixels touched.

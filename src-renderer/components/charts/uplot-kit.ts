@@ -7,7 +7,7 @@ import uPlot from 'uplot';
 import { SYNC_KEY, timeAxis } from '../../lib/time-axis.svelte.ts';
 
 /** Left gutter of every chart, CSS px: y values, lane labels and stats, process names. */
-export const GUTTER = 168;
+export const GUTTER = 196;
 /**
  * Room for half of an x label centred on the right edge ("0:00.005" is ~49 px at 11 px): a tick
  * lands there often (a run under a second is shown up to 0:01.0), and its label was cut.

@@ -5,7 +5,7 @@
 // process has no handle). A `created` event makes the row before the process has a pid; the
 // `process` event carrying the same handle fills it in.
 
-import type { ClosedEvent, CreatedEvent, ExitEvent, Pid, ProcessEvent, TaskEvent } from '../../../src-main/api.ts';
+import type { ClosedEvent, CreatedEvent, ExitEvent, Pid, ProcessEvent, SampleEvent, TaskEvent } from '../../../src-main/api.ts';
 import type { ProcRow } from './types.ts';
 import { processColor } from './palette.ts';
 
@@ -18,7 +18,14 @@ export interface ProcRecord extends Omit<ProcRow, 'depth' | 'color'> {
   col: number;
   /** Made up from a pid seen before its `process` event (a log that starts late). */
   placeholder: boolean;
+  /** Time of its last sample, ms (the CPU % of the next one covers the time since). */
+  lastSampleAt: number | null;
+  /** Merged into the row made up for its pid (see started): not listed. */
+  hidden: boolean;
 }
+
+/** Python names a Pool's workers `SpawnPoolWorker-N` (`ForkPoolWorker-N`…); our runtime does too. */
+const POOL_WORKER = /PoolWorker-\d+$/;
 
 export class ProcessTable {
   readonly rows: ProcRecord[] = [];
@@ -34,9 +41,25 @@ export class ProcessTable {
     return this.#byKey.get(key);
   }
 
-  #add(key: string, fields: Omit<ProcRecord, 'index' | 'key' | 'color' | 'col' | 'placeholder'>, placeholder = false): ProcRecord {
+  #add(
+    key: string,
+    fields: Omit<ProcRecord, 'index' | 'key' | 'color' | 'col' | 'placeholder' | 'cpuSeconds' | 'peakRss' | 'poolWorker' | 'lastSampleAt' | 'hidden'>,
+    placeholder = false,
+  ): ProcRecord {
     const index = this.rows.length;
-    const rec: ProcRecord = { index, key, color: processColor(index), col: -1, placeholder, ...fields };
+    const rec: ProcRecord = {
+      index,
+      key,
+      color: processColor(index),
+      col: -1,
+      placeholder,
+      cpuSeconds: null,
+      peakRss: null,
+      poolWorker: POOL_WORKER.test(fields.name),
+      lastSampleAt: null,
+      hidden: false,
+      ...fields,
+    };
     this.rows.push(rec);
     this.#byKey.set(key, rec);
     if (rec.pid !== null) this.#byPid.set(rec.pid, rec);
@@ -55,6 +78,7 @@ export class ProcessTable {
     if (known) {
       known.name = e.name;
       known.daemon = e.daemon;
+      known.poolWorker ||= POOL_WORKER.test(e.name);
       return known;
     }
     return this.#add(e.handle, {
@@ -74,6 +98,18 @@ export class ProcessTable {
 
   started(e: ProcessEvent): ProcRecord {
     let rec = e.handle !== undefined ? this.#byKey.get(e.handle) : undefined;
+    const seen = this.#byPid.get(e.pid);
+    if (rec && seen && seen !== rec && seen.placeholder && seen.state === 'running' && rec.pid === null) {
+      // The pid spoke (output, a sample, a lock) before its `process` event arrived (Python mode
+      // reports them on different channels): the row made up for it becomes the object's row,
+      // keeping what it gathered, and the object's own row is merged into it.
+      this.#byKey.delete(seen.key);
+      seen.key = rec.key;
+      seen.handle = rec.handle;
+      rec.hidden = true;
+      this.#byKey.set(seen.key, seen);
+      rec = seen;
+    }
     if (!rec) {
       const prior = this.#byPid.get(e.pid);
       // A row made up from an earlier sample of this pid becomes the real one.
@@ -108,6 +144,7 @@ export class ProcessTable {
     rec.pid = e.pid;
     rec.ppid = e.ppid;
     rec.name = e.name;
+    rec.poolWorker ||= POOL_WORKER.test(e.name);
     rec.daemon = e.daemon;
     if (rec.state === 'created' || rec.state === 'running') rec.state = 'running';
     rec.startedAt ??= e.t;
@@ -139,6 +176,25 @@ export class ProcessTable {
     );
   }
 
+  /**
+   * A sample of the process: its latest CPU % and RSS, its CPU time and peak. The engine may send
+   * the CPU time (seconds) and the peak itself; without them the CPU % is integrated: a sample's
+   * CPU % covers the time since the previous one (the first: since the process started).
+   */
+  sampled(rec: ProcRecord, e: SampleEvent): void {
+    rec.cpu = e.cpu;
+    rec.rss = e.rss;
+    const extra = e as SampleEvent & { cpuTime?: unknown; peakRss?: unknown };
+    if (typeof extra.cpuTime === 'number' && Number.isFinite(extra.cpuTime)) rec.cpuSeconds = extra.cpuTime;
+    else {
+      const from = rec.lastSampleAt ?? rec.startedAt ?? e.t;
+      rec.cpuSeconds = (rec.cpuSeconds ?? 0) + (e.cpu / 100) * (Math.max(0, e.t - from) / 1000);
+    }
+    const peak = typeof extra.peakRss === 'number' && Number.isFinite(extra.peakRss) ? Math.max(extra.peakRss, e.rss) : e.rss;
+    if (rec.peakRss === null || peak > rec.peakRss) rec.peakRss = peak;
+    rec.lastSampleAt = e.t;
+  }
+
   exited(e: ExitEvent): ProcRecord {
     const rec = this.ensurePid(e.pid, e.t);
     if (rec.state !== 'closed') rec.state = 'exited';
@@ -152,6 +208,7 @@ export class ProcessTable {
   task(e: TaskEvent): ProcRecord {
     const rec = this.ensurePid(e.pid, e.t);
     rec.tasks = { done: e.done, failed: e.failed };
+    rec.poolWorker = true;
     return rec;
   }
 

@@ -23,6 +23,11 @@ import type { QueueView } from './types.ts';
 
 const DEPTH = 0;
 const PEAK = 1;
+/** The bucket's last operation (1 put, -1 get, 0 create), who did it, and how many there were. */
+const OP = 2;
+const PID = 3;
+const COUNT = 4;
+const OP_CODE = { create: 0, put: 1, get: -1 } as const;
 
 class QueueSteps {
   readonly table: ColumnTable;
@@ -40,13 +45,12 @@ class QueueSteps {
     maxsize: number,
   ) {
     this.table = new ColumnTable(maxRows);
-    this.table.addColumn();
-    this.table.addColumn();
+    for (let c = 0; c <= COUNT; c++) this.table.addColumn();
     this.bucketMs = bucketMs;
     this.maxsize = maxsize;
   }
 
-  record(t: number, depth: number): void {
+  record(t: number, depth: number, op: number, pid: number): void {
     const tbl = this.table;
     const bucket = Math.floor(t / this.bucketMs);
     if (tbl.length > 0 && bucket <= this.lastBucket) {
@@ -54,17 +58,23 @@ class QueueSteps {
       const r = tbl.length - 1;
       tbl.set(DEPTH, r, depth);
       if (!(tbl.get(PEAK, r) >= depth)) tbl.set(PEAK, r, depth);
+      tbl.set(OP, r, op);
+      tbl.set(PID, r, pid);
+      tbl.set(COUNT, r, tbl.get(COUNT, r) + 1);
       return;
     }
     if (tbl.length >= tbl.maxRows) {
       this.#coarsen();
-      this.record(t, depth);
+      this.record(t, depth, op, pid);
       return;
     }
     tbl.appendRow((bucket * this.bucketMs) / 1000);
     const r = tbl.length - 1;
     tbl.set(DEPTH, r, depth);
     tbl.set(PEAK, r, depth);
+    tbl.set(OP, r, op);
+    tbl.set(PID, r, pid);
+    tbl.set(COUNT, r, 1);
     this.lastBucket = bucket;
   }
 
@@ -78,7 +88,7 @@ class QueueSteps {
       tbl.mergeRows(
         (x) => Math.floor(ms(x) / w),
         (b) => (b * w) / 1000,
-        (col, earlier, later) => (col === DEPTH ? later : later > earlier ? later : earlier),
+        (col, earlier, later) => (col === PEAK ? (later > earlier ? later : earlier) : col === COUNT ? earlier + later : later),
       );
     } while (tbl.length > target);
     this.lastBucket = Math.floor(ms(tbl.x(tbl.length - 1)) / this.bucketMs);
@@ -97,6 +107,9 @@ class QueueSteps {
       xs: tbl.xs(),
       depth: tbl.column(DEPTH),
       peak: tbl.column(PEAK),
+      op: tbl.column(OP),
+      pid: tbl.column(PID),
+      count: tbl.column(COUNT),
       bucketMs: this.bucketMs,
     };
     this.#cache = { layout: tbl.layout, maxsize: this.maxsize, view };
@@ -116,8 +129,8 @@ export class QueueSeries {
     this.#bucketMs = bucketMs;
   }
 
-  /** Records the depth of queue `id` after an operation at time t (ms). */
-  record(id: string, t: number, depth: number, maxsize: number): void {
+  /** Records the depth of queue `id` after an operation (`op` by `pid`) at time t (ms). */
+  record(id: string, t: number, depth: number, maxsize: number, op: keyof typeof OP_CODE | 'lock' = 'lock', pid = 0): void {
     let q = this.#byId.get(id);
     if (!q) {
       q = new QueueSteps(id, this.#queues.length + 1, this.#maxRows, this.#bucketMs, maxsize);
@@ -125,7 +138,7 @@ export class QueueSeries {
       this.#byId.set(id, q);
     }
     q.maxsize = maxsize;
-    q.record(t, depth);
+    q.record(t, depth, op === 'lock' ? 0 : OP_CODE[op], pid);
     this.#list = null;
   }
 

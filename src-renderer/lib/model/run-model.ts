@@ -14,6 +14,7 @@ import type {
   RunEvent,
   RunStartedEvent,
   SampleEvent,
+  TaskEvent,
   WarningEvent,
 } from '../../../src-main/api.ts';
 import { ProfileData } from '../../../src-main/common/profile/profile-data.ts';
@@ -22,36 +23,33 @@ import { ConsoleLog } from './console-log.ts';
 import { deadlockText, LockLane, type LaneProcs } from './lock-lanes.ts';
 import { ProcessTable, type ProcRecord } from './process-table.ts';
 import { QueueSeries } from './queue-series.ts';
-import { SampleSeries } from './series.ts';
+import { ResourceSeries, type SeriesWindow } from './resource-series.ts';
 import { treeOrder } from './tree.ts';
-import type { AlignedSeries, ConsoleLine, LockLaneView, ProcRow, QueueView, TimelineRow } from './types.ts';
+import type { AlignedSeries, ConsoleLine, LockLaneView, ProcRow, QueueView, TaskMarks, TimelineRow, TopSeriesView } from './types.ts';
 
 export interface RunModelOptions {
   /** Sampler rounds kept per series (default 6000: 10 min at 10 samples/s). */
   maxPoints?: number;
   /** Output lines kept (default 20 000). */
   maxConsoleLines?: number;
-  /** Hold and wait segments kept per lock, each (default 50 000; older ones are merged, see segments.ts). */
+  /**
+   * Hold and wait segments kept per lock, each (default 20 000; older ones are merged, see
+   * segments.ts). The lanes visit every segment in view at each redraw: 20 000 over a 10-minute run
+   * is still 30 ms each, far finer than a pixel of the whole run, and a zoom shows the newest in full.
+   */
   maxSegments?: number;
   /** Warnings and controls kept (default 1000 each). */
   maxNotes?: number;
 }
 
 /** The parts of a run a chart draws, each with its own revision (see `revision`). */
+export type { SeriesWindow };
+
 export type RunArea = 'samples' | 'queues' | 'locks' | 'processes';
 
-/** Which part of a series a chart shows, so the model can hand it a level that fits. */
-export interface SeriesWindow {
-  /** Visible range in seconds (default: everything). */
-  from?: number;
-  to?: number;
-  /** About how many points the chart can show across that range (its width in CSS pixels). */
-  points?: number;
-}
 
-const MiB = 1024 * 1024;
-/** How often (in sampler rounds) to look for series whose data has all been evicted. */
-const PRUNE_EVERY = 64;
+/** Tasks kept per Pool worker (a mark each): beyond this the table's count still grows. */
+const MAX_TASK_MARKS = 100_000;
 
 export class RunModel {
   /** The run's profile samples and its blocking waits (read by the Profile tab; see profile-data.ts). */
@@ -65,13 +63,17 @@ export class RunModel {
 
   readonly #opts: Required<RunModelOptions>;
   readonly #procs = new ProcessTable();
-  readonly #cpu: SampleSeries;
-  readonly #rss: SampleSeries;
-  /** The process of each cpu/rss column. */
-  #colOwner: ProcRecord[] = [];
-  #roundStart = -Infinity;
-  #roundWindow = 450;
-  #rounds = 0;
+  /** CPU and memory of every process, and the run's totals (resource-series.ts). */
+  readonly #res: ResourceSeries;
+  /** How many processes wait for each lock, as a step series (the lanes' count band). */
+  readonly #waiting: QueueSeries;
+  /** Each Pool worker's finished tasks (see TaskMarks), and the time of each pid's last `get`. */
+  readonly #tasks = new Map<Pid, TaskMarks>();
+  readonly #lastGet = new Map<Pid, number>();
+  /** Puts and gets per process and queue, for the details pane. */
+  readonly #queueOps = new Map<Pid, Map<string, { put: number; get: number }>>();
+  /** Time of the run's first event after its `run` line (the first thing there is to draw), ms. */
+  #first = Infinity;
   readonly #queues: QueueSeries;
   #lanes: LockLane[] = [];
   readonly #laneById = new Map<string, LockLane>();
@@ -89,12 +91,12 @@ export class RunModel {
     this.#opts = {
       maxPoints: Math.max(16, Math.floor(opts.maxPoints ?? 6000)),
       maxConsoleLines: opts.maxConsoleLines ?? 20_000,
-      maxSegments: opts.maxSegments ?? 50_000,
+      maxSegments: opts.maxSegments ?? 20_000,
       maxNotes: opts.maxNotes ?? 1000,
     };
     this.maxPoints = this.#opts.maxPoints;
-    this.#cpu = new SampleSeries(this.maxPoints);
-    this.#rss = new SampleSeries(this.maxPoints);
+    this.#res = new ResourceSeries(this.maxPoints);
+    this.#waiting = new QueueSeries(this.maxPoints);
     this.#queues = new QueueSeries(this.maxPoints);
     this.#console = new ConsoleLog(this.#opts.maxConsoleLines);
     const rows = this.#procs.rows;
@@ -107,12 +109,12 @@ export class RunModel {
 
   reset(): void {
     this.#procs.clear();
-    this.#cpu.clear();
-    this.#rss.clear();
-    this.#colOwner = [];
-    this.#roundStart = -Infinity;
-    this.#roundWindow = 450;
-    this.#rounds = 0;
+    this.#res.clear();
+    this.#waiting.clear();
+    this.#tasks.clear();
+    this.#lastGet.clear();
+    this.#queueOps.clear();
+    this.#first = Infinity;
     this.#queues.clear();
     this.#lanes = [];
     this.#laneById.clear();
@@ -135,6 +137,7 @@ export class RunModel {
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
       if (e.t > this.#now) this.#now = e.t;
+      if (e.t < this.#first && e.type !== 'run' && e.type !== 'end') this.#first = e.t;
       this.profile.ingest(e);
       this.waits.ingest(e);
       switch (e.type) {
@@ -143,7 +146,15 @@ export class RunModel {
           this.#rev.samples++;
           break;
         case 'queue':
-          this.#queues.record(e.queue, e.t, e.depth, e.maxsize);
+          this.#queues.record(e.queue, e.t, e.depth, e.maxsize, e.op, e.pid);
+          if (e.op === 'get') this.#lastGet.set(e.pid, e.t);
+          if (e.op !== 'create') {
+            let byQueue = this.#queueOps.get(e.pid);
+            if (!byQueue) this.#queueOps.set(e.pid, (byQueue = new Map()));
+            let c = byQueue.get(e.queue);
+            if (!c) byQueue.set(e.queue, (c = { put: 0, get: 0 }));
+            c[e.op]++;
+          }
           this.#rev.queues++;
           break;
         case 'lock':
@@ -157,7 +168,7 @@ export class RunModel {
         }
         case 'process': {
           const rec = this.#procs.started(e);
-          if (rec.col >= 0) this.#relabel(rec);
+          this.#res.relabel(rec);
           this.#rev.processes++;
           break;
         }
@@ -165,18 +176,22 @@ export class RunModel {
           this.#procs.created(e);
           this.#rev.processes++;
           break;
-        case 'exit':
+        case 'exit': {
+          const rec = this.#procs.byPid(e.pid);
+          if (rec && rec.state === 'running') this.#res.exited(rec);
           this.#procs.exited(e);
           for (const lane of this.#lanes) lane.exited(e.pid, e.t);
           this.#rev.processes++;
           this.#rev.locks++;
           break;
+        }
         case 'closed':
           this.#procs.closed(e);
           this.#rev.processes++;
           break;
         case 'task':
           this.#procs.task(e);
+          this.#task(e);
           this.#rev.processes++;
           break;
         case 'deadlock':
@@ -191,9 +206,7 @@ export class RunModel {
           break;
         case 'run':
           this.#run = e;
-          // A sampler round reads every live pid at once, and the next round starts at least one
-          // interval after the previous one ended: samples closer than that belong together.
-          this.#roundWindow = Math.max(1, e.interval * 0.9);
+          this.#res.setInterval(e.interval);
           break;
         case 'end':
           this.#end = e;
@@ -208,44 +221,26 @@ export class RunModel {
 
   #sample(e: SampleEvent): void {
     const rec = this.#procs.ensurePid(e.pid, e.t);
-    rec.cpu = e.cpu;
-    rec.rss = e.rss;
-    let col = rec.col;
-    if (col < 0) {
-      const info = { key: rec.key, label: seriesLabel(rec), color: rec.color };
-      col = rec.col = this.#cpu.add(info);
-      this.#rss.add(info);
-      this.#colOwner.push(rec);
-    }
-    // A new round starts after the window, or when this pid already has a value in this round.
-    if (e.t - this.#roundStart > this.#roundWindow || this.#cpu.hasLatest(col)) {
-      this.#roundStart = e.t;
-      const x = e.t / 1000;
-      this.#cpu.appendRow(x);
-      this.#rss.appendRow(x);
-      if (++this.#rounds % PRUNE_EVERY === 0) this.#prune();
-    }
-    this.#cpu.setLatest(col, e.cpu);
-    this.#rss.setLatest(col, e.rss / MiB);
+    const live = rec.state === 'running';
+    this.#procs.sampled(rec, e);
+    this.#res.sample(rec, e, live);
   }
 
-  /** Drops the series of processes that ended and whose every sample has been evicted. */
-  #prune(): void {
-    for (let col = this.#colOwner.length - 1; col >= 0; col--) {
-      const owner = this.#colOwner[col];
-      if (owner.state === 'running' || !this.#cpu.isEmpty(col)) continue;
-      this.#cpu.remove(col);
-      this.#rss.remove(col);
-      this.#colOwner.splice(col, 1);
-      owner.col = -1;
-      for (let c = col; c < this.#colOwner.length; c++) this.#colOwner[c].col = c;
-    }
-  }
-
-  #relabel(rec: ProcRecord): void {
-    const label = seriesLabel(rec);
-    this.#cpu.relabel(rec.col, label);
-    this.#rss.relabel(rec.col, label);
+  /**
+   * A Pool worker finished a task. It took the task with its last `get` (from the pool's task
+   * queue) since its previous task ended: that is when the task started. A runtime whose queue
+   * the monitor does not see gives no start: the task is then only a mark at its end.
+   */
+  #task(e: TaskEvent): void {
+    let marks = this.#tasks.get(e.pid);
+    if (!marks) this.#tasks.set(e.pid, (marks = { start: [], end: [], failed: [] }));
+    const prevEnd = marks.end.length > 0 ? marks.end[marks.end.length - 1] : -Infinity;
+    const got = this.#lastGet.get(e.pid);
+    const prevFailed = marks.failed.length > 0 ? marks.failed.reduce((a, b) => a + (b ? 1 : 0), 0) : 0;
+    if (marks.end.length >= MAX_TASK_MARKS) return;
+    marks.start.push(got !== undefined && got >= prevEnd && got <= e.t ? got : NaN);
+    marks.end.push(e.t);
+    marks.failed.push(e.failed > prevFailed);
   }
 
   #lane(id: string): LockLane {
@@ -260,6 +255,7 @@ export class RunModel {
 
   #lock(e: LockEvent): void {
     this.#lane(e.lock).apply(e, this.#laneProcs);
+    this.#waiting.record(e.lock, e.t, e.waiters.length, 0);
   }
 
   #deadlock(e: DeadlockEvent): void {
@@ -286,21 +282,50 @@ export class RunModel {
     return this.#cached('processes', () => {
       const rows = this.#procs.rows;
       const { order, depth } = treeOrder(rows);
-      return order.map((i) => procRow(rows[i], depth[i]));
+      return order.filter((i) => !rows[i].hidden).map((i) => procRow(rows[i], depth[i]));
     });
   }
 
-  /**
-   * CPU % per process, aligned by sampler round. Without a window: every retained round. With
-   * one: the coarsest max-level that still has about `points` points in [from, to].
-   */
+  /** CPU % per process, aligned by sampler round (see ResourceSeries.all). */
   cpu(window?: SeriesWindow): AlignedSeries {
-    return this.#cpu.view(levelFor(this.#cpu, window));
+    return this.#res.all('cpu', window);
   }
 
   /** Resident memory per process in MiB, aligned like cpu(). */
   rss(window?: SeriesWindow): AlignedSeries {
-    return this.#rss.view(levelFor(this.#rss, window));
+    return this.#res.all('rss', window);
+  }
+
+  /** The run's total, the top `n` processes and the selected one (see ResourceSeries.top). */
+  topSeries(kind: 'cpu' | 'rss', window: SeriesWindow | undefined, n: number, selectedKey: string | null): TopSeriesView {
+    return this.#res.top(kind, window, n, selectedKey);
+  }
+
+  /** How many processes waited for each lock over time, by lock id (step data, like a queue's depth). */
+  lockWaiting(): ReadonlyMap<string, QueueView> {
+    return this.#cached('waiting', () => new Map(this.#waiting.view().map((v) => [v.queue, v])));
+  }
+
+  /** Each Pool worker's finished tasks, by pid (see #task). */
+  taskMarks(): ReadonlyMap<Pid, TaskMarks> {
+    return this.#tasks;
+  }
+
+  /** A process's puts and gets, by queue id. */
+  queueOpsOf(pid: Pid): ReadonlyMap<string, { put: number; get: number }> {
+    return this.#queueOps.get(pid) ?? new Map();
+  }
+
+  /** The process of a row index (segments and lanes name processes by it). */
+  procAt(index: number): { key: string; name: string; pid: Pid | null; color: string } | null {
+    const r = this.#procs.rows[index];
+    return r ? { key: r.key, name: r.name, pid: r.pid, color: r.color } : null;
+  }
+
+  /** The time there is something to draw: first event after `run`, last event (ms); null before. */
+  span(): { first: number; last: number } | null {
+    if (this.#first === Infinity) return null;
+    return { first: this.#first, last: this.#end?.t ?? this.#now };
   }
 
   /** Every queue, in creation order, as downsampled step data (see queue-series.ts). */
@@ -317,6 +342,7 @@ export class RunModel {
     return this.#cached('timeline', () =>
       this.processes().map((p) => ({
         key: p.key,
+        ppid: p.ppid,
         pid: p.pid,
         name: p.name,
         start: p.startedAt,
@@ -370,15 +396,6 @@ export class RunModel {
   }
 }
 
-function levelFor(s: SampleSeries, w: SeriesWindow | undefined): number {
-  if (!w || !w.points) return 0;
-  return s.pickLevel(w.from ?? -Infinity, w.to ?? Infinity, w.points);
-}
-
-function seriesLabel(rec: ProcRecord): string {
-  return rec.pid === null ? rec.name : `${rec.name} (${rec.pid})`;
-}
-
 function procRow(r: ProcRecord, depth: number): ProcRow {
   return {
     key: r.key,
@@ -395,6 +412,9 @@ function procRow(r: ProcRecord, depth: number): ProcRow {
     endedAt: r.endedAt,
     color: r.color,
     depth,
+    cpuSeconds: r.cpuSeconds,
+    peakRss: r.peakRss,
+    poolWorker: r.poolWorker,
     ...(r.tasks ? { tasks: { ...r.tasks } } : {}),
   };
 }

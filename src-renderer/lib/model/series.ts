@@ -27,7 +27,15 @@ export class SampleSeries {
   structure = 0;
   #viewCache: { layout: number; level: number; structure: number; view: AlignedSeries }[] = [];
 
-  constructor(maxPoints: number) {
+  /**
+   * Levels take a row's values when the next row starts, not as each value arrives: for a value
+   * that is overwritten within its row (a sum of the latest readings, which moves as each process
+   * of the round reports), folding each intermediate value would leave a peak that never was.
+   */
+  readonly #foldOnAppend: boolean;
+
+  constructor(maxPoints: number, opts: { foldOnAppend?: boolean } = {}) {
+    this.#foldOnAppend = opts.foldOnAppend ?? false;
     this.raw = new ColumnTable(maxPoints);
     // Enough levels that the coarsest one has at most ~128 rows.
     const levels = Math.max(0, Math.min(MAX_LEVEL, Math.ceil(Math.log2(maxPoints / 128))));
@@ -77,6 +85,10 @@ export class SampleSeries {
   }
 
   appendRow(x: number): void {
+    if (this.#foldOnAppend && this.raw.length > 0) {
+      const r = this.raw.length - 1;
+      for (let col = 0; col < this.#meta.length; col++) this.#fold(col, this.raw.get(col, r));
+    }
     const seq = this.raw.endSeq;
     this.raw.appendRow(x);
     for (let k = 1; k <= this.levels.length; k++) {
@@ -99,12 +111,17 @@ export class SampleSeries {
     return v === v;
   }
 
-  /** Sets column `col` in the latest row and folds it into every level. */
+  /** Sets column `col` in the latest row and folds it into every level (see foldOnAppend). */
   setLatest(col: number, v: number): void {
     const n = this.raw.length;
     if (n === 0 || v !== v) return;
     this.raw.set(col, n - 1, v);
     this.#lastSeen[col] = this.raw.endSeq - 1;
+    if (!this.#foldOnAppend) this.#fold(col, v);
+  }
+
+  #fold(col: number, v: number): void {
+    if (v !== v) return;
     for (let k = 0; k < this.levels.length; k++) {
       const level = this.levels[k];
       const r = level.length - 1;

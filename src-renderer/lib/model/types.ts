@@ -12,6 +12,15 @@ export interface ProcRow extends ProcessInfo {
   color: string;
   /** Depth in the process tree (0 for a root). */
   depth: number;
+  /**
+   * CPU time used so far, seconds (htop's TIME+): the engine's figure when its samples carry one,
+   * else the samples' CPU % integrated over the time between them. null before the first sample.
+   */
+  cpuSeconds: number | null;
+  /** Highest resident memory seen, bytes; kept after the process exits. */
+  peakRss: number | null;
+  /** A Pool worker (by its name, or because it reported tasks). */
+  poolWorker: boolean;
 }
 
 export interface SeriesInfo {
@@ -53,6 +62,12 @@ export interface QueueView {
   depth: Float64Array;
   /** Highest depth reached inside each bucket, so a spike shorter than a bucket stays visible. */
   peak: Float64Array;
+  /** The bucket's last operation: 1 put, -1 get, 0 create (for a lock's count band: 0). */
+  op: Float64Array;
+  /** Who did it (pid). */
+  pid: Float64Array;
+  /** Operations in the bucket. */
+  count: Float64Array;
   /** This queue's bucket width in ms (it doubles as the run grows, see queue-series.ts). */
   bucketMs: number;
 }
@@ -127,6 +142,7 @@ export interface LockLaneView {
 
 export interface TimelineRow {
   key: string;
+  ppid: Pid;
   pid: Pid | null;
   name: string;
   /** null while the Process object is created but not started. */
@@ -146,4 +162,26 @@ export interface ConsoleLine {
   text: string;
   color: string;
   name: string;
+}
+
+/** What a CPU or memory chart draws when it cannot draw every process (RunModel.topSeries). */
+export interface TopSeriesView {
+  /** Sampler rounds, seconds. */
+  xs: Float64Array;
+  /** The sum of every live process's latest reading, per round. */
+  total: Float64Array;
+  /** The busiest processes (and the selected one), busiest first; NaN where a process has no reading. */
+  lines: { key: string; name: string; pid: Pid | null; label: string; color: string; data: Float64Array; selected: boolean; col: number }[];
+  /** Processes with a reading that have no line of their own: drawn together as "others". */
+  others: number;
+  level: number;
+  /** Changes when the set of columns changes. */
+  structure: number;
+}
+
+/** A Pool worker's finished tasks: start (NaN when unknown) and end in ms, and whether it raised. */
+export interface TaskMarks {
+  start: number[];
+  end: number[];
+  failed: boolean[];
 }

@@ -1,0 +1,122 @@
+// What the details pane says about the selected process or lock, read from the run model: the
+// process's life, resources, output, locks and queues; the lock's holders in order, hold and
+// wait per process, and its contention figures.
+
+import type { Pid } from '../../../src-main/api.ts';
+import type { RunModel } from '../model/run-model.ts';
+import type { ConsoleLine, LockLaneView, LockStats, ProcRow, SegmentColumns } from '../model/types.ts';
+
+export interface LockUse {
+  lock: string;
+  index: number;
+  holds: number;
+  held: number;
+  waits: number;
+  waited: number;
+  longestWait: number;
+}
+
+export interface ProcessDetails {
+  row: ProcRow;
+  parent: ProcRow | null;
+  children: number;
+  /** ms; null while running (then `now` is used for the lifetime). */
+  lifetime: number | null;
+  locks: LockUse[];
+  queues: { queue: string; index: number; put: number; get: number }[];
+  output: ConsoleLine[];
+  outputTotal: number;
+}
+
+/** Sums of one process's segments in a column set: count and total ms (open ones up to now). */
+function sumFor(cols: SegmentColumns, pid: Pid, nowMs: number): { n: number; total: number; longest: number } {
+  let n = 0;
+  let total = 0;
+  let longest = 0;
+  for (let i = 0; i < cols.length; i++) {
+    if (cols.pid[i] !== pid) continue;
+    const end = cols.end[i] === cols.end[i] ? cols.end[i] : nowMs;
+    const d = end - cols.start[i];
+    n++;
+    total += d;
+    if (d > longest) longest = d;
+  }
+  return { n, total, longest };
+}
+
+export function processDetails(model: RunModel, key: string, maxOutput = 200): ProcessDetails | null {
+  const rows = model.processes();
+  const row = rows.find((r) => r.key === key);
+  if (!row) return null;
+  const nowMs = model.end()?.t ?? model.now();
+  const parent = rows.find((r) => r.pid !== null && r.pid === row.ppid) ?? null;
+  const children = row.pid === null ? 0 : rows.filter((r) => r.ppid === row.pid && r !== row).length;
+  const locks: LockUse[] = [];
+  const queues: ProcessDetails['queues'] = [];
+  if (row.pid !== null) {
+    for (const lane of model.lockLanes()) {
+      const h = sumFor(lane.holdCols, row.pid, nowMs);
+      const w = sumFor(lane.waitCols, row.pid, nowMs);
+      if (h.n + w.n > 0) locks.push({ lock: lane.lock, index: lane.index, holds: h.n, held: h.total, waits: w.n, waited: w.total, longestWait: w.longest });
+    }
+    const ops = model.queueOpsOf(row.pid);
+    for (const q of model.queues()) {
+      const c = ops.get(q.queue);
+      if (c) queues.push({ queue: q.queue, index: q.index, put: c.put, get: c.get });
+    }
+  }
+  const all = row.pid === null ? [] : model.console(new Set([row.pid]));
+  return {
+    row,
+    parent,
+    children,
+    lifetime: row.startedAt === null ? null : (row.endedAt ?? nowMs) - row.startedAt,
+    locks,
+    queues,
+    output: all.slice(-maxOutput),
+    outputTotal: all.length,
+  };
+}
+
+export interface LockDetails {
+  lane: LockLaneView;
+  stats: LockStats;
+  /** Holds in order (the newest `max` when there are more). */
+  holds: { pid: number; name: string; start: number; duration: number | null }[];
+  holdsTotal: number;
+  perProcess: { pid: number; name: string; color: string; holds: number; held: number; waits: number; waited: number; longestWait: number }[];
+}
+
+export function lockDetails(model: RunModel, lock: string, max = 200): LockDetails | null {
+  const lane = model.lockLanes().find((l) => l.lock === lock);
+  if (!lane) return null;
+  const nowMs = model.end()?.t ?? model.now();
+  const c = lane.holdCols;
+  const nameOf = (proc: number, pid: number) => model.procAt(proc)?.name ?? String(pid);
+  const holds: LockDetails['holds'] = [];
+  for (let i = Math.max(0, c.length - max); i < c.length; i++) {
+    const end = c.end[i];
+    holds.push({ pid: c.pid[i], name: nameOf(c.proc[i], c.pid[i]), start: c.start[i], duration: end === end ? end - c.start[i] : null });
+  }
+  const per = new Map<number, LockDetails['perProcess'][number]>();
+  const entry = (cols: SegmentColumns, i: number) => {
+    const pid = cols.pid[i];
+    let e = per.get(pid);
+    if (!e) per.set(pid, (e = { pid, name: nameOf(cols.proc[i], pid), color: lane.colorOf(cols.proc[i]), holds: 0, held: 0, waits: 0, waited: 0, longestWait: 0 }));
+    return e;
+  };
+  for (let i = 0; i < c.length; i++) {
+    const e = entry(c, i);
+    e.holds++;
+    e.held += (c.end[i] === c.end[i] ? c.end[i] : nowMs) - c.start[i];
+  }
+  const w = lane.waitCols;
+  for (let i = 0; i < w.length; i++) {
+    const e = entry(w, i);
+    const d = (w.end[i] === w.end[i] ? w.end[i] : nowMs) - w.start[i];
+    e.waits++;
+    e.waited += d;
+    if (d > e.longestWait) e.longestWait = d;
+  }
+  return { lane, stats: lane.stats, holds, holdsTotal: c.length, perProcess: [...per.values()] };
+}
