@@ -119,13 +119,14 @@ describe.skipIf(reason !== null)(`the Profile tab (end to end)${reason ? `: skip
     const whole = await total(page);
     await shoot(page, 'flame-light-en');
 
-    // A range dragged on the CPU chart: the profile sums only the samples in it. A narrow one (a
-    // few dozen ms of the run) cannot hold every sample of processes that ran for half a second.
-    const over = page.locator('[data-testid=chart-cpu] .u-over');
+    // A range dragged on the process lifetimes: the profile sums only the samples in it. The last
+    // part of the run (where the workers ran) cannot hold the samples of main's start.
+    const over = page.locator('[data-testid=chart-timeline] .u-over');
+    await over.scrollIntoViewIfNeeded();
     const r = (await over.boundingBox()) as { x: number; y: number; width: number; height: number };
-    await page.mouse.move(r.x + r.width * 0.4, r.y + r.height / 2);
+    await page.mouse.move(r.x + r.width * 0.55, r.y + r.height / 2);
     await page.mouse.down();
-    await page.mouse.move(r.x + r.width * 0.46, r.y + r.height / 2, { steps: 8 });
+    await page.mouse.move(r.x + r.width * 0.85, r.y + r.height / 2, { steps: 8 });
     await page.mouse.up();
     await expect.poll(() => page.getByTestId('profile-range').isVisible(), { timeout: UI_TIMEOUT, message: 'the tab says the range' }).toBe(true);
     await expect.poll(() => total(page), { message: 'the range changes the total' }).not.toBe(whole);
