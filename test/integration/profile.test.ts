@@ -58,6 +58,26 @@ async function waitsBegun(s: Session, events: RunEvent[], count: number, kind: s
   return seen();
 }
 
+/**
+ * Runs a program whose main holds a lock while two children block acquiring it, until both waits
+ * have begun; then opens the gate (the file `release` beside it) for main to release the lock.
+ * Returns the acquire waits' [function, line], sorted.
+ */
+async function contendedLines(
+  file: string,
+  start: (during: (s: Session, events: RunEvent[]) => Promise<void>) => Promise<RunResult>,
+): Promise<[string, number][]> {
+  const r = await start(async (s, events) => {
+    await waitsBegun(s, events, 2, 'acquire');
+    fs.writeFileSync(path.join(path.dirname(file), 'release'), '');
+  });
+  expect(r.summary.end.exitcode).toBe(0);
+  return waitRows(r)
+    .filter((w) => w.kind === 'acquire')
+    .map((w): [string, number] => [w.site.func, w.site.line])
+    .sort((a, b) => a[0].localeCompare(b[0]));
+}
+
 // ---- Python ---------------------------------------------------------------------------------------
 
 const PY_BURN = `import multiprocessing as mp
@@ -159,22 +179,11 @@ describe(`profiler and wait sites, Python (${python})`, () => {
 
   it('a lock contention names both acquiring lines', async () => {
     const file = scenarioFile(PY_LOCKS, 'locks.py');
-    const r = await runPy(file, {
-      during: async (s, events) => {
-        await waitsBegun(s, events, 2, 'acquire');
-        fs.writeFileSync(path.join(path.dirname(file), 'release'), '');
-      },
-    });
-    expect(r.summary.end.exitcode).toBe(0);
-    const lines = waitRows(r)
-      .filter((w) => w.kind === 'acquire')
-      .map((w) => [w.site.func, w.site.line]);
-    expect(lines.sort()).toEqual(
-      [
-        ['first', lineOf(PY_LOCKS, 'lock.acquire()')],
-        ['second', lineOf(PY_LOCKS, 'with lock:')],
-      ].sort(),
-    );
+    const lines = await contendedLines(file, (during) => runPy(file, { during }));
+    expect(lines).toEqual([
+      ['first', lineOf(PY_LOCKS, 'lock.acquire()')],
+      ['second', lineOf(PY_LOCKS, 'with lock:')],
+    ]);
   });
 });
 
@@ -275,21 +284,10 @@ describe('profiler and wait sites, TypeScript', () => {
 
   it('a lock contention names both acquiring lines', async () => {
     const file = scenarioFile(TS_LOCKS, 'locks.ts');
-    const r = await run(file, {
-      during: async (s, events) => {
-        await waitsBegun(s, events, 2, 'acquire');
-        fs.writeFileSync(path.join(path.dirname(file), 'release'), '');
-      },
-    });
-    expect(r.summary.end.exitcode).toBe(0);
-    const lines = waitRows(r)
-      .filter((w) => w.kind === 'acquire')
-      .map((w) => [w.site.func, w.site.line]);
-    expect(lines.sort()).toEqual(
-      [
-        ['first', lineOf(TS_LOCKS, 'await lock.acquire();')],
-        ['second', lineOf(TS_LOCKS, 'lock.with(')],
-      ].sort(),
-    );
+    const lines = await contendedLines(file, (during) => run(file, { during }));
+    expect(lines).toEqual([
+      ['first', lineOf(TS_LOCKS, 'await lock.acquire();')],
+      ['second', lineOf(TS_LOCKS, 'lock.with(')],
+    ]);
   });
 });

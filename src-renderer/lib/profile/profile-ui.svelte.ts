@@ -1,7 +1,7 @@
 // The window's side of profiling: the toolbar's Profile switch (remembered; what run.start is
 // given) and the line a click on a frame or a wait site opens in the Code view.
 
-import { PROFILE_HZ, type Runtime } from '../../../src-main/api.ts';
+import type { Runtime } from '../../../src-main/api.ts';
 import { getApi } from '../api.ts';
 
 const STORE_PROFILE = 'procscope.profile';
@@ -35,9 +35,9 @@ export class ProfileUi {
     }
   }
 
-  /** What run.start takes from the switch. */
-  startArgs(): { profile?: { hz: number } } {
-    return this.enabled ? { profile: { hz: PROFILE_HZ.default } } : {};
+  /** What run.start takes from the switch (the engine's default rate, 100 Hz). */
+  startArgs(): { profile?: Record<string, never> } {
+    return this.enabled ? { profile: {} } : {};
   }
 
   /** Shows `file` at `line` in the Code view (its text read once through scenario.source). */
