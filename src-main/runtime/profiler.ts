@@ -1,8 +1,11 @@
 // The sampling profiler of a TypeScript process (a run started with profiling on, ENV_PROFILE = Hz):
 // V8's own CPU profiler, through node:inspector in this very process, so it needs nothing but
-// Node. V8 keeps the samples; about once a second (and at exit) the profile so far is taken and
-// the profiler restarted, and its samples go to the monitor in the same `prof` messages as the
-// Python shim's: frames and stacks interned in this process, one int per sample.
+// Node. V8 keeps the samples; about once a second (and at exit) the profile so far is taken, and
+// its samples go to the monitor in the same `prof` messages as the Python shim's: frames and
+// stacks interned in this process, one int per sample. The profile is taken without stopping the
+// profiler: a new one (console.profile) starts before the last ends (console.profileEnd), since
+// starting V8's profiler from scratch logs every function it has compiled (~10 ms a time, which
+// once a second slowed a CPU-bound program by a few percent, before each Pool result by a third).
 //
 // V8 names a sample's functions where they start (it samples functions, not lines); its own
 // pseudo-frames stay: `(garbage collector)` and `(program)` (native work) are on the CPU,
@@ -19,7 +22,12 @@ import type { BrokerClient } from './connection.ts';
 /** How often the profile is taken and sent, ms. */
 const BATCH_MS = 1000;
 /** A Pool worker sends its samples before each result, but not more often than this, ms. */
-const TASK_BATCH_MS = 100;
+const TASK_BATCH_MS = 50;
+/** The titles of procscope's profiles (console.profile): the program's own are left alone. */
+const TITLE = 'procscope-';
+// Taken when the runtime loads: a program that replaces console's methods does not stop ours.
+const profileStart = console.profile.bind(console);
+const profileEnd = console.profileEnd.bind(console);
 
 interface CallFrame {
   functionName: string;
@@ -61,6 +69,16 @@ export class Profiler {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private takenAt = performance.now();
+  /** The profile recording now (console.profile's title), and how many there were. */
+  private title = '';
+  private profiles = 0;
+  /** The last sample sent, µs of V8's clock: two profiles overlap for an instant. */
+  private lastSample = -Infinity;
+  /**
+   * Whether V8 marks the event loop's waits `(idle)` (Node's idle notifier). Without it (a Node
+   * that no longer has it) they fall to `(program)` with no JavaScript under it, taken as waiting.
+   */
+  private readonly idleMarked: boolean;
 
   constructor(
     private readonly client: BrokerClient,
@@ -71,11 +89,19 @@ export class Profiler {
     const nowUs = Number(process.hrtime.bigint() / 1000n);
     this.clockAtT0 = Math.round(nowUs - (Date.now() - t0) * 1000);
     const internals = process as unknown as { _startProfilerIdleNotifier?: () => void };
+    this.idleMarked = typeof internals._startProfilerIdleNotifier === 'function';
     internals._startProfilerIdleNotifier?.();
     this.session.connect();
+    // Delivered synchronously, within console.profileEnd (an exit handler's last batch too).
+    this.session.on('Profiler.consoleProfileFinished', (m: { params: { title?: string; profile: CpuProfile } }) => {
+      if (!m.params.title?.startsWith(TITLE)) return; // the program's own console.profile()
+      const msg = this.message(m.params.profile);
+      if (msg) this.client.send(msg);
+    });
     this.post('Profiler.enable');
     this.post('Profiler.setSamplingInterval', { interval: Math.round(1e6 / hz) });
-    this.post('Profiler.start');
+    this.title = this.nextTitle();
+    profileStart(this.title);
     this.timer = setInterval(() => this.take(true), BATCH_MS);
     this.timer.unref();
   }
@@ -100,14 +126,20 @@ export class Profiler {
     if (!this.stopped && performance.now() - this.takenAt >= TASK_BATCH_MS) this.take(true);
   }
 
-  private take(restart: boolean): void {
+  private nextTitle(): string {
+    this.profiles += 1;
+    return `${TITLE}${process.pid}-${this.profiles}`;
+  }
+
+  /** Ends the profile recording now (its samples are sent as it ends); `goOn` starts the next first. */
+  private take(goOn: boolean): void {
     this.takenAt = performance.now();
-    let profile: CpuProfile | null = null;
-    this.post('Profiler.stop', undefined, (r) => (profile = (r as { profile: CpuProfile }).profile));
-    if (restart) this.post('Profiler.start');
-    if (profile === null) return;
-    const msg = this.message(profile);
-    if (msg) this.client.send(msg);
+    const ending = this.title;
+    if (goOn) {
+      this.title = this.nextTitle();
+      profileStart(this.title);
+    }
+    profileEnd(ending);
   }
 
   private message(p: CpuProfile): ProfMessage | null {
@@ -140,6 +172,8 @@ export class Profiler {
     let last = this.clockAtT0;
     for (let i = 0; i < samples.length; i++) {
       clock += deltas[i] ?? 0;
+      if (clock <= this.lastSample) continue; // also in the profile before (they overlap)
+      this.lastSample = clock;
       const sid = resolve(samples[i]);
       if (sid < 0) continue;
       const at = Math.max(last, Math.round(clock));
@@ -148,7 +182,8 @@ export class Profiler {
       st.push(sid);
       ti.push(0);
       // V8 samples a thread when it runs: all of its time is on the CPU, but the event loop's waits.
-      c += byId.get(samples[i])?.callFrame.functionName === '(idle)' ? '0' : '9';
+      const leaf = byId.get(samples[i])?.callFrame.functionName;
+      c += leaf === '(idle)' || (!this.idleMarked && leaf === '(program)') ? '0' : '9';
     }
     if (st.length === 0) return null;
     const msg: ProfMessage = {
