@@ -1,5 +1,9 @@
 // The one contract between the engine and every shell (electron, web, cli) and the renderer.
-// Types only, plus the validators every boundary uses: nothing here may import node, electron or DOM.
+// Types only, plus the validators every boundary uses: nothing here may import node, electron or
+// DOM, and nothing of ours but the pure rules of common/ (the interval range, run ids).
+
+import { isInterval } from './common/interval.ts';
+import { isRunId } from './common/run-id.ts';
 
 /** Version of the run-log format written in the `run` line; bump on an incompatible change. */
 export const LOG_VERSION = 1;
@@ -97,8 +101,10 @@ export interface SampleEvent extends Stamped {
    * process's first sample is its average since it started.
    */
   cpu: number;
-  /** Resident set size in bytes. */
+  /** Resident set size in bytes (a process's last sample, taken as it ends, repeats its last one). */
   rss: number;
+  /** CPU time used so far, user + system, in seconds (htop's TIME+); absent in older logs. */
+  cpuTime?: number;
 }
 
 export interface OutputEvent extends Stamped {
@@ -364,6 +370,10 @@ export interface ProcessInfo {
   endedAt: number | null;
   cpu: number | null;
   rss: number | null;
+  /** CPU time used so far (after its exit: in all), seconds; absent until its first sample. */
+  cpuTime?: number;
+  /** The highest resident size sampled, bytes; absent until its first sample. */
+  peakRss?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,7 +386,7 @@ export interface RunStartArgs {
   runtime?: Runtime;
   /** Arguments for the program (`sys.argv[1:]`). */
   args?: string[];
-  /** Sampling interval in ms (50..10000, default 500). */
+  /** Sampling interval in ms (50..10000, default 100: common/interval.ts). */
   interval?: number;
   /** Stop the run after this many seconds. */
   timeout?: number;
@@ -462,7 +472,8 @@ export interface ScenarioSource {
 export const SOURCE_MAX_BYTES = 1024 * 1024;
 
 export interface AppInfo {
-  shell: 'electron' | 'web';
+  /** Which shell answers: the desktop window, the browser window, or the command line (no window). */
+  shell: 'electron' | 'web' | 'cli';
   version: string;
   platform: string;
   runsDir: string;
@@ -621,7 +632,7 @@ const checks: Record<RunEventType, Check> = {
   closed: (o) => isStr(o.handle) && isPidOrNull(o.pid),
   exit: (o) => isInt(o.pid) && isExitcode(o.exitcode),
   task: (o) => isInt(o.pid) && isInt(o.done) && isInt(o.failed) && (o.failed as number) >= 0 && (o.done as number) >= (o.failed as number),
-  sample: (o) => isInt(o.pid) && isNum(o.cpu) && isNum(o.rss),
+  sample: (o) => isInt(o.pid) && isNum(o.cpu) && isNum(o.rss) && (o.cpuTime === undefined || isNum(o.cpuTime)),
   output: (o) => isInt(o.pid) && (o.stream === 'stdout' || o.stream === 'stderr') && isStr(o.text),
   queue: (o) =>
     isStr(o.queue) && ['create', 'put', 'get'].includes(o.op as string) && isInt(o.pid) && isInt(o.depth) && isInt(o.maxsize),
@@ -667,13 +678,11 @@ const isTarget = (v: unknown): boolean =>
   ((Object.keys(v).length === 1 && isInt(v.pid) && (v.pid as number) > 0) ||
     (Object.keys(v).length === 1 && isStr(v.handle) && (v.handle as string).length <= 64));
 const optSeconds = (v: unknown) => v === undefined || (isNum(v) && v >= 0 && v <= 86_400);
-const isInterval = (v: unknown) => isInt(v) && (v as number) >= 50 && (v as number) <= 10_000;
 /** A command name or path: no NUL (the OS would cut it), no surrounding blanks, short. */
 export const isInterpreter = (v: unknown): v is string => isStr(v) && v.length > 0 && v.length <= 1024 && v.trim() === v && !v.includes('\0');
 export const isRuntime = (v: unknown): v is Runtime => v === 'typescript' || v === 'python';
 const isArgs = (v: unknown) => Array.isArray(v) && v.length <= 256 && v.every((x) => isStr(x) && x.length <= 4096 && !x.includes('\0'));
 const isProfileArgs = (v: unknown) => isObj(v) && Object.keys(v).every((k) => k === 'hz') && (v.hz === undefined || isHz(v.hz));
-const isRunId = (v: unknown) => isStr(v) && /^[A-Za-z0-9_.-]{1,200}$/.test(v as string);
 
 const commandChecks: Record<CommandName, (a: Record<string, unknown>) => boolean> = {
   'app.info': noKeys,

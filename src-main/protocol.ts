@@ -52,16 +52,19 @@ export type WaitFailure = 'Empty' | 'Full' | 'Timeout';
 
 export type UpMessage =
   /**
-   * First message on every connection: binds the connection to a process. `handle`: the Process
-   * object in the parent that this process is (the Python shim, which lists a process at its
-   * hello rather than at its parent's `spawned`). `after`: how many messages the parent had sent
-   * when it started this process; it is listed once the monitor has read that many from the
-   * parent, so that what the parent saw first (a sibling's exit) is logged first.
+   * First message on every connection: binds the connection to a process, which the run lists
+   * at this hello (both runtimes). `handle`: the Process object in the parent that this process
+   * is. `after`: how many messages the parent had sent when it started this process; the hello
+   * is handled once the monitor has read that many from the parent (core/broker/sequencer.ts),
+   * so that what the parent saw first (a sibling's exit) is logged first.
    */
   | { k: 'hello'; pid: number; ppid: number; name: string; daemon: boolean; handle?: string; after?: number }
   /** A Process object was constructed here (not started): the run lists it as "created". */
   | { k: 'created'; handle: string; name: string; daemon: boolean }
-  /** A parent reports a child it just started (pid known synchronously from spawn). */
+  /**
+   * A parent reports a child it just started (pid known synchronously from spawn). The child is
+   * listed at its own hello; this names it should it die before it says one.
+   */
   | { k: 'spawned'; pid: number; name: string; daemon: boolean; handle?: string }
   /** A Process object was closed (its members now raise). */
   | { k: 'closed'; handle: string }
@@ -69,10 +72,18 @@ export type UpMessage =
   | { k: 'stkres'; rid: Rid; threads: WireThreadStack[] }
   /** Answer to a control: Python's result (`None`) or its error, as text. */
   | { k: 'ctlres'; rid: Rid; ok: boolean; text: string; exitcode: number | null; alive: boolean }
-  /** A parent reports how its child ended: Python's exitcode (negative signal number). */
+  /**
+   * A parent reports how its child ended: Python's exitcode (negative signal number). Handled
+   * once the child's own connection is read to its end: what the parent does next comes after
+   * everything the child did.
+   */
   | { k: 'exited'; pid: number; exitcode: number }
-  /** A process reports its own exit code from its exit handler (signals cannot be self-reported). */
-  | { k: 'bye'; exitcode: number }
+  /**
+   * A process reports its own exit code from its exit handler (signals cannot be self-reported);
+   * optionally the CPU time it used (s, user + system) and its peak resident size (bytes), which
+   * nobody can read once its parent has reaped it.
+   */
+  | { k: 'bye'; exitcode: number; cpu?: number; maxrss?: number }
   /** The scenario could not be loaded, or its main raised: one line for the run's end reason. */
   | { k: 'fatal'; message: string }
   | { k: 'warn'; message: string }
@@ -246,6 +257,27 @@ export function checkOpRecords(records: OpRecords, known: number): string | null
   return null;
 }
 
+/**
+ * The records that name an object of `ids` (an empty id: one the sender's table skipped), and
+ * why the others cannot be applied; null when all can.
+ */
+export function namedRecords(records: OpRecords, ids: readonly string[]): { why: string; kept: OpRecords } | null {
+  const { at, code, count } = records;
+  const named = (i: number) => code[i] >= 0 && code[i] >>> 3 < ids.length && ids[code[i] >>> 3] !== '';
+  let first = -1;
+  for (let i = 0; i < count && first === -1; i++) if (!named(i)) first = i;
+  if (first === -1) return null;
+  const keptAt: number[] = [];
+  const keptCode: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (!named(i)) continue;
+    keptAt.push(at[i]);
+    keptCode.push(code[i]);
+  }
+  const why = `${count - keptAt.length} of ${count} records name no object (record ${first} names object ${code[first] >> 3} of ${ids.length})`;
+  return { why, kept: { count: keptAt.length, at: Float64Array.from(keptAt), code: Int32Array.from(keptCode) } };
+}
+
 // ---- broker -> runtime ------------------------------------------------------------------------
 
 export type DownMessage =
@@ -340,7 +372,12 @@ export class FrameDecoder {
   /** Codec of the last frame decoded: the broker answers a peer in the codec it speaks. */
   lastCodec: Codec = Codec.V8;
 
-  push(chunk: Buffer, onMessage: (msg: unknown) => void): void {
+  /**
+   * Frames whose length or codec make no sense throw: the stream cannot be read on. A frame whose
+   * body does not decode goes to `onBadBody` when given (the frames after it are still whole);
+   * without it, it throws too.
+   */
+  push(chunk: Buffer, onMessage: (msg: unknown) => void, onBadBody?: (err: Error) => void): void {
     let buf = chunk;
     if (this.buffered > 0) {
       this.pieces.push(chunk);
@@ -357,12 +394,19 @@ export class FrameDecoder {
       const size = frameSize(buf, off);
       if (buf.length - off < size) break;
       const codec = buf[off + 4] as Codec;
+      if (codec !== Codec.V8 && codec !== Codec.JSON) throw new Error(`unknown codec ${codec}`);
       const body = buf.subarray(off + HEADER, off + size);
       off += size;
       this.lastCodec = codec;
-      if (codec === Codec.V8) onMessage(deserialize(body));
-      else if (codec === Codec.JSON) onMessage(JSON.parse(body.toString('utf8')));
-      else throw new Error(`unknown codec ${codec}`);
+      let msg: unknown;
+      try {
+        msg = codec === Codec.V8 ? deserialize(body) : JSON.parse(body.toString('utf8'));
+      } catch (err) {
+        if (!onBadBody) throw err;
+        onBadBody(err as Error);
+        continue;
+      }
+      onMessage(msg);
     }
     if (off < buf.length) {
       const rest = buf.subarray(off);
@@ -451,7 +495,7 @@ export function isUpMessage(m: unknown): m is UpMessage {
     case 'exited':
       return int(o.pid) && int(o.exitcode);
     case 'bye':
-      return int(o.exitcode);
+      return int(o.exitcode) && (o.cpu === undefined || (finite(o.cpu) && o.cpu >= 0)) && (o.maxrss === undefined || (finite(o.maxrss) && o.maxrss >= 0));
     case 'task':
       return int(o.done) && int(o.failed) && o.failed >= 0 && o.done >= o.failed;
     case 'fatal':

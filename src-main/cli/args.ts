@@ -1,6 +1,9 @@
-// Command-line parsing: small and strict. Every mistake is one line naming what was wrong.
+// Command-line parsing: node:util's parseArgs, strict, and every mistake one line naming what
+// was wrong.
 
+import { parseArgs as parse, type ParseArgsConfig } from 'node:util';
 import { PROFILE_HZ, type Runtime } from '../api.ts';
+import { intervalProblem } from '../common/interval.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -35,53 +38,64 @@ export const USAGE = `usage:
   procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--profile [--hz N]] [--json] [-- ARGS...]
   procscope export <log.jsonl> --format csv|trace|speedscope [-o FILE]
   procscope compare <A.jsonl> <B.jsonl> [--json]
-  procscope serve [--port N]
+  procscope serve [--port N]   (0 or none: any free port)
   procscope ui
   procscope --help | --version`;
 
-interface Spec {
-  flags: Set<string>;
-  values: Set<string>;
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | undefined>;
+
+interface Parsed {
+  values: Values;
+  positionals: string[];
+  /** What came after `--`, or null when there was no `--`. */
+  rest: string[] | null;
 }
 
-function parseOptions(argv: string[], spec: Spec): { positional: string[]; opts: Map<string, string | true>; rest: string[] | null } {
-  const positional: string[] = [];
-  const opts = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') return { positional, opts, rest: argv.slice(i + 1) };
-    if (a.startsWith('-') && a !== '-') {
-      const eq = a.indexOf('=');
-      const name = eq > 0 ? a.slice(0, eq) : a;
-      if (spec.flags.has(name)) {
-        if (eq > 0) throw new UsageError(`${name} takes no value`);
-        opts.set(name, true);
-      } else if (spec.values.has(name)) {
-        const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-        if (v === undefined || v === '') throw new UsageError(`${name} needs a value`);
-        opts.set(name, v);
-      } else {
-        throw new UsageError(`unknown option ${name}`);
-      }
-    } else {
-      positional.push(a);
-    }
+/** Node's parseArgs, its errors turned into one line each. */
+function parseOptions(argv: string[], options: Options): Parsed {
+  let out;
+  try {
+    out = parse({ args: argv, options, strict: true, allowPositionals: true, tokens: true });
+  } catch (err) {
+    throw new UsageError(usageLine(err as Error & { code?: string }, argv));
   }
-  return { positional, opts, rest: null };
+  const end = out.tokens.find((t) => t.kind === 'option-terminator');
+  const before = end ? out.tokens.filter((t) => t.index < end.index) : out.tokens;
+  const positionals = before.flatMap((t) => (t.kind === 'positional' ? [t.value] : []));
+  for (const [name, v] of Object.entries(out.values)) {
+    if (v === '') throw new UsageError(`--${name} needs a value`);
+  }
+  return { values: out.values as Values, positionals, rest: end ? argv.slice(end.index + 1) : null };
 }
 
-/** Commands without program arguments: after `--` come more positionals (a file named `-x`). */
-function parseAll(argv: string[], spec: Spec): { positional: string[]; opts: Map<string, string | true> } {
-  const { positional, opts, rest } = parseOptions(argv, spec);
-  return { positional: rest ? [...positional, ...rest] : positional, opts };
+function usageLine(err: Error & { code?: string }, argv: string[]): string {
+  const named = /'(-[^' ]+)/.exec(err.message)?.[1]?.replace(/=.*$/, '');
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${named ?? argv.find((a) => a.startsWith('-')) ?? ''}`.trim();
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return /does not take an argument/.test(err.message) ? `${named} takes no value` : `${named} needs a value`;
+  }
+  return err.message.split('\n')[0];
 }
 
-function number(opts: Map<string, string | true>, name: string, what: string): number | undefined {
-  const v = opts.get(name);
+function positive(values: Values, name: string, what: string): number | undefined {
+  const v = values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== 'string' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be ${what}, got '${v}'`);
+  if (typeof v !== 'string' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be ${what}, got '${String(v)}'`);
   return n;
+}
+
+const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** --hz, or the default rate; only with --profile. */
+function profileRate(values: Values): number {
+  const hz = positive(values, 'hz', 'a whole number of samples a second');
+  if (hz === undefined) return PROFILE_HZ.default;
+  if (!Number.isInteger(hz) || hz < PROFILE_HZ.min || hz > PROFILE_HZ.max) {
+    throw new UsageError(`--hz must be between ${PROFILE_HZ.min} and ${PROFILE_HZ.max} samples a second, got '${String(values.hz)}'`);
+  }
+  return hz;
 }
 
 export function parseArgs(argv: string[]): Command {
@@ -90,68 +104,73 @@ export function parseArgs(argv: string[]): Command {
   if (cmd === '--version' || cmd === '-v') return { cmd: 'version' };
   switch (cmd) {
     case 'presets': {
-      const { positional, opts } = parseAll(rest, { flags: new Set(['--json']), values: new Set() });
-      if (positional.length) throw new UsageError(`presets takes no arguments, got '${positional[0]}'`);
-      return { cmd: 'presets', json: opts.has('--json') };
+      const { values, positionals, rest: after } = parseOptions(rest, { json: { type: 'boolean' } });
+      const extra = [...positionals, ...(after ?? [])];
+      if (extra.length) throw new UsageError(`presets takes no arguments, got '${extra[0]}'`);
+      return { cmd: 'presets', json: values.json === true };
     }
     case 'run': {
-      const { positional, opts, rest: programArgs } = parseOptions(rest, {
-        flags: new Set(['--json', '--py', '--profile']),
-        values: new Set(['--log', '--interval', '--timeout', '--python', '--hz']),
+      const { values, positionals, rest: programArgs } = parseOptions(rest, {
+        json: { type: 'boolean' },
+        py: { type: 'boolean' },
+        log: { type: 'string' },
+        interval: { type: 'string' },
+        timeout: { type: 'string' },
+        python: { type: 'string' },
+        profile: { type: 'boolean' },
+        hz: { type: 'string' },
       });
-      if (positional.length === 0) throw new UsageError('run needs a preset id or a scenario file');
-      if (positional.length > 1) throw new UsageError(`run takes one scenario, got also '${positional[1]}' (the program's own arguments go after --)`);
-      const interval = number(opts, '--interval', 'a whole number of milliseconds');
-      if (interval !== undefined && (!Number.isInteger(interval) || interval < 50 || interval > 10000)) {
-        throw new UsageError(`--interval must be between 50 and 10000 ms, got '${opts.get('--interval')}'`);
-      }
-      const hz = number(opts, '--hz', 'a whole number of samples a second');
-      if (hz !== undefined && !opts.has('--profile')) throw new UsageError('--hz sets the rate of --profile: add --profile');
-      if (hz !== undefined && (!Number.isInteger(hz) || hz < PROFILE_HZ.min || hz > PROFILE_HZ.max)) {
-        throw new UsageError(`--hz must be between ${PROFILE_HZ.min} and ${PROFILE_HZ.max} samples a second, got '${opts.get('--hz')}'`);
+      if (positionals.length === 0) throw new UsageError('run needs a preset id or a scenario file');
+      if (positionals.length > 1) throw new UsageError(`run takes one scenario, got also '${positionals[1]}' (the program's own arguments go after --)`);
+      const interval = positive(values, 'interval', 'a whole number of milliseconds');
+      if (values.hz !== undefined && values.profile !== true) throw new UsageError('--hz sets the rate of --profile: add --profile');
+      if (interval !== undefined && intervalProblem(interval) !== null) {
+        throw new UsageError(`--${intervalProblem(interval)?.replace(/, got .*$/, '')}, got '${String(values.interval)}'`);
       }
       return {
         cmd: 'run',
-        scenario: positional[0],
-        log: opts.get('--log') as string | undefined,
+        scenario: positionals[0],
+        log: str(values.log),
         interval,
-        timeout: number(opts, '--timeout', 'a positive number of seconds'),
-        json: opts.has('--json'),
-        ...(opts.has('--python') ? { python: opts.get('--python') as string } : {}),
-        ...(opts.has('--py') ? { runtime: 'python' as const } : {}),
-        ...(opts.has('--profile') ? { profile: { hz: hz ?? PROFILE_HZ.default } } : {}),
+        timeout: positive(values, 'timeout', 'a positive number of seconds'),
+        json: values.json === true,
+        ...(values.python !== undefined ? { python: str(values.python) } : {}),
+        ...(values.py === true ? { runtime: 'python' as const } : {}),
+        ...(values.profile === true ? { profile: { hz: profileRate(values) } } : {}),
         args: programArgs ?? [],
       };
     }
     case 'export': {
-      const { positional, opts } = parseAll(rest, { flags: new Set(), values: new Set(['--format', '-o', '--output']) });
-      if (positional.length !== 1) throw new UsageError('export needs exactly one log file');
-      const format = opts.get('--format');
+      const { values, positionals, rest: after } = parseOptions(rest, { format: { type: 'string' }, output: { type: 'string', short: 'o' } });
+      // No program arguments here: after `--` come more files (one named `-x`, say).
+      const files = [...positionals, ...(after ?? [])];
+      if (files.length !== 1) throw new UsageError('export needs exactly one log file');
+      const format = values.format;
       if (format !== 'csv' && format !== 'trace' && format !== 'speedscope') {
-        throw new UsageError(format === undefined ? 'export needs --format csv, trace or speedscope' : `unknown format '${format}' (csv, trace or speedscope)`);
+        throw new UsageError(format === undefined ? 'export needs --format csv, trace or speedscope' : `unknown format '${String(format)}' (csv, trace or speedscope)`);
       }
-      const out = (opts.get('-o') ?? opts.get('--output')) as string | undefined;
-      return { cmd: 'export', log: positional[0], format, out };
+      return { cmd: 'export', log: files[0], format, out: str(values.output) };
     }
     case 'compare': {
-      const { positional, opts } = parseAll(rest, { flags: new Set(['--json']), values: new Set() });
-      if (positional.length !== 2) throw new UsageError(`compare needs two run logs, got ${positional.length}`);
-      return { cmd: 'compare', a: positional[0], b: positional[1], json: opts.has('--json') };
-    }
-    case 'serve': {
-      const { positional, opts } = parseAll(rest, { flags: new Set(), values: new Set(['--port']) });
-      if (positional.length) throw new UsageError(`serve takes no arguments, got '${positional[0]}'`);
-      const raw = opts.get('--port');
-      if (raw === undefined) return { cmd: 'serve' };
-      const port = Number(raw);
-      if (typeof raw !== 'string' || !/^\d+$/.test(raw) || port < 1 || port > 65535) {
-        throw new UsageError(`--port must be a port number (1..65535), got '${raw}'`);
-      }
-      return { cmd: 'serve', port };
+      const { values, positionals, rest: after } = parseOptions(rest, { json: { type: 'boolean' } });
+      const logs = [...positionals, ...(after ?? [])];
+      if (logs.length !== 2) throw new UsageError(`compare needs two run logs, got ${logs.length}`);
+      return { cmd: 'compare', a: logs[0], b: logs[1], json: values.json === true };
     }
     case 'ui':
       if (rest.length) throw new UsageError(`ui takes no arguments, got '${rest[0]}'`);
       return { cmd: 'ui' };
+    case 'serve': {
+      const { values, positionals, rest: after } = parseOptions(rest, { port: { type: 'string' } });
+      const extra = [...positionals, ...(after ?? [])];
+      if (extra.length) throw new UsageError(`serve takes no arguments, got '${extra[0]}'`);
+      const raw = str(values.port);
+      if (raw === undefined) return { cmd: 'serve' };
+      const port = Number(raw);
+      // 0 is "any free port", as servers conventionally read it.
+      if (!/^\d+$/.test(raw) || port > 65535) throw new UsageError(`--port must be a port number (0..65535, 0: any free port), got '${raw}'`);
+      return { cmd: 'serve', port };
+    }
     default:
       throw new UsageError(`unknown command '${cmd}'`);
   }

@@ -43,16 +43,27 @@ export function treeOrder(processes: ProcessInfo[]): { p: ProcessInfo; depth: nu
   return out;
 }
 
+/** CPU time as htop's TIME+ shows it: minutes:seconds.hundredths. */
+export function cpuTime(seconds: number | undefined): string {
+  if (seconds === undefined) return '-';
+  const m = Math.floor(seconds / 60);
+  return `${m}:${(seconds - m * 60).toFixed(2).padStart(5, '0')}`;
+}
+
+/** An exit code, or `?` for one nobody could read (never shown as a success). */
+const exitText = (p: ProcessInfo): string => (p.exitcode === null ? (p.state === 'exited' ? '?' : '') : String(p.exitcode));
+
 export function processTable(processes: ProcessInfo[]): string[] {
   return table(
-    ['PID', 'NAME', 'STATE', 'CPU%', 'RSS', 'EXIT'],
+    ['PID', 'NAME', 'STATE', 'CPU%', 'TIME+', 'RSS', 'EXIT'],
     treeOrder(processes).map(({ p, depth }) => [
       p.pid === null ? '-' : String(p.pid),
       `${'  '.repeat(depth)}${p.name}${p.daemon ? ' (daemon)' : ''}`,
       p.state,
       p.state === 'running' && p.cpu !== null ? p.cpu.toFixed(1) : '-',
+      cpuTime(p.cpuTime),
       p.state === 'running' ? bytes(p.rss) : '-',
-      p.exitcode === null ? (p.state === 'exited' ? '?' : '') : String(p.exitcode),
+      exitText(p),
     ]),
   );
 }
@@ -67,14 +78,16 @@ export function summaryText(s: RunSummary, scenario: string, logPath: string): s
   const withTasks = s.processes.some((p) => p.tasks);
   out.push(
     ...table(
-      ['PID', 'PPID', 'NAME', 'DAEMON', 'EXIT', 'LIFETIME', ...(withTasks ? ['TASKS'] : [])],
+      ['PID', 'PPID', 'NAME', 'DAEMON', 'EXIT', 'LIFETIME', 'CPU TIME', 'PEAK RSS', ...(withTasks ? ['TASKS'] : [])],
       treeOrder(s.processes).map(({ p, depth }) => [
         p.pid === null ? '-' : String(p.pid),
         String(p.ppid),
         `${'  '.repeat(depth)}${p.name}${p.state === 'created' ? ' (never started)' : ''}`,
         p.daemon ? 'yes' : 'no',
-        p.exitcode === null ? '?' : String(p.exitcode),
+        p.state === 'created' ? '-' : (exitText(p) || '?'),
         p.endedAt === null || p.startedAt === null ? '-' : `${((p.endedAt - p.startedAt) / 1000).toFixed(2)} s`,
+        cpuTime(p.cpuTime),
+        p.peakRss === undefined ? '-' : bytes(p.peakRss),
         ...(withTasks ? [p.tasks ? `${p.tasks.done}${p.tasks.failed ? ` (${p.tasks.failed} raised)` : ''}` : ''] : []),
       ]),
     ).map((l) => `  ${l}`),

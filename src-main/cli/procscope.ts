@@ -1,9 +1,12 @@
-// The headless shell: `procscope presets | run | export`. Talks to the engine only through the
-// Session and the run-log modules; bad input is one line on stderr and a non-zero exit.
+// The headless shell: `procscope presets | run | export | serve`. Like the two window shells it
+// drives runs through the Backend (the one implementation of the contract's commands) and reads
+// its pushes; bad input is one line on stderr and a non-zero exit.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunEvent } from '../api.ts';
+import { DEFAULT_INTERVAL_MS } from '../common/interval.ts';
+import { Backend, CommandError } from '../core/backend.ts';
 import { packageRoot } from '../core/paths.ts';
 import { exportCsv } from '../core/runlog/csv.ts';
 import { ExportError } from '../core/runlog/export-file.ts';
@@ -12,9 +15,9 @@ import { NotProfiledError, exportSpeedscope } from '../core/runlog/speedscope.ts
 import { EXPORT_SUFFIX } from '../core/runlog/export-names.ts';
 import { exportTrace } from '../core/runlog/trace.ts';
 import { ScenarioError } from '../core/scenario-loader.ts';
-import { ControlError, Session } from '../core/session.ts';
-import { presetById, presets } from '../presets/catalog.ts';
+import { ControlError } from '../core/session.ts';
 import { findElectron, openWindow } from '../electron/launcher.ts';
+import { presetById, presets } from '../presets/catalog.ts';
 import { startWebShell } from '../web/server.ts';
 import { USAGE, UsageError, parseArgs, type Command } from './args.ts';
 import { compareCommand } from './compare.ts';
@@ -32,8 +35,8 @@ function version(): string {
   return pkg.version;
 }
 
-/** The run in progress, for the handler of a closed stdout. */
-let current: Session | null = null;
+/** The backend of the run in progress, for the handler of a closed stdout. */
+let current: Backend | null = null;
 
 async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number> {
   // The writer appends (a crash can then only tear the last line), so an existing log would get
@@ -57,7 +60,6 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
   };
   const verdict = verdictReaderFor(cmd.scenario);
   const profile = new ProfileSummary();
-  // Registered before start: it sees the run from its first event, as the log does.
   const onEvent = (e: RunEvent) => {
     verdict?.add(e);
     profile.add(e);
@@ -69,45 +71,48 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     else if (e.type === 'output') say(`[${e.pid} ${names.get(e.pid) ?? ''}]${e.stream === 'stderr' ? ' !' : ''} ${e.text}`);
     else if (e.type === 'deadlock') say(`deadlock: ${e.cycle.map((c) => `${c.pid} waits for ${c.lock} held by ${c.holder}`).join('; ')}`);
   };
-  const sayStacks = async (session: Session): Promise<void> => {
-    if (session.info.runtime !== 'python' || cmd.json) return;
-    const stacks = await session.stacks().catch(() => []);
-    if (stacks.length > 0) for (const line of ['', ...stacksText(stacks)]) say(line);
-  };
   // Naming an interpreter asks for Python: for a preset, that is its Python original.
   const runtime = cmd.runtime ?? (cmd.python !== undefined && presetById(cmd.scenario) ? 'python' : undefined);
-  const session = await Session.start({
-    scenario: cmd.scenario,
-    logPath: cmd.log,
-    interval: cmd.interval,
-    timeout: cmd.timeout,
+  const backend: Backend = new Backend({
+    shell: 'cli',
+    settings: { interval: cmd.interval ?? DEFAULT_INTERVAL_MS, python: cmd.python ?? 'python3' },
+    runLog: cmd.log,
     // A Python run stopped from outside (--timeout, Ctrl-C) first says where each process was:
     // what a person stopping a stuck program wants to know.
-    beforeTimeout: sayStacks,
-    python: cmd.python,
-    runtime,
-    args: cmd.args,
-    profile: cmd.profile,
-    onEvent,
+    beforeTimeout: () => sayStacks(),
   });
-  current = session;
+  const sayStacks = async (): Promise<void> => {
+    if (cmd.json || info.runtime !== 'python') return;
+    const stacks = await backend.handle('run.stacks', {}).catch(() => []);
+    if (stacks.length > 0) for (const line of ['', ...stacksText(stacks)]) say(line);
+  };
+  // Subscribed before start: it sees the run from its first event, as the log does.
+  backend.subscribe((m) => {
+    if (m.type === 'events') for (const e of m.events) onEvent(e);
+  });
+  const info = await backend.handle('run.start', {
+    scenario: cmd.scenario,
+    ...(runtime ? { runtime } : {}),
+    ...(cmd.args.length > 0 ? { args: cmd.args } : {}),
+    ...(cmd.timeout !== undefined ? { timeout: cmd.timeout } : {}),
+    ...(cmd.profile ? { profile: cmd.profile } : {}),
+  });
+  current = backend;
+  const done = backend.runDone() as NonNullable<ReturnType<Backend['runDone']>>;
   let interrupted = 0;
   const onSignal = () => {
     interrupted += 1;
-    // A second Ctrl-C does not wait for the grace period.
-    if (interrupted > 1) {
-      session.killNow();
-      process.exit(130);
-    }
-    void sayStacks(session).then(() => session.stop());
+    // A second Ctrl-C does not wait for the grace period (the exit ends the run's processes).
+    if (interrupted > 1) process.exit(130);
+    void sayStacks().then(() => backend.handle('run.stop', {}));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
   if (!cmd.json) {
     let drawn = 0;
-    const draw = () => {
-      const lines = processTable(session.processes());
+    const draw = async () => {
+      const lines = processTable(await backend.handle('process.list', {}));
       let s = drawn ? `\x1b[${drawn}A\x1b[0J` : '';
       for (const l of pending) s += `${l}\n`;
       pending = [];
@@ -115,17 +120,18 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
       drawn = lines.length;
       out.write(s);
     };
-    const timer = live ? setInterval(draw, 250) : null;
-    const summary = await session.done;
+    const timer = live ? setInterval(() => void draw(), 250) : null;
+    const summary = await done;
     if (timer) clearInterval(timer);
-    if (live) draw();
-    const lines = summaryText(summary, cmd.scenario, session.info.logPath);
+    if (live) await draw();
+    const lines = summaryText(summary, cmd.scenario, info.logPath);
     const said = verdictLine(verdict);
     if (said) lines.splice(1, 0, said);
     lines.push(...profile.lines(process.cwd()));
     out.write(`\n${lines.join('\n')}\n`);
   }
-  const { end } = await session.done;
+  const { end } = await done;
+  await backend.dispose();
   if (end.reason === 'finished' && end.exitcode === 0) return 0;
   const why =
     end.reason === 'error'
@@ -150,7 +156,7 @@ async function exportCommand(cmd: Extract<Command, { cmd: 'export' }>): Promise<
     cmd.format === 'csv'
       ? await exportCsv(log, out, progress)
       : cmd.format === 'speedscope'
-        ? await exportSpeedscope(log, out, `procscope@${version()}`, progress)
+        ? await exportSpeedscope(log, out, progress)
         : await exportTrace(log, out, progress);
   if (progress) process.stderr.write('\r\x1b[K');
   const count = 'rows' in result ? `${result.rows} rows` : 'profiles' in result ? `${result.profiles} profiles` : `${result.events} trace events`;
@@ -162,7 +168,8 @@ async function exportCommand(cmd: Extract<Command, { cmd: 'export' }>): Promise<
 /** The window in a browser: serves until Ctrl-C, which stops a running run and closes the server. */
 async function serveCommand(cmd: Extract<Command, { cmd: 'serve' }>): Promise<number> {
   const shell = await startWebShell({ port: cmd.port });
-  // The URL carries the token: it goes to this terminal only, never to a log.
+  // The URL carries the token (and the port, when any free one was asked for): it goes to this
+  // terminal only, never to a log.
   process.stdout.write(`procscope is serving the window at\n\n  ${shell.url}\n\nopen it in a browser on this machine; Ctrl-C stops.\n`);
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -219,7 +226,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (stdoutGone) return; // later writes to the closed pipe fail too
   stdoutGone = true;
   if (err.code !== 'EPIPE') fail(`cannot write to stdout: ${err.message}`);
-  if (current) void current.stop().finally(() => process.exit(141));
+  if (current) void current.dispose().finally(() => process.exit(141));
   else process.exit(141);
 });
 
@@ -230,9 +237,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     // One line, as for every other mistake; the usage is one --help away.
     if (err instanceof UsageError) fail(`${err.message} (see procscope --help)`, 2);
-    if (err instanceof ScenarioError || err instanceof RunLogError || err instanceof ControlError || err instanceof ExportError || err instanceof NotProfiledError) {
-      fail(err.message);
-    }
+    if (err instanceof ScenarioError || err instanceof RunLogError || err instanceof ControlError || err instanceof CommandError || err instanceof ExportError) fail(err.message);
+    if (err instanceof NotProfiledError) fail(err.message);
     const e = err as NodeJS.ErrnoException;
     if (e && (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR')) fail(`${e.message}`);
     // Anything else is our bug: still one line, plus where to look.

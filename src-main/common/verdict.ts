@@ -8,7 +8,7 @@
 
 import type { EndEvent, Lang, LocalizedText, Pid, RunEvent, VerdictSpec } from '../api.ts';
 import { formatDuration } from './duration-text.ts';
-import { signalOfExitcode } from './signal-names.ts';
+import { signalOfExitcode } from './exitcode.ts';
 
 export type { LessonView, VerdictSpec } from '../api.ts';
 

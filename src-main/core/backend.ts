@@ -1,83 +1,45 @@
-// The one implementation of every command of the contract (api.ts `Commands`). Both window shells
-// (Electron's ipcMain and the web server) only carry commands in and pushes out; everything a
-// command does happens here, so the two shells cannot drift apart.
-//
-// Live events. A Session calls its listeners once per event, and a queue benchmark emits ~200k
-// events/s, so events are never forwarded one by one: the listener only appends to an array, and
-// a timer (BATCH_MS) turns what gathered into ONE `events` push. Every live batch carries the
-// run-wide index of its first event (`LiveBatch.start`), which is what makes replays exact.
-//
-// Replays (`run.current`). A page that (re)connects needs the run's events so far, then the live
-// ones, with nothing lost or repeated across the switch. The events so far are read back from the
-// run log, never kept in memory (a long run's log is far larger than what we want to hold):
-//   1. At the request, the subscriber starts HOLDING: live pushes for it are queued, not sent.
-//      Every event already pushed to it was appended to the log before this moment.
-//   2. After a setImmediate the log holds at least those events: the writer flushes at the end of
-//      the turn in which it appended (its setImmediate was queued before ours, and immediates run
-//      in order). We read the log to its end: F events, sent as `replay: true` pushes.
-//   3. The held pushes are then released, minus their events with index < F; later live batches
-//      for this run are cut at F too (a batch pending in the timer may straddle F).
-// The command's result is returned before step 2 starts, so over an ordered channel the page
-// receives the result first, then the replay, then live events: it resets its model on the result.
-//
-// The session's onEvent listener sees a run from its first event (`run`), so live pushes start at
-// index 0: events emitted inside Session.start wait in `pending` for the first batch.
+// The one implementation of every command of the contract (api.ts `Commands`). All three shells
+// (Electron's ipcMain, the web server, the CLI) only carry commands in and pushes out; everything
+// a command does happens here, so the shells cannot drift apart. Pushes and replays are
+// push-hub.ts's, past runs and exports past-runs.ts's, settings settings-store.ts's.
 
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
 import {
   parseCommand,
-  parseRunEvent,
   type ApiError,
   type AppInfo,
   type CommandName,
   type Commands,
   type ControlResult,
-  type EndEvent,
   type ExportFormat,
   type ExportResult,
-  type PastRun,
   type ProcessTarget,
-  type PushMessage,
   type RunEvent,
   type RunInfo,
   type RunStatus,
   type ScenarioSource,
   type Settings,
   SOURCE_MAX_BYTES,
-  isInterpreter,
 } from '../api.ts';
 import { loadPresets, presetById } from '../presets/catalog.ts';
+import { CommandError } from './command-error.ts';
 import { packageRoot, presetsDir, runsDir as defaultRunsDir } from './paths.ts';
-import { exportCsv } from './runlog/csv.ts';
+import { RunsFolder } from './past-runs.ts';
+import { PushHub, REPLAY_BATCH, status, type CurrentRun, type PushListener } from './push-hub.ts';
 import { readRunLog } from './runlog/reader.ts';
-import { tornTailBytes } from './runlog/torn-tail.ts';
-import { EXPORT_SUFFIX } from './runlog/export-names.ts';
-import { exportSpeedscope } from './runlog/speedscope.ts';
-import { exportTrace } from './runlog/trace.ts';
 import { resolveScenario } from './scenario-loader.ts';
-import { Session } from './session.ts';
+import { Session, type RunSummary } from './session.ts';
+import { SettingsStore } from './settings-store.ts';
 
-/** A command the backend refuses: one line, fit to show as it is. */
-export class CommandError extends Error {
-  override name = 'CommandError';
-}
+export { CommandError } from './command-error.ts';
+export { BATCH_MS, LIVE_BATCH_MAX, REPLAY_BATCH, type PushListener } from './push-hub.ts';
 
 /** Errors cross every boundary as data: name and one-line message, never a stack or a live object. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof Error) return { name: err.name || 'Error', message: err.message };
   return { name: 'Error', message: String(err) };
 }
-
-/**
- * Receives pushes. It may return a promise to say "I am congested": replays (which the backend
- * can pace, unlike live events) wait for it before pushing more.
- */
-export type PushListener = (message: PushMessage) => void | Promise<void>;
 
 export interface SaveExportResult {
   savedTo?: string;
@@ -86,11 +48,17 @@ export interface SaveExportResult {
 }
 
 export interface BackendOptions {
-  shell: 'electron' | 'web';
+  shell: AppInfo['shell'];
   /** Where run logs are written and listed; default: paths.ts runsDir(). */
   runsDir?: string;
   /** Default: `<runsDir>/../settings.json`. */
   settingsFile?: string;
+  /** The CLI's: settings given by its flags, never read from or written to the settings file. */
+  settings?: Settings;
+  /** The CLI's --log: where the next run's log goes, instead of a new file of the runs folder. */
+  runLog?: string;
+  /** The CLI's: runs, and is waited for, when a run's timeout ends it (its processes still there). */
+  beforeTimeout?: () => Promise<void>;
   /** Where exports are written before `saveExport` takes them; default: a private temp folder. */
   exportsDir?: string;
   /** Desktop: a native "Open…" dialog. Absent: `scenario.pick` answers `{ path: null }`. */
@@ -103,76 +71,23 @@ export interface BackendOptions {
   saveExport?: (suggestedName: string, tempPath: string) => Promise<SaveExportResult>;
 }
 
-/** Live events are gathered this long before one push carries them all. */
-export const BATCH_MS = 50;
-/** A live push never carries more than this many events (a burst is split). */
-export const LIVE_BATCH_MAX = 20_000;
-/** Events per replay push. */
-export const REPLAY_BATCH = 5_000;
-
-const DEFAULT_SETTINGS: Settings = { interval: 500, python: 'python3' };
-const RUN_ID = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/;
-const HEAD_BYTES = 64 * 1024;
-const TAIL_BYTES = 64 * 1024;
-
-interface LiveBatch {
-  runId: string;
-  /** Run-wide index (0 = the `run` event) of events[0]. */
-  start: number;
-  events: RunEvent[];
-}
-
-type Held = { kind: 'batch'; batch: LiveBatch } | { kind: 'message'; message: PushMessage };
-
-interface Subscriber {
-  listener: PushListener;
-  /** Non-null while a `run.current` replay is being sent to it: live pushes wait here, in order. */
-  held: Held[] | null;
-  /** Bumped by every replay request: a superseded replay stops and leaves the release to the new one. */
-  replayGeneration: number;
-  /** After a replay: events of this run with a smaller index were in the replay, so are not sent again. */
-  skip: { runId: string; index: number } | null;
-}
-
-interface CurrentRun {
-  session: Session;
-  info: RunInfo;
-  end: EndEvent | null;
-  /** Events caught by the listener and not pushed yet. */
-  pending: RunEvent[];
-  /** Run-wide index of pending[0]. */
-  nextIndex: number;
-  timer: NodeJS.Timeout | null;
-  off: () => void;
-}
-
 export class Backend {
-  private readonly shell: 'electron' | 'web';
-  private readonly runs: string;
-  private readonly settingsFile: string;
-  private readonly subs = new Set<Subscriber>();
+  private readonly hub = new PushHub();
+  private readonly runs: RunsFolder;
+  private readonly settings: SettingsStore;
   private run: CurrentRun | null = null;
   private starting = false;
-  private settings: Settings | null = null;
-  private exportsDir: string | null;
-  private readonly ownsExportsDir: boolean;
   private disposed = false;
 
   constructor(private readonly opts: BackendOptions) {
-    this.shell = opts.shell;
-    this.runs = path.resolve(opts.runsDir ?? defaultRunsDir());
-    this.settingsFile = path.resolve(opts.settingsFile ?? path.join(this.runs, '..', 'settings.json'));
-    this.exportsDir = opts.exportsDir ? path.resolve(opts.exportsDir) : null;
-    this.ownsExportsDir = opts.exportsDir === undefined;
+    const runs = path.resolve(opts.runsDir ?? defaultRunsDir());
+    this.runs = new RunsFolder(runs, opts.exportsDir ? path.resolve(opts.exportsDir) : null);
+    this.settings = opts.settings ? new SettingsStore(null, opts.settings) : new SettingsStore(path.resolve(opts.settingsFile ?? path.join(runs, '..', 'settings.json')));
   }
 
   /** Receives every push from now on; returns the unsubscribe function. */
   subscribe(listener: PushListener): () => void {
-    const sub: Subscriber = { listener, held: null, replayGeneration: 0, skip: null };
-    this.subs.add(sub);
-    return () => {
-      this.subs.delete(sub);
-    };
+    return this.hub.subscribe(listener);
   }
 
   /**
@@ -188,6 +103,11 @@ export class Backend {
     return result as Commands[C]['result'];
   }
 
+  /** The current (or last) run's summary once it has ended (the CLI prints it); null before any run. */
+  runDone(): Promise<RunSummary> | null {
+    return this.run?.session.done ?? null;
+  }
+
   /** Stops a running session and lets go of everything this backend holds. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
@@ -199,8 +119,8 @@ export class Backend {
       run.timer = null;
       run.off();
     }
-    this.subs.clear();
-    if (this.ownsExportsDir && this.exportsDir) fs.rmSync(this.exportsDir, { recursive: true, force: true });
+    this.hub.clear();
+    this.runs.dispose(this.opts.exportsDir === undefined);
   }
 
   // ---- commands ---------------------------------------------------------------------------
@@ -219,12 +139,8 @@ export class Backend {
         return this.current(requester);
       case 'process.list':
         return this.run ? this.run.session.processes() : [];
-      case 'run.stacks': {
-        const run = this.run;
-        if (!run) throw new CommandError('there is no run: start one first');
-        if (run.end !== null) throw new CommandError('the run has ended');
-        return run.session.stacks();
-      }
+      case 'run.stacks':
+        return this.live().session.stacks();
       case 'process.start':
       case 'process.terminate':
       case 'process.kill':
@@ -237,7 +153,8 @@ export class Backend {
         return this.control('join', target, timeout);
       }
       case 'runs.list':
-        return this.listRuns();
+        // The log of the run in progress ends mid-write by nature: not a torn tail.
+        return this.runs.list(this.run && this.run.end === null ? this.run.info.runId : null);
       case 'runs.open':
         return this.open((a as { runId: string }).runId, requester);
       case 'run.export': {
@@ -245,9 +162,9 @@ export class Backend {
         return this.exportRun(runId, format, requester);
       }
       case 'settings.get':
-        return { ...this.loadSettings() };
+        return { ...this.settings.get() };
       case 'settings.set':
-        return this.saveSettings(a as Partial<Settings>);
+        return this.settings.set(a as Partial<Settings>);
       case 'scenario.pick':
         return { path: this.opts.pickScenario ? await this.opts.pickScenario() : null };
       case 'scenario.source':
@@ -271,7 +188,7 @@ export class Backend {
     } catch {
       // a packaged app without its package.json still answers
     }
-    return { shell: this.shell, version, platform: process.platform, runsDir: this.runs };
+    return { shell: this.opts.shell, version, platform: process.platform, runsDir: this.runs.dir };
   }
 
   private async start(args: Commands['run.start']['args']): Promise<RunInfo> {
@@ -281,17 +198,22 @@ export class Backend {
     // Until the run record exists, events (the first ones come from inside Session.start) wait here.
     const early: RunEvent[] = [];
     let sink: (e: RunEvent) => void = (e) => early.push(e);
+    const settings = this.settings.get();
+    const beforeTimeout = this.opts.beforeTimeout;
     try {
       session = await Session.start({
         scenario: args.scenario,
-        interval: args.interval ?? this.loadSettings().interval,
+        interval: args.interval ?? settings.interval,
         timeout: args.timeout,
         runtime: args.runtime,
         args: args.args,
         profile: args.profile,
-        python: this.loadSettings().python,
-        runsDir: this.runs,
-        interactive: true,
+        python: settings.python,
+        runsDir: this.runs.dir,
+        logPath: this.opts.runLog,
+        // A window may call members of the program's Process objects; the CLI has no window.
+        interactive: this.opts.shell !== 'cli',
+        beforeTimeout: beforeTimeout ? () => beforeTimeout() : undefined,
         onEvent: (e) => sink(e),
       });
     } finally {
@@ -299,22 +221,14 @@ export class Backend {
     }
     // The previous run's listener is gone already (it detached at its end); only its timer may remain.
     if (this.run?.timer) clearTimeout(this.run.timer);
-    const run: CurrentRun = {
-      session,
-      info: { ...session.info },
-      end: null,
-      pending: early,
-      nextIndex: 0,
-      timer: null,
-      off: () => undefined,
-    };
-    sink = (e) => this.onEvent(run, e);
+    const run: CurrentRun = { session, info: { ...session.info }, end: null, pending: early, nextIndex: 0, timer: null, off: () => undefined };
+    sink = (e) => this.hub.onEvent(run, e);
     run.off = () => {
       sink = () => undefined;
     };
     this.run = run;
-    if (run.pending.length > 0) run.timer = setTimeout(() => this.onTimer(run), BATCH_MS);
-    this.broadcast({ type: 'run', status: this.status(run) });
+    this.hub.arm(run);
+    this.hub.broadcast({ type: 'run', status: status(run) });
     return { ...run.info };
   }
 
@@ -326,129 +240,53 @@ export class Backend {
   }
 
   private current(requester?: PushListener): RunStatus | null {
-    const run = this.run;
-    if (!run) return null;
-    const targets = this.targets(requester);
-    const generations = new Map<Subscriber, number>();
-    for (const sub of targets) {
-      sub.held ??= [];
-      generations.set(sub, ++sub.replayGeneration);
-    }
-    if (targets.length > 0) void this.replayCurrent(run, targets, generations);
-    return this.status(run);
+    return this.run ? this.hub.current(this.run, requester) : null;
   }
 
-  private async control(action: 'start' | 'join' | 'terminate' | 'kill' | 'close', target: ProcessTarget, timeout?: number): Promise<ControlResult> {
+  /** The run still running, or a one-line refusal. */
+  private live(): CurrentRun {
     const run = this.run;
     if (!run) throw new CommandError('there is no run: start one first');
     if (run.end !== null) throw new CommandError('the run has ended');
-    return run.session.control(action, target, timeout);
+    return run;
   }
 
-  private async listRuns(): Promise<PastRun[]> {
-    let names: string[];
-    try {
-      names = await fs.promises.readdir(this.runs);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    const found = await Promise.all(
-      names
-        .filter((n) => n.endsWith('.jsonl') && RUN_ID.test(n.slice(0, -'.jsonl'.length)))
-        .map((n) => this.pastRun(n.slice(0, -'.jsonl'.length))),
-    );
-    const runs = found.filter((r): r is PastRun => r !== null);
-    // Newest first; ISO 8601 UTC strings sort as time does.
-    runs.sort((a, b) => (a.startedAt === b.startedAt ? (a.runId < b.runId ? 1 : -1) : a.startedAt < b.startedAt ? 1 : -1));
-    return runs;
+  private async control(action: 'start' | 'join' | 'terminate' | 'kill' | 'close', target: ProcessTarget, timeout?: number): Promise<ControlResult> {
+    return this.live().session.control(action, target, timeout);
   }
 
-  /** One log's summary from its first line and its last line only: logs can be gigabytes. */
-  private async pastRun(runId: string): Promise<PastRun | null> {
-    const logPath = path.join(this.runs, `${runId}.jsonl`);
-    let handle: fs.promises.FileHandle | null = null;
-    try {
-      const st = await fs.promises.lstat(logPath);
-      if (!st.isFile()) return null;
-      handle = await fs.promises.open(logPath, 'r');
-      const headLen = Math.min(st.size, HEAD_BYTES);
-      const head = Buffer.alloc(headLen);
-      await handle.read(head, 0, headLen, 0);
-      const nl = head.indexOf(0x0a);
-      if (nl === -1) return null;
-      const first = parseRunEvent(JSON.parse(head.subarray(0, nl).toString('utf8')));
-      if (!first.ok || first.event.type !== 'run') return null;
-      let reason: PastRun['reason'] = null;
-      const tailLen = Math.min(st.size, TAIL_BYTES);
-      const tail = Buffer.alloc(tailLen);
-      await handle.read(tail, 0, tailLen, st.size - tailLen);
-      // A log ends with '\n' after its last complete line; anything else is a torn (or live) tail.
-      if (tailLen > 0 && tail[tailLen - 1] === 0x0a) {
-        const prev = tail.lastIndexOf(0x0a, tailLen - 2);
-        if (prev !== -1 || tailLen === st.size) {
-          try {
-            const last = parseRunEvent(JSON.parse(tail.subarray(prev + 1, tailLen - 1).toString('utf8')));
-            if (last.ok && last.event.type === 'end') reason = last.event.reason;
-          } catch {
-            // not JSON: no end line
-          }
-        }
-      }
-      const runtime = first.event.runtime ?? 'typescript';
-      const tornBytes = this.run?.info.runId === runId && this.run.end === null ? 0 : await tornTailBytes(handle, st.size);
-      return { runId, logPath, scenario: first.event.scenario, runtime, startedAt: first.event.startedAt, reason, bytes: st.size, ...(tornBytes > 0 ? { tornBytes } : {}) };
-    } catch {
-      // Unreadable or not a run log: not listed.
-      return null;
-    } finally {
-      await handle?.close();
-    }
-  }
-
+  /** Replays a past run's events as pushes to the page that asked. */
   private async open(runId: string, requester?: PushListener): Promise<{ runId: string; events: number }> {
-    const logPath = await this.logPathOf(runId);
-    const targets = this.targets(requester);
+    const logPath = await this.runs.logPathOf(runId);
+    const targets = this.hub.targets(requester);
     let count = 0;
     let batch: RunEvent[] = [];
     for await (const event of readRunLog(logPath)) {
       batch.push(event);
       count++;
       if (batch.length >= REPLAY_BATCH) {
-        await this.pushReplay(targets, runId, batch);
+        await this.hub.pushReplay(targets, runId, batch);
         batch = [];
       }
     }
-    if (batch.length > 0) await this.pushReplay(targets, runId, batch);
+    if (batch.length > 0) await this.hub.pushReplay(targets, runId, batch);
     return { runId, events: count };
   }
 
   private async exportRun(runId: string, format: ExportFormat, requester?: PushListener): Promise<ExportResult> {
-    const logPath = await this.logPathOf(runId);
-    const dir = await this.exportsFolder();
-    const suggestedName = `${runId}${EXPORT_SUFFIX[format]}`;
-    // Unique, so two exports of one run never share a file; the shell gets the clean name to offer.
-    const tempPath = path.join(dir, `${randomBytes(6).toString('hex')}-${suggestedName}`);
+    await this.runs.logPathOf(runId); // a wrong id is refused before any progress
     const task = `export:${runId}:${format}`;
-    const targets = this.targets(requester);
+    const targets = this.hub.targets(requester);
     let last = -1;
     const progress = (fraction: number) => {
       const f = Math.max(0, Math.min(1, fraction));
       // At most ~100 pushes per export, whatever the size of the log.
       if (f < 1 && f - last < 0.01) return;
       last = f;
-      for (const sub of targets) if (this.subs.has(sub)) void sub.listener({ type: 'progress', task, fraction: f });
+      this.hub.progress(targets, task, f);
     };
     progress(0);
-    try {
-      if (format === 'jsonl') await copyWithProgress(logPath, tempPath, progress);
-      else if (format === 'csv') await exportCsv(logPath, tempPath, progress);
-      else if (format === 'speedscope') await exportSpeedscope(logPath, tempPath, `procscope@${this.appInfo().version}`, progress);
-      else await exportTrace(logPath, tempPath, progress);
-    } catch (err) {
-      await fs.promises.rm(tempPath, { force: true });
-      throw err;
-    }
+    const { tempPath, suggestedName } = await this.runs.export(runId, format, progress);
     progress(1);
     if (!this.opts.saveExport) return { savedTo: tempPath };
     let saved: SaveExportResult;
@@ -464,212 +302,5 @@ export class Backend {
     if (saved.url !== undefined) result.url = saved.url;
     if (saved.cancelled) result.cancelled = true;
     return result;
-  }
-
-  private loadSettings(): Settings {
-    if (this.settings) return this.settings;
-    let stored: unknown = null;
-    try {
-      stored = JSON.parse(fs.readFileSync(this.settingsFile, 'utf8'));
-    } catch {
-      // missing or unreadable: defaults
-    }
-    const s: Settings = { ...DEFAULT_SETTINGS };
-    // Field by field: a hand-edited file with one bad value keeps the others.
-    if (typeof stored === 'object' && stored !== null) {
-      const o = stored as Record<string, unknown>;
-      if (isInterval(o.interval)) s.interval = o.interval as number;
-      if (isInterpreter(o.python)) s.python = o.python;
-    }
-    return (this.settings = s);
-  }
-
-  private async saveSettings(patch: Partial<Settings>): Promise<Settings> {
-    if (patch.interval !== undefined && !isInterval(patch.interval)) {
-      throw new CommandError(`interval must be a whole number of ms between 50 and 10000, got ${JSON.stringify(patch.interval)}`);
-    }
-    if (patch.python !== undefined && !isInterpreter(patch.python)) {
-      throw new CommandError('python must name an interpreter: a command on PATH or a path, without surrounding blanks');
-    }
-    const next: Settings = {
-      ...this.loadSettings(),
-      ...(patch.interval !== undefined ? { interval: patch.interval } : {}),
-      ...(patch.python !== undefined ? { python: patch.python } : {}),
-    };
-    await fs.promises.mkdir(path.dirname(this.settingsFile), { recursive: true });
-    // Written whole and renamed: a crash never leaves half a settings file.
-    const tmp = `${this.settingsFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.promises.writeFile(tmp, `${JSON.stringify(next, null, 2)}\n`);
-    await fs.promises.rename(tmp, this.settingsFile);
-    this.settings = next;
-    return { ...next };
-  }
-
-  // ---- paths ------------------------------------------------------------------------------
-
-  /** The log of `runId`: a regular file directly inside runsDir, or a CommandError. */
-  private async logPathOf(runId: unknown): Promise<string> {
-    if (typeof runId !== 'string' || !RUN_ID.test(runId)) throw new CommandError(`not a run id: ${JSON.stringify(runId)}`);
-    const logPath = path.resolve(this.runs, `${runId}.jsonl`);
-    if (path.dirname(logPath) !== this.runs) throw new CommandError(`not a run id: ${JSON.stringify(runId)}`);
-    let st: fs.Stats;
-    try {
-      st = await fs.promises.lstat(logPath);
-    } catch {
-      throw new CommandError(`no run ${runId} in ${this.runs}`);
-    }
-    // A symlink could point anywhere: only real files of the runs folder are runs.
-    if (!st.isFile()) throw new CommandError(`no run ${runId} in ${this.runs}`);
-    return logPath;
-  }
-
-  private async exportsFolder(): Promise<string> {
-    if (this.exportsDir) {
-      await fs.promises.mkdir(this.exportsDir, { recursive: true });
-      return this.exportsDir;
-    }
-    // Private (0700, unguessable name): a shared /tmp/procscope-exports could be pre-created by someone else.
-    this.exportsDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'procscope-exports-'));
-    return this.exportsDir;
-  }
-
-  // ---- live events ------------------------------------------------------------------------
-
-  /** The session's listener: called once per event, so it only appends. */
-  private onEvent(run: CurrentRun, e: RunEvent): void {
-    run.pending.push(e);
-    if (e.type === 'end') {
-      run.end = e;
-      run.off();
-      if (run.timer) clearTimeout(run.timer);
-      run.timer = null;
-      // The end goes out at once, followed by the status that says so.
-      this.flushLive(run);
-      this.broadcast({ type: 'run', status: this.status(run) });
-      return;
-    }
-    if (run.pending.length >= LIVE_BATCH_MAX) this.flushLive(run);
-    else if (run.timer === null) run.timer = setTimeout(() => this.onTimer(run), BATCH_MS);
-  }
-
-  private onTimer(run: CurrentRun): void {
-    run.timer = null;
-    this.flushLive(run);
-  }
-
-  /** Pushes everything pending as batches. */
-  private flushLive(run: CurrentRun): void {
-    while (run.pending.length > 0) {
-      const events = run.pending.length <= LIVE_BATCH_MAX ? run.pending : run.pending.slice(0, LIVE_BATCH_MAX);
-      run.pending = events === run.pending ? [] : run.pending.slice(LIVE_BATCH_MAX);
-      const batch: LiveBatch = { runId: run.info.runId, start: run.nextIndex, events };
-      run.nextIndex += events.length;
-      for (const sub of this.subs) this.deliver(sub, batch);
-    }
-  }
-
-  private deliver(sub: Subscriber, batch: LiveBatch): void {
-    if (sub.held) {
-      sub.held.push({ kind: 'batch', batch });
-      return;
-    }
-    let events = batch.events;
-    const skip = sub.skip;
-    if (skip && skip.runId === batch.runId) {
-      const cut = skip.index - batch.start;
-      if (cut >= events.length) return;
-      if (cut > 0) events = events.slice(cut);
-      sub.skip = null;
-    }
-    void sub.listener({ type: 'events', runId: batch.runId, events });
-  }
-
-  /** A push every page gets, in order with the live events (held during a replay). */
-  private broadcast(message: PushMessage): void {
-    for (const sub of this.subs) {
-      if (sub.held) sub.held.push({ kind: 'message', message });
-      else void sub.listener(message);
-    }
-  }
-
-  private targets(requester?: PushListener): Subscriber[] {
-    const all = [...this.subs];
-    if (requester === undefined) return all;
-    return all.filter((s) => s.listener === requester);
-  }
-
-  private async replayCurrent(run: CurrentRun, targets: Subscriber[], generations: Map<Subscriber, number>): Promise<void> {
-    const current = () => targets.filter((s) => this.subs.has(s) && s.replayGeneration === generations.get(s));
-    // See the top of the file: after this, the log holds every event already pushed to the targets.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    let count = 0;
-    try {
-      let batch: RunEvent[] = [];
-      for await (const event of readRunLog(run.info.logPath)) {
-        batch.push(event);
-        count++;
-        if (batch.length >= REPLAY_BATCH) {
-          const live = current();
-          if (live.length === 0) return;
-          await this.pushReplay(live, run.info.runId, batch);
-          batch = [];
-        }
-      }
-      const live = current();
-      if (batch.length > 0 && live.length > 0) await this.pushReplay(live, run.info.runId, batch);
-    } catch {
-      // An unreadable log: the page gets what could be read, then the live events.
-    } finally {
-      for (const sub of current()) this.release(sub, run.info.runId, count);
-    }
-  }
-
-  private release(sub: Subscriber, runId: string, replayed: number): void {
-    const held = sub.held ?? [];
-    sub.held = null;
-    sub.skip = { runId, index: replayed };
-    for (const h of held) {
-      if (h.kind === 'batch') this.deliver(sub, h.batch);
-      else void sub.listener(h.message);
-    }
-  }
-
-  private async pushReplay(targets: Subscriber[], runId: string, events: RunEvent[]): Promise<void> {
-    const waits: Promise<void>[] = [];
-    for (const sub of targets) {
-      if (!this.subs.has(sub)) continue;
-      const r = sub.listener({ type: 'events', runId, events, replay: true });
-      if (r) waits.push(r);
-    }
-    if (waits.length > 0) await Promise.all(waits);
-  }
-
-  private status(run: CurrentRun): RunStatus {
-    return { ...run.info, state: run.end === null ? 'running' : 'ended', end: run.end };
-  }
-}
-
-function isInterval(v: unknown): v is number {
-  return Number.isInteger(v) && (v as number) >= 50 && (v as number) <= 10_000;
-}
-
-/** `2025-01-02T03-04-05-678Z-flash-sale-a1b2c3`: sorts by time, names the scenario, never collides. */
-async function copyWithProgress(from: string, to: string, onProgress: (fraction: number) => void): Promise<void> {
-  const size = (await fs.promises.stat(from)).size;
-  let done = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      done += chunk.length;
-      onProgress(size > 0 ? Math.min(1, done / size) : 1);
-      cb(null, chunk);
-    },
-  });
-  const partial = `${to}.partial`;
-  try {
-    await pipeline(fs.createReadStream(from), count, fs.createWriteStream(partial));
-    await fs.promises.rename(partial, to);
-  } catch (err) {
-    await fs.promises.rm(partial, { force: true });
-    throw err;
   }
 }

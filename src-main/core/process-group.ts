@@ -201,8 +201,13 @@ function checkPid(pid: number): void {
  * can run. Returns false when the group was already empty.
  */
 export function killGroupSync(pgid: number): boolean {
+  return signalGroup(pgid, 'SIGKILL');
+}
+
+/** Sends `signal` to every member of group `pgid`; false when the group is empty. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   checkPgid(pgid);
-  return sendSignal(-pgid, 'SIGKILL');
+  return sendSignal(-pgid, signal);
 }
 
 export interface KillGroupOptions {

@@ -3,11 +3,15 @@
 // One tick reads every pid at once, and the next tick is armed only when the previous one has
 // finished (pidusage's README: ticks from setInterval overlap when a read is slow). On Linux we
 // read /proc ourselves (see ProcReader for why); elsewhere pidusage does the reading.
+//
+// Besides the ticks, a process is read once as soon as its pid is known (`first`: its series
+// starts with a real reading, not a zero) and once more as it ends (`last`: an exited process
+// that its parent has not reaped yet still shows its final CPU time in /proc).
 
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { endianness } from 'node:os';
 import pidusage from 'pidusage';
-import { isAlive, isDeadState, parseProcStatBytes } from './process-group.ts';
+import { intervalProblem } from '../common/interval.ts';
+import { ProcReader } from './proc-reader.ts';
+import { isAlive } from './process-group.ts';
 
 export interface ProcessSample {
   pid: number;
@@ -15,6 +19,8 @@ export interface ProcessSample {
   cpu: number;
   /** Resident set size in bytes. */
   rss: number;
+  /** CPU time used so far (user + system), in seconds: htop's TIME+. */
+  cpuTime: number;
 }
 
 /** `auto`: /proc on Linux, pidusage elsewhere. The other two exist for the benchmark and tests. */
@@ -32,25 +38,25 @@ export interface SamplerOptions {
   source?: SampleSource;
 }
 
-export const MIN_INTERVAL_MS = 50;
-export const MAX_INTERVAL_MS = 10_000;
-
-/** Returns `ms` if it is a valid sampling interval, else throws a one-line Error. */
+/** Returns `ms` if it is a valid sampling interval (common/interval.ts), else throws a one-line Error. */
 export function validateInterval(ms: unknown): number {
-  if (typeof ms === 'number' && Number.isInteger(ms) && ms >= MIN_INTERVAL_MS && ms <= MAX_INTERVAL_MS) return ms;
-  const shown = typeof ms === 'string' ? JSON.stringify(ms) : String(ms).replace(/\s+/g, ' ');
-  throw new Error(`interval must be an integer between ${MIN_INTERVAL_MS} and ${MAX_INTERVAL_MS} ms, got ${shown}`);
+  const problem = intervalProblem(ms);
+  if (problem !== null) throw new Error(problem);
+  return ms as number;
 }
 
 /** Readings for the pids that could be read, and what went wrong for the others (not for exited ones). */
-interface ReadResult {
+export interface ReadResult {
   samples: ProcessSample[];
   error?: Error;
 }
 
 /** Reads usage for a batch of pids; pids that have exited are left out, not reported as errors. */
-interface UsageReader {
-  read(pids: number[]): ReadResult | Promise<ReadResult>;
+export interface UsageReader {
+  /** Reads `pids`; `all`: they are every pid still of interest (the others are forgotten). */
+  read(pids: number[], all: boolean): ReadResult | Promise<ReadResult>;
+  /** A process that is ending: read it even as a zombie, then forget it. */
+  readLast(pid: number): ProcessSample | null;
   /** Forgets every pid; the next read of a pid is its first. */
   reset(): void;
 }
@@ -101,6 +107,58 @@ export class Sampler {
     else void this.#inflight.then(() => this.#arm(run, 0));
   }
 
+  /**
+   * Reads `pid` now, outside the ticks (a process just listed: its series starts with a real
+   * reading; one about to exit: its last figures while it can still be read); its sample goes to
+   * onSample like a tick's, at once where the platform reads synchronously (/proc). The next
+   * tick's cpu % counts from it. False when there was nothing to read yet (a process in the middle
+   * of exec() has no memory to show: a zero there would be invented).
+   */
+  readNow(pid: number): boolean {
+    const run = this.#run;
+    const deliver = (r: ReadResult) => {
+      if (run === this.#run && r.samples.length > 0) this.#onSample(r.samples);
+      return r.samples.length > 0;
+    };
+    try {
+      const r = this.#reader.read([pid], false);
+      if (r instanceof Promise) {
+        r.then(deliver, () => undefined);
+        return true;
+      }
+      return deliver(r);
+    } catch {
+      return false; // unreadable: the ticks will say so
+    }
+  }
+
+  /**
+   * Reads `pid` now and gives its sample back instead of to onSample (null where the platform
+   * cannot read synchronously, or the process is gone): for a reading that must be taken at
+   * once and logged later. The next tick's cpu % counts from it.
+   */
+  readSync(pid: number): ProcessSample | null {
+    try {
+      const r = this.#reader.read([pid], false);
+      return r instanceof Promise ? null : (r.samples[0] ?? null);
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Reads `pid` one last time as it ends (an exited process not yet reaped still has its final
+   * CPU time; its memory is gone, so the sample repeats the last resident size read). Null when
+   * it cannot be read any more. Synchronous: the caller logs it before the exit.
+   */
+  last(pid: number): ProcessSample | null {
+    try {
+      return this.#reader.readLast(pid);
+    } catch {
+      return null;
+    }
+  }
+
   /** Stops sampling: no callback fires after this returns and no timer stays armed. Idempotent. */
   stop(): void {
     if (!this.#running) return;
@@ -135,7 +193,7 @@ export class Sampler {
       const pids = [...new Set(this.#pids())].filter((pid) => Number.isInteger(pid) && pid > 0);
       // pids() may have stopped us; reading now would reopen fds that stop() just closed.
       if (run !== this.#run) return;
-      const result = pids.length === 0 ? { samples: [] } : await this.#reader.read(pids);
+      const result = pids.length === 0 ? { samples: [] } : await this.#reader.read(pids, true);
       error = result.error;
       if (run !== this.#run) return;
       this.#onSample(result.samples);
@@ -148,180 +206,6 @@ export class Sampler {
     this.#arm(run, this.#intervalMs);
     if (error !== undefined) this.#onError(error instanceof Error ? error : new Error(String(error)));
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Linux: /proc/<pid>/stat
-
-interface Tracked {
-  /** `/proc/<pid>/stat` kept open between ticks; undefined beyond MAX_KEPT_FDS. */
-  fd: number | undefined;
-  /** With the pid, identifies the process: a reused pid gets a new starttime and a fresh first sample. */
-  starttime: number;
-  ticks: number;
-  /** performance.now() when read */
-  at: number;
-}
-
-/**
- * Keeping an fd open per process saves an open and a close (a procfs path lookup) per pid per
- * tick, half the cost of a tick. Capped so that a run with thousands of processes cannot exhaust
- * a 1024 soft limit on fds; the rest are opened and closed each tick.
- */
-const MAX_KEPT_FDS = 256;
-
-/**
- * Reads `/proc/<pid>/stat` synchronously: one pread on an fd kept open per process, parsed from
- * the bytes. A tick of 200 processes costs about 3 ms of CPU, against 6 to 9 ms for pidusage's
- * procfile path (bench/sampler-cost.mjs), which goes through the libuv thread pool for every file
- * operation and splits every line into strings. The event loop is blocked for those ~3 ms, which
- * is less than one frame of the UI it feeds. We also avoid its traps: pidusage.clear() forgets the fds it
- * keeps without closing them, and after a pid is reused pidusage keeps reading the dead process's
- * fd (ESRCH) for as long as the pid is asked for.
- *
- * An fd of /proc/<pid>/stat stays bound to the process it was opened for: once that process is
- * reaped, reads fail with ESRCH, and we reopen the path in case the pid now names another process.
- * Only the pids of the last tick are tracked, so nothing grows over a long run; reset() (on stop)
- * closes every fd.
- */
-class ProcReader implements UsageReader {
-  #tracked = new Map<number, Tracked>();
-  readonly #clockTicks: number;
-  readonly #pageSize: number;
-  /** Big enough for a stat line (under 1.2 KB); the kernel renders all of it on the first read. */
-  readonly #buf = Buffer.allocUnsafe(4096);
-
-  constructor() {
-    ({ clockTicks: this.#clockTicks, pageSize: this.#pageSize } = readAuxv());
-  }
-
-  read(pids: number[]): ReadResult {
-    const samples: ProcessSample[] = [];
-    const failures: string[] = [];
-    const next = new Map<number, Tracked>();
-    let kept = 0;
-    let uptimeMs: number | undefined;
-    for (const pid of pids) {
-      const prev = this.#tracked.get(pid);
-      this.#tracked.delete(pid);
-      const got = this.#readStat(pid, prev?.fd, failures);
-      if (got === undefined) continue;
-      const stat = parseProcStatBytes(this.#buf, got.n);
-      // A zombie: it exited and has nothing to measure; its exit is reported elsewhere.
-      if (stat === null || isDeadState(stat.state)) {
-        closeSync(got.fd);
-        continue;
-      }
-      let fd: number | undefined = got.fd;
-      const at = performance.now();
-      const ticks = stat.utime + stat.stime;
-      let cpu: number;
-      if (prev !== undefined && prev.starttime === stat.starttime) {
-        cpu = at > prev.at ? (((ticks - prev.ticks) * 1000) / this.#clockTicks / (at - prev.at)) * 100 : 0;
-      } else {
-        // First sample: the average since the process started, like pidusage's `ps` path.
-        uptimeMs ??= readUptimeMs();
-        const lifeMs = uptimeMs - (stat.starttime * 1000) / this.#clockTicks;
-        cpu = lifeMs > 0 ? ((ticks * 1000) / this.#clockTicks / lifeMs) * 100 : 0;
-      }
-      samples.push({ pid, cpu, rss: stat.rssPages * this.#pageSize });
-      if (kept < MAX_KEPT_FDS) kept++;
-      else {
-        closeSync(fd);
-        fd = undefined;
-      }
-      next.set(pid, { fd, starttime: stat.starttime, ticks, at });
-    }
-    // Pids no longer listed: their process exited, or the caller stopped caring.
-    this.#closeAll();
-    this.#tracked = next;
-    return failures.length > 0 ? { samples, error: new Error(`cannot read /proc for ${failures.join(', ')}`) } : { samples };
-  }
-
-  reset(): void {
-    this.#closeAll();
-  }
-
-  #closeAll(): void {
-    for (const { fd } of this.#tracked.values()) if (fd !== undefined) closeSync(fd);
-    this.#tracked.clear();
-  }
-
-  /** Reads the stat of `pid` into the buffer, through `fd` when it still works; undefined when the process is gone. */
-  #readStat(pid: number, fd: number | undefined, failures: string[]): { fd: number; n: number } | undefined {
-    if (fd !== undefined) {
-      const n = this.#pread(fd, pid, failures);
-      if (n >= 0) return { fd, n };
-      closeSync(fd); // bound to a process that was reaped; the pid may name a new one now
-    }
-    const fresh = openStat(pid, failures);
-    if (fresh === undefined) return undefined;
-    const n = this.#pread(fresh, pid, failures);
-    if (n >= 0) return { fd: fresh, n };
-    closeSync(fresh);
-    return undefined;
-  }
-
-  /** Bytes read, or -1 when the process is gone (or could not be read: then `failures` says why). */
-  #pread(fd: number, pid: number, failures: string[]): number {
-    try {
-      return readSync(fd, this.#buf, 0, this.#buf.length, 0);
-    } catch (e) {
-      if (errnoOf(e) !== 'ESRCH') failures.push(`${pid} (${(e as Error).message})`);
-      return -1;
-    }
-  }
-}
-
-function openStat(pid: number, failures: string[]): number | undefined {
-  try {
-    return openSync(`/proc/${pid}/stat`, 'r');
-  } catch (e) {
-    // ENOENT: reaped. Anything else (EMFILE…) is worth telling.
-    if (errnoOf(e) !== 'ENOENT' && errnoOf(e) !== 'ESRCH') failures.push(`${pid} (${(e as Error).message})`);
-    return undefined;
-  }
-}
-
-function errnoOf(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null ? (e as NodeJS.ErrnoException).code : undefined;
-}
-
-function readUptimeMs(): number {
-  return parseFloat(readFileSync('/proc/uptime', 'latin1')) * 1000;
-}
-
-const AT_NULL = 0;
-const AT_PAGESZ = 6;
-const AT_CLKTCK = 17;
-
-/**
- * Clock ticks per second and page size, from the auxiliary vector the kernel gave this process:
- * pidusage spawns `getconf` twice for them. Pages are 16 or 64 KiB on some arm64 kernels, so
- * 4096 is only the fallback.
- */
-function readAuxv(): { clockTicks: number; pageSize: number } {
-  const found = { clockTicks: 100, pageSize: 4096 };
-  try {
-    const buf = readFileSync('/proc/self/auxv');
-    const le = endianness() === 'LE';
-    // auxv is pairs of unsigned longs: 4 bytes on the 32-bit builds of Node (armv7l), else 8.
-    const word = process.arch === 'arm' || process.arch === 'ia32' ? 4 : 8;
-    const at = (off: number): number =>
-      word === 4
-        ? le ? buf.readUInt32LE(off) : buf.readUInt32BE(off)
-        : Number(le ? buf.readBigUInt64LE(off) : buf.readBigUInt64BE(off));
-    for (let off = 0; off + 2 * word <= buf.length; off += 2 * word) {
-      const key = at(off);
-      const value = at(off + word);
-      if (key === AT_CLKTCK && value > 0) found.clockTicks = value;
-      if (key === AT_PAGESZ && value > 0) found.pageSize = value;
-      if (key === AT_NULL) break; // ends the vector
-    }
-  } catch {
-    // no /proc/self/auxv (unusual sandbox): keep the defaults
-  }
-  return found;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -363,9 +247,14 @@ class PidusageReader implements UsageReader {
     const samples: ProcessSample[] = [];
     for (const pid of pids) {
       const s = stats[pid];
-      if (s) samples.push({ pid, cpu: s.cpu, rss: s.memory });
+      if (s) samples.push({ pid, cpu: s.cpu, rss: s.memory, cpuTime: s.ctime / 1000 });
     }
     return { samples, error };
+  }
+
+  /** pidusage cannot read a process that has exited: its last tick's figures stand. */
+  readLast(): null {
+    return null;
   }
 
   reset(): void {

@@ -91,12 +91,16 @@ export async function boot(): Promise<void> {
       client.flush();
     });
   };
-  client.send({ k: 'hello', pid: process.pid, ppid: process.ppid, name: self.name, daemon: self.daemon });
+  // A child names the Process object it is and how much of its parent's reports come before it
+  // (see protocol.ts): it is listed at this hello, after what its parent said first.
+  client.send({ k: 'hello', pid: process.pid, ppid: process.ppid, name: self.name, daemon: self.daemon, ...(spec ? { handle: spec.handle, after: spec.after } : {}) });
   // Before the exit handler below: the last samples go out before the bye.
   startProfiler(client);
   captureOutput(client);
   process.on('exit', (code) => {
-    client.send({ k: 'bye', exitcode: code });
+    // What it used, from itself: once its parent reaps it, nobody else can read it.
+    const { userCPUTime, systemCPUTime, maxRSS } = process.resourceUsage();
+    client.send({ k: 'bye', exitcode: code, cpu: (userCPUTime + systemCPUTime) / 1e6, maxrss: maxRSS * 1024 });
     client.flushSync();
   });
   let exitcode = 0;

@@ -22,6 +22,14 @@ type Reply = Extract<DownMessage, { k: 'ok' } | { k: 'fail' }>;
 
 const FLUSH_BYTES = 64 * 1024;
 
+/** What takes the broker's recalls: leased queue items (queue.ts), lent locks (lock.ts). */
+const recalls: { queue?: (client: BrokerClient, id: string) => void; lock?: (client: BrokerClient, id: string) => void } = {};
+
+/** Sets who answers the broker's recalls of leased items (`queue`) or of lent locks (`lock`). */
+export function onRecall(kind: 'queue' | 'lock', handle: (client: BrokerClient, id: string) => void): void {
+  recalls[kind] = handle;
+}
+
 export class BrokerClient {
   private readonly socket: net.Socket;
   private readonly decoder = new FrameDecoder();
@@ -31,10 +39,11 @@ export class BrokerClient {
   private nextRid: Rid = 1;
   private readonly waiting = new Map<Rid, (reply: Reply) => void>();
   private closed = false;
-  /** Called when the broker asks for leased queue items back. */
-  onRecall: (queue: string) => void = () => {};
-  /** Called when the broker wants a lent lock back. */
-  onLockRecall: (lock: string) => void = () => {};
+  /**
+   * Messages written so far, the hello included: the monitor counts what it reads the same way,
+   * so a child started now can say how much of ours must be read before it (its hello's `after`).
+   */
+  sent = 0;
   /** Called when the person at the window calls a member of one of our Process objects. */
   onControl: (msg: Extract<DownMessage, { k: 'ctl' }>) => void = () => {};
   /** Called once if the monitor goes away: queues and locks live there, so nothing can go on. */
@@ -112,6 +121,7 @@ export class BrokerClient {
     const frames = this.outbox.map((m) => encodeFrame(m, Codec.V8));
     this.outbox = [];
     this.outboxBytes = 0;
+    this.sent += frames.length;
     this.socket.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
   }
 
@@ -146,6 +156,7 @@ export class BrokerClient {
   flushSync(): void {
     if (this.outbox.length === 0 || this.closed) return;
     const buf = Buffer.concat(this.outbox.map((m) => encodeFrame(m, Codec.V8)));
+    this.sent += this.outbox.length;
     this.outbox = [];
     this.outboxBytes = 0;
     const fd = (this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
@@ -171,7 +182,7 @@ export class BrokerClient {
       return;
     }
     if (m.k === 'recall') {
-      this.onRecall(m.q);
+      recalls.queue?.(this, m.q);
       return;
     }
     if (m.k === 'ctl') {
@@ -179,7 +190,7 @@ export class BrokerClient {
       return;
     }
     if (m.k === 'lrecall') {
-      this.onLockRecall(m.l);
+      recalls.lock?.(this, m.l);
       return;
     }
     if (m.k === 'stk') {

@@ -7,10 +7,11 @@
 // loop pays one round trip per handoff instead of one per acquire, and every acquire and release
 // is still in the log. Like Python's semaphores, this is not first-come-first-served.
 
-import { broker, type BrokerClient } from './connection.ts';
+import { broker, onRecall, type BrokerClient } from './connection.ts';
 import { newObjectId, runNow } from './context.ts';
 import { ValueError } from './errors.ts';
-import { HANDLE, registerReviver, type HandleRef, type Shareable } from './marshal.ts';
+import { loopTurned, sinceLoopTurned, turnEventLoop } from './event-loop.ts';
+import { HANDLE, registerReviver, reviving, type HandleRef, type Shareable } from './marshal.ts';
 import { watchOwnLockWait } from './stuck-lock.ts';
 import { waitBegin, waitEnd } from './waits.ts';
 
@@ -52,14 +53,6 @@ function local(id: string): LocalLock {
 
 /** A loop on a lent lock resolves in microtasks only: let the event loop turn this often (ms). */
 const LEND_TURN_MS = 2;
-let turnedAt = 0;
-
-async function turnEventLoop(): Promise<void> {
-  // Two immediates: the first may run before this turn's I/O poll (where a recall would arrive).
-  await new Promise((resolve) => setImmediate(resolve));
-  await new Promise((resolve) => setImmediate(resolve));
-  turnedAt = performance.now();
-}
 
 /** Reports an operation on a lent lock, folded into the batch already queued when possible. */
 function record(client: BrokerClient, l: string, op: 'q' | 'a' | 'r' | 't'): void {
@@ -94,41 +87,35 @@ function giveBack(client: BrokerClient, l: string, st: LocalLock): void {
   client.flush();
 }
 
-let recallInstalled = false;
-
-function installRecall(client: BrokerClient): void {
-  if (recallInstalled) return;
-  recallInstalled = true;
-  client.onLockRecall = (l) => {
-    const st = locals.get(l);
-    if (!st || !st.lent || st.recalled) return;
-    st.recalled = true;
-    st.deadline = st.since + QUANTUM_MS;
-    if (st.held) {
-      client.send({ k: 'lheld', l });
-      client.flush();
-    } else if (performance.now() >= st.deadline) {
-      giveBack(client, l, st);
-    } else {
-      // Free now, but the quantum is not over: say nothing yet (it is not held, so no wait on it
-      // may count toward a deadlock); at the deadline it goes back unless taken again meanwhile.
-      st.answerOwed = true;
-      st.timer = setTimeout(() => {
-        st.timer = null;
-        if (st.lent && !st.held) giveBack(client, l, st);
-      }, st.deadline - performance.now());
-    }
-  };
-}
-
-let revivingId: string | null = null;
+// Another process asks for the lock: it goes back now, at the end of the quantum, or at the release.
+onRecall('lock', (client, l) => {
+  const st = locals.get(l);
+  if (!st || !st.lent || st.recalled) return;
+  st.recalled = true;
+  st.deadline = st.since + QUANTUM_MS;
+  if (st.held) {
+    client.send({ k: 'lheld', l });
+    client.flush();
+  } else if (performance.now() >= st.deadline) {
+    giveBack(client, l, st);
+  } else {
+    // Free now, but the quantum is not over: say nothing yet (it is not held, so no wait on it
+    // may count toward a deadlock); at the deadline it goes back unless taken again meanwhile.
+    st.answerOwed = true;
+    st.timer = setTimeout(() => {
+      st.timer = null;
+      if (st.lent && !st.held) giveBack(client, l, st);
+    }, st.deadline - performance.now());
+  }
+});
 
 export class Lock implements Shareable {
   readonly #id: string;
 
   constructor() {
-    if (revivingId !== null) {
-      this.#id = revivingId;
+    const ref = reviving();
+    if (ref) {
+      this.#id = ref.id;
       return;
     }
     this.#id = newObjectId('lock');
@@ -143,15 +130,6 @@ export class Lock implements Shareable {
     return { kind: 'lock', id: this.#id };
   }
 
-  static revive(ref: HandleRef): Lock {
-    revivingId = ref.id;
-    try {
-      return new Lock();
-    } finally {
-      revivingId = null;
-    }
-  }
-
   /** Resolves true once held; false if non-blocking and busy, or when the timeout passes. */
   async acquire(block: boolean | AcquireOptions = true, timeout?: number | null): Promise<boolean> {
     const opts: AcquireOptions = typeof block === 'object' && block !== null ? block : { block, timeout };
@@ -159,9 +137,8 @@ export class Lock implements Shareable {
     const t = b ? (opts.timeout ?? null) : null;
     const l = this.#id;
     const client = broker();
-    installRecall(client);
     const st = local(l);
-    if (st.lent && performance.now() - turnedAt > LEND_TURN_MS) await turnEventLoop();
+    if (st.lent && sinceLoopTurned() > LEND_TURN_MS) await turnEventLoop();
     if (st.lent && inQuantum(st)) {
       record(client, l, 'q');
       if (!st.held) {
@@ -204,7 +181,7 @@ export class Lock implements Shareable {
     const wait = b ? waitBegin('acquire', { obj: l }) : null;
     const reply = await client.request((rid) => ({ k: 'acq', rid, l, block: b, timeout: t !== null && t < 0 ? null : t }));
     if (wait) waitEnd(wait, reply.k !== 'ok', reply.waited === true);
-    turnedAt = performance.now();
+    loopTurned();
     if (reply.k === 'ok') {
       st.held = true;
       if (reply.lend) {
@@ -268,4 +245,4 @@ export class Lock implements Shareable {
   }
 }
 
-registerReviver('lock', (ref) => Lock.revive(ref));
+registerReviver('lock', () => new Lock());

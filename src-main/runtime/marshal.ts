@@ -17,10 +17,31 @@ export interface Shareable {
 }
 
 const MARK = '__procscope_handle__';
-const revivers = new Map<HandleRef['kind'], (ref: HandleRef) => unknown>();
+const revivers = new Map<HandleRef['kind'], () => unknown>();
+let revivingRef: HandleRef | null = null;
 
-export function registerReviver(kind: HandleRef['kind'], revive: (ref: HandleRef) => unknown): void {
-  revivers.set(kind, revive);
+/**
+ * How a child makes its handle to an object that crossed to it: `make` runs the class's own
+ * constructor, which sees `reviving()` and then creates nothing, only names the existing object.
+ */
+export function registerReviver(kind: HandleRef['kind'], make: () => unknown): void {
+  revivers.set(kind, make);
+}
+
+/** The handle being revived while a constructor runs for it (see registerReviver), else null. */
+export function reviving(): HandleRef | null {
+  return revivingRef;
+}
+
+function revive(ref: HandleRef): unknown {
+  const make = revivers.get(ref.kind);
+  if (!make) throw new Error(`cannot revive a ${ref.kind} handle`);
+  revivingRef = ref;
+  try {
+    return make();
+  } finally {
+    revivingRef = null;
+  }
 }
 
 function isPlainObject(v: object): boolean {
@@ -63,10 +84,7 @@ function reviveHandles(v: unknown, seen: Set<object>): unknown {
   if (typeof v !== 'object' || v === null || seen.has(v)) return v;
   seen.add(v);
   if (isPlainObject(v) && MARK in v) {
-    const ref = (v as Record<string, HandleRef>)[MARK];
-    const revive = revivers.get(ref.kind);
-    if (!revive) throw new Error(`cannot revive a ${ref.kind} handle`);
-    return revive(ref);
+    return revive((v as Record<string, HandleRef>)[MARK]);
   }
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = reviveHandles(v[i], seen);

@@ -6,12 +6,15 @@ import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { serialize } from 'node:v8';
-import { ENV_ROLE } from '../protocol.ts';
+import { exitcodeName, exitcodeOf } from '../common/exitcode.ts';
 import { broker } from './connection.ts';
 import { exportNameOf, nextIdentity, scenario, self } from './context.ts';
 import { AssertionError, PicklingError, ValueError } from './errors.ts';
 import { marshal } from './marshal.ts';
 import { waitBegin, waitEnd } from './waits.ts';
+import { dropSpare, takeSpare } from './spares.ts';
+
+export { prewarm } from './spares.ts';
 
 export type Target = (...args: never[]) => unknown;
 
@@ -33,6 +36,13 @@ export interface ChildSpec {
   name: string;
   daemon: boolean;
   identity: number[];
+  /** The Process object in the parent that this process is (its hello says so). */
+  handle: string;
+  /**
+   * Messages the parent had sent when it started this process: the monitor lists the child only
+   * once it has read that many from the parent (the exit of the sibling it joined comes first).
+   */
+  after: number;
   /** The parent's working directory and environment at start(): a spare was spawned earlier. */
   cwd?: string;
   env?: Record<string, string | undefined>;
@@ -40,93 +50,6 @@ export interface ChildSpec {
 
 /** Functions the runtime itself runs in children (Pool workers), addressed as `builtin:<name>`. */
 export const builtinTargets = new Map<string, Target>();
-
-const CHILD_ENTRY = new URL('./child.mjs', import.meta.url);
-
-/**
- * A spare: a Node process spawned ahead of time that has booted the runtime and now blocks
- * reading fd 3 for the spec of the process it is to become (a forkserver, without fork). A
- * cold Node start costs more than Python's spawn; a spare makes start() pay it in advance.
- * It is nobody until assigned: it has not connected to the broker, so the run does not list it,
- * and it exits when this process does (its fd 3 reads end-of-file).
- */
-let spare: ChildProcess | null = null;
-/** Children spawned that have not yet said they booted (one byte on fd 3, see boot.ts). */
-const booting = new Set<ChildProcess>();
-/** A start() took the spare: a new one is due once no child of ours is booting. */
-let spareDue = false;
-/** This process is exiting: no spare any more. */
-let sparesDone = false;
-
-function spawnChild(): ChildProcess {
-  // Loaded at the first spawn: most processes of a run never start one (pool workers, leaf
-  // targets), and loading child_process is ~1.5 ms of CPU in every process that imports it.
-  const { spawn } = process.getBuiltinModule('node:child_process');
-  const child = spawn(process.execPath, [...process.execArgv, CHILD_ENTRY.pathname], {
-    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
-    env: { ...process.env, [ENV_ROLE]: 'child' },
-  });
-  child.once('error', () => {});
-  // No pipe when the spawn failed at once (too many open files): start() reports the missing pid.
-  const pipe = child.stdio[3] as Socket | null | undefined;
-  if (!pipe) return child;
-  // The child may die before reading its spec (its exit says so): no error may reach us.
-  pipe.on('error', () => {});
-  booting.add(child);
-  const booted = () => {
-    pipe.off('data', booted);
-    if (booting.delete(child)) refill();
-  };
-  pipe.on('data', booted);
-  child.once('exit', booted);
-  return child;
-}
-
-function dead(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-/** The spare becomes the new child; a new spare follows once nothing else is booting. */
-function takeSpare(): ChildProcess {
-  const child = spare && !dead(spare) ? spare : spawnChild();
-  spare = null;
-  spareDue = true;
-  refill();
-  return child;
-}
-
-/**
- * Spawns the spare that is due, unless a child of ours is still booting. A sequential
- * start()/join() loop takes a spare that has booted, so the next one starts at once; a burst of
- * start() calls (a Pool's workers) takes spares still booting, and a new spare booting beside
- * them on a busy machine would only slow down the children the program is waiting for.
- */
-function refill(): void {
-  if (!spareDue || spare || sparesDone || booting.size > 0) return;
-  spareDue = false;
-  spare = spawnChild();
-  idle(spare);
-}
-
-/** An unassigned spare must not keep this process alive. */
-function idle(child: ChildProcess): void {
-  child.unref();
-  (child.stdio[3] as Socket | null | undefined)?.unref();
-}
-
-/** Spawns a spare now (the main process does so at boot: most mains start children). */
-export function prewarm(): void {
-  if (spare || self.daemon || sparesDone) return;
-  spare = spawnChild();
-  idle(spare);
-}
-
-/** Ends the spare: this process is about to exit. */
-export function dropSpare(): void {
-  sparesDone = true;
-  spare?.kill();
-  spare = null;
-}
 
 /** Process objects of this process that are not closed, by handle: what the window may control. */
 const registry = new Map<string, Process>();
@@ -168,19 +91,6 @@ const children = new Set<Process>();
 type State = 'initial' | 'started' | 'closed';
 
 let reviving = false;
-
-function exitcodeOf(code: number | null, signal: NodeJS.Signals | null): number {
-  if (code !== null) return code;
-  const num = signal ? constants.signals[signal] : undefined;
-  return num ? -num : 1;
-}
-
-/** Python's `_exitcode_to_name`: -15 reads `-SIGTERM`. */
-function signalName(exitcode: number): string | null {
-  if (exitcode >= 0) return null;
-  const entry = Object.entries(constants.signals).find(([, n]) => n === -exitcode);
-  return entry ? `-${entry[0]}` : null;
-}
 
 function describe(fn: unknown): string {
   return typeof fn === 'function' && fn.name ? `'${fn.name}'` : 'an anonymous function';
@@ -304,14 +214,14 @@ export class Process {
     }
     child.ref();
     const pipe = child.stdio[3] as Socket;
-    pipe.end(serialize({ ...spec, cwd: process.cwd(), env: { ...process.env } } satisfies ChildSpec));
+    pipe.end(serialize({ ...spec, after: client.sent, cwd: process.cwd(), env: { ...process.env } } satisfies ChildSpec));
     this.#child = child;
     this.#pid = child.pid;
     this.#state = 'started';
     children.add(this);
     this.#exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        this.#exitcode = exitcodeOf(code, signal);
+        this.#exitcode = exitcodeOf(code, signal, constants.signals);
         if (!client.isClosed) client.send({ k: 'exited', pid: child.pid as number, exitcode: this.#exitcode });
         resolve();
       });
@@ -384,7 +294,7 @@ export class Process {
     else if (this.#exitcode === null) status = 'started';
     else {
       status = 'stopped';
-      exitcode = signalName(this.#exitcode) ?? String(this.#exitcode);
+      exitcode = exitcodeName(this.#exitcode, constants.signals);
     }
     const info = [this.constructor.name || 'Process', `name='${this.#name}'`];
     // Python shows the pid while it has a Popen: from start() until close().
@@ -408,7 +318,7 @@ export class Process {
   }
 
   /** Like pickling by reference: the child must be able to find the class and target by name. */
-  #spec(): ChildSpec {
+  #spec(): Omit<ChildSpec, 'after'> {
     const ctor = this.constructor as typeof Process;
     let cls: string | null = null;
     if (ctor !== Process && !isBuiltinClass(ctor)) {
@@ -441,6 +351,7 @@ export class Process {
         name: this.#name,
         daemon: this.#daemon,
         identity: this.#identity,
+        handle: this.#handle,
       };
     } catch (err) {
       throw new PicklingError(

@@ -6,10 +6,11 @@
 
 import { unpackItems } from '../protocol.ts';
 import { decodeItem, encodeItem } from './item-codec.ts';
-import { broker, type BrokerClient } from './connection.ts';
+import { broker, onRecall, type BrokerClient } from './connection.ts';
 import { newObjectId } from './context.ts';
 import { Empty, Full, ValueError } from './errors.ts';
-import { HANDLE, registerReviver, type HandleRef, type Shareable } from './marshal.ts';
+import { loopTurned, sinceLoopTurned, turnEventLoop } from './event-loop.ts';
+import { HANDLE, registerReviver, reviving, type HandleRef, type Shareable } from './marshal.ts';
 import { waitBegin, waitEnd } from './waits.ts';
 
 export interface WaitOptions {
@@ -27,16 +28,6 @@ const BACKLOG_LIMIT = 1024 * 1024;
 
 /** Longest (ms) a consumer served from its lease goes without letting its event loop turn. */
 const LEASE_TURN_MS = 5;
-
-/** When this process's event loop last turned, as far as its queue gets can tell. */
-let turnedAt = 0;
-
-/** Two immediates: the first may run in the check phase of the current turn, before any I/O poll. */
-async function turnEventLoop(): Promise<void> {
-  await new Promise((resolve) => setImmediate(resolve));
-  await new Promise((resolve) => setImmediate(resolve));
-  turnedAt = performance.now();
-}
 
 interface Lease {
   items: Uint8Array[];
@@ -77,19 +68,15 @@ function prefetch(client: BrokerClient, q: string): void {
 
 /** Leased items per queue id, shared by every handle of that queue in this process. */
 const leases = new Map<string, Lease>();
-let recallInstalled = false;
 
-function installRecall(client: BrokerClient): void {
-  if (recallInstalled) return;
-  recallInstalled = true;
-  client.onRecall = (q) => {
-    const lease = leases.get(q);
-    const n = lease ? lease.items.length - lease.head : 0;
-    leases.delete(q);
-    client.send({ k: 'ret', q, n });
-    client.flush();
-  };
-}
+// Another consumer needs the items: what is left of the lease goes back.
+onRecall('queue', (client, q) => {
+  const lease = leases.get(q);
+  const n = lease ? lease.items.length - lease.head : 0;
+  leases.delete(q);
+  client.send({ k: 'ret', q, n });
+  client.flush();
+});
 
 function waitArgs(block: boolean | WaitOptions | undefined, timeout: number | null | undefined): {
   block: boolean;
@@ -105,23 +92,19 @@ function waitArgs(block: boolean | WaitOptions | undefined, timeout: number | nu
 /** Runtime-internal (Pool workers): a blocking get of exactly one item, never a lease. */
 export let takeOne: <T>(queue: Queue<T>) => Promise<T>;
 
-/** Set while `revive` builds a handle for an existing queue: the constructor then creates nothing. */
-let revivingId: string | null = null;
-
 export class Queue<T = unknown> implements Shareable {
   readonly #id: string;
   readonly #maxsize: number;
 
   constructor(maxsize = 0) {
-    this.#maxsize = maxsize > 0 ? Math.floor(maxsize) : 0;
-    if (revivingId !== null) {
-      this.#id = revivingId;
+    const ref = reviving();
+    this.#maxsize = ref ? (ref.maxsize ?? 0) : maxsize > 0 ? Math.floor(maxsize) : 0;
+    if (ref) {
+      this.#id = ref.id;
       return;
     }
     this.#id = newObjectId('queue');
-    const client = broker();
-    installRecall(client);
-    client.send({ k: 'qnew', q: this.#id, maxsize: this.#maxsize });
+    broker().send({ k: 'qnew', q: this.#id, maxsize: this.#maxsize });
   }
 
   /** The broker's id of this queue, as it appears in the run log. */
@@ -135,15 +118,6 @@ export class Queue<T = unknown> implements Shareable {
 
   [HANDLE](): HandleRef {
     return { kind: 'queue', id: this.#id, maxsize: this.#maxsize };
-  }
-
-  static revive(ref: HandleRef): Queue {
-    revivingId = ref.id;
-    try {
-      return new Queue(ref.maxsize ?? 0);
-    } finally {
-      revivingId = null;
-    }
   }
 
   async put(obj: T, block?: boolean | WaitOptions, timeout?: number | null): Promise<void> {
@@ -177,9 +151,8 @@ export class Queue<T = unknown> implements Shareable {
   async #get(w: { block: boolean; timeout: number | null }, max: number): Promise<T> {
     const q = this.#id;
     const client = broker();
-    installRecall(client);
     let lease = leases.get(q);
-    if (lease && lease.head < lease.items.length && performance.now() - turnedAt > LEASE_TURN_MS) {
+    if (lease && lease.head < lease.items.length && sinceLoopTurned() > LEASE_TURN_MS) {
       // Gets served from a lease resolve in microtasks, so a consumer that computes between gets
       // never lets its event loop turn: its acks and prints would wait for the whole lease, and so
       // would a recall (another consumer waiting for these very items). Let it turn now and then;
@@ -214,7 +187,7 @@ export class Queue<T = unknown> implements Shareable {
       max,
     }));
     if (wait) waitEnd(wait, reply.k === 'fail', reply.waited === true);
-    turnedAt = performance.now();
+    loopTurned();
     if (reply.k === 'fail') {
       if (reply.why === 'Empty' || reply.why === 'Timeout') throw new Empty();
       throw new Error(reply.message ?? 'queue get failed');
@@ -266,4 +239,4 @@ export class Queue<T = unknown> implements Shareable {
   cancelJoinThread(): void {}
 }
 
-registerReviver('queue', (ref) => Queue.revive(ref));
+registerReviver('queue', () => new Queue());

@@ -1,6 +1,8 @@
 // Pure display helpers: numbers, sizes, durations and values the way a Python learner expects to
 // read them. No DOM, no state: unit-tested in test/unit/renderer-ui.
 
+import { signalOfExitcode as signalName } from '../../src-main/common/exitcode.ts';
+
 /** Bytes in binary units, one decimal from KiB up ("56.8 MiB"); `—` for null. */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
@@ -108,22 +110,13 @@ export function pyRepr(v: unknown): string {
   return String(v);
 }
 
-const SIGNALS: Record<number, string> = {
-  1: 'SIGHUP',
-  2: 'SIGINT',
-  3: 'SIGQUIT',
-  6: 'SIGABRT',
-  9: 'SIGKILL',
-  11: 'SIGSEGV',
-  13: 'SIGPIPE',
-  14: 'SIGALRM',
-  15: 'SIGTERM',
-};
-
-/** Python's exitcode -N means "killed by signal N": the signal's name, or null for other codes. */
+/**
+ * Python's exitcode -N means "killed by signal N": the signal's name (the common tier's table),
+ * `signal N` for one it does not name, or null for other codes.
+ */
 export function signalOfExitcode(exitcode: number | null | undefined): string | null {
   if (exitcode === null || exitcode === undefined || exitcode >= 0) return null;
-  return SIGNALS[-exitcode] ?? `signal ${-exitcode}`;
+  return signalName(exitcode) ?? `signal ${-exitcode}`;
 }
 
 /** The last path segment of a scenario path, for either separator. */
@@ -132,11 +125,7 @@ export function baseName(path: string): string {
   return parts[parts.length - 1] || path;
 }
 
-/** Clamps a sampling interval to the range the engine accepts (50..10000 ms), as an integer. */
-export function clampInterval(ms: number): number {
-  if (!Number.isFinite(ms)) return 500;
-  return Math.min(10_000, Math.max(50, Math.round(ms)));
-}
+export { clampInterval } from '../../src-main/common/interval.ts';
 
 /**
  * Parses the join timeout a person typed: empty means "no timeout" (wait, as join() does);

@@ -369,7 +369,7 @@ describe('Backend: past runs', () => {
 
 describe('Backend: settings, presets, app', () => {
   it('settings are validated, persisted, and read back by a new backend', async () => {
-    expect(await backend.handle('settings.get', {})).toEqual({ interval: 500, python: 'python3' });
+    expect(await backend.handle('settings.get', {})).toEqual({ interval: 100, python: 'python3' });
     expect(await backend.handle('settings.set', { interval: 250 })).toEqual({ interval: 250, python: 'python3' });
     expect(JSON.parse(fs.readFileSync(settingsFile, 'utf8'))).toEqual({ interval: 250, python: 'python3' });
     for (const bad of [20, 10_001, 12.5, '300', null]) {
@@ -389,7 +389,7 @@ describe('Backend: settings, presets, app', () => {
 
     fs.writeFileSync(path.join(home, 'broken.json'), '{"interval": "fast"');
     const broken = new Backend({ shell: 'web', runsDir, settingsFile: path.join(home, 'broken.json') });
-    expect(await broken.handle('settings.get', {}), 'a damaged file gives the defaults').toEqual({ interval: 500, python: 'python3' });
+    expect(await broken.handle('settings.get', {}), 'a damaged file gives the defaults').toEqual({ interval: 100, python: 'python3' });
     await broken.dispose();
   });
 

@@ -157,7 +157,7 @@ describe(`profiler and wait sites, Python (${python})`, () => {
     expect(data.frames.filter((f) => f[1].includes('procscope_shim') || f[1].endsWith('sitecustomize.py'))).toEqual([]);
     // Its speedscope export opens in speedscope: valid by the published schema.
     const out = path.join(path.dirname(file), 'burn.speedscope.json');
-    await exportSpeedscope(r.session.info.logPath, out, 'procscope@test');
+    await exportSpeedscope(r.session.info.logPath, out, undefined, 'procscope@test');
     const validate = new Ajv().compile(JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/speedscope/file-format-schema.json'), 'utf8')) as object);
     expect(validate(JSON.parse(fs.readFileSync(out, 'utf8'))), JSON.stringify(validate.errors)).toBe(true);
   });

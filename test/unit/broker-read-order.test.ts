@@ -6,60 +6,59 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RunEvent, UnstampedEvent } from '../../src-main/api.ts';
 import { Broker, type BrokerHost } from '../../src-main/core/broker/server.ts';
 
-// A Python child is listed once the monitor has read what its parent sent before starting it
-// (the exit of the sibling it just joined travels on the parent's connection, the child's hello
-// on its own). The child's hello says how many messages that was (`after`); the broker tells the
-// session when that many are read from the parent, or the parent is gone. Real sockets, a real
-// broker.
+// The broker's sequencer (core/broker/sequencer.ts) on real sockets: each process's messages are
+// handled in the order it sent them, and two facts that travel on another connection wait for
+// what they follow. A child's hello (`after`: how many messages its parent had sent when it
+// started it) is handled after that many of the parent's, and after the siblings started before
+// it; a parent's report of a child's exit is handled after everything the child sent.
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-read-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
-
-type Hello = { pid: number; after: number | undefined };
+/** Pids a test has declared dead (the kernel's word, for made-up pids). */
+const dead = new Set<number>();
 
 async function broker() {
   const events: (RunEvent | UnstampedEvent)[] = [];
-  const hellos: Hello[] = [];
+  /** What the broker handed over, in order: `hello <pid>`, `<pid>: <line>`, `exit <pid>`, `gone <pid>`. */
+  const seen: string[] = [];
   const listeners: (() => void)[] = [];
-  const changed = () => listeners.splice(0).forEach((l) => l());
-  const gone = new Set<number>();
-  const exits: number[] = [];
+  const note = (s: string) => {
+    seen.push(s);
+    listeners.splice(0).forEach((l) => l());
+  };
   const host: BrokerHost = {
     emit: (e) => {
       events.push(e);
-      changed();
+      if (e.type === 'output') note(`${e.pid}: ${e.text}`);
+      else if (e.type === 'warning') note(`warning: ${e.message}`);
     },
-    emitAt: (e) => events.push(e),
-    hello: (pid, _ppid, _name, _daemon, _handle, after) => {
-      hellos.push({ pid, after });
-      changed();
+    emitStamped: (e) => events.push(e),
+    hello: (pid) => {
+      note(`hello ${pid}`);
       return true;
     },
     created: () => {},
     spawned: () => {},
     closed: () => {},
-    exited: (pid) => {
-      exits.push(pid);
-      changed();
-    },
+    exited: (pid, _code, reporter) => note(`${reporter === 'self' ? 'bye' : 'exit'} ${pid}`),
     fatal: () => {},
     task: () => {},
-    disconnected: (pid) => {
-      gone.add(pid);
-      changed();
-    },
+    drained: (pid) => note(`gone ${pid}`),
+    // Made-up pids: alive unless a test says one died.
+    alive: (pid) => !dead.has(pid),
+    vanished: (pid) => note(`vanished ${pid}`),
     now: () => 0,
   };
   const b = new Broker(path.join(dir, `b${++n}.sock`), host);
   await b.listen();
-  /** Resolves once `ok()` holds, looked at after each thing the broker reports. */
+  /** Resolves once `ok()` holds, looked at after each thing the broker hands over. */
   const until = (ok: () => boolean): Promise<void> =>
     new Promise((resolve) => {
       const look = () => (ok() ? resolve() : listeners.push(look));
       look();
     });
-  return { b, events, hellos, gone, exits, until };
+  return { b, events, seen, until };
 }
 
 function frame(body: unknown): Buffer {
@@ -70,122 +69,186 @@ function frame(body: unknown): Buffer {
   return Buffer.concat([head, json]);
 }
 
+/** Hangs up every socket, then closes the broker. */
+async function closeAll(b: Broker, ...socks: net.Socket[]): Promise<void> {
+  for (const s of socks) s.destroy();
+  await b.close();
+}
+
 async function connect(b: Broker): Promise<net.Socket> {
   const sock = net.createConnection(b.socketPath);
   await new Promise<void>((resolve) => sock.once('connect', resolve));
   return sock;
 }
 
+const hello = (pid: number, ppid: number, after?: number) => frame({ k: 'hello', pid, ppid, name: `p${pid}`, daemon: false, ...(after === undefined ? {} : { after }) });
 const line = (text: string) => frame({ k: 'out', s: 0, text: `${text}\n` });
-const outputs = (events: (RunEvent | UnstampedEvent)[]) => events.filter((e) => e.type === 'output').length;
+const spawned = (pid: number) => frame({ k: 'spawned', pid, name: `p${pid}`, daemon: false });
 
-describe('broker: reading a connection up to a count', () => {
-  it('calls back once that many messages of the parent are handled, the hello included', async () => {
-    const { b, events, hellos, until } = await broker();
+describe("the sequencer: a child's hello", () => {
+  it("is handled once its parent's first `after` messages are, the hello included", async () => {
+    const { b, seen, until } = await broker();
     const parent = await connect(b);
-    parent.write(frame({ k: 'hello', pid: 500, ppid: 1, name: 'MainProcess', daemon: false }));
-    await until(() => hellos.length === 1);
-    expect(hellos[0]).toEqual({ pid: 500, after: undefined });
-
-    const calls: string[] = [];
-    b.whenRead(500, 3, () => calls.push('3'));
-    b.whenRead(500, 1, () => calls.push('1: already read'));
-    expect(calls).toEqual(['1: already read']);
-
-    parent.write(line('a'));
-    await until(() => outputs(events) === 1);
-    expect(calls, 'two of three read').toEqual(['1: already read']);
-    parent.write(line('b'));
-    await until(() => outputs(events) === 2);
-    expect(calls).toEqual(['1: already read', '3']);
-
-    // A child's hello carries the count; the host gets it.
+    parent.write(hello(500, 1));
+    await until(() => seen.includes('hello 500'));
+    // The child speaks first: its parent had sent three messages when it started it.
     const child = await connect(b);
-    child.end(frame({ k: 'hello', pid: 501, ppid: 500, name: 'Process-1', daemon: false, after: 3 }));
-    await until(() => hellos.length === 2);
-    expect(hellos[1]).toEqual({ pid: 501, after: 3 });
-    parent.destroy();
-    await b.close();
+    child.write(Buffer.concat([hello(501, 500, 3), line('child speaks')]));
+    parent.write(line('a'));
+    await until(() => seen.includes('500: a'));
+    expect(seen, 'two of three read: the child waits').toEqual(['hello 500', '500: a']);
+    parent.write(line('b'));
+    await until(() => seen.includes('501: child speaks'));
+    expect(seen).toEqual(['hello 500', '500: a', '500: b', 'hello 501', '501: child speaks']);
+    await closeAll(b, parent, child);
   });
 
-  it('calls back when the parent is gone before sending that many, and at once for a pid not connected', async () => {
-    const { b, hellos, gone, until } = await broker();
+  it('waits no longer once the parent is gone, and not at all when the parent is not connected', async () => {
+    const { b, seen, until } = await broker();
     const parent = await connect(b);
-    parent.write(frame({ k: 'hello', pid: 600, ppid: 1, name: 'MainProcess', daemon: false }));
-    await until(() => hellos.length === 1);
-    const calls: string[] = [];
-    b.whenRead(600, 50, () => calls.push('parent gone'));
-    b.whenRead(999, 5, () => calls.push('not connected'));
-    expect(calls).toEqual(['not connected']);
+    parent.write(hello(600, 1));
+    await until(() => seen.includes('hello 600'));
+    const child = await connect(b);
+    child.write(hello(601, 600, 50));
+    const orphan = await connect(b);
+    orphan.write(hello(602, 999, 5));
+    await until(() => seen.includes('hello 602'));
+    expect(seen, 'a parent that is not connected holds nothing back').not.toContain('hello 601');
     parent.end();
-    await until(() => gone.has(600));
-    expect(calls).toEqual(['not connected', 'parent gone']);
-    await b.close();
+    await until(() => seen.includes('hello 601'));
+    expect(seen.indexOf('gone 600')).toBeLessThan(seen.indexOf('hello 601'));
+    await closeAll(b, child, orphan);
+  });
+
+  it('is handled after the siblings its parent started before it, whichever connects first', async () => {
+    const { b, seen, until } = await broker();
+    const parent = await connect(b);
+    // hello, then two children started one after the other (each `spawned` right after its start).
+    parent.write(Buffer.concat([hello(700, 1), spawned(701), spawned(702)]));
+    await until(() => seen.includes('hello 700'));
+    const second = await connect(b);
+    second.write(Buffer.concat([hello(702, 700, 2), line('second')]));
+    const first = await connect(b);
+    first.write(Buffer.concat([hello(701, 700, 1), line('first')]));
+    await until(() => seen.includes('702: second'));
+    expect(seen.filter((s) => s.startsWith('hello'))).toEqual(['hello 700', 'hello 701', 'hello 702']);
+    await closeAll(b, parent, first, second);
+  });
+
+  it('does not wait for an older sibling that died before it connected: that one is listed in its place', async () => {
+    const { b, seen, until } = await broker();
+    dead.add(711);
+    const parent = await connect(b);
+    parent.write(Buffer.concat([hello(710, 1), spawned(711), spawned(712)]));
+    await until(() => seen.includes('hello 710'));
+    const second = await connect(b);
+    second.write(Buffer.concat([hello(712, 710, 2), line('second')]));
+    await until(() => seen.includes('712: second'));
+    expect(seen).toEqual(['hello 710', 'vanished 711', 'hello 712', '712: second']);
+    await closeAll(b, parent, second);
   });
 
   it.each([
     ['negative', -1],
     ['fractional', 1.5],
     ['text', '3'],
-  ])('refuses a hello whose count is %s', async (_what, after) => {
-    const { b, events, hellos, until } = await broker();
+  ])('is refused when its count is %s', async (_what, after) => {
+    const { b, events, seen, until } = await broker();
     const child = await connect(b);
     child.write(frame({ k: 'hello', pid: 700, ppid: 1, name: 'x', daemon: false, after }));
     await until(() => events.some((e) => e.type === 'warning'));
-    expect(hellos).toEqual([]);
+    expect(seen.filter((s) => s.startsWith('hello'))).toEqual([]);
     expect(events.find((e) => e.type === 'warning')).toMatchObject({ message: expect.stringMatching(/malformed message/) });
-    child.destroy();
-    await b.close();
+    await closeAll(b, child);
   });
 });
 
-describe("broker: a parent's messages after it saw a child exit", () => {
-  const texts = (events: (RunEvent | UnstampedEvent)[]) => events.flatMap((e) => (e.type === 'output' ? [`${e.pid}: ${e.text}`] : []));
+describe("the sequencer: a parent's messages after it saw a child exit", () => {
+  const texts = (seen: string[]) => seen.filter((s) => /^\d+: /.test(s));
 
   it("wait until the child's connection is read to the end (the lock it released, the item it put)", async () => {
-    const { b, events, hellos, exits, until } = await broker();
+    const { b, seen, until } = await broker();
     const parent = await connect(b);
-    parent.write(frame({ k: 'hello', pid: 800, ppid: 1, name: 'MainProcess', daemon: false }));
+    parent.write(hello(800, 1));
     const child = await connect(b);
-    child.write(frame({ k: 'hello', pid: 801, ppid: 800, name: 'Process-1', daemon: false }));
-    await until(() => hellos.length === 2);
+    child.write(hello(801, 800));
+    await until(() => seen.includes('hello 801'));
 
     // One chunk: the exit report and what the parent did next.
     parent.write(Buffer.concat([frame({ k: 'exited', pid: 801, exitcode: 0 }), line('after join')]));
-    await until(() => exits.includes(801));
-    expect(texts(events), 'held back while the child is still being read').toEqual([]);
+    child.write(line('still talking'));
+    await until(() => seen.includes('801: still talking'));
+    expect(seen, 'the exit is held back while the child is still being read').not.toContain('exit 801');
 
     child.end(line('last words'));
-    await until(() => texts(events).length === 2);
-    expect(texts(events)).toEqual(['801: last words', '800: after join']);
-    parent.destroy();
-    await b.close();
+    await until(() => seen.includes('800: after join'));
+    expect(seen.slice(seen.indexOf('801: last words'))).toEqual(['801: last words', 'gone 801', 'exit 801', '800: after join']);
+    await closeAll(b, parent);
   });
 
   it('wait a bounded time for a child whose connection stays open, and are all handled if the parent goes first', async () => {
-    const { b, events, hellos, exits, until } = await broker();
+    const { b, seen, until } = await broker();
     const parent = await connect(b);
-    parent.write(frame({ k: 'hello', pid: 900, ppid: 1, name: 'MainProcess', daemon: false }));
+    parent.write(hello(900, 1));
     const child = await connect(b);
-    child.write(frame({ k: 'hello', pid: 901, ppid: 900, name: 'Process-1', daemon: false }));
-    await until(() => hellos.length === 2);
+    child.write(hello(901, 900));
+    await until(() => seen.includes('hello 901'));
 
     parent.write(Buffer.concat([frame({ k: 'exited', pid: 901, exitcode: 0 }), line('one')]));
-    await until(() => exits.includes(901));
-    expect(texts(events)).toEqual([]);
     // The child never hangs up: the parent goes on after a while.
-    await until(() => texts(events).length === 1);
-    expect(texts(events)).toEqual(['900: one']);
+    await until(() => texts(seen).length === 1);
+    expect(texts(seen)).toEqual(['900: one']);
 
     // Waiting again, and the parent closes meanwhile: what it sent is still handled, in order.
     const other = await connect(b);
-    other.write(frame({ k: 'hello', pid: 902, ppid: 900, name: 'Process-2', daemon: false }));
-    await until(() => hellos.length === 3);
+    other.write(hello(902, 900));
+    await until(() => seen.includes('hello 902'));
     parent.end(Buffer.concat([frame({ k: 'exited', pid: 902, exitcode: 0 }), line('two'), line('three')]));
-    await until(() => texts(events).length === 3);
-    expect(texts(events)).toEqual(['900: one', '900: two', '900: three']);
-    child.destroy();
-    other.destroy();
+    await until(() => texts(seen).length === 3);
+    expect(texts(seen)).toEqual(['900: one', '900: two', '900: three']);
+    await closeAll(b, child, other);
+  });
+
+  it('go on after one turn when the child never connected', async () => {
+    const { b, seen, until } = await broker();
+    const parent = await connect(b);
+    parent.write(Buffer.concat([hello(950, 1), frame({ k: 'exited', pid: 951, exitcode: -9 }), line('next')]));
+    await until(() => seen.includes('950: next'));
+    expect(seen).toEqual(['hello 950', 'exit 951', '950: next']);
+    await closeAll(b, parent);
+  });
+});
+
+describe('the broker: one bad message costs nothing but itself', () => {
+  it('skips a message it cannot take, says so naming the process, and reads the connection on', async () => {
+    const { b, seen, until } = await broker();
+    const p = await connect(b);
+    p.write(
+      Buffer.concat([
+        hello(1000, 1),
+        line('before'),
+        frame({ k: 'exited', pid: 1001, exitcode: 'some text' }),
+        Buffer.concat([Buffer.from([6, 0, 0, 0, 1]), Buffer.from('{nope')]),
+        line('after'),
+      ]),
+    );
+    await until(() => seen.includes('1000: after'));
+    expect(seen).toEqual([
+      'hello 1000',
+      '1000: before',
+      'warning: skipped a bad message from pid 1000: malformed message ("exited")',
+      expect.stringMatching(/^warning: skipped a bad message from pid 1000: unreadable message: /),
+      '1000: after',
+    ]);
+    await closeAll(b, p);
+  });
+
+  it('drops a connection whose frames cannot be read any more, after what it sent before', async () => {
+    const { b, seen, until } = await broker();
+    const p = await connect(b);
+    p.write(Buffer.concat([hello(1100, 1), line('before'), Buffer.from([0xff, 0xff, 0xff, 0xff, 1]), line('never')]));
+    await until(() => seen.includes('gone 1100'));
+    expect(seen).toEqual(['hello 1100', '1100: before', expect.stringMatching(/^warning: broker dropped a connection from pid 1100: unreadable message: bad frame length/), 'gone 1100']);
     await b.close();
   });
 });

@@ -1,5 +1,6 @@
 // The dependency rule of docs/DESIGN (shared/DESIGN.md): renderer -> api.ts (types only) <- shells
-// -> core -> protocol.ts <- runtime. Nothing points the other way.
+// -> core -> protocol.ts <- runtime. Nothing points the other way. Under all of them, common/:
+// pure rules that the engine and the renderer share (spans, names, ranges), importing nothing.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -50,9 +51,22 @@ function violations(dir: string, rule: (imp: Import, target: string | null) => s
 
 describe('dependency rule', () => {
   it('finds the imports it checks (the checker itself works)', () => {
-    const sessionImports = imports(path.join(root, 'src-main/core/session.ts')).map((i) => i.spec);
-    expect(sessionImports).toContain('../api.ts');
-    expect(sessionImports).toContain('node:child_process');
+    const rootImports = imports(path.join(root, 'src-main/core/root/runner.ts')).map((i) => i.spec);
+    expect(rootImports).toContain('../../api.ts');
+    expect(rootImports).toContain('node:child_process');
+    const typeOnly = imports(path.join(root, 'src-main/common/lock-spans.ts')).find((i) => i.spec === '../api.ts');
+    expect(typeOnly?.typeOnly, 'an `import type` is told apart').toBe(true);
+  });
+
+  it('common/ imports nothing but common/ and, as types, the api contract', () => {
+    expect(files('src-main/common').length, 'common/ has files to check').toBeGreaterThan(0);
+    expect(
+      violations('src-main/common', (imp, target) => {
+        if (target === null) return 'common/ is pure: no node, electron, DOM or packages';
+        if (target === 'src-main/api.ts') return imp.typeOnly ? null : 'common/ imports the api contract as types only';
+        return target.startsWith('src-main/common/') ? null : 'common/ imports only common/';
+      }),
+    ).toEqual([]);
   });
 
   it('core never imports electron, the runtime, a shell or the renderer', () => {
@@ -66,45 +80,32 @@ describe('dependency rule', () => {
     ).toEqual([]);
   });
 
-  it('the runtime imports nothing of core, api or the shells: only protocol.ts', () => {
+  it('the runtime imports nothing of core, api or the shells: only protocol.ts and common/', () => {
     expect(
       violations('src-main/runtime', (imp, target) => {
         if (imp.spec === 'electron') return 'runtime runs in scenario processes, never in electron';
-        if (target && target.startsWith('src-main/') && !target.startsWith('src-main/runtime/') && target !== 'src-main/protocol.ts') {
-          return 'runtime may share only protocol.ts with the monitor';
+        if (target && target.startsWith('src-main/') && !/^src-main\/(runtime|common)\//.test(target) && target !== 'src-main/protocol.ts') {
+          return 'runtime may share only protocol.ts and common/ with the monitor';
         }
         return null;
       }),
     ).toEqual([]);
   });
 
-  it('common is pure: types from api.ts, other common files, and nothing else (no node, no DOM, no packages)', () => {
-    expect(files('src-main/common').length, 'the common tier has files to check').toBeGreaterThan(0);
-    expect(
-      violations('src-main/common', (imp, target) => {
-        if (target === 'src-main/api.ts') return imp.typeOnly ? null : 'common imports the api contract as types only (import type)';
-        if (target?.startsWith('src-main/common/')) return null;
-        return 'common runs in the engine and the renderer alike: it may import only api.ts types and other common files';
-      }),
-    ).toEqual([]);
-  });
-
-  it('protocol.ts and api.ts depend on nothing of ours', () => {
+  it('protocol.ts and api.ts depend on nothing of ours but common/', () => {
     for (const f of ['src-main/protocol.ts', 'src-main/api.ts']) {
-      const own = imports(path.join(root, f)).filter((i) => i.spec.startsWith('.'));
+      const own = imports(path.join(root, f)).filter((i) => i.spec.startsWith('.') && !i.spec.startsWith('./common/'));
       expect(own, f).toEqual([]);
     }
     const apiNode = imports(path.join(root, 'src-main/api.ts')).filter((i) => i.spec.startsWith('node:'));
     expect(apiNode, 'api.ts is shared with the renderer: no node imports').toEqual([]);
   });
 
-  it('the renderer sees only the api contract, as types, and the pure common tier, never node or electron', () => {
+  it('the renderer sees only the api contract, as types, and common/, never node or electron', () => {
     expect(
       violations('src-renderer', (imp, target) => {
         if (imp.spec.startsWith('node:') || imp.spec === 'electron') return 'the renderer has no Node or Electron';
-        // The common tier is pure (checked above): verdicts and compare rows are computed once, for the engine and the window alike.
-        if (target?.startsWith('src-main/common/')) return null;
-        if (target && target.startsWith('src-main/')) {
+        if (target && target.startsWith('src-main/') && !target.startsWith('src-main/common/')) {
           if (target !== 'src-main/api.ts') return 'the renderer may only import src-main/api.ts and src-main/common/';
           if (!imp.typeOnly) return 'the renderer imports the api contract as types only (import type)';
         }

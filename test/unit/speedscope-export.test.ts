@@ -85,7 +85,7 @@ describe('speedscope export', () => {
   it('is valid by speedscope’s published schema', async () => {
     const log = writeLog('burn.jsonl', profiledRun());
     const out = path.join(dir, 'burn.speedscope.json');
-    const result = await exportSpeedscope(log, out, 'procscope@test');
+    const result = await exportSpeedscope(log, out, undefined, 'procscope@test');
     const file = JSON.parse(fs.readFileSync(out, 'utf8')) as SpeedscopeFile;
     const ok = validate(file);
     expect(validate.errors ?? [], 'schema errors').toEqual([]);
@@ -126,7 +126,7 @@ describe('speedscope export', () => {
   it('refuses a log without samples, in one line', async () => {
     const log = writeLog('plain.jsonl', [profiledRun()[0], { t: 3, type: 'end', reason: 'finished', exitcode: 0 }]);
     const out = path.join(dir, 'plain.speedscope.json');
-    await expect(exportSpeedscope(log, out, 'procscope@test')).rejects.toThrow(NotProfiledError);
+    await expect(exportSpeedscope(log, out, undefined, 'procscope@test')).rejects.toThrow(NotProfiledError);
     expect(fs.existsSync(out)).toBe(false);
   });
 });

@@ -6,16 +6,17 @@
 // a stream costs one round trip per batch. When a second consumer appears, outstanding leases
 // are recalled and no new ones are granted: with several consumers every get is one item.
 
-import type { Rid, WaitFailure } from '../../protocol.ts';
+import type { Rid } from '../../protocol.ts';
 import { Fifo } from './fifo.ts';
-import type { Emit, Peer } from './peer.ts';
+import type { Peer } from './peer.ts';
+import type { QueueCount, QueueCounts } from './queue-count.ts';
 
 interface Getter {
   peer: Peer;
   rid: Rid;
   max: number;
   timer: NodeJS.Timeout | null;
-  /** It waited in the list (a reply says so: the runtime reports the wait). */
+  /** It waited in the line: the answer says so (the runtime reports the wait, runtime/waits.ts). */
   parked?: boolean;
 }
 
@@ -34,39 +35,55 @@ class BrokerQueue {
   readonly putters = new Fifo<Putter>();
   readonly consumers = new Set<Peer>();
   readonly recalled = new Set<Peer>();
-  puts = 0;
-  gets = 0;
-  peak = 0;
 
   constructor(
     readonly id: string,
     readonly maxsize: number,
+    /** Its puts and gets, as logged. */
+    readonly count: QueueCount,
   ) {}
 
+  /** Items in the queue plus items leased and not yet got: puts minus gets. */
   get depth(): number {
-    return this.items.length + this.leased;
+    return this.count.count;
   }
 }
 
-export interface QueueFigures {
-  queue: string;
-  maxsize: number;
-  puts: number;
-  gets: number;
-  depth: number;
-  peak: number;
+/**
+ * A getter or putter that cannot be served now waits in `line`, and fails when its timeout
+ * passes; one that may not block fails at once.
+ */
+function wait<W extends { timer: NodeJS.Timeout | null; parked?: boolean }>(
+  line: Fifo<W>,
+  w: W,
+  block: boolean,
+  timeout: number | null,
+  fail: (waited: boolean) => void,
+): void {
+  if (!block) return fail(false);
+  if (timeout !== null) {
+    w.timer = setTimeout(() => {
+      line.remove((x) => x === w);
+      fail(true);
+    }, timeout * 1000);
+  }
+  w.parked = true;
+  line.push(w);
 }
+
+/** What an answer adds when its request waited in a line. */
+const waitedFlag = (waited: boolean | undefined) => (waited ? { waited: true } : {});
 
 export class QueueTable {
   private readonly queues = new Map<string, BrokerQueue>();
 
-  constructor(private readonly emit: Emit) {}
+  constructor(private readonly counts: QueueCounts) {}
 
   create(peer: Peer, id: string, maxsize: number): void {
     if (this.queues.has(id)) return;
-    const q = new BrokerQueue(id, Math.max(0, maxsize));
+    const q = new BrokerQueue(id, Math.max(0, maxsize), this.counts.ensure(id));
     this.queues.set(id, q);
-    this.emit({ t: 0, type: 'queue', queue: id, op: 'create', pid: peer.pid, depth: 0, maxsize: q.maxsize });
+    this.counts.created(peer, q.count, q.maxsize);
   }
 
   private find(peer: Peer, id: string, rid?: Rid): BrokerQueue | null {
@@ -80,19 +97,7 @@ export class QueueTable {
     if (!q) return;
     if (q.maxsize > 0 && (q.depth >= q.maxsize || q.putters.length > 0)) {
       if (rid === undefined) return; // a bounded put always carries a rid; ignore a malformed one
-      if (!block) {
-        peer.send({ k: 'fail', rid, why: 'Full' });
-        return;
-      }
-      const putter: Putter = { peer, rid, v, timer: null };
-      if (timeout !== null) {
-        putter.timer = setTimeout(() => {
-          q.putters.remove((p) => p === putter);
-          peer.send({ k: 'fail', rid, why: 'Full' satisfies WaitFailure, waited: true });
-        }, timeout * 1000);
-      }
-      q.putters.push(putter);
-      return;
+      return wait(q.putters, { peer, rid, v, timer: null }, block, timeout, (waited) => peer.send({ k: 'fail', rid, why: 'Full', ...waitedFlag(waited) }));
     }
     this.admit(q, peer, v);
     if (rid !== undefined) peer.send({ k: 'ok', rid });
@@ -101,9 +106,7 @@ export class QueueTable {
 
   private admit(q: BrokerQueue, peer: Peer, v: Uint8Array): void {
     q.items.push(v);
-    q.puts += 1;
-    if (q.depth > q.peak) q.peak = q.depth;
-    this.emit({ t: 0, type: 'queue', queue: q.id, op: 'put', pid: peer.pid, depth: q.depth, maxsize: q.maxsize });
+    this.counts.put(peer, q.count);
   }
 
   /** The sole consumer asks early for its next batch: all leased, none a get yet; never waits. */
@@ -149,18 +152,7 @@ export class QueueTable {
       return;
     }
     if (q.items.length === 0 && q.leased > 0) this.recallLeases(q, peer);
-    if (!block) {
-      peer.send({ k: 'fail', rid, why: 'Empty' });
-      return;
-    }
-    const getter: Getter = { peer, rid, max, timer: null, parked: true };
-    if (timeout !== null) {
-      getter.timer = setTimeout(() => {
-        q.getters.remove((g) => g === getter);
-        peer.send({ k: 'fail', rid, why: 'Empty', waited: true });
-      }, timeout * 1000);
-    }
-    q.getters.push(getter);
+    wait(q.getters, { peer, rid, max, timer: null }, block, timeout, (waited) => peer.send({ k: 'fail', rid, why: 'Empty', ...waitedFlag(waited) }));
   }
 
   /** Hands the head item (and, to a sole consumer, a lease of more) to a getter. */
@@ -175,10 +167,8 @@ export class QueueTable {
       for (let i = 1; i < v.length; i++) held.push(v[i]);
       q.leased += lease - 1;
     }
-    q.gets += 1;
-    this.emit({ t: 0, type: 'queue', queue: q.id, op: 'get', pid: g.peer.pid, depth: q.depth, maxsize: q.maxsize });
-    // `waited`: the runtime reports the wait and where its program waited (runtime/waits.ts).
-    g.peer.send({ k: 'ok', rid: g.rid, v, ...(g.parked ? { waited: true } : {}) });
+    this.counts.got(g.peer, q.count);
+    g.peer.send({ k: 'ok', rid: g.rid, v, ...waitedFlag(g.parked) });
   }
 
   private serveGetters(q: BrokerQueue): void {
@@ -215,8 +205,7 @@ export class QueueTable {
     for (let i = 0; i < count; i++) {
       held.shift();
       q.leased -= 1;
-      q.gets += 1;
-      this.emit({ t: 0, type: 'queue', queue: q.id, op: 'get', pid: peer.pid, depth: q.depth, maxsize: q.maxsize });
+      this.counts.got(peer, q.count);
     }
     if (held.length === 0) q.leases.delete(peer);
     this.admitPutters(q);
@@ -254,17 +243,6 @@ export class QueueTable {
       this.giveBack(q, peer);
       this.serveGetters(q);
     }
-  }
-
-  figures(): QueueFigures[] {
-    return [...this.queues.values()].map((q) => ({
-      queue: q.id,
-      maxsize: q.maxsize,
-      puts: q.puts,
-      gets: q.gets,
-      depth: q.depth,
-      peak: q.peak,
-    }));
   }
 
   /** Clears every timer: the run is over. */

@@ -1,15 +1,17 @@
-// The broker: a Unix-socket server every scenario process connects to. Queues and locks live
-// here; process lifecycle reports and output lines pass through to the session.
+// The broker: a Unix-socket server every scenario process connects to. It reads frames, checks
+// each message, and hands it to the sequencer (sequencer.ts), which delivers it back here in
+// causal order; queues and locks live here, process lifecycle reports go on to the session.
+//
+// One bad message costs nothing but itself: it is logged as a warning naming its process, and the
+// connection is read on. A connection is dropped only when its frame stream cannot be read any
+// more, or when it fails the gate (its first message must be the hello of a process of the run).
 
 import net from 'node:net';
 import fs from 'node:fs';
 import {
-  Codec,
-  FrameDecoder,
-  checkOpRecords,
   decodeOps,
-  encodeFrame,
   isUpMessage,
+  namedRecords,
   unpackItems,
   type ControlOp,
   type DownMessage,
@@ -19,35 +21,50 @@ import {
   type UpMessage,
   type WireThreadStack,
 } from '../../protocol.ts';
+import { Connection, type Answer } from './connection.ts';
 import type { RunEvent } from '../../api.ts';
-import type { Emit, Peer } from './peer.ts';
 import { LockTable } from './locks.ts';
-import { ObservedTable } from './observed.ts';
+import { LockStates } from './lock-state.ts';
+import { ObservedReports } from './observed.ts';
+import type { Emit, Peer } from './peer.ts';
+import { QueueCounts } from './queue-count.ts';
 import { QueueTable } from './queues.ts';
+import { Sequencer, type Barrier, type Inbox } from './sequencer.ts';
+import { StampOrder } from './stamp-order.ts';
+import { ObjectEvents, Stamps } from './stamps.ts';
 
-/** What the broker tells its owner (the session) about processes. */
+/** What the broker tells its owner (the session) about processes, in causal order. */
 export interface BrokerHost {
   emit: Emit;
   /** An event that happened earlier in a scenario process: `t` is already set (run time). */
-  emitAt(event: RunEvent): void;
+  emitStamped(event: RunEvent): void;
+  /** The run's current time, ms: what reporting runtimes stamp their reports against. */
+  now(): number;
   /** A process introduces itself. False refuses it: it must be known to the run, or a child of one. */
-  hello(pid: number, ppid: number, name: string, daemon: boolean, handle: string | undefined, after: number | undefined): boolean;
+  hello(pid: number, ppid: number, name: string, daemon: boolean, handle: string | undefined): boolean;
   created(ownerPid: number, handle: string, name: string, daemon: boolean): void;
+  /** A parent started a child (it is listed at its own hello; this names it should it never say one). */
   spawned(parentPid: number, pid: number, name: string, daemon: boolean, handle: string | undefined): void;
   closed(ownerPid: number, handle: string): void;
-  exited(pid: number, exitcode: number, reporter: 'parent' | 'self'): void;
+  /** How a process ended, as its parent saw it (`parent`) or as it said itself just before (`self`). */
+  exited(pid: number, exitcode: number, reporter: 'parent' | 'self', usage?: { cpu?: number; maxrss?: number }): void;
   fatal(pid: number, message: string): void;
   /** A Pool worker's task totals so far. */
   task(pid: number, done: number, failed: number): void;
-  disconnected(pid: number): void;
+  /** Everything the process sent has been handled, and its connection is closed. */
+  drained(pid: number): void;
+  /**
+   * A process's hello or bye arrived (before it is handled in order): it is alive, and may not
+   * be for long, so this is the moment to take a reading of it.
+   */
+  heard?(pid: number, last: boolean): void;
+  /** Whether `pid` can still run (the kernel's word). */
+  alive(pid: number): boolean;
+  /** A child its parent announced died before it said hello (see sequencer.ts). */
+  vanished(pid: number): void;
   /** Profile samples and waits of a process (core/profile/collector.ts). */
   profile?(pid: number, m: ProfMessage | WaitMessage): void;
-  /** The run's current time, ms: what reporting runtimes stamp their reports against. */
-  now?(): number;
 }
-
-/** Longest partial line kept per stream before it is emitted anyway. */
-const MAX_LINE = 64 * 1024;
 
 export interface ControlReply {
   ok: boolean;
@@ -56,83 +73,53 @@ export interface ControlReply {
   alive: boolean;
 }
 
-/**
- * Longest a parent's messages wait, after it reported a child's exit, for that child's
- * connection to be read to the end (see Broker.afterChild).
- */
-const EXIT_BARRIER_MS = 500;
-
-/** What a scenario process answers to a question from the broker. */
-type Answer = Extract<UpMessage, { k: 'ctlres' | 'stkres' }>;
-
-class Connection implements Peer {
-  pid = 0;
-  get borrows(): boolean {
-    return this.codec === Codec.V8;
-  }
-  /** Controls sent to this process and not answered yet. */
-  /** Questions sent to this process (controls, stacks) and not answered yet; null: it is gone. */
-  readonly asks = new Map<number, (answer: Answer | null) => void>();
-  codec: Codec = Codec.V8;
-  readonly decoder = new FrameDecoder();
-  private outbox: Buffer[] = [];
-  readonly partial: [string, string] = ['', ''];
-  /** Object ids the process's `ops` records name, by index (they arrive with their first use). */
-  readonly opIds: string[] = [];
-  /** Messages handled so far, the hello included (see `whenRead`). */
-  read = 0;
-  /** Set once the broker dropped this connection for a bad message: nothing more is handled. */
-  rejected = false;
-  /**
-   * Messages held back while this process waits for a child it saw exit to be read to the end
-   * (see `afterChild`); null when not waiting.
-   */
-  backlog: UpMessage[] | null = null;
-  /** Which wait the backlog belongs to: a late call from an earlier one must not end a newer. */
-  waitToken = 0;
-  /** Called when this connection is gone and everything it sent has been handled. */
-  readonly dropWaiters: (() => void)[] = [];
-  /** Callbacks waiting for `read` to reach `n`, in arrival order. */
-  readonly readWaiters: { n: number; then: () => void }[] = [];
-
-  constructor(
-    readonly socket: net.Socket,
-    private readonly schedule: (c: Connection) => void,
-  ) {}
-
-  send(msg: DownMessage): void {
-    this.outbox.push(encodeFrame(msg, this.codec));
-    if (this.outbox.length === 1) this.schedule(this);
-  }
-
-  flush(): void {
-    if (this.outbox.length === 0) return;
-    const buf = this.outbox.length === 1 ? this.outbox[0] : Buffer.concat(this.outbox);
-    this.outbox = [];
-    if (!this.socket.destroyed) this.socket.write(buf);
-  }
-}
+/** Bad messages reported per connection; past this, one line says the rest are not. */
+const MAX_WARNINGS = 20;
 
 export class Broker {
   private readonly server: net.Server;
   private readonly conns = new Set<Connection>();
   private readonly dirty = new Set<Connection>();
   private flushScheduled = false;
-  readonly queues: QueueTable;
-  readonly locks: LockTable;
+  readonly sequencer: Sequencer<Connection, UpMessage>;
+  /** Every lock's state, and every queue's count, whichever runtime keeps the object. */
+  readonly lockStates: LockStates;
+  readonly queueCounts: QueueCounts;
+  private readonly queues: QueueTable;
+  private readonly locks: LockTable;
   /** Queues and locks of a reporting runtime (the Python shim), rebuilt from its reports. */
-  readonly observed: ObservedTable;
+  private readonly observed: ObservedReports;
   private closed = false;
   private nextControl = 1;
+  /** Called when the last connection closes. */
+  private readonly lastClosed = new Set<() => void>();
 
   constructor(
     readonly socketPath: string,
     private readonly host: BrokerHost,
   ) {
-    this.queues = new QueueTable(host.emit);
-    this.locks = new LockTable(host.emit, host.emitAt);
-    const start = performance.now();
-    this.observed = new ObservedTable(host.emit, host.emitAt, host.now ? () => (host.now as () => number)() : () => performance.now() - start);
+    const events = new ObjectEvents(host.emit, (e) => host.emitStamped(e), new Stamps(() => host.now()));
+    this.lockStates = new LockStates(events);
+    this.queueCounts = new QueueCounts(events);
+    this.queues = new QueueTable(this.queueCounts);
+    this.locks = new LockTable(this.lockStates);
+    const order = new StampOrder(
+      (peer, at, op, target, arg) => this.observed.apply(peer, at, op, target, arg),
+      () => this.lockStates.checkDeadlocks(),
+      () => host.now(),
+    );
+    this.observed = new ObservedReports(this.lockStates, this.queueCounts, order);
+    this.sequencer = new Sequencer<Connection, UpMessage>(
+      {
+        deliver: (inbox, m) => this.deliver(inbox.conn, m),
+        barrierOf: (inbox, m) => barrierOf(inbox.pid, m),
+        drained: (inbox) => this.drained(inbox.conn),
+        waiting: (inbox, waits) => (waits ? inbox.conn.socket.pause() : inbox.conn.socket.resume()),
+        alive: (pid) => host.alive(pid),
+        vanished: (pid) => host.vanished(pid),
+      },
+      order,
+    );
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -152,125 +139,102 @@ export class Broker {
     return this.conns.size;
   }
 
+  /** Resolves once no scenario process is connected, or after `ms`. */
+  allClosed(ms: number): Promise<void> {
+    if (this.conns.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.lastClosed.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.lastClosed.add(done);
+    });
+  }
+
+  /** Calls `then` once everything `pid` sent is handled and its connection closed, or it never connected (bounded). */
+  whenDrained(pid: number, then: () => void): void {
+    this.sequencer.whenDrained(pid, then);
+  }
+
   private accept(socket: net.Socket): void {
     const conn = new Connection(socket, (c) => this.scheduleFlush(c));
+    conn.inbox = this.sequencer.open(conn);
     this.conns.add(conn);
     socket.on('data', (chunk: Buffer) => {
       try {
-        conn.decoder.push(chunk, (m) => this.handle(conn, m));
+        conn.decoder.push(chunk, (m) => this.arrive(conn, m), (err) => this.warn(conn, `unreadable message: ${err.message}`));
       } catch (err) {
-        this.reject(conn, `unreadable message: ${(err as Error).message}`);
+        this.drop(conn, `unreadable message: ${(err as Error).message}`, false);
       }
       this.flushAll();
     });
     socket.on('error', () => {});
-    socket.on('close', () => this.drop(conn));
+    socket.on('close', () => {
+      this.conns.delete(conn);
+      this.sequencer.close(conn.inbox);
+      if (this.conns.size === 0) for (const f of [...this.lastClosed]) f();
+    });
   }
 
-  private reject(conn: Connection, why: string): void {
-    conn.rejected = true;
-    this.host.emit({ type: 'warning', message: `broker dropped a connection${conn.pid ? ` from pid ${conn.pid}` : ''}: ${why}`, ...(conn.pid ? { pid: conn.pid } : {}) });
+  /**
+   * Drops a connection: it failed the gate (`refused`: nothing of it counts), or its frames
+   * cannot be read any more (what it sent before still does).
+   */
+  private drop(conn: Connection, why: string, refused: boolean): void {
+    if (conn.refused || conn.broken) return;
+    if (refused) conn.refused = true;
+    else conn.broken = true;
+    // A refused hello's pid is only a claim: the warning does not pin it on that process.
+    const pid = refused ? 0 : conn.pid;
+    this.host.emit({ type: 'warning', message: `broker dropped a connection${pid ? ` from pid ${pid}` : ''}: ${why}`, ...(pid ? { pid } : {}) });
     conn.socket.destroy();
   }
 
-  private handle(conn: Connection, m: unknown): void {
-    if (conn.socket.destroyed) return;
-    if (!isUpMessage(m)) {
-      this.reject(conn, 'malformed message');
-      return;
-    }
+  /** One bad message: said, and skipped; the process's later messages are still read. */
+  private warn(conn: Connection, why: string): void {
+    if (!conn.pid) return this.drop(conn, why, true);
+    conn.warnings += 1;
+    if (conn.warnings > MAX_WARNINGS + 1) return;
+    const message =
+      conn.warnings > MAX_WARNINGS
+        ? `pid ${conn.pid} sent more bad messages: they are skipped without a word`
+        : `skipped a bad message from pid ${conn.pid}: ${why}`;
+    this.host.emit({ type: 'warning', message, pid: conn.pid });
+  }
+
+  /** A message arrived: checked, then queued in its inbox for the sequencer. */
+  private arrive(conn: Connection, m: unknown): void {
+    if (conn.refused || conn.broken) return;
+    if (!isUpMessage(m)) return this.warn(conn, `malformed message${kindOf(m)}`);
     if (conn.pid === 0) {
-      if (m.k !== 'hello') return this.reject(conn, 'first message must be hello');
-      if (!this.host.hello(m.pid, m.ppid, m.name, m.daemon, m.handle, m.after)) return this.reject(conn, `pid ${m.pid} is not a process of this run`);
-      conn.pid = m.pid;
+      if (m.k !== 'hello') return this.drop(conn, 'first message must be hello', true);
       conn.codec = conn.decoder.lastCodec;
-      this.counted(conn);
-    } else if (conn.backlog) {
-      conn.backlog.push(m);
-    } else {
-      this.dispatch(conn, m);
-      this.counted(conn);
+      this.sequencer.claim(conn.inbox, m.pid);
+      this.host.heard?.(m.pid, false);
+    } else if (m.k === 'hello') {
+      return this.warn(conn, 'hello sent twice');
+    } else if (m.k === 'bye') {
+      this.host.heard?.(conn.pid, true);
     }
+    this.sequencer.push(conn.inbox, m);
   }
 
-  private counted(conn: Connection): void {
-    conn.read += 1;
-    if (conn.readWaiters.length > 0) this.runReadWaiters(conn, false);
-  }
-
-  /**
-   * A parent reported that `pid` exited: what the parent does next (acquire the lock the child
-   * released, get the item it put) must be handled after everything the child sent, though it
-   * travels on another connection. The parent's messages wait until the child's connection is
-   * gone and read to the end, or EXIT_BARRIER_MS at most.
-   */
-  private afterChild(conn: Connection, pid: number): void {
-    if (conn.backlog || conn.socket.destroyed) return;
-    const child = this.connOf(pid);
-    if (!child || child === conn) return;
-    conn.backlog = [];
-    conn.socket.pause();
-    const token = ++conn.waitToken;
-    const end = () => {
-      clearTimeout(timer);
-      if (conn.waitToken === token) this.unblock(conn);
-    };
-    const timer = setTimeout(end, EXIT_BARRIER_MS);
-    timer.unref();
-    child.dropWaiters.push(end);
-  }
-
-  /** Handles what `conn` held back, in order, until it has to wait again. */
-  private unblock(conn: Connection): void {
-    const held = conn.backlog;
-    if (!held) return;
-    conn.backlog = null;
-    conn.waitToken += 1;
-    for (let i = 0; i < held.length; i++) {
-      if (conn.rejected) return;
-      if (conn.backlog) {
-        (conn.backlog as UpMessage[]).push(...held.slice(i));
-        return;
-      }
-      this.dispatch(conn, held[i]);
-      this.counted(conn);
-    }
-    if (!conn.backlog && !conn.socket.destroyed) conn.socket.resume();
-    this.flushAll();
-  }
-
-  private runReadWaiters(conn: Connection, all: boolean): void {
-    const due = all ? conn.readWaiters.splice(0) : [];
-    if (!all) {
-      for (let i = 0; i < conn.readWaiters.length; ) {
-        if (conn.readWaiters[i].n <= conn.read) due.push(...conn.readWaiters.splice(i, 1));
-        else i++;
-      }
-    }
-    for (const w of due) w.then();
-  }
-
-  /**
-   * Calls `then` once the connection of `pid` has had `n` messages handled, or has closed, or
-   * at once if `pid` is not connected: what a process sent before it started a child is then
-   * known before the child is.
-   */
-  whenRead(pid: number, n: number, then: () => void): void {
-    const conn = this.connOf(pid);
-    if (!conn || conn.read >= n) return then();
-    conn.readWaiters.push({ n, then });
-  }
-
-  private dispatch(conn: Connection, m: UpMessage): void {
+  /** A message, in causal order (the sequencer's delivery). */
+  private deliver(conn: Connection, m: UpMessage): void {
+    // A closed connection's messages still count: it is what it said before it went.
+    if (conn.refused) return;
     switch (m.k) {
       case 'hello':
-        return this.reject(conn, 'hello sent twice');
+        if (!this.host.hello(m.pid, m.ppid, m.name, m.daemon, m.handle)) this.drop(conn, `pid ${m.pid} is not a process of this run`, true);
+        return;
       case 'out':
-        return this.output(conn, m.s, m.text);
+        return conn.output(m.s, m.text, this.host.emit);
       case 'put':
         return this.queues.put(conn, m.q, m.v, m.rid, m.block ?? true, m.timeout ?? null);
       case 'puts':
-        return this.queues.putMany(conn, m.q, m.pack ? unpackItems(m.pack) : (m.vs ?? []));
+        return this.puts(conn, m);
       case 'get':
         if (m.prefetch) return this.queues.prefetch(conn, m.q, m.rid, m.max);
         return this.queues.get(conn, m.q, m.rid, m.block, m.timeout, m.max);
@@ -303,6 +267,7 @@ export class Broker {
       case 'created':
         return this.host.created(conn.pid, m.handle, m.name, m.daemon);
       case 'spawned':
+        this.sequencer.announce(conn.inbox, m.pid);
         return this.host.spawned(conn.pid, m.pid, m.name, m.daemon, m.handle);
       case 'closed':
         return this.host.closed(conn.pid, m.handle);
@@ -313,10 +278,11 @@ export class Broker {
         return resolve?.(m);
       }
       case 'exited':
-        this.host.exited(m.pid, m.exitcode, 'parent');
-        return this.afterChild(conn, m.pid);
+        // Waited at its barrier: everything the child sent is handled by now.
+        this.sequencer.settled(m.pid);
+        return this.host.exited(m.pid, m.exitcode, 'parent');
       case 'bye':
-        return this.host.exited(conn.pid, m.exitcode, 'self');
+        return this.host.exited(conn.pid, m.exitcode, 'self', { cpu: m.cpu, maxrss: m.maxrss });
       case 'fatal':
         return this.host.fatal(conn.pid, m.message);
       case 'warn':
@@ -329,54 +295,53 @@ export class Broker {
     }
   }
 
+  private puts(conn: Connection, m: Extract<UpMessage, { k: 'puts' }>): void {
+    let items: Uint8Array[];
+    try {
+      items = m.pack ? unpackItems(m.pack) : (m.vs ?? []);
+    } catch (err) {
+      return this.warn(conn, `puts to ${m.q}: ${(err as Error).message}`);
+    }
+    this.queues.putMany(conn, m.q, items);
+  }
+
+  /**
+   * Records whose ids are out of step, or that name an object the connection never named, are
+   * skipped (and said); the others are applied.
+   */
   private ops(conn: Connection, m: OpsMessage): void {
-    if (m.base !== conn.opIds.length) return this.reject(conn, `ops ids start at ${m.base}, expected ${conn.opIds.length}`);
-    for (const id of m.ids) conn.opIds.push(id);
+    const known = conn.opIds.length;
+    const inStep = m.base === known;
+    // Said once; the records that then name no object are what it explains.
+    if (!inStep) this.warn(conn, `ops ids start at ${m.base}, expected ${known}`);
+    // Keep the table aligned with the sender's: ids it repeats are known, ids it skipped stay unnamed.
+    for (let i = known; i < m.base; i++) conn.opIds.push('');
+    for (let i = Math.max(0, known - m.base); i < m.ids.length; i++) conn.opIds.push(m.ids[i]);
     const records = decodeOps(m);
-    const bad = checkOpRecords(records, conn.opIds.length);
-    if (bad) return this.reject(conn, `malformed ops: ${bad}`);
-    this.observed.records(conn, conn.opIds, records);
+    const bad = namedRecords(records, conn.opIds);
+    if (bad && inStep) this.warn(conn, `malformed ops: ${bad.why}`);
+    this.observed.records(conn, conn.opIds, bad ? bad.kept : records);
   }
 
-  private output(conn: Connection, s: 0 | 1, text: string): void {
-    const stream = s === 0 ? 'stdout' : 'stderr';
-    let buf = conn.partial[s] + text;
-    let nl = buf.indexOf('\n');
-    while (nl !== -1) {
-      const line = buf.charCodeAt(nl - 1) === 13 ? buf.slice(0, nl - 1) : buf.slice(0, nl);
-      this.host.emit({ type: 'output', pid: conn.pid, stream, text: line });
-      buf = buf.slice(nl + 1);
-      nl = buf.indexOf('\n');
-    }
-    if (buf.length > MAX_LINE) {
-      this.host.emit({ type: 'output', pid: conn.pid, stream, text: buf });
-      buf = '';
-    }
-    conn.partial[s] = buf;
-  }
-
-  private drop(conn: Connection): void {
-    if (!this.conns.delete(conn)) return;
-    if (conn.pid === 0) return;
-    // What it sent while it waited for a child is still its own to handle (it waits no more:
-    // afterChild does not wait for a connection that is closed).
-    this.unblock(conn);
-    for (const s of [0, 1] as const) {
-      if (conn.partial[s]) this.host.emit({ type: 'output', pid: conn.pid, stream: s === 0 ? 'stdout' : 'stderr', text: conn.partial[s] });
-      conn.partial[s] = '';
-    }
+  /** Everything `conn` sent is handled and it is closed: what it held or waited for is settled. */
+  private drained(conn: Connection): void {
+    if (conn.pid === 0 || conn.refused) return;
+    conn.endOutput(this.host.emit);
     for (const resolve of conn.asks.values()) resolve(null);
     conn.asks.clear();
-    this.runReadWaiters(conn, true);
     this.queues.disconnect(conn);
-    this.locks.disconnect(conn);
-    this.observed.disconnect(conn);
+    if (conn.borrows) {
+      // The broker's own locks: its waits end now, what it held is abandoned now.
+      this.lockStates.gone(conn);
+      this.locks.disconnect(conn);
+    } else {
+      // A reporting runtime's: after its reports stamped before now.
+      this.observed.disconnect(conn, this.host.now());
+    }
     // Nobody left to report: what the window still holds is final.
-    if (this.conns.size === 0) this.observed.drain(true);
+    if (this.conns.size === 0) this.sequencer.stamps.drain(true);
     this.flushAll();
-    this.host.disconnected(conn.pid);
-    // Parents that saw this process exit go on, after all it did.
-    for (const w of conn.dropWaiters.splice(0)) w();
+    this.host.drained(conn.pid);
   }
 
   private scheduleFlush(c: Connection): void {
@@ -435,22 +400,44 @@ export class Broker {
     });
   }
 
-  /** The connection of `pid` (the newest, should the pid have come back). */
+  /** The live connection of `pid` (the newest, should the pid have come back). */
   private connOf(pid: number): Connection | undefined {
-    let found: Connection | undefined;
-    for (const c of this.conns) if (c.pid === pid) found = c;
-    return found;
+    const conn = this.sequencer.inboxOf(pid)?.conn;
+    return conn && this.conns.has(conn) && !conn.refused && !conn.broken ? conn : undefined;
+  }
+
+  /** The run is over: whatever still waits is handled now, in order. */
+  flush(): void {
+    this.sequencer.flush();
+    this.sequencer.stamps.drain(true);
   }
 
   /** Disconnects everyone and stops listening. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.queues.dispose();
     this.locks.dispose();
-    this.observed.dispose();
+    this.queues.dispose();
+    this.sequencer.dispose();
+    this.sequencer.stamps.dispose();
     for (const c of this.conns) c.socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     fs.rmSync(this.socketPath, { force: true });
   }
+}
+
+/**
+ * The barriers of the wire protocol (see sequencer.ts): a child's hello waits for what its
+ * parent sent before starting it (the siblings it started first included); a parent's report of
+ * a child's exit waits for the child's end.
+ */
+function barrierOf(self: number, m: UpMessage): Barrier | null {
+  if (m.k === 'hello') return { until: 'hello', pid: m.ppid, count: Math.max(1, m.after ?? 1), child: m.pid };
+  if (m.k === 'exited' && m.pid !== self) return { until: 'drained', pid: m.pid };
+  return null;
+}
+
+function kindOf(m: unknown): string {
+  const k = typeof m === 'object' && m !== null ? (m as { k?: unknown }).k : undefined;
+  return typeof k === 'string' && k.length <= 16 ? ` (${JSON.stringify(k)})` : '';
 }

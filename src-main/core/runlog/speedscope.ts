@@ -12,6 +12,9 @@ import type { RunEvent } from '../../api.ts';
 import { FunctionTable } from '../../common/profile/call-tree.ts';
 import { ProfileData, type ThreadSamples } from '../../common/profile/profile-data.ts';
 import { processGroups, type ProcessName } from '../../common/profile/process-groups.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from '../paths.ts';
 import { writeExportFile } from './export-file.ts';
 import { readRunLog, type TornTail } from './reader.ts';
 
@@ -128,8 +131,8 @@ export class SpeedscopeBuilder {
 export async function exportSpeedscope(
   logPath: string,
   outPath: string,
-  exporter: string,
   onProgress?: (fraction: number) => void,
+  exporter = exporterName(),
 ): Promise<{ profiles: number; torn: TornTail | null }> {
   let torn: TornTail | null = null;
   const builder = new SpeedscopeBuilder();
@@ -146,6 +149,15 @@ export async function exportSpeedscope(
   });
   onProgress?.(1);
   return { profiles: file.profiles.length, torn };
+}
+
+/** `procscope@<version>`, as speedscope files name the program that wrote them. */
+export function exporterName(): string {
+  try {
+    return `procscope@${(JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version}`;
+  } catch {
+    return 'procscope';
+  }
 }
 
 /** The run has no samples to export. */

@@ -18,6 +18,7 @@
 //   trace (from LOCK_TID_BASE up), far above any real pid.
 
 import type { Pid, RunEvent } from '../../api.ts';
+import { LockSpans } from '../../common/lock-spans.ts';
 import { writeExportFile } from './export-file.ts';
 import { readRunLog, type TornTail } from './reader.ts';
 import { TraceSamples } from './trace-samples.ts';
@@ -173,17 +174,13 @@ interface ProcessState {
   start: number;
 }
 
-interface LockState {
-  holder: Pid | null;
-  waiting: Set<Pid>;
-}
-
 /** Turns run events into trace events, in one pass, emitting each as soon as it is complete. */
 class TraceBuilder {
   /** Processes whose lifetime slice is still open. */
   private readonly running = new Map<Pid, ProcessState>();
   private readonly exited = new Set<Pid>();
-  private readonly locks = new Map<string, LockState>();
+  /** Each lock's holds and waits (common/lock-spans.ts), drawn on its lock threads. */
+  private readonly locks = new Map<string, LockSpans>();
   /** Lock threads by `${pid} ${lock}`. */
   private readonly lockTracks = new Map<string, SliceTrack>();
   private readonly lockThreadsOf = new Map<Pid, number>();
@@ -217,6 +214,7 @@ class TraceBuilder {
         this.meta('process_name', e.pid, e.pid, { name: `${e.name} (${e.pid})` }, ts);
         this.meta('process_sort_index', e.pid, e.pid, { sort_index: this.processesSeen }, ts);
         this.meta('thread_name', e.pid, e.pid, { name: e.name }, ts);
+        for (const spans of this.locks.values()) spans.started(e.pid);
         return;
       }
       case 'exit':
@@ -224,9 +222,7 @@ class TraceBuilder {
         this.exited.add(e.pid);
         this.waitTracks.get(e.pid)?.endAll(ts, this.emit, { outcome: 'exited' });
         // A dead process waits for nothing; a lock it held stays held until `abandoned` says so.
-        for (const [lock, state] of this.locks) {
-          if (state.waiting.delete(e.pid)) this.lockTrack(e.pid, lock, ts).end('wait', ts, this.emit, { outcome: 'exited' });
-        }
+        for (const spans of this.locks.values()) spans.exited(e.pid, e.t);
         return;
       case 'sample':
         this.emit({ name: 'cpu', ph: 'C', ts, pid: e.pid, tid: e.pid, args: { '%': e.cpu } });
@@ -313,46 +309,28 @@ class TraceBuilder {
   /** Ends everything still open at the last timestamp of the run. */
   finish(): void {
     const at = this.lastTs;
+    for (const spans of this.locks.values()) spans.settle();
     for (const pid of [...this.running.keys()]) this.endProcess(pid, at, null);
     for (const track of this.lockTracks.values()) track.endAll(at, this.emit, { outcome: 'run ended' });
     for (const track of this.waitTracks.values()) track.endAll(at, this.emit, { outcome: 'run ended' });
   }
 
   private lockEvent(e: Extract<RunEvent, { type: 'lock' }>, ts: number): void {
-    let state = this.locks.get(e.lock);
-    if (!state) {
-      state = { holder: null, waiting: new Set() };
-      this.locks.set(e.lock, state);
+    let spans = this.locks.get(e.lock);
+    if (!spans) {
+      const lock = e.lock;
+      const track = (pid: Pid, t: number) => this.lockTrack(pid, lock, us(t));
+      spans = new LockSpans({
+        waitStarted: (pid, t) => track(pid, t).begin('wait', `wait ${lock}`, us(t), { lock }),
+        waitEnded: (pid, t, how) => track(pid, t).end('wait', us(t), this.emit, { outcome: how }),
+        holdStarted: (pid, t) => track(pid, t).begin('hold', lock, us(t), { lock }),
+        holdEnded: (pid, t, how) => track(pid, t).end('hold', us(t), this.emit, how === 'abandoned' ? { abandoned: true } : {}),
+      });
+      for (const pid of this.exited) spans.exited(pid, e.t);
+      this.locks.set(lock, spans);
     }
-    // Waits first: the `acquire` that takes a pid out of the waiters also makes it the holder,
-    // and its wait must end before its hold begins.
-    const waitersNow = new Set(e.waiters);
-    for (const pid of state.waiting) {
-      if (waitersNow.has(pid)) continue;
-      state.waiting.delete(pid);
-      const outcome = e.holder === pid ? 'acquired' : e.op === 'timeout' && e.pid === pid ? 'timeout' : 'gave up';
-      this.lockTrack(pid, e.lock, ts).end('wait', ts, this.emit, { outcome });
-    }
-    for (const pid of waitersNow) {
-      if (state.waiting.has(pid) || this.exited.has(pid)) continue;
-      state.waiting.add(pid);
-      this.lockTrack(pid, e.lock, ts).begin('wait', `wait ${e.lock}`, ts, { lock: e.lock });
-    }
-
-    if (e.op === 'abandoned') {
-      // The holder died holding the lock: its hold ends with it, and (as in Python) nobody can
-      // take the lock, so `holder` keeps naming the dead pid and no new hold opens.
-      this.lockTracks.get(`${e.pid} ${e.lock}`)?.end('hold', ts, this.emit, { abandoned: true });
-      this.instant(`abandoned ${e.lock}`, e.pid, ts, { lock: e.lock, waiters: e.waiters });
-      state.holder = e.holder;
-      return;
-    }
-    if (e.holder === state.holder) return;
-    if (state.holder !== null) this.lockTracks.get(`${state.holder} ${e.lock}`)?.end('hold', ts, this.emit);
-    if (e.holder !== null && !this.exited.has(e.holder)) {
-      this.lockTrack(e.holder, e.lock, ts).begin('hold', e.lock, ts, { lock: e.lock });
-    }
-    state.holder = e.holder;
+    spans.apply(e);
+    if (e.op === 'abandoned') this.instant(`abandoned ${e.lock}`, e.pid, ts, { lock: e.lock, waiters: e.waiters });
   }
 
   private lockTrack(pid: Pid, lock: string, ts: number): SliceTrack {

@@ -1,12 +1,11 @@
 // One lane per lock: who held it when (holds), who waited when (waits), its flag and its stats.
 //
-// Holds run from `acquire` to the holder's `release`, or to `abandoned` when the holder exited
-// holding it. A wait runs from `request` to the waiter's `acquire`, its `timeout`, or its exit
-// (the broker drops a dead waiter silently). A request counts as a wait only when someone
-// held the lock or was queued before it (the broker logs a `request` before every acquisition,
-// even an uncontended one granted at once); those are the acquisitions `waited` counts.
+// Which events open and close a hold or a wait is decided once, for the window and the trace
+// export alike, by src-main/common/lock-spans.ts; this lane keeps the spans in bounded columns
+// and sums the figures (an acquisition "waited" when a wait of its own ended in it).
 
 import type { LockEvent, Pid } from '../../../src-main/api.ts';
+import { LockSpans, type HoldEnd, type WaitEnd } from '../../../src-main/common/lock-spans.ts';
 import { LockStatsAccumulator } from './lock-stats.ts';
 import { OUTCOME_ACQUIRED, OUTCOME_EXITED, OUTCOME_TIMEOUT, SegmentList } from './segments.ts';
 import type { LaneFlag, LockLaneView, LockStats, Segment, SegmentColumns } from './types.ts';
@@ -26,6 +25,11 @@ export function deadlockText(cycle: readonly { pid: Pid; lockLabel: string; hold
   return `Deadlock: ${cycle.map((e) => `${e.pid} waits for ${e.lockLabel} held by ${e.holder}`).join('; ')}`;
 }
 
+const WAIT_OUTCOME: Record<WaitEnd, number> = { acquired: OUTCOME_ACQUIRED, timeout: OUTCOME_TIMEOUT, exited: OUTCOME_EXITED };
+const HOLD_OUTCOME: Record<HoldEnd, number> = { released: OUTCOME_ACQUIRED, abandoned: OUTCOME_EXITED };
+
+const NO_PROCS: LaneProcs = { procOf: () => 0, keyOf: () => '', colorOf: () => '' };
+
 export class LockLane {
   readonly id: string;
   /** 1-based creation order. */
@@ -38,12 +42,25 @@ export class LockLane {
   waiters: readonly Pid[] = [];
   /** The holder died holding it: the lock stays held from then on (Python semantics). */
   abandoned: { pid: Pid; proc: number; at: number } | null = null;
+  readonly #spans: LockSpans;
+  #procs: LaneProcs = NO_PROCS;
+  /** The wait that the event being applied ended in an acquisition (NaN: none). */
+  #acquiredAfter = NaN;
 
   constructor(id: string, index: number, maxSegments: number) {
     this.id = id;
     this.index = index;
     this.holds = new SegmentList(maxSegments);
     this.waits = new SegmentList(maxSegments);
+    this.#spans = new LockSpans({
+      waitStarted: (pid, t) => void this.waits.open(pid, this.#procs.procOf(pid, t), t),
+      waitEnded: (pid, t, how) => {
+        const span = this.waits.close(pid, t, WAIT_OUTCOME[how]);
+        if (how === 'acquired') this.#acquiredAfter = span;
+      },
+      holdStarted: (pid, t) => void this.holds.open(pid, this.#procs.procOf(pid, t), t),
+      holdEnded: (pid, t, how) => this.stats.held(this.holds.close(pid, t, HOLD_OUTCOME[how])),
+    });
   }
 
   get label(): string {
@@ -51,39 +68,14 @@ export class LockLane {
   }
 
   apply(e: LockEvent, procs: LaneProcs): void {
-    const { t, pid } = e;
-    switch (e.op) {
-      case 'create':
-        break;
-      case 'request': {
-        // Contended when held (or abandoned), or when others are queued ahead of pid.
-        const queued = e.waiters.some((w) => w !== pid);
-        if (e.holder !== null || queued || this.abandoned) this.waits.open(pid, procs.procOf(pid, t), t);
-        break;
-      }
-      case 'acquire': {
-        const wait = this.waits.close(pid, t, OUTCOME_ACQUIRED);
-        this.stats.acquired(wait);
-        // A hold left open (a lost release) ends where the next one starts.
-        if (this.holds.openCount() > 0) {
-          for (const i of [...this.holds.openIndices()]) this.stats.held(this.holds.close(this.holds.pid[i], t, OUTCOME_ACQUIRED));
-        }
-        this.holds.open(pid, procs.procOf(pid, t), t);
-        break;
-      }
-      case 'release':
-        this.stats.held(this.holds.close(pid, t, OUTCOME_ACQUIRED));
-        break;
-      case 'timeout':
-        this.waits.close(pid, t, OUTCOME_TIMEOUT);
-        this.stats.timedOut();
-        break;
-      case 'abandoned': {
-        this.stats.held(this.holds.close(pid, t, OUTCOME_EXITED));
-        this.abandoned = { pid, proc: procs.procOf(pid, t), at: t };
-        if (this.flag?.kind !== 'deadlock') this.flag = { kind: 'abandoned', text: abandonedText(pid), pid, at: t };
-        break;
-      }
+    this.#procs = procs;
+    this.#acquiredAfter = NaN;
+    this.#spans.apply(e);
+    if (e.op === 'acquire') this.stats.acquired(this.#acquiredAfter);
+    else if (e.op === 'timeout') this.stats.timedOut();
+    else if (e.op === 'abandoned') {
+      this.abandoned = { pid: e.pid, proc: procs.procOf(e.pid, e.t), at: e.t };
+      if (this.flag?.kind !== 'deadlock') this.flag = { kind: 'abandoned', text: abandonedText(e.pid), pid: e.pid, at: e.t };
     }
     this.holder = e.holder;
     this.waiters = e.waiters;
@@ -91,7 +83,12 @@ export class LockLane {
 
   /** pid exited: a wait it had open ends there. */
   exited(pid: Pid, t: number): void {
-    this.waits.close(pid, t, OUTCOME_EXITED);
+    this.#spans.exited(pid, t);
+  }
+
+  /** pid started (a pid can be reused within a run): its lock events count again. */
+  started(pid: Pid): void {
+    this.#spans.started(pid);
   }
 
   view(procs: LaneProcs): LockLaneView {

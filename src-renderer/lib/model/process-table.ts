@@ -177,21 +177,19 @@ export class ProcessTable {
   }
 
   /**
-   * A sample of the process: its latest CPU % and RSS, its CPU time and peak. The engine may send
-   * the CPU time (seconds) and the peak itself; without them the CPU % is integrated: a sample's
-   * CPU % covers the time since the previous one (the first: since the process started).
+   * A sample of the process: its latest CPU % and RSS, its CPU time and peak. The engine sends the
+   * CPU time (seconds); an older log does not, and then the CPU % is integrated: a sample's CPU %
+   * covers the time since the previous one (the first: since the process started).
    */
   sampled(rec: ProcRecord, e: SampleEvent): void {
     rec.cpu = e.cpu;
     rec.rss = e.rss;
-    const extra = e as SampleEvent & { cpuTime?: unknown; peakRss?: unknown };
-    if (typeof extra.cpuTime === 'number' && Number.isFinite(extra.cpuTime)) rec.cpuSeconds = extra.cpuTime;
+    if (e.cpuTime !== undefined) rec.cpuSeconds = e.cpuTime;
     else {
       const from = rec.lastSampleAt ?? rec.startedAt ?? e.t;
       rec.cpuSeconds = (rec.cpuSeconds ?? 0) + (e.cpu / 100) * (Math.max(0, e.t - from) / 1000);
     }
-    const peak = typeof extra.peakRss === 'number' && Number.isFinite(extra.peakRss) ? Math.max(extra.peakRss, e.rss) : e.rss;
-    if (rec.peakRss === null || peak > rec.peakRss) rec.peakRss = peak;
+    if (rec.peakRss === null || e.rss > rec.peakRss) rec.peakRss = e.rss;
     rec.lastSampleAt = e.t;
   }
 

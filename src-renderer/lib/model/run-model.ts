@@ -168,6 +168,8 @@ export class RunModel {
         }
         case 'process': {
           const rec = this.#procs.started(e);
+          // A pid can come back within a run: its lock events start afresh.
+          for (const lane of this.#lanes) lane.started(e.pid);
           this.#res.relabel(rec);
           this.#rev.processes++;
           break;

@@ -7,7 +7,7 @@
 import type { Pid, ProcessInfo, ProcessState, StreamName } from '../../../src-main/api.ts';
 
 /** A process row as components see it: the engine's row, placed in the tree and colored. */
-export interface ProcRow extends ProcessInfo {
+export interface ProcRow extends Omit<ProcessInfo, 'cpuTime' | 'peakRss'> {
   /** Stable palette color, from the order the process first appeared. */
   color: string;
   /** Depth in the process tree (0 for a root). */

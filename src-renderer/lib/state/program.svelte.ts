@@ -3,6 +3,7 @@
 
 import type { AppInfo, PresetInfo, Runtime } from '../../../src-main/api.ts';
 import { getApi } from '../api.ts';
+import { DEFAULT_INTERVAL_MS } from '../../../src-main/common/interval.ts';
 import { clampInterval } from '../format.ts';
 import { parseRuntime, runtimeFor } from '../runtime.ts';
 import { errorText, readStored, writeStored } from './stored.ts';
@@ -27,7 +28,7 @@ export class ProgramState {
   openedFiles = $state.raw<string[]>([]);
   appInfo = $state.raw<AppInfo | null>(null);
   /** Sampling interval for new runs, ms. */
-  interval = $state(100);
+  interval = $state(DEFAULT_INTERVAL_MS);
   /** How presets run: their TypeScript twin or their Python original. Files ignore it. */
   runtime = $state<Runtime>(parseRuntime(readStored(STORE_RUNTIME)));
   /** The Python interpreter setting, as the engine last confirmed it. */

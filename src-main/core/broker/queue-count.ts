@@ -1,0 +1,83 @@
+// The one count of a queue's depth, whichever runtime keeps the items: the broker's own queues
+// (queues.ts) count puts and gets as they hand items over, a Python program's queues (observed.ts)
+// as its processes report them. It alone writes `queue` events and keeps the figures.
+
+import type { QueueEvent, QueueOp } from '../../api.ts';
+import type { Peer } from './peer.ts';
+import type { ObjectEvents } from './stamps.ts';
+
+export interface QueueFigures {
+  queue: string;
+  maxsize: number;
+  puts: number;
+  gets: number;
+  depth: number;
+  peak: number;
+}
+
+export class QueueCount {
+  /** Listed (its `create` logged). */
+  announced = false;
+  maxsize = 0;
+  /** Puts minus gets. Reports can come late (a get before the put it took): shown clamped at 0. */
+  count = 0;
+  puts = 0;
+  gets = 0;
+  peak = 0;
+  /** `t` of its last event. */
+  lastT = 0;
+
+  constructor(readonly id: string) {}
+
+  get depth(): number {
+    return this.count > 0 ? this.count : 0;
+  }
+}
+
+export class QueueCounts {
+  private readonly queues = new Map<string, QueueCount>();
+
+  constructor(private readonly out: ObjectEvents) {}
+
+  /** The queue `id`, made (not yet listed) if it is new. */
+  ensure(id: string): QueueCount {
+    let q = this.queues.get(id);
+    if (!q) this.queues.set(id, (q = new QueueCount(id)));
+    return q;
+  }
+
+  /** Lists a queue as new and empty (a second create of an id starts it again). */
+  created(peer: Peer, q: QueueCount, maxsize: number, at?: number): void {
+    q.announced = true;
+    q.count = 0;
+    q.maxsize = maxsize > 0 ? maxsize : 0;
+    this.event(q, 'create', peer.pid, at);
+  }
+
+  put(peer: Peer, q: QueueCount, at?: number): void {
+    q.count += 1;
+    q.puts += 1;
+    if (q.count > q.peak) q.peak = q.count;
+    this.event(q, 'put', peer.pid, at);
+  }
+
+  got(peer: Peer, q: QueueCount, at?: number): void {
+    q.count -= 1;
+    q.gets += 1;
+    this.event(q, 'get', peer.pid, at);
+  }
+
+  figures(): QueueFigures[] {
+    const out: QueueFigures[] = [];
+    for (const q of this.queues.values()) {
+      if (q.announced) out.push({ queue: q.id, maxsize: q.maxsize, puts: q.puts, gets: q.gets, depth: q.depth, peak: q.peak });
+    }
+    return out;
+  }
+
+  private event(q: QueueCount, op: QueueOp, pid: number, at: number | undefined): void {
+    // `t` first, so the session can stamp it in place (the hot path: no copy per event).
+    const e: QueueEvent = { t: 0, type: 'queue', queue: q.id, op, pid, depth: q.depth, maxsize: q.maxsize };
+    this.out.log(e, at, q);
+  }
+}
