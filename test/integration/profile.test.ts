@@ -5,8 +5,10 @@
 // fixed amount of work and wait on file gates the test opens once the log shows what it waits
 // for: no fixed sleeps, no timing asserts.
 
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunEvent, WaitEvent } from '../../src-main/api.ts';
@@ -14,12 +16,15 @@ import { ROOT, buildCallTree, topFunctions } from '../../src-main/common/profile
 import { ProfileData } from '../../src-main/common/profile/profile-data.ts';
 import { processGroups } from '../../src-main/common/profile/process-groups.ts';
 import { WaitTable } from '../../src-main/common/profile/wait-table.ts';
+import { packageRoot } from '../../src-main/core/paths.ts';
 import { exportSpeedscope } from '../../src-main/core/runlog/speedscope.ts';
 import type { Session } from '../../src-main/core/session.ts';
 import { python, runPy } from '../helpers/python.ts';
 import { run, scenarioFile, tmpRoot, waitFor, type RunResult } from '../helpers/run.ts';
 
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+const execFileAsync = promisify(execFile);
 
 /** A faster rate than the default: more samples of the same work on a loaded machine. */
 const HZ = 250;
@@ -184,6 +189,27 @@ describe(`profiler and wait sites, Python (${python})`, () => {
       ['first', lineOf(PY_LOCKS, 'lock.acquire()')],
       ['second', lineOf(PY_LOCKS, 'with lock:')],
     ]);
+  });
+});
+
+describe('procscope run --profile (the CLI)', () => {
+  it('prints the top functions per group, then where processes waited; export --format speedscope writes the file', async () => {
+    const file = scenarioFile(PY_BURN, 'burn.py');
+    const log = path.join(path.dirname(file), 'burn.jsonl');
+    const bin = path.join(packageRoot(), 'bin', 'procscope.mjs');
+    const run = await execFileAsync(process.execPath, [bin, 'run', file, '--python', python, '--profile', '--hz', String(HZ), '--log', log], { cwd: path.dirname(file) });
+    const out = run.stdout;
+    expect(out).toMatch(/top functions on the CPU \(\d+ samples at 250 Hz\)/);
+    expect(out, 'the Pool, merged').toMatch(/ForkPoolWorker × 3 \(task\), merged/);
+    // Each section's first function: burn_cpu, named with its file and line.
+    for (const section of out.split(/\n  (?=\S)/).filter((s) => /on the CPU$/m.test(s.split('\n')[0]))) {
+      expect(section.split('\n')[2], section).toMatch(/burn_cpu\s+burn\.py:\d+/);
+    }
+    const exported = await execFileAsync(process.execPath, [bin, 'export', log, '--format', 'speedscope']);
+    expect(exported.stdout).toMatch(/wrote .*burn\.speedscope\.json \(\d+ profiles\)/);
+    const refused = await execFileAsync(process.execPath, [bin, 'run', file, '--hz', '50']).catch((e: { code: number; stderr: string }) => e);
+    expect(refused).toMatchObject({ code: 2 });
+    expect((refused as { stderr: string }).stderr.trim()).toBe('procscope: --hz sets the rate of --profile: add --profile (see procscope --help)');
   });
 });
 
