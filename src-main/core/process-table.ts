@@ -111,7 +111,7 @@ export class ProcessTable {
     this.announced.set(pid, { ppid: parent, name, daemon, handle: handle !== undefined && ownedBy(handle, parent) ? handle : undefined, at: this.host.now() });
   }
 
-  /** A child its parent announced died before it said hello: listed from that report (its exit comes later). */
+  /** A child its parent announced, listed from that report before its hello: it died first, or a younger sibling is listed (its exit comes later). */
   vanished(pid: number): void {
     const a = this.announced.get(pid);
     if (!a || this.byPid.has(pid)) return;
@@ -182,11 +182,12 @@ export class ProcessTable {
     let p = this.byPid.get(pid);
     if (!p) {
       // Never said hello (it died first): listed now from its parent's report, to end at once,
-      // after the siblings started before it that died the same way (listed in start order).
+      // after every sibling started before it and not listed yet, alive or not (one still dying
+      // from the same SIGTERM, say): children are listed in the order they were started.
       const a = this.announced.get(pid);
       if (!a) return;
       for (const [sibling, b] of [...this.announced]) {
-        if (sibling !== pid && b.ppid === a.ppid && b.at <= a.at && !isAlive(sibling)) this.vanished(sibling);
+        if (sibling !== pid && b.ppid === a.ppid && b.at <= a.at) this.vanished(sibling);
       }
       this.vanished(pid);
       p = this.byPid.get(pid) as ProcessInfo;

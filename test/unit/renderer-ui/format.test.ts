@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_INTERVAL_MS } from '../../../src-main/common/interval.ts';
 import {
   baseName,
   clampInterval,
@@ -78,11 +79,11 @@ describe('format helpers', () => {
     expect(signalOfExitcode(null)).toBeNull();
   });
 
-  it('the sampling interval is clamped to 50..10000 ms', () => {
+  it('the sampling interval is clamped to 50..10000 ms; what is not a number gives the default', () => {
     expect(clampInterval(10)).toBe(50);
     expect(clampInterval(500.4)).toBe(500);
     expect(clampInterval(20_000)).toBe(10_000);
-    expect(clampInterval(Number.NaN)).toBe(500);
+    expect(clampInterval(Number.NaN)).toBe(DEFAULT_INTERVAL_MS);
   });
 
   it('a join timeout is empty (wait), seconds, or invalid', () => {

@@ -136,15 +136,28 @@ describe('CPU and memory: the total, the top N, and the others', () => {
     expect(nearestRow(v.xs, v.xs[1] + 1e-6)).toBe(1);
   });
 
-  it("a process's CPU time is its samples' CPU % over the time each covers; its peak is its largest RSS", () => {
+  it("a process's CPU time is the engine's figure in its last sample (an older log's: its CPU % over the time each sample covers); its peak is its largest RSS", () => {
     const events = log('pool-map');
     const m = modelOf(events);
+    let engineFigures = 0;
     for (const r of m.processes()) {
       const samples = ofType(events, 'sample').filter((s) => s.pid === r.pid);
       if (samples.length === 0) {
         expect(r.cpuSeconds).toBeNull();
         continue;
       }
+      const last = samples[samples.length - 1];
+      if (last.cpuTime !== undefined) engineFigures++;
+      expect(r.cpuSeconds, r.name).toBeCloseTo(last.cpuTime ?? 0, 9);
+      expect(r.peakRss).toBe(Math.max(...samples.map((s) => s.rss)));
+    }
+    expect(engineFigures, 'the engine sends each process its CPU time').toBeGreaterThan(0);
+    // A log without the engine's figure (made before it had one): CPU % integrated over time.
+    const older = events.map((e) => (e.type === 'sample' ? { ...e, cpuTime: undefined } : e));
+    const mo = modelOf(older);
+    for (const r of mo.processes()) {
+      const samples = ofType(older, 'sample').filter((s) => s.pid === r.pid);
+      if (samples.length === 0) continue;
       let from = r.startedAt ?? samples[0].t;
       let secs = 0;
       for (const s of samples) {
@@ -152,7 +165,6 @@ describe('CPU and memory: the total, the top N, and the others', () => {
         from = s.t;
       }
       expect(r.cpuSeconds, r.name).toBeCloseTo(secs, 9);
-      expect(r.peakRss).toBe(Math.max(...samples.map((s) => s.rss)));
     }
   });
 });
