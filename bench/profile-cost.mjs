@@ -1,6 +1,6 @@
 // What profiling costs (bench rows 11 to 13), run by bench/run.mjs (group `profile`) or alone:
 //
-//   node bench/profile-cost.mjs        (uses whatever out/ holds; BENCH_REPS=3)
+//   node bench/profile-cost.mjs        (uses whatever out/ holds; BENCH_PROFILE_REPS=5)
 //
 // 11. A CPU-bound Pool(4).map (bench/python/pool_burn.py, and its TypeScript twin
 //     bench/scenarios/pool-burn.ts), each under `procscope run`, unprofiled and profiled at 100 Hz,
@@ -22,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const REPS = Number(process.env.BENCH_REPS ?? 3);
+/** More rounds than the other groups: what profiling costs is smaller than the machine's noise. */
+const REPS = Number(process.env.BENCH_PROFILE_REPS ?? 5);
 const HZ = 100;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-profile-bench-'));
 const keep = process.env.BENCH_KEEP_LOGS === '1';
