@@ -23,6 +23,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
+import { profileRows, profileSection } from './profile-rows.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -42,7 +43,7 @@ const START_ROUNDS = Number(process.env.BENCH_START_ROUNDS ?? 10);
 const PY_LOCK_PAIRS = Number(process.env.BENCH_PY_LOCK_PAIRS ?? PLAIN_LOCK_PAIRS);
 
 /** Groups of benchmarks, in the order they run; `node bench/run.mjs GROUP...` runs only some. */
-const GROUPS = ['queue', 'lock', 'pool', 'start', 'python-overhead', 'sampler', 'runlog', 'window'];
+const GROUPS = ['queue', 'lock', 'pool', 'start', 'python-overhead', 'sampler', 'runlog', 'window', 'profile'];
 const selected = process.argv.slice(2);
 for (const g of selected) {
   if (!GROUPS.includes(g)) {
@@ -85,7 +86,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 /** Runs one program in its own process group; resolves with its exit code and output. */
-async function capture(cmd, args, env = {}) {
+async function capture(cmd, args, env = {}, timeoutMs = PROGRAM_TIMEOUT_MS) {
   const child = spawn(cmd, args, {
     cwd: root,
     detached: true,
@@ -102,7 +103,7 @@ async function capture(cmd, args, env = {}) {
     timedOut = true;
     killGroup(child.pid, 'SIGTERM');
     setTimeout(() => killGroup(child.pid, 'SIGKILL'), 3000).unref();
-  }, PROGRAM_TIMEOUT_MS);
+  }, timeoutMs);
   const [code, signal] = await once(child, 'close');
   clearTimeout(timer);
   running.delete(child);
@@ -963,6 +964,16 @@ async function main() {
     progress('run-log append cost');
     runLogUs = await benchRunLog();
   }
+  let profile = null;
+  if (wanted('profile')) {
+    progress('profiling cost (bench/profile-cost.mjs)');
+    // Its own programs each take a few seconds, 4 x BENCH_REPS of them.
+    const run = await capture(process.execPath, ['bench/profile-cost.mjs'], {}, PROGRAM_TIMEOUT_MS * 4);
+    const m = /^PROFILE_RESULT (.*)$/m.exec(run.stdout);
+    if (run.code !== 0 || !m) throw new BenchError(`node bench/profile-cost.mjs exit code ${run.code ?? run.signal}\n${run.stderr.slice(-3000)}`);
+    progress(run.stdout.replace(/^PROFILE_RESULT.*$/m, '').trimEnd().replace(/^/gm, '  | '));
+    profile = JSON.parse(m[1]);
+  }
   let frames = null;
   if (wanted('window')) {
     progress('window frame times (Chromium)');
@@ -971,6 +982,7 @@ async function main() {
   const seconds = (performance.now() - started) / 1000;
 
   const { rows, allLogged } = buildRows(sampler, runLogUs, frames);
+  if (profile) rows.push(...profileRows(profile));
   const mach = machine();
   const command = 'npm run bench   (= node scripts/build-node.mjs && node bench/run.mjs)';
   const logLine = logChecks
@@ -1049,6 +1061,7 @@ a copy compiled to bytecode once per interpreter (\`src-main/core/python-shim.ts
 as this machine's \`PYTHONDONTWRITEBYTECODE=1\` or a read-only install would have it, a start took
 about 25 ms more.
 
+${profile ? profileSection(profile) : ''}
 ## What each benchmark does
 
 1. \`bench/scenarios/queue-throughput.ts\` / \`bench/python/queue_throughput.py\`: main puts
@@ -1084,6 +1097,7 @@ about 25 ms more.
 9. \`bench/python/lock_contended.py\` with \`BENCH_LOCK_KIND=plain\` (\`mp.Lock()\`), ${LOCK_WORKERS} processes x
    ${fmtNum(PY_LOCK_PAIRS)} pairs, with plain \`python3\` and under \`procscope run\`.
 10. \`bench/python/process_start_join.py\`, as in 4, with plain \`python3\` and under \`procscope run\`.
+11. \`bench/profile-cost.mjs\`: see *What profiling costs* above (11, 11b, 12, 13).
 
 ## All runs
 

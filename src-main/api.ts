@@ -47,6 +47,8 @@ export interface RunStartedEvent extends Stamped {
   interpreter?: string;
   /** Arguments given to the program after its file (Python's `sys.argv[1:]`, Node's `process.argv.slice(2)`). */
   args?: string[];
+  /** Set when the run is profiled (`frames`, `stacks` and `samples` lines follow): the sampling rate. */
+  profile?: { hz: number };
 }
 
 /** What runs a program: a preset runs either way, a file by its extension. */
@@ -189,8 +191,78 @@ export interface TaskEvent extends Stamped {
   failed: number;
 }
 
+/**
+ * A frame of the profile: [function, file, line, library]. The line is the one being run (Python)
+ * or where the function starts (TypeScript: V8 samples functions); library is 1 for Python's own
+ * modules, installed packages and Node's internals, else 0.
+ */
+export type ProfileFrame = [name: string, file: string, line: number, lib: 0 | 1];
+
+/** Frames first seen in the run: their ids are `first`, `first + 1`, … (every run starts at 0). */
+export interface FramesEvent extends Stamped {
+  type: 'frames';
+  first: number;
+  frames: ProfileFrame[];
+}
+
+/**
+ * Stacks first seen in the run, ids from `first` on: each is [parent stack id, frame id], the
+ * parent -1 for an outermost frame. A stack's parent always has a smaller id.
+ */
+export interface StacksEvent extends Stamped {
+  type: 'stacks';
+  first: number;
+  stacks: [parent: number, frame: number][];
+}
+
+/**
+ * Profile samples of one thread of a process. Sample i was taken at `t` + the sum of `dt[1..i]`
+ * microseconds (dt[0] is 0), in stack `stacks[i]`; `cpu[i]` is the share of the time since the
+ * thread's previous sample that it spent on a CPU, in ninths ('0': it waited, '9': it ran all along).
+ */
+export interface SamplesEvent extends Stamped {
+  type: 'samples';
+  pid: Pid;
+  thread: string;
+  dt: number[];
+  stacks: number[];
+  cpu: string;
+}
+
+/** What a wait waits in: a lock's acquire, a queue's get or put, a process's join. */
+export type WaitKind = 'acquire' | 'get' | 'put' | 'join';
+
+/** The program's line that waits. */
+export interface WaitSite {
+  file: string;
+  line: number;
+  func: string;
+}
+
+/**
+ * A wait that blocks, from `begin` to `end` (no `end`: it still waited when its process exited or
+ * the run ended). `wait` numbers the waits of one process. `begin` says what it waits in
+ * (`object`: the lock or queue; `target`: the pid joined) and where (`site`); `end` with
+ * `timeout`: it gave up.
+ */
+export interface WaitEvent extends Stamped {
+  type: 'wait';
+  op: 'begin' | 'end';
+  pid: Pid;
+  wait: number;
+  kind?: WaitKind;
+  object?: string;
+  target?: Pid;
+  site?: WaitSite;
+  timeout?: boolean;
+}
+
 export type RunEvent =
   | RunStartedEvent
+  | FramesEvent
+  | StacksEvent
+  | SamplesEvent
+  | WaitEvent
   | ProcessEvent
   | CreatedEvent
   | ClosedEvent
@@ -318,7 +390,12 @@ export interface RunStartArgs {
   interval?: number;
   /** Stop the run after this many seconds. */
   timeout?: number;
+  /** Profile every process of the run: sample each thread's stack `hz` times a second (1..1000, default 100). */
+  profile?: { hz?: number };
 }
+
+/** The profiler's default and allowed sampling rates, Hz. */
+export const PROFILE_HZ = { default: 100, min: 1, max: 1000 } as const;
 
 export interface RunInfo {
   runId: string;
@@ -366,7 +443,7 @@ export interface PastRun {
   tornBytes?: number;
 }
 
-export type ExportFormat = 'jsonl' | 'csv' | 'trace';
+export type ExportFormat = 'jsonl' | 'csv' | 'trace' | 'speedscope';
 
 export interface ExportResult {
   /** Desktop: where the file was saved. */
@@ -508,6 +585,12 @@ const isExitcode = (v: unknown): boolean => v === null || isInt(v);
 
 type Check = (o: Record<string, unknown>) => boolean;
 
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isHz = (v: unknown): v is number => isInt(v) && (v as number) >= PROFILE_HZ.min && (v as number) <= PROFILE_HZ.max;
+const isProfileFrame = (v: unknown): boolean =>
+  Array.isArray(v) && v.length === 4 && isStr(v[0]) && isStr(v[1]) && isCount(v[2]) && (v[3] === 0 || v[3] === 1);
+const isSite = (v: unknown): boolean => isObj(v) && isStr(v.file) && isCount(v.line) && isStr(v.func);
+
 const checks: Record<RunEventType, Check> = {
   run: (o) =>
     isInt(o.version) &&
@@ -517,7 +600,33 @@ const checks: Record<RunEventType, Check> = {
     isStr(o.cwd) &&
     (o.runtime === undefined || o.runtime === 'typescript' || o.runtime === 'python') &&
     (o.interpreter === undefined || isStr(o.interpreter)) &&
-    (o.args === undefined || (Array.isArray(o.args) && o.args.every(isStr))),
+    (o.args === undefined || (Array.isArray(o.args) && o.args.every(isStr))) &&
+    (o.profile === undefined || (isObj(o.profile) && isHz((o.profile as Record<string, unknown>).hz))),
+  frames: (o) => isCount(o.first) && Array.isArray(o.frames) && o.frames.every(isProfileFrame),
+  stacks: (o) =>
+    isCount(o.first) &&
+    Array.isArray(o.stacks) &&
+    o.stacks.every(
+      (x: unknown, i: number) =>
+        Array.isArray(x) && x.length === 2 && isInt(x[0]) && x[0] >= -1 && x[0] < (o.first as number) + i && isCount(x[1]),
+    ),
+  samples: (o) =>
+    isInt(o.pid) &&
+    isStr(o.thread) &&
+    Array.isArray(o.dt) &&
+    Array.isArray(o.stacks) &&
+    isStr(o.cpu) &&
+    o.stacks.length === o.dt.length &&
+    o.cpu.length === o.dt.length &&
+    /^[0-9]*$/.test(o.cpu) &&
+    o.dt.every(isCount) &&
+    o.stacks.every(isCount),
+  wait: (o) =>
+    (o.op === 'begin' || o.op === 'end') &&
+    isInt(o.pid) &&
+    isCount(o.wait) &&
+    (o.op === 'end' || (isStr(o.kind) && (o.object === undefined || isStr(o.object)) && (o.target === undefined || isInt(o.target)) && isSite(o.site))) &&
+    (o.timeout === undefined || isBool(o.timeout)),
   process: (o) => isInt(o.pid) && isInt(o.ppid) && isStr(o.name) && isBool(o.daemon) && (o.handle === undefined || isStr(o.handle)),
   created: (o) => isStr(o.handle) && isInt(o.owner) && isStr(o.name) && isBool(o.daemon),
   closed: (o) => isStr(o.handle) && isPidOrNull(o.pid),
@@ -573,6 +682,7 @@ const optSeconds = (v: unknown) => v === undefined || (isNum(v) && v >= 0 && v <
 export const isInterpreter = (v: unknown): v is string => isStr(v) && v.length > 0 && v.length <= 1024 && v.trim() === v && !v.includes('\0');
 export const isRuntime = (v: unknown): v is Runtime => v === 'typescript' || v === 'python';
 const isArgs = (v: unknown) => Array.isArray(v) && v.length <= 256 && v.every((x) => isStr(x) && x.length <= 4096 && !x.includes('\0'));
+const isProfileArgs = (v: unknown) => isObj(v) && Object.keys(v).every((k) => k === 'hz') && (v.hz === undefined || isHz(v.hz));
 
 const commandChecks: Record<CommandName, (a: Record<string, unknown>) => boolean> = {
   'app.info': noKeys,
@@ -585,7 +695,8 @@ const commandChecks: Record<CommandName, (a: Record<string, unknown>) => boolean
     (a.timeout === undefined || (isNum(a.timeout) && (a.timeout as number) > 0)) &&
     (a.runtime === undefined || isRuntime(a.runtime)) &&
     (a.args === undefined || isArgs(a.args)) &&
-    Object.keys(a).every((k) => ['scenario', 'interval', 'timeout', 'runtime', 'args'].includes(k)),
+    (a.profile === undefined || isProfileArgs(a.profile)) &&
+    Object.keys(a).every((k) => ['scenario', 'interval', 'timeout', 'runtime', 'args', 'profile'].includes(k)),
   'run.stop': noKeys,
   'run.current': noKeys,
   'process.list': noKeys,
@@ -597,7 +708,7 @@ const commandChecks: Record<CommandName, (a: Record<string, unknown>) => boolean
   'process.close': (a) => isTarget(a.target) && Object.keys(a).length === 1,
   'runs.list': noKeys,
   'runs.open': (a) => isRunId(a.runId) && Object.keys(a).length === 1,
-  'run.export': (a) => isRunId(a.runId) && ['jsonl', 'csv', 'trace'].includes(a.format as string) && Object.keys(a).length === 2,
+  'run.export': (a) => isRunId(a.runId) && ['jsonl', 'csv', 'trace', 'speedscope'].includes(a.format as string) && Object.keys(a).length === 2,
   'settings.get': noKeys,
   'settings.set': (a) =>
     (a.interval === undefined || isInterval(a.interval)) &&

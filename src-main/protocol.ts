@@ -27,6 +27,8 @@ export const ENV_T0 = 'PROCSCOPE_T0';
 export const ENV_MONITOR = 'PROCSCOPE_MONITOR';
 /** The run's process group, as its main process found it: every process after it inherits it. */
 export const ENV_RUN_GROUP = 'PROCSCOPE_RUN_GROUP';
+/** Set when the run is profiled: the sampling rate in Hz (1..1000); absent when it is not. */
+export const ENV_PROFILE = 'PROCSCOPE_PROFILE';
 
 export const Codec = { V8: 0, JSON: 1 } as const;
 export type Codec = (typeof Codec)[keyof typeof Codec];
@@ -128,7 +130,49 @@ export type UpMessage =
   | { k: 'qrep'; q: string; op: QueueReportOp; maxsize?: number; at: number }
   /** A lock operation already done by a reporting runtime: `request` before a blocking wait. */
   | { k: 'lrep'; l: string; op: LockReportOp; at: number }
-  | OpsMessage;
+  | OpsMessage
+  | ProfMessage
+  | WaitMessage;
+
+/**
+ * A batch of profile samples (a profiled run, ENV_PROFILE). Frames and stacks are interned by the
+ * process: `f` adds frames [function, file, line, library 0|1] to its table from index `fb` on,
+ * `s` adds stacks [parent stack or -1, frame] from `sb` on (a stack is its parent plus one frame,
+ * outermost first), `th` names threads [index, name]. Sample i was taken in thread `ti[i]` with
+ * stack `st[i]`; `c[i]` is the share of the time since that thread's previous sample that it was
+ * on a CPU, in ninths ('0' none, '9' all); its time is the sum of `d[0..i]` microseconds of run
+ * time (d[0]: since t = 0, ENV_T0; the rest since the sample before).
+ */
+export interface ProfMessage {
+  k: 'prof';
+  fb: number;
+  f: WireFrame[];
+  sb: number;
+  s: [number, number][];
+  th: [number, string][];
+  d: number[];
+  ti: number[];
+  st: number[];
+  c: string;
+}
+
+/** A frame of a profile sample: function, file, line, 1 when it is library code (Python's own, node:, packages). */
+export type WireFrame = [string, string, number, number];
+
+/** What a wait waits in: a lock's acquire, a queue's get or put, a process's join. */
+export type WireWaitKind = 'acquire' | 'get' | 'put' | 'join';
+
+/**
+ * A wait that blocks, with the program's line that waits (`site`: file, line, function). `w`
+ * numbers the process's waits; `obj` is the lock or queue, `target` the pid joined; `at` is run
+ * time (ms) by the process's clock. `end` with `timeout`: it gave up.
+ */
+export type WaitMessage =
+  | { k: 'wait'; op: 'begin'; w: number; kind: WireWaitKind; obj?: string; target?: number; at: number; site: [string, number, string] }
+  | { k: 'wait'; op: 'end'; w: number; at: number; timeout?: boolean };
+
+/** Most samples, frames or stacks one `prof` message may carry. */
+export const PROF_MAX_ITEMS = 1 << 16;
 
 /**
  * Lock and queue operations already done by a reporting runtime, packed (the Python shim's hot
@@ -237,9 +281,12 @@ export function namedRecords(records: OpRecords, ids: readonly string[]): { why:
 // ---- broker -> runtime ------------------------------------------------------------------------
 
 export type DownMessage =
-  /** `lend`: the lock is lent: acquire and release it locally, report in `lops`, until recalled. */
-  | { k: 'ok'; rid: Rid; v?: Uint8Array[]; pack?: Uint8Array; n?: number; lend?: boolean }
-  | { k: 'fail'; rid: Rid; why: WaitFailure | 'Error'; message?: string }
+  /**
+   * `lend`: the lock is lent: acquire and release it locally, report in `lops`, until recalled.
+   * `waited`: the request blocked (it waited in the monitor's list before this answer).
+   */
+  | { k: 'ok'; rid: Rid; v?: Uint8Array[]; pack?: Uint8Array; n?: number; lend?: boolean; waited?: boolean }
+  | { k: 'fail'; rid: Rid; why: WaitFailure | 'Error'; message?: string; waited?: boolean }
   /** Give back unconsumed leased items of this queue: another consumer needs them. */
   | { k: 'recall'; q: string }
   /** Give the lent lock back: another process asks for it. */
@@ -498,9 +545,56 @@ export function isUpMessage(m: unknown): m is UpMessage {
       return str(o.l) && ['create', 'request', 'acquire', 'release', 'timeout'].includes(o.op as string) && finite(o.at);
     case 'ops':
       return isOpsMessage(o);
+    case 'prof':
+      return isProfMessage(o);
+    case 'wait':
+      return isWaitMessage(o);
     default:
       return false;
   }
+}
+
+const nat = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const list = (v: unknown): v is unknown[] => Array.isArray(v) && v.length <= PROF_MAX_ITEMS;
+
+function isWireFrame(v: unknown): boolean {
+  return Array.isArray(v) && v.length === 4 && text(v[0], 256) && text(v[1], 1024) && nat(v[2]) && (v[3] === 0 || v[3] === 1);
+}
+
+function isProfMessage(o: Record<string, unknown>): boolean {
+  if (!nat(o.fb) || !nat(o.sb) || !list(o.f) || !list(o.s) || !list(o.th) || !list(o.d) || !list(o.ti) || !list(o.st)) return false;
+  const n = o.d.length;
+  return (
+    o.ti.length === n &&
+    o.st.length === n &&
+    typeof o.c === 'string' &&
+    o.c.length === n &&
+    /^[0-9]*$/.test(o.c) &&
+    o.d.every(nat) &&
+    o.ti.every(nat) &&
+    o.st.every(nat) &&
+    o.f.every(isWireFrame) &&
+    o.s.every((x) => Array.isArray(x) && x.length === 2 && Number.isSafeInteger(x[0]) && x[0] >= -1 && nat(x[1])) &&
+    o.th.every((x) => Array.isArray(x) && x.length === 2 && nat(x[0]) && text(x[1], 256))
+  );
+}
+
+const WAIT_KINDS: readonly string[] = ['acquire', 'get', 'put', 'join'];
+
+function isWaitMessage(o: Record<string, unknown>): boolean {
+  if (!nat(o.w) || !finite(o.at)) return false;
+  if (o.op === 'end') return o.timeout === undefined || bool(o.timeout);
+  if (o.op !== 'begin' || !WAIT_KINDS.includes(o.kind as string)) return false;
+  const site = o.site;
+  return (
+    (o.obj === undefined || str(o.obj)) &&
+    (o.target === undefined || int(o.target)) &&
+    Array.isArray(site) &&
+    site.length === 3 &&
+    text(site[0], 1024) &&
+    nat(site[1]) &&
+    text(site[2], 256)
+  );
 }
 
 export function isDownMessage(m: unknown): m is DownMessage {

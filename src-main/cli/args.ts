@@ -2,7 +2,7 @@
 // was wrong.
 
 import { parseArgs as parse, type ParseArgsConfig } from 'node:util';
-import type { Runtime } from '../api.ts';
+import { PROFILE_HZ, type Runtime } from '../api.ts';
 import { intervalProblem } from '../common/interval.ts';
 
 export class UsageError extends Error {
@@ -25,16 +25,18 @@ export type Command =
       runtime?: Runtime;
       /** After `--`: the program's own arguments. */
       args: string[];
+      /** --profile [--hz N]: profile every process at this rate. */
+      profile?: { hz: number };
     }
-  | { cmd: 'export'; log: string; format: 'csv' | 'trace'; out?: string }
+  | { cmd: 'export'; log: string; format: 'csv' | 'trace' | 'speedscope'; out?: string }
   | { cmd: 'compare'; a: string; b: string; json: boolean }
   | { cmd: 'serve'; port?: number }
   | { cmd: 'ui' };
 
 export const USAGE = `usage:
   procscope presets [--json]
-  procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--json] [-- ARGS...]
-  procscope export <log.jsonl> --format csv|trace [-o FILE]
+  procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--profile [--hz N]] [--json] [-- ARGS...]
+  procscope export <log.jsonl> --format csv|trace|speedscope [-o FILE]
   procscope compare <A.jsonl> <B.jsonl> [--json]
   procscope serve [--port N]   (0 or none: any free port)
   procscope ui
@@ -86,6 +88,16 @@ function positive(values: Values, name: string, what: string): number | undefine
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** --hz, or the default rate; only with --profile. */
+function profileRate(values: Values): number {
+  const hz = positive(values, 'hz', 'a whole number of samples a second');
+  if (hz === undefined) return PROFILE_HZ.default;
+  if (!Number.isInteger(hz) || hz < PROFILE_HZ.min || hz > PROFILE_HZ.max) {
+    throw new UsageError(`--hz must be between ${PROFILE_HZ.min} and ${PROFILE_HZ.max} samples a second, got '${String(values.hz)}'`);
+  }
+  return hz;
+}
+
 export function parseArgs(argv: string[]): Command {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return { cmd: 'help' };
@@ -105,10 +117,13 @@ export function parseArgs(argv: string[]): Command {
         interval: { type: 'string' },
         timeout: { type: 'string' },
         python: { type: 'string' },
+        profile: { type: 'boolean' },
+        hz: { type: 'string' },
       });
       if (positionals.length === 0) throw new UsageError('run needs a preset id or a scenario file');
       if (positionals.length > 1) throw new UsageError(`run takes one scenario, got also '${positionals[1]}' (the program's own arguments go after --)`);
       const interval = positive(values, 'interval', 'a whole number of milliseconds');
+      if (values.hz !== undefined && values.profile !== true) throw new UsageError('--hz sets the rate of --profile: add --profile');
       if (interval !== undefined && intervalProblem(interval) !== null) {
         throw new UsageError(`--${intervalProblem(interval)?.replace(/, got .*$/, '')}, got '${String(values.interval)}'`);
       }
@@ -121,6 +136,7 @@ export function parseArgs(argv: string[]): Command {
         json: values.json === true,
         ...(values.python !== undefined ? { python: str(values.python) } : {}),
         ...(values.py === true ? { runtime: 'python' as const } : {}),
+        ...(values.profile === true ? { profile: { hz: profileRate(values) } } : {}),
         args: programArgs ?? [],
       };
     }
@@ -130,8 +146,8 @@ export function parseArgs(argv: string[]): Command {
       const files = [...positionals, ...(after ?? [])];
       if (files.length !== 1) throw new UsageError('export needs exactly one log file');
       const format = values.format;
-      if (format !== 'csv' && format !== 'trace') {
-        throw new UsageError(format === undefined ? 'export needs --format csv or --format trace' : `unknown format '${String(format)}' (csv or trace)`);
+      if (format !== 'csv' && format !== 'trace' && format !== 'speedscope') {
+        throw new UsageError(format === undefined ? 'export needs --format csv, trace or speedscope' : `unknown format '${String(format)}' (csv, trace or speedscope)`);
       }
       return { cmd: 'export', log: files[0], format, out: str(values.output) };
     }

@@ -11,6 +11,8 @@ import { packageRoot } from '../core/paths.ts';
 import { exportCsv } from '../core/runlog/csv.ts';
 import { ExportError } from '../core/runlog/export-file.ts';
 import { RunLogError, tornTailNote } from '../core/runlog/reader.ts';
+import { NotProfiledError, exportSpeedscope } from '../core/runlog/speedscope.ts';
+import { EXPORT_SUFFIX } from '../core/runlog/export-names.ts';
 import { exportTrace } from '../core/runlog/trace.ts';
 import { ScenarioError } from '../core/scenario-loader.ts';
 import { ControlError } from '../core/session.ts';
@@ -20,6 +22,7 @@ import { startWebShell } from '../web/server.ts';
 import { USAGE, UsageError, parseArgs, type Command } from './args.ts';
 import { compareCommand } from './compare.ts';
 import { processTable, stacksText, summaryText } from './format.ts';
+import { ProfileSummary } from './profile-summary.ts';
 import { verdictLine, verdictReaderFor } from './verdict-line.ts';
 
 function fail(message: string, code = 1): never {
@@ -56,8 +59,10 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     else out.write(`${line}\n`);
   };
   const verdict = verdictReaderFor(cmd.scenario);
+  const profile = new ProfileSummary();
   const onEvent = (e: RunEvent) => {
     verdict?.add(e);
+    profile.add(e);
     if (cmd.json) {
       out.write(`${JSON.stringify(e)}\n`);
       return;
@@ -90,6 +95,7 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     ...(runtime ? { runtime } : {}),
     ...(cmd.args.length > 0 ? { args: cmd.args } : {}),
     ...(cmd.timeout !== undefined ? { timeout: cmd.timeout } : {}),
+    ...(cmd.profile ? { profile: cmd.profile } : {}),
   });
   current = backend;
   const done = backend.runDone() as NonNullable<ReturnType<Backend['runDone']>>;
@@ -121,6 +127,7 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     const lines = summaryText(summary, cmd.scenario, info.logPath);
     const said = verdictLine(verdict);
     if (said) lines.splice(1, 0, said);
+    lines.push(...profile.lines(process.cwd()));
     out.write(`\n${lines.join('\n')}\n`);
   }
   const { end } = await done;
@@ -140,14 +147,19 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
 
 async function exportCommand(cmd: Extract<Command, { cmd: 'export' }>): Promise<number> {
   const log = path.resolve(cmd.log);
-  const out = path.resolve(cmd.out ?? log.replace(/\.jsonl$/, '') + (cmd.format === 'csv' ? '.csv' : '.trace.json'));
+  const out = path.resolve(cmd.out ?? log.replace(/\.jsonl$/, '') + EXPORT_SUFFIX[cmd.format]);
   if (out === log) fail('refusing to overwrite the log with its export: choose another -o');
   const progress = process.stderr.isTTY
     ? (f: number) => process.stderr.write(`\rexporting ${Math.round(f * 100)}%`)
     : undefined;
-  const result = cmd.format === 'csv' ? await exportCsv(log, out, progress) : await exportTrace(log, out, progress);
+  const result =
+    cmd.format === 'csv'
+      ? await exportCsv(log, out, progress)
+      : cmd.format === 'speedscope'
+        ? await exportSpeedscope(log, out, progress)
+        : await exportTrace(log, out, progress);
   if (progress) process.stderr.write('\r\x1b[K');
-  const count = 'rows' in result ? `${result.rows} rows` : `${result.events} trace events`;
+  const count = 'rows' in result ? `${result.rows} rows` : 'profiles' in result ? `${result.profiles} profiles` : `${result.events} trace events`;
   process.stdout.write(`wrote ${out} (${count})\n`);
   if (result.torn) process.stderr.write(`procscope: ${tornTailNote(log, result.torn)}\n`);
   return 0;
@@ -226,6 +238,7 @@ main(process.argv.slice(2)).then(
     // One line, as for every other mistake; the usage is one --help away.
     if (err instanceof UsageError) fail(`${err.message} (see procscope --help)`, 2);
     if (err instanceof ScenarioError || err instanceof RunLogError || err instanceof ControlError || err instanceof CommandError || err instanceof ExportError) fail(err.message);
+    if (err instanceof NotProfiledError) fail(err.message);
     const e = err as NodeJS.ErrnoException;
     if (e && (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR')) fail(`${e.message}`);
     // Anything else is our bug: still one line, plus where to look.

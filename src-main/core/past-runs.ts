@@ -11,6 +11,8 @@ import { parseRunEvent, type ExportFormat, type PastRun } from '../api.ts';
 import { isRunId } from '../common/run-id.ts';
 import { exportCsv } from './runlog/csv.ts';
 import { tornTailBytes } from './runlog/torn-tail.ts';
+import { EXPORT_SUFFIX } from './runlog/export-names.ts';
+import { exportSpeedscope } from './runlog/speedscope.ts';
 import { exportTrace } from './runlog/trace.ts';
 import { CommandError } from './command-error.ts';
 
@@ -110,11 +112,12 @@ export class RunsFolder {
   async export(runId: string, format: ExportFormat, progress: (fraction: number) => void): Promise<{ tempPath: string; suggestedName: string }> {
     const logPath = await this.logPathOf(runId);
     const dir = await this.exportsFolder();
-    const suggestedName = `${runId}${format === 'jsonl' ? '.jsonl' : format === 'csv' ? '.csv' : '.trace.json'}`;
+    const suggestedName = `${runId}${EXPORT_SUFFIX[format]}`;
     const tempPath = path.join(dir, `${randomBytes(6).toString('hex')}-${suggestedName}`);
     try {
       if (format === 'jsonl') await copyWithProgress(logPath, tempPath, progress);
       else if (format === 'csv') await exportCsv(logPath, tempPath, progress);
+      else if (format === 'speedscope') await exportSpeedscope(logPath, tempPath, progress);
       else await exportTrace(logPath, tempPath, progress);
     } catch (err) {
       await fs.promises.rm(tempPath, { force: true });

@@ -10,6 +10,7 @@ import { runsDir } from './paths.ts';
 import { pythonRoot } from './root/python-root.ts';
 import type { RootRunner } from './root/runner.ts';
 import { typescriptRoot } from './root/typescript-root.ts';
+import { profileHz } from './profile/profile-options.ts';
 import { validateInterval } from './sampler.ts';
 import { resolveScenario, type ResolvedScenario } from './scenario-loader.ts';
 import type { Session } from './session.ts';
@@ -37,6 +38,8 @@ export interface SessionOptions {
   runtime?: Runtime;
   /** The program's arguments: `sys.argv[1:]` in Python, `process.argv.slice(2)` in a scenario. */
   args?: readonly string[];
+  /** Profile every process: samples of each thread's stack, `hz` a second (see core/profile). */
+  profile?: { hz?: number };
 }
 
 export interface Setup {
@@ -47,6 +50,8 @@ export interface Setup {
   interactive: boolean;
   args: readonly string[];
   beforeTimeout: SessionOptions['beforeTimeout'];
+  /** The profiler's rate, or null when the run is not profiled. */
+  profileHz: number | null;
 }
 
 /** Everything given to start(), checked: one line for the first thing that is wrong. */
@@ -67,6 +72,7 @@ export function prepare(opts: SessionOptions): Setup {
     interactive: opts.interactive === true,
     args: [...args],
     beforeTimeout: opts.beforeTimeout,
+    profileHz: profileHz(opts.profile),
   };
 }
 

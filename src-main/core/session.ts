@@ -23,6 +23,8 @@ import {
 import type { ControlOp } from '../protocol.ts';
 import type { LockFigures } from './broker/lock-state.ts';
 import type { QueueFigures } from './broker/queue-count.ts';
+import { Stamps } from './broker/stamps.ts';
+import { ProfileCollector } from './profile/collector.ts';
 import { Broker, type BrokerHost } from './broker/server.ts';
 import { stopGroup } from './group-stop.ts';
 import { isAlive, killGroupSync } from './process-group.ts';
@@ -81,6 +83,7 @@ export class Session {
   private readonly table: ProcessTable;
   private readonly sampler: Sampler;
   private readonly controls: RunControls;
+  private readonly profiles: ProfileCollector;
   private rootPid = 0;
   private rootRunning = false;
   private rootFatal: string | null = null;
@@ -102,6 +105,15 @@ export class Session {
     this.log = RunLogWriter.open(setup.logPath);
     this.table = new ProcessTable({ emit: (e) => this.emit(e), emitStamped: (e) => this.emitStamped(e), now: () => this.now(), listed: (pid) => this.logEarly(pid) });
     this.broker = new Broker(path.join(scratch, 'broker.sock'), this.brokerHost());
+    // Samples and waits carry their process's own stamps, fitted as every reported time is.
+    const stamps = new Stamps(() => this.now());
+    this.profiles = new ProfileCollector(
+      (e) => {
+        e.t = stamps.fit(e.t, 0);
+        this.emitStamped(e);
+      },
+      (pid, message) => this.emit({ type: 'warning', pid, message }),
+    );
     this.controls = new RunControls({ table: this.table, broker: this.broker, emit: (e) => this.emit(e), rootPid: () => this.rootPid, ended: () => this.ending });
     this.sampler = new Sampler({
       intervalMs: setup.interval,
@@ -248,11 +260,13 @@ export class Session {
         if (s) this.early.set(pid, [...(this.early.get(pid) ?? []), s]);
       },
       task: (pid, done, failed) => t.task(pid, done, failed),
+      profile: (pid, m) => this.profiles.receive(pid, m),
       fatal: (pid, message) => {
         if (pid === this.rootPid) this.rootFatal = message;
         else this.emit({ type: 'warning', pid, message });
       },
       drained: (pid) => {
+        this.profiles.forget(pid);
         // Its last sample before its exit: a process that has exited and is not reaped yet
         // still has its final CPU time to read.
         const last = this.lastRead.delete(pid) ? null : this.sampler.last(pid);
@@ -290,6 +304,7 @@ export class Session {
       runtime: runner.runtime,
       ...(runner.interpreter !== undefined ? { interpreter: runner.interpreter } : {}),
       ...(this.setup.args.length > 0 ? { args: [...this.setup.args] } : {}),
+      ...(this.setup.profileHz !== null ? { profile: { hz: this.setup.profileHz } } : {}),
     });
     await this.broker.listen();
     const root = await startRoot(runner, {
@@ -300,6 +315,7 @@ export class Session {
       socketPath: this.broker.socketPath,
       t0: performance.timeOrigin + this.t0,
       interactive: this.setup.interactive,
+      profileHz: this.setup.profileHz,
     });
     this.rootPid = root.pid;
     this.rootRunning = true;

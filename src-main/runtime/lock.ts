@@ -13,6 +13,7 @@ import { ValueError } from './errors.ts';
 import { loopTurned, sinceLoopTurned, turnEventLoop } from './event-loop.ts';
 import { HANDLE, registerReviver, reviving, type HandleRef, type Shareable } from './marshal.ts';
 import { watchOwnLockWait } from './stuck-lock.ts';
+import { waitBegin, waitEnd } from './waits.ts';
 
 export interface AcquireOptions {
   block?: boolean;
@@ -158,7 +159,9 @@ export class Lock implements Shareable {
         record(client, l, 't');
         return false;
       }
-      return new Promise((resolve) => {
+      // Known to block: reported at once.
+      const wait = waitBegin('acquire', { obj: l }, true);
+      return new Promise<boolean>((resolve) => {
         const w = { resolve, timer: null as NodeJS.Timeout | null };
         if (t !== null && t > 0) {
           w.timer = setTimeout(() => {
@@ -169,10 +172,15 @@ export class Lock implements Shareable {
         }
         st.waiting.push(w);
         if (w.timer === null) watchOwnLockWait(l, () => st.waiting.length > 0);
+      }).then((ok) => {
+        waitEnd(wait, !ok);
+        return ok;
       });
     }
     // Python treats a negative timeout as "wait forever" for locks.
+    const wait = b ? waitBegin('acquire', { obj: l }) : null;
     const reply = await client.request((rid) => ({ k: 'acq', rid, l, block: b, timeout: t !== null && t < 0 ? null : t }));
+    if (wait) waitEnd(wait, reply.k !== 'ok', reply.waited === true);
     loopTurned();
     if (reply.k === 'ok') {
       st.held = true;

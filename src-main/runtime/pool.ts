@@ -15,6 +15,8 @@ import { exportNameOf, scenario } from './context.ts';
 import { PicklingError, ValueError } from './errors.ts';
 import { Process, builtinTargets } from './process.ts';
 import { Queue, takeOne } from './queue.ts';
+import { takeSamples } from './profiler.ts';
+import { unobserved } from './waits.ts';
 
 type Fn<A extends unknown[], R> = (...args: A) => R | Promise<R>;
 
@@ -72,10 +74,13 @@ async function poolWorker(tasks: Queue<Task | null>, results: Queue<TaskResult |
       if (typeof fn !== 'function') throw new PicklingError(`pool task ${task.fn} is not an exported function`);
       const values: unknown[] = [];
       for (const call of task.calls) values.push(await (fn as (...a: unknown[]) => unknown)(...call));
+      // Before the result: once the last one is in, the pool may end this worker (terminate()).
+      takeSamples();
       await results.put({ job: task.job, index: task.index, ok: true, values });
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       failed += 1;
+      takeSamples();
       await results.put({ job: task.job, index: task.index, ok: false, error: { name: e.name, message: e.message, stack: e.stack } });
     }
     // Counted as Python counts them (one chunk, one task), for the worker's row in the window.
@@ -182,7 +187,8 @@ export class Pool {
       this.#workers.push(w);
       // A worker that dies before it is ready must not hold the tasks back for ever.
       const pid = w.pid;
-      if (pid !== null) void w.join().then(() => this.#settle(pid));
+      // The pool watches its workers end; Python's pool polls them: neither is the program waiting.
+      if (pid !== null) void unobserved(() => w.join()).then(() => this.#settle(pid));
     }
   }
 
@@ -401,7 +407,8 @@ export class Pool {
   #collect(): void {
     if (this.#collecting) return;
     this.#collecting = true;
-    void (async () => {
+    // The pool's own wait for results (every later get has no frame of the program either).
+    void unobserved(async () => {
       try {
         while (this.#jobs.size > 0 || (this.#held !== null && this.#held.length > 0)) {
           const r = await this.#results.get();
@@ -423,6 +430,6 @@ export class Pool {
       } finally {
         this.#collecting = false;
       }
-    })();
+    });
   }
 }

@@ -11,6 +11,7 @@ import { broker } from './connection.ts';
 import { exportNameOf, nextIdentity, scenario, self } from './context.ts';
 import { AssertionError, PicklingError, ValueError } from './errors.ts';
 import { marshal } from './marshal.ts';
+import { waitBegin, waitEnd } from './waits.ts';
 import { dropSpare, takeSpare } from './spares.ts';
 
 export { prewarm } from './spares.ts';
@@ -234,8 +235,11 @@ export class Process {
     this.#checkClosed();
     if (this.#state !== 'started' || !this.#exited) throw new AssertionError('can only join a started process');
     if (this.#exitcode !== null) return;
+    // The child runs: this join blocks until it ends.
+    const wait = this.#pid !== null ? waitBegin('join', { target: this.#pid }, true) : null;
     if (timeout === undefined || timeout === null) {
       await this.#exited;
+      if (wait) waitEnd(wait);
       return;
     }
     let timer: NodeJS.Timeout | undefined;
@@ -246,6 +250,7 @@ export class Process {
       }),
     ]);
     clearTimeout(timer);
+    if (wait) waitEnd(wait, this.#exitcode === null);
   }
 
   isAlive(): boolean {

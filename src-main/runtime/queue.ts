@@ -11,6 +11,7 @@ import { newObjectId } from './context.ts';
 import { Empty, Full, ValueError } from './errors.ts';
 import { loopTurned, sinceLoopTurned, turnEventLoop } from './event-loop.ts';
 import { HANDLE, registerReviver, reviving, type HandleRef, type Shareable } from './marshal.ts';
+import { waitBegin, waitEnd } from './waits.ts';
 
 export interface WaitOptions {
   /** Wait when the queue is empty (get) or full (put). Default true. */
@@ -133,7 +134,9 @@ export class Queue<T = unknown> implements Shareable {
       if (client.backlog > BACKLOG_LIMIT) await client.drain();
       return;
     }
+    const wait = w.block ? waitBegin('put', { obj: q }) : null;
     const reply = await client.request((rid) => ({ k: 'put', q, v, rid, block: w.block, timeout: w.timeout }));
+    if (wait) waitEnd(wait, reply.k === 'fail', reply.waited === true);
     if (reply.k === 'fail') {
       if (reply.why === 'Full' || reply.why === 'Timeout') throw new Full();
       throw new Error(reply.message ?? 'queue put failed');
@@ -174,6 +177,7 @@ export class Queue<T = unknown> implements Shareable {
       await pending;
       return this.#get(w, max);
     }
+    const wait = w.block ? waitBegin('get', { obj: q }) : null;
     const reply = await client.request((rid) => ({
       k: 'get',
       rid,
@@ -182,6 +186,7 @@ export class Queue<T = unknown> implements Shareable {
       timeout: w.timeout,
       max,
     }));
+    if (wait) waitEnd(wait, reply.k === 'fail', reply.waited === true);
     loopTurned();
     if (reply.k === 'fail') {
       if (reply.why === 'Empty' || reply.why === 'Timeout') throw new Empty();

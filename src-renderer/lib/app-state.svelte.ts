@@ -9,6 +9,7 @@ import { VerdictReader, type Verdict } from '../../src-main/common/verdict.ts';
 import { getApi } from './api.ts';
 import type { ProcRow } from './model/types.ts';
 import { ProcessHistory } from './process-history.ts';
+import { profileUi } from './profile/profile-ui.svelte.ts';
 import { runStore } from './run-store.svelte.ts';
 import { runtimeOfRun, type RunRuntime } from './runtime.ts';
 import { CompareState } from './state/compare.svelte.ts';
@@ -292,7 +293,7 @@ export class AppState {
     try {
       // Only a preset takes a runtime: a file's extension decides, and the engine refuses a mismatch.
       const runtime = p.preset ? { runtime: p.runtime } : {};
-      const info = await getApi().call('run.start', { scenario: p.scenario, interval: p.interval, ...runtime });
+      const info = await getApi().call('run.start', { scenario: p.scenario, interval: p.interval, ...runtime, ...profileUi.startArgs() });
       // Its first events may have arrived before this answer, and adopted the run already.
       if (this.viewRunId !== info.runId) {
         if (this.viewRunId !== null) this.#resetView(info.runId);

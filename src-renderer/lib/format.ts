@@ -62,6 +62,12 @@ export function formatDuration(ms: number | null | undefined): string {
   return neg ? `-${s}` : s;
 }
 
+/** A profile's time: tenths of a ms below 10 ms (a few samples), else as formatDuration. */
+export function formatSpan(ms: number): string {
+  if (!Number.isFinite(ms)) return '—';
+  return Math.abs(ms) < 10 ? `${ms.toFixed(1)} ms` : formatDuration(ms);
+}
+
 /** A run clock: "00:03.2", "12:40.0", "1:02:05.3"; fixed width so it does not jitter while ticking. */
 export function formatClock(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '00:00.0';

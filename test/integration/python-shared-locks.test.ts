@@ -27,7 +27,8 @@ describe('python mode: the lock of a synchronized Value or Array', () => {
         'import multiprocessing as mp',
         'import time',
         '',
-        'def add(v, a, raw):',
+        'def add(v, a, raw, start):',
+        '    start.wait()  # all three at once: they contend for the lock whatever the machine does',
         '    for _ in range(20):',
         '        with v.get_lock():',
         '            v.value += 1  # the getter and setter take the same RLock again: not reported',
@@ -44,7 +45,8 @@ describe('python mode: the lock of a synchronized Value or Array', () => {
         "    raw = mp.Value('i', 0, lock=False)",
         "    mine = mp.Lock()",
         "    guarded = mp.Value('d', 0.0, lock=mine)",
-        '    ps = [mp.Process(target=add, args=(v, a, raw)) for _ in range(3)]',
+        '    start = mp.Barrier(3)  # its own locks are multiprocessing\'s: not reported',
+        '    ps = [mp.Process(target=add, args=(v, a, raw, start)) for _ in range(3)]',
         '    for p in ps: p.start()',
         '    for p in ps: p.join()',
         '    print(v.value, a[0])',
@@ -82,7 +84,7 @@ describe('python mode: the lock of a synchronized Value or Array', () => {
       expect(holds.every((h) => h.to !== Infinity), 'every hold ends').toBe(true);
       expectOneHolderAtATime(holds);
     }
-    // Three workers and a 1 ms hold: somebody waited.
+    // Three workers started together and a 1 ms hold: somebody waited.
     expect(count(locks, value, 'request', workers)).toBe(60);
     expect(locks.some((e) => e.lock === value && e.waiters.length > 0)).toBe(true);
   });

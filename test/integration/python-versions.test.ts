@@ -4,6 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExitEvent, LockEvent, QueueEvent } from '../../src-main/api.ts';
+import { buildCallTree, topFunctions } from '../../src-main/common/profile/call-tree.ts';
+import { ProfileData } from '../../src-main/common/profile/profile-data.ts';
+import { processGroups } from '../../src-main/common/profile/process-groups.ts';
+import { WaitTable } from '../../src-main/common/profile/wait-table.ts';
 import { run, scenarioFile, tmpRoot } from '../helpers/run.ts';
 
 // Python mode on every CPython from 3.8 to 3.14 that this machine has: one program that uses
@@ -121,6 +125,57 @@ describe('python mode on each CPython version present', () => {
     });
   }
 
+  // The profiler and the wait sites: sys._current_frames, each thread's CPU clock, co_qualname
+  // where there is one, a waiting frame's locals read from another thread (3.13's proxy).
+  const PROFILED = [
+    'import multiprocessing as mp',
+    '',
+    'def burn_cpu(n):',
+    '    x = 0',
+    '    for i in range(n):',
+    '        x = (x + i * i) % 1000003',
+    '    return x',
+    '',
+    'def late(q):',
+    '    burn_cpu(300000)',
+    '    q.put(1)',
+    '',
+    "if __name__ == '__main__':",
+    "    ctx = mp.get_context('fork')",
+    '    with ctx.Pool(2) as pool:',
+    '        print(len(pool.map(burn_cpu, [200000] * 4)))',
+    '    q = ctx.Queue()',
+    '    p = ctx.Process(target=late, args=(q,))',
+    '    p.start()',
+    '    print(q.get())',
+    '    p.join()',
+    '    print(burn_cpu(1500000) > 0)',
+    '',
+  ].join('\n');
+
+  for (const minor of MINORS) {
+    const exe = interpreters.get(minor);
+    it.skipIf(!exe)(`3.${minor}: profiled, the burning function tops main and the Pool, and the get that waited is named${exe ? '' : ' (not installed here)'}`, async () => {
+      const r = await run(scenarioFile(PROFILED, 'profiled.py'), { python: exe, profile: { hz: 250 } });
+      expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+      expect(r.stdout(r.root)).toEqual(['4', '1', 'True']);
+      expect(r.logged.filter((e) => e.type === 'warning'), 'the shim knew everything it met').toEqual([]);
+      const data = new ProfileData();
+      const waits = new WaitTable();
+      for (const e of r.logged) {
+        data.ingest(e);
+        waits.ingest(e);
+      }
+      const top = (pids: number[]) => topFunctions(buildCallTree(data, { pids: new Set(pids), range: null, onCpu: true }))[0]?.name;
+      expect(top([r.root])).toBe('burn_cpu');
+      const pool = processGroups(r.processes(), data).find((g) => g.stem === 'ForkPoolWorker');
+      expect(pool?.pids.length).toBe(2);
+      expect(top(pool?.pids ?? [])).toBe('burn_cpu');
+      const get = waits.table(r.summary.end.t).find((w) => w.kind === 'get');
+      expect(get?.site).toMatchObject({ line: PROFILED.split('\n').indexOf('    print(q.get())') + 1, func: '<module>' });
+    });
+  }
+
   // 3.12+ warns when a multi-threaded process forks. procscope's thread stops before each fork
   // and comes back after it: a program prints exactly what it prints without procscope, with
   // every warning shown (as pytest shows them), in the main process, its children and a
@@ -189,6 +244,21 @@ describe('python mode on each CPython version present', () => {
       expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
       expect(r.stdout(r.root)).toEqual(plain.stdout.split('\n').filter((l) => l !== ''));
       expect(normal(r.stderr()), 'stderr of every process, under procscope and plainly').toEqual(normal(plainErr));
+    });
+  }
+
+  // Profiling changes nothing of that: the samples are taken by the same thread.
+  for (const minor of MINORS.filter((m) => m >= 12)) {
+    const exe = interpreters.get(minor);
+    it.skipIf(!exe)(`3.${minor}: profiled, a forking program still prints exactly what it prints without procscope${exe ? '' : ' (not installed here)'}`, async () => {
+      const file = scenarioFile(FORKER, 'forker.py');
+      const plain = spawnSync(exe as string, [file], { encoding: 'utf8', timeout: 60_000 });
+      expect(plain.status, plain.stderr).toBe(0);
+      const r = await run(file, { python: exe, profile: { hz: 1000 } });
+      expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+      expect(r.stdout(r.root)).toEqual(plain.stdout.split('\n').filter((l) => l !== ''));
+      expect(normal(r.stderr())).toEqual(normal(plain.stderr.split('\n').filter((l) => l !== '')));
+      expect(r.logged.some((e) => e.type === 'samples'), 'it was sampled').toBe(true);
     });
   }
 

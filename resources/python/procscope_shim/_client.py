@@ -123,6 +123,18 @@ except ValueError:
 STOP_SECONDS = 1.0
 
 
+def _profile_hz():
+    """PROCSCOPE_PROFILE: the sampling profiler's rate (Hz), 0 when off (see _profiler.py)."""
+    try:
+        hz = int(os.environ.get('PROCSCOPE_PROFILE') or 0)
+    except ValueError:
+        return 0
+    return hz if 1 <= hz <= 1000 else 0
+
+
+PROFILE_HZ = _profile_hz()
+
+
 def _os_thread_count():
     """Linux: field 20 of /proc/self/stat, the count CPython's fork warning reads first."""
     try:
@@ -219,6 +231,9 @@ class _Client(object):
         self.stalled = None
         self._dropped_ops = 0
         self._dropped_msgs = 0
+        #: The sampling profiler of this process (PROFILE_HZ), made by procscope's thread.
+        self.profiler = None
+        self._next_scan = time.monotonic()
 
     # ---- clock ------------------------------------------------------------------------------
 
@@ -418,12 +433,14 @@ class _Client(object):
             else:
                 poller.modify(sock, select.POLLIN)
                 timeout = 0 if busy else None
+            timeout = self._rounds_timeout(timeout)
             try:
                 ready = poller.poll(timeout)
             except InterruptedError:
                 continue
             except (OSError, ValueError):
                 return
+            self._rounds()
             self.nudge = False
             flush = busy or self._carry is not None
             for fd, ev in ready:
@@ -447,6 +464,49 @@ class _Client(object):
                 self.flush()
                 if len(self.ops) > MAX_BUFFERED:
                     self.nudge = True  # produced faster than sent: the hot path waits (attend)
+
+    # ---- the thread's rounds: profiler samples, queue waits still blocked ----------------------
+
+    def _rounds_timeout(self, timeout):
+        """The poll timeout (ms, None: none) shortened to the next round due."""
+        due = []
+        p = self.profiler
+        if p is None and PROFILE_HZ:
+            from ._profiler import Profiler
+
+            p = self.profiler = Profiler(PROFILE_HZ, self.t0_ns)
+        if p is not None:
+            due.append(p.timeout_ms())
+        if self.ids:
+            # Only a process with queues of the program has queue waits to look for.
+            due.append(max(0, int((self._next_scan - time.monotonic()) * 1000)))
+        if not due:
+            return timeout
+        soonest = min(due)
+        return soonest if timeout is None else min(timeout, soonest)
+
+    def _rounds(self):
+        p = self.profiler
+        if p is not None:
+            p.sample_if_due()
+            if p.batch_due():
+                msg = p.batch()
+                if msg is not None:
+                    self.pending.append(msg)
+        if self.ids and time.monotonic() >= self._next_scan:
+            from . import _waits
+
+            self._next_scan = time.monotonic() + _waits.SCAN_SECONDS
+            _waits.scan(_time_ns())
+
+    def take_samples(self):
+        """Queues the samples not sent yet: before the connection closes, and before a Pool
+        worker hands back a result (its pool may end it with SIGTERM right after the last one)."""
+        p = self.profiler
+        if p is not None:
+            msg = p.batch()
+            if msg is not None:
+                self.pending.append(msg)
 
     def _receive(self, sock, buf):
         """Reads what the monitor sent and acts on each whole frame; False at end of stream."""
@@ -513,6 +573,10 @@ class _Client(object):
         """Sends what is left and disconnects (a child, just before it exits)."""
         # A monitor that does not read may be about to again (stopped, then continued): a second
         # for it, so that a process ending just then does not lose its last reports; no more.
+        try:
+            self.take_samples()
+        except Exception:
+            pass
         deadline = time.monotonic() + 1.0
         while self.stalled is not None and self.connected and time.monotonic() < deadline:
             try:

@@ -22,6 +22,7 @@ import time
 import weakref
 
 from . import _client as _c
+from . import _waits
 from ._client import client
 
 _time_ns = time.time_ns
@@ -185,6 +186,29 @@ def _patch_processes():
         except Exception:
             pass
 
+    orig_join = BaseProcess.join
+
+    def join(self, timeout=None):
+        w = 0
+        try:
+            popen = self.__dict__.get('_popen')
+            # Blocks only while the child runs (poll() reaps it, and reports its exit, if not).
+            if popen is not None and popen.poll() is None and (timeout is None or timeout > 0):
+                w = _waits.begin('join', None, sys._getframe(1), target=int(popen.pid))
+        except Exception:
+            pass
+        try:
+            return orig_join(self, timeout)
+        finally:
+            if w:
+                popen = self.__dict__.get('_popen')
+                _waits.end(w, popen is not None and popen.returncode is None)
+
+    BaseProcess.join = join
+    if _c.PROFILE_HZ:
+        from . import _profiler
+
+        _profiler.roots.add(orig_bootstrap.__code__)
     BaseProcess.__init__ = __init__
     BaseProcess._bootstrap = _bootstrap
     BaseProcess.start = start
@@ -274,21 +298,37 @@ def _report_after(orig, op):
     rec = client.ops.append
     c = client
     attr = _QUEUE_KEYS[op]
+    # Read by _waits.scan from a waiting call's frame, with its locals `t` and `self`.
+    kind = 'put' if op == _c.OP_QUEUE_PUT else 'get'
+    wait_ns = _waits.WAIT_NS
+    getframe = sys._getframe
 
     def method(self, *args, **kwargs):
         k = self.__dict__.get(attr)
+        t = _time_ns()
         # No wrapped put/get calls another (3.8 to 3.13): one report per call, after it returned.
-        result = orig(self, *args, **kwargs)
+        try:
+            result = orig(self, *args, **kwargs)
+        except BaseException:
+            # Empty or Full once its timeout passed: a wait that ended without the item.
+            now = _time_ns()
+            if k is not None and now - t >= wait_ns:
+                _waits.spent(kind, self._procscope_id, t, now, getframe(1), True)
+            raise
         if k is None:
             return result
+        now = _time_ns()
+        if now - t >= wait_ns:
+            _waits.spent(kind, self._procscope_id, t, now, getframe(1))
         if k is _AS_REPORTS:
             c.post_record(self._procscope_id, op, c.now())
             return result
-        rec(_time_ns() - k)
+        rec(now - k)
         if c.nudge:
             c.attend()
         return result
 
+    _waits.queue_wrappers.add(method.__code__)
     return method
 
 
@@ -332,6 +372,7 @@ def _wrap_lock_methods(lock):
     is_mine = sl._is_mine
     count = sl._count
     c = client
+    getframe = sys._getframe
     rec, base = _recorder(lid)
 
     def key(op):
@@ -361,10 +402,13 @@ def _wrap_lock_methods(lock):
                 c.attend()
             return False
         rec(_time_ns() - k_request)
+        # Blocks: where in the program (the frame is read only now, never on the fast path).
+        w = _waits.begin('acquire', lid, getframe(1))
         if c.nudge:
             c.attend()  # the wait must reach the monitor now: it may be a deadlock
         ok = raw_acquire(True, timeout)
         rec(_time_ns() - (k_acquire if ok else k_timeout))
+        _waits.end(w, not ok)
         if c.nudge:
             c.attend()
         return ok

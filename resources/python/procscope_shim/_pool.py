@@ -37,7 +37,8 @@ class _CountingOutqueue(object):
         if not ok:
             self._procscope_failed += 1
         # Sent before the result: once the last result is in, the pool may SIGTERM this worker
-        # at once, and this also sends what the task printed.
+        # at once, and this also sends what the task printed (and the samples it made).
+        client.take_samples()
         client.post_now({'k': 'task', 'done': self._procscope_done, 'failed': self._procscope_failed})
         try:
             self._procscope_queue.put(obj)

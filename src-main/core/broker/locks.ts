@@ -19,6 +19,8 @@ interface Waiter {
   timer: NodeJS.Timeout | null;
   /** A non-blocking acquire waiting only for a recall's answer. */
   nonblocking: boolean;
+  /** It waited in the queue: the answer says so (the runtime reports the wait, runtime/waits.ts). */
+  parked?: boolean;
 }
 
 class BrokerLock {
@@ -63,12 +65,12 @@ export class LockTable {
       peer.send({ k: 'fail', rid, why: 'Timeout' });
       return;
     }
-    const w: Waiter = { peer, rid, timer: null, nonblocking: !block };
+    const w: Waiter = { peer, rid, timer: null, nonblocking: !block, parked: true };
     if (timeout !== null) {
       w.timer = setTimeout(() => {
         l.queue.remove((x) => x === w);
         this.states.timedOut(peer, s);
-        peer.send({ k: 'fail', rid, why: 'Timeout' });
+        peer.send({ k: 'fail', rid, why: 'Timeout', waited: true });
       }, timeout * 1000);
     }
     l.queue.push(w);
@@ -93,7 +95,7 @@ export class LockTable {
       l.lentTo = w.peer;
       l.recall = 'none';
     }
-    w.peer.send(lend ? { k: 'ok', rid: w.rid, lend: true } : { k: 'ok', rid: w.rid });
+    w.peer.send({ k: 'ok', rid: w.rid, ...(lend ? { lend: true } : {}), ...(w.parked ? { waited: true } : {}) });
     if (lend && l.queue.length > 0) {
       l.recall = 'sent';
       w.peer.send({ k: 'lrecall', l: l.state.id });

@@ -16,6 +16,8 @@ interface Getter {
   rid: Rid;
   max: number;
   timer: NodeJS.Timeout | null;
+  /** It waited in the line: the answer says so (the runtime reports the wait, runtime/waits.ts). */
+  parked?: boolean;
 }
 
 interface Putter {
@@ -51,16 +53,26 @@ class BrokerQueue {
  * A getter or putter that cannot be served now waits in `line`, and fails when its timeout
  * passes; one that may not block fails at once.
  */
-function wait<W extends { timer: NodeJS.Timeout | null }>(line: Fifo<W>, w: W, block: boolean, timeout: number | null, fail: () => void): void {
-  if (!block) return fail();
+function wait<W extends { timer: NodeJS.Timeout | null; parked?: boolean }>(
+  line: Fifo<W>,
+  w: W,
+  block: boolean,
+  timeout: number | null,
+  fail: (waited: boolean) => void,
+): void {
+  if (!block) return fail(false);
   if (timeout !== null) {
     w.timer = setTimeout(() => {
       line.remove((x) => x === w);
-      fail();
+      fail(true);
     }, timeout * 1000);
   }
+  w.parked = true;
   line.push(w);
 }
+
+/** What an answer adds when its request waited in a line. */
+const waitedFlag = (waited: boolean | undefined) => (waited ? { waited: true } : {});
 
 export class QueueTable {
   private readonly queues = new Map<string, BrokerQueue>();
@@ -85,7 +97,7 @@ export class QueueTable {
     if (!q) return;
     if (q.maxsize > 0 && (q.depth >= q.maxsize || q.putters.length > 0)) {
       if (rid === undefined) return; // a bounded put always carries a rid; ignore a malformed one
-      return wait(q.putters, { peer, rid, v, timer: null }, block, timeout, () => peer.send({ k: 'fail', rid, why: 'Full' }));
+      return wait(q.putters, { peer, rid, v, timer: null }, block, timeout, (waited) => peer.send({ k: 'fail', rid, why: 'Full', ...waitedFlag(waited) }));
     }
     this.admit(q, peer, v);
     if (rid !== undefined) peer.send({ k: 'ok', rid });
@@ -140,7 +152,7 @@ export class QueueTable {
       return;
     }
     if (q.items.length === 0 && q.leased > 0) this.recallLeases(q, peer);
-    wait(q.getters, { peer, rid, max, timer: null }, block, timeout, () => peer.send({ k: 'fail', rid, why: 'Empty' }));
+    wait(q.getters, { peer, rid, max, timer: null }, block, timeout, (waited) => peer.send({ k: 'fail', rid, why: 'Empty', ...waitedFlag(waited) }));
   }
 
   /** Hands the head item (and, to a sole consumer, a lease of more) to a getter. */
@@ -156,7 +168,7 @@ export class QueueTable {
       q.leased += lease - 1;
     }
     this.counts.got(g.peer, q.count);
-    g.peer.send({ k: 'ok', rid: g.rid, v });
+    g.peer.send({ k: 'ok', rid: g.rid, v, ...waitedFlag(g.parked) });
   }
 
   private serveGetters(q: BrokerQueue): void {
@@ -171,7 +183,7 @@ export class QueueTable {
       const p = q.putters.shift() as Putter;
       if (p.timer) clearTimeout(p.timer);
       this.admit(q, p.peer, p.v);
-      p.peer.send({ k: 'ok', rid: p.rid });
+      p.peer.send({ k: 'ok', rid: p.rid, waited: true });
     }
   }
 

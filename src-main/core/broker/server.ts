@@ -16,6 +16,8 @@ import {
   type ControlOp,
   type DownMessage,
   type OpsMessage,
+  type ProfMessage,
+  type WaitMessage,
   type UpMessage,
   type WireThreadStack,
 } from '../../protocol.ts';
@@ -60,6 +62,8 @@ export interface BrokerHost {
   alive(pid: number): boolean;
   /** A child its parent announced died before it said hello (see sequencer.ts). */
   vanished(pid: number): void;
+  /** Profile samples and waits of a process (core/profile/collector.ts). */
+  profile?(pid: number, m: ProfMessage | WaitMessage): void;
 }
 
 export interface ControlReply {
@@ -285,6 +289,9 @@ export class Broker {
         return this.host.emit({ type: 'warning', message: m.message, pid: conn.pid });
       case 'task':
         return this.host.task(conn.pid, m.done, m.failed);
+      case 'prof':
+      case 'wait':
+        return this.host.profile?.(conn.pid, m);
     }
   }
 

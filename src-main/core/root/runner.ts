@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Runtime, StreamName } from '../../api.ts';
 import { exitcodeOf } from '../../common/exitcode.ts';
-import { ENV_INTERACTIVE, ENV_MONITOR, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0 } from '../../protocol.ts';
+import { ENV_INTERACTIVE, ENV_MONITOR, ENV_PROFILE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0 } from '../../protocol.ts';
 import { ControlError } from '../command-error.ts';
 import { monitorIdentity } from '../monitor-identity.ts';
 
@@ -24,6 +24,8 @@ export interface RootContext {
   /** Wall-clock ms of the run's t = 0. */
   t0: number;
   interactive: boolean;
+  /** Profile every process of the run at this rate (ENV_PROFILE), or null. */
+  profileHz: number | null;
 }
 
 export interface RootCommand {
@@ -68,6 +70,8 @@ export async function startRoot(runner: RootRunner, ctx: RootContext): Promise<S
       // gone ends the run (runtime/run-end.ts, the shim's _run_end.py).
       [ENV_MONITOR]: monitorIdentity(),
       ...(ctx.interactive ? { [ENV_INTERACTIVE]: '1' } : {}),
+      // undefined drops one inherited from our own environment: only this run's choice counts.
+      [ENV_PROFILE]: ctx.profileHz !== null ? String(ctx.profileHz) : undefined,
       ...env,
     },
   });

@@ -21,13 +21,14 @@ import type { Pid, RunEvent } from '../../api.ts';
 import { LockSpans } from '../../common/lock-spans.ts';
 import { writeExportFile } from './export-file.ts';
 import { readRunLog, type TornTail } from './reader.ts';
+import { TraceSamples } from './trace-samples.ts';
 
 export type TraceArg = string | number | boolean | null | TraceArg[] | { [key: string]: TraceArg };
 
 export interface TraceEvent {
   name: string;
-  /** X: complete slice, C: counter, i: instant, M: metadata. */
-  ph: 'X' | 'C' | 'i' | 'M';
+  /** X: complete slice, C: counter, i: instant, M: metadata, P: V8 CPU profile samples. */
+  ph: 'X' | 'C' | 'i' | 'M' | 'P';
   /** Microseconds since the run started. */
   ts: number;
   pid: number;
@@ -37,6 +38,8 @@ export interface TraceEvent {
   /** Instant scope: g(lobal), p(rocess), t(hread). */
   s?: 'g' | 'p' | 't';
   cat?: string;
+  /** The profile session of `P` events. */
+  id?: string;
   args?: { [key: string]: TraceArg };
 }
 
@@ -184,8 +187,12 @@ class TraceBuilder {
   private nextLockTid = LOCK_TID_BASE + 1;
   private processesSeen = 0;
   private lastTs = 0;
+  /** Blocking waits, one thread per process. */
+  private readonly waitTracks = new Map<Pid, SliceTrack>();
+  private readonly samples: TraceSamples;
 
   constructor(private readonly emit: Emit) {
+    this.samples = new TraceSamples(emit, (name, pid, tid, args, ts) => this.meta(name, pid, tid, args, ts));
     this.meta('process_name', RUN_PID, RUN_PID, { name: RUN_PROCESS_NAME }, 0);
     this.meta('process_sort_index', RUN_PID, RUN_PID, { sort_index: 0 }, 0);
     this.meta('thread_name', RUN_PID, RUN_PID, { name: 'queues & run events' }, 0);
@@ -213,6 +220,7 @@ class TraceBuilder {
       case 'exit':
         this.endProcess(e.pid, ts, e.exitcode);
         this.exited.add(e.pid);
+        this.waitTracks.get(e.pid)?.endAll(ts, this.emit, { outcome: 'exited' });
         // A dead process waits for nothing; a lock it held stays held until `abandoned` says so.
         for (const spans of this.locks.values()) spans.exited(e.pid, e.t);
         return;
@@ -263,7 +271,39 @@ class TraceBuilder {
       case 'output':
         // One instant per output line would bury everything else; the log keeps them.
         return;
+      case 'frames':
+      case 'stacks':
+      case 'samples':
+        this.samples.add(e);
+        return;
+      case 'wait':
+        this.waitEvent(e, ts);
+        return;
     }
+  }
+
+  /** A blocking wait: a slice on the process's `waits` thread, named by what and where. */
+  private waitEvent(e: Extract<RunEvent, { type: 'wait' }>, ts: number): void {
+    const track = this.waitTrack(e.pid, ts);
+    const key = `w${e.wait}`;
+    if (e.op === 'begin') {
+      if (this.exited.has(e.pid)) return;
+      const what = e.object ?? (e.target !== undefined ? `pid ${e.target}` : '');
+      const site = e.site ? `${e.site.file}:${e.site.line}` : '';
+      track.begin(key, `${e.kind ?? 'wait'} ${what}`.trim(), ts, { site, ...(e.site ? { function: e.site.func } : {}) });
+    } else {
+      track.end(key, ts, this.emit, e.timeout ? { outcome: 'timeout' } : {});
+    }
+  }
+
+  private waitTrack(pid: Pid, ts: number): SliceTrack {
+    let track = this.waitTracks.get(pid);
+    if (!track) {
+      track = new SliceTrack(pid, this.nextLockTid++);
+      this.waitTracks.set(pid, track);
+      this.meta('thread_name', pid, track.tid, { name: 'waits' }, ts);
+    }
+    return track;
   }
 
   /** Ends everything still open at the last timestamp of the run. */
@@ -272,6 +312,7 @@ class TraceBuilder {
     for (const spans of this.locks.values()) spans.settle();
     for (const pid of [...this.running.keys()]) this.endProcess(pid, at, null);
     for (const track of this.lockTracks.values()) track.endAll(at, this.emit, { outcome: 'run ended' });
+    for (const track of this.waitTracks.values()) track.endAll(at, this.emit, { outcome: 'run ended' });
   }
 
   private lockEvent(e: Extract<RunEvent, { type: 'lock' }>, ts: number): void {

@@ -17,6 +17,8 @@ import type {
   TaskEvent,
   WarningEvent,
 } from '../../../src-main/api.ts';
+import { ProfileData } from '../../../src-main/common/profile/profile-data.ts';
+import { WaitTable } from '../../../src-main/common/profile/wait-table.ts';
 import { ConsoleLog } from './console-log.ts';
 import { deadlockText, LockLane, type LaneProcs } from './lock-lanes.ts';
 import { ProcessTable, type ProcRecord } from './process-table.ts';
@@ -50,6 +52,9 @@ export type RunArea = 'samples' | 'queues' | 'locks' | 'processes';
 const MAX_TASK_MARKS = 100_000;
 
 export class RunModel {
+  /** The run's profile samples and its blocking waits (read by the Profile tab; see profile-data.ts). */
+  readonly profile = new ProfileData();
+  readonly waits = new WaitTable();
   readonly maxPoints: number;
   /** Increments whenever an ingested batch changed anything. */
   version = 0;
@@ -121,6 +126,8 @@ export class RunModel {
     this.#end = null;
     this.#now = 0;
     this.#cache.clear();
+    this.profile.reset();
+    this.waits.reset();
     for (const k of Object.keys(this.#rev) as RunArea[]) this.#rev[k]++;
     this.version++;
   }
@@ -131,6 +138,8 @@ export class RunModel {
       const e = events[i];
       if (e.t > this.#now) this.#now = e.t;
       if (e.t < this.#first && e.type !== 'run' && e.type !== 'end') this.#first = e.t;
+      this.profile.ingest(e);
+      this.waits.ingest(e);
       switch (e.type) {
         case 'sample':
           this.#sample(e);
