@@ -255,6 +255,10 @@ export class PixelBuffer {
 /**
  * Step-after lines and bands (queue depths): row i holds from xs[i] until xs[i + 1], the last one
  * until `xEnd` (now). NaN rows are skipped (the queue did not exist yet).
+ *
+ * A busy queue has many rows per pixel column: the rows that start in one column are drawn as one
+ * vertical run from the lowest to the highest depth they reach (what their chained risers cover),
+ * so the cost is the pixels, not the rows.
  */
 export function drawSteps(
   buf: PixelBuffer,
@@ -272,9 +276,21 @@ export function drawSteps(
   const H1 = buf.height - 1;
   let have = false;
   let py = 0;
+  // The column being gathered: its x, the span of y it covers, and the last row's tread.
+  let cx = NaN;
+  let lo = 0;
+  let hi = 0;
+  let tread = 0;
+  const flush = () => {
+    if (cx !== cx) return;
+    if (hi > lo) buf.vspan(cx, lo, hi, color);
+    buf.rect(cx, py, tread, py + 1, color);
+    cx = NaN;
+  };
   for (let i = i0; i <= i1; i++) {
     const v = ys[i];
     if (v !== v) {
+      flush();
       have = false;
       continue;
     }
@@ -284,14 +300,27 @@ export function drawSteps(
     let y = Math.round(v * ky + by);
     if (y < 0) y = 0;
     else if (y > H1) y = H1;
-    if (have && y !== py) buf.vspan(x, py, y, color);
-    buf.rect(x, y, xn, y + 1, color);
+    if (x !== cx) {
+      flush();
+      cx = x;
+      lo = have ? Math.min(py, y) : y;
+      hi = have ? Math.max(py, y) : y;
+    } else {
+      if (y < lo) lo = y;
+      if (y > hi) hi = y;
+    }
+    tread = xn;
     have = true;
     py = y;
   }
+  flush();
 }
 
-/** Fills, per row, from `lows` up to `highs` over the row's time span (the peak band). */
+/**
+ * Fills, per row, from `lows` up to `highs` over the row's time span (the peak band). Rows that
+ * start in one pixel column are filled as one run over all the depths they span: a queue's depth
+ * moves one item at a time, so every depth between their lowest and highest was reached there.
+ */
 export function drawStepBands(
   buf: PixelBuffer,
   xs: ArrayLike<number>,
@@ -306,6 +335,14 @@ export function drawStepBands(
   by: number,
   color: Pixel,
 ): void {
+  let cx = NaN;
+  let cxn = 0;
+  let top = 0;
+  let bottom = 0;
+  const flush = () => {
+    if (cx === cx) buf.rect(cx, top, cxn, bottom, color);
+    cx = NaN;
+  };
   for (let i = i0; i <= i1; i++) {
     const lo = lows[i];
     const hi = highs[i];
@@ -313,6 +350,25 @@ export function drawStepBands(
     const x = Math.round(xs[i] * kx + bx);
     const next = i < i1 ? xs[i + 1] : xEnd;
     const xn = Math.max(x + 1, Math.round(next * kx + bx));
-    buf.rect(x, Math.round(hi * ky + by), xn, Math.round(lo * ky + by) + 1, color);
+    const t = Math.round(hi * ky + by);
+    const b = Math.round(lo * ky + by) + 1;
+    if (x === cx && cxn === x + 1) {
+      if (t < top) top = t;
+      if (b > bottom) bottom = b;
+      if (xn === x + 1) continue;
+      // It holds past this column: the column is complete, the rest is this row's alone.
+      flush();
+      cx = x + 1;
+      cxn = xn;
+      top = t;
+      bottom = b;
+      continue;
+    }
+    flush();
+    cx = x;
+    cxn = xn;
+    top = t;
+    bottom = b;
   }
+  flush();
 }

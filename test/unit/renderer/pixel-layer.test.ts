@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { drawSteps, mix, parseColor, PixelBuffer, rgba } from '../../../src-renderer/components/charts/pixel-layer.ts';
+import { drawStepBands, drawSteps, mix, parseColor, PixelBuffer, rgba } from '../../../src-renderer/components/charts/pixel-layer.ts';
 
 const INK = rgba(255, 0, 0);
 
@@ -60,6 +60,72 @@ describe('pixel layer', () => {
     b.reset(8, 3);
     drawSteps(b, [0, 3], [2, 0], 0, 1, 8, 1, 0, 1, 0, INK);
     expect(picture(b)).toEqual(['...#####', '...#....', '###.....'.replace('###.', '####')]);
+  });
+
+  // The per-row drawing the merged one must match: a riser to each row's depth, its tread.
+  function stepsRowByRow(b: PixelBuffer, xs: number[], ys: number[], xEnd: number, kx: number, ky: number, by: number): void {
+    let have = false;
+    let py = 0;
+    for (let i = 0; i < xs.length; i++) {
+      const x = Math.round(xs[i] * kx);
+      const xn = Math.max(x + 1, Math.round((i < xs.length - 1 ? xs[i + 1] : xEnd) * kx));
+      const y = Math.min(b.height - 1, Math.max(0, Math.round(ys[i] * ky + by)));
+      if (have && y !== py) b.vspan(x, py, y, INK);
+      b.rect(x, y, xn, y + 1, INK);
+      have = true;
+      py = y;
+    }
+  }
+
+  /** A queue's depth, one put or get at a time, `n` operations over `ms`. */
+  function walk(n: number, ms: number, seed: number): { xs: number[]; depth: number[]; peak: number[] } {
+    let r = seed;
+    const rand = () => ((r = (r * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const xs: number[] = [];
+    const depth: number[] = [];
+    let d = 5;
+    for (let i = 0; i < n; i++) {
+      d = Math.max(0, Math.min(20, d + (rand() < 0.5 ? -1 : 1)));
+      xs.push((i * ms) / n);
+      depth.push(d);
+    }
+    return { xs, depth, peak: depth.map((v) => v + 1) };
+  }
+
+  it('draws a busy queue (many rows per pixel column) exactly as row by row, one run per column', () => {
+    for (const [n, w] of [[5000, 40], [37, 40], [400, 200]] as const) {
+      const { xs, depth } = walk(n, 1000, n);
+      const kx = w / 1000;
+      const merged = new PixelBuffer();
+      merged.reset(w, 24);
+      drawSteps(merged, xs, depth, 0, n - 1, 1000, kx, 0, -1, 22, INK);
+      const reference = new PixelBuffer();
+      reference.reset(w, 24);
+      stepsRowByRow(reference, xs, depth, 1000, kx, -1, 22);
+      expect(picture(merged), `${n} rows over ${w} px`).toEqual(picture(reference));
+    }
+  });
+
+  it("fills a busy queue's peak band over every depth its column reached, and a sparse one row by row", () => {
+    const { xs, depth, peak } = walk(5000, 1000, 7);
+    const b = new PixelBuffer();
+    b.reset(40, 24);
+    drawStepBands(b, xs, depth, peak, 0, xs.length - 1, 1000, 40 / 1000, 0, -1, 22, INK);
+    const rows = picture(b);
+    for (let c = 0; c < 40; c++) {
+      // The depths of the rows that start in column c: the band spans the lowest to the highest peak.
+      const inCol = xs.map((x, i) => [Math.round((x * 40) / 1000), i] as const).filter(([x]) => x === c).map(([, i]) => i);
+      if (inCol.length === 0) continue;
+      const top = Math.round(-Math.max(...inCol.map((i) => peak[i])) + 22);
+      const bottom = Math.round(-Math.min(...inCol.map((i) => depth[i])) + 22);
+      const column = rows.map((line) => line[c]).join('');
+      expect(column, `column ${c}`).toBe('.'.repeat(top) + '#'.repeat(bottom - top + 1) + '.'.repeat(23 - bottom));
+    }
+    // Two rows in their own columns, the second holding to the end: each its own rectangle.
+    const s = new PixelBuffer();
+    s.reset(8, 4);
+    drawStepBands(s, [0, 3], [0, 1], [2, 3], 0, 1, 8, 1, 0, -1, 3, INK);
+    expect(picture(s)).toEqual(['...#####', '########', '########', '###.....']);
   });
 
   it('parses theme colors and mixes them', () => {
