@@ -201,8 +201,10 @@ export class PixelBuffer {
    * drawn as one vertical run per pixel column it crosses, so the cost is the pixels touched.
    * A point alone between gaps (a process sampled once: it lived less than two intervals) is a
    * 3 x 3 dot; as a line of one pixel it was invisible, while the readout named the process.
+   * With `hold`, each value holds until the next point, then steps (a reading such as RSS, drawn
+   * as the total of readings is: the lines then add up to it at every pixel).
    */
-  polyline(xs: ArrayLike<number>, ys: ArrayLike<number>, i0: number, i1: number, kx: number, bx: number, ky: number, by: number, color: Pixel): void {
+  polyline(xs: ArrayLike<number>, ys: ArrayLike<number>, i0: number, i1: number, kx: number, bx: number, ky: number, by: number, color: Pixel, hold = false): void {
     const H1 = this.height - 1;
     let px = 0;
     let py = 0;
@@ -227,6 +229,9 @@ export class PixelBuffer {
       if (!have) {
         have = true;
       } else if (x === px) {
+        this.vspan(x, py, y, color);
+      } else if (hold && x > px) {
+        this.rect(px, py, x, py + 1, color);
         this.vspan(x, py, y, color);
       } else if (x === px + 1) {
         // The common case (about one point per pixel column): one run.

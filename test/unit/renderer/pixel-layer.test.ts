@@ -40,6 +40,23 @@ describe('pixel layer', () => {
     expect(inked(10)).toBeGreaterThan(1);
   });
 
+  it('holds each reading until the next one, so the lines add up to the total area at every column', () => {
+    const b = new PixelBuffer();
+    b.reset(8, 4);
+    b.polyline([0, 4, 7], [1, 3, 0], 0, 2, 1, 0, 1, 0, INK, true);
+    expect(picture(b)).toEqual(['.......#', '#####..#', '....#..#', '....####']);
+    // Two processes and their sum, all held: each line is inside the total's area.
+    const total = new PixelBuffer();
+    total.reset(8, 8);
+    total.area([0, 3, 6], [3, 7, 5], 0, 2, 1, 0, -1, 7, INK, true);
+    for (const ys of [[1, 4, 2], [2, 3, 3]]) {
+      const line = new PixelBuffer();
+      line.reset(8, 8);
+      line.polyline([0, 3, 6], ys, 0, 2, 1, 0, -1, 7, INK, true);
+      for (let p = 0; p < line.data.length; p++) if (line.data[p]) expect(total.data[p], `pixel ${p % 8},${Math.floor(p / 8)}`).toBe(INK);
+    }
+  });
+
   it('clips what falls outside the buffer', () => {
     const b = new PixelBuffer();
     b.reset(4, 3);
