@@ -4,7 +4,7 @@
 // the selection, the compare view); this class wires them to the engine's pushes. It is the only
 // place that talks to the api besides them: components read it and call its methods.
 
-import type { DeadlockEdge, EndEvent, ExportFormat, PastRun, PushMessage, RunEvent, RunStatus } from '../../src-main/api.ts';
+import type { DeadlockEdge, EndEvent, ExportFormat, PastRun, PushMessage, RunEvent, RunStatus, Runtime } from '../../src-main/api.ts';
 import { VerdictReader, type Verdict } from '../../src-main/common/verdict.ts';
 import { getApi } from './api.ts';
 import type { ProcRow } from './model/types.ts';
@@ -211,6 +211,7 @@ export class AppState {
         // A run started from elsewhere (another window, the web page): a live view follows it.
         if (this.viewMode === 'live' && msg.status.state === 'running' && msg.status.runId !== this.viewRunId && !this.starting) {
           this.#resetView(msg.status.runId);
+          this.#nameInToolbar(msg.status.scenario, msg.status.runtime);
         }
         break;
       case 'progress':
@@ -315,6 +316,14 @@ export class AppState {
     }
   }
 
+  /** Picks the run's program (a preset and its runtime, or a file) so the toolbar names the run in view. */
+  #nameInToolbar(scenario: string, runtime: Runtime): void {
+    if (this.program.presets.some((p) => p.id === scenario)) {
+      this.program.choose(scenario);
+      this.program.chooseRuntime(runtime);
+    } else this.program.useScenarioPath(scenario);
+  }
+
   /** Shows the engine's current run (if any) again, live. */
   async followLive(): Promise<void> {
     this.viewMode = 'live';
@@ -327,6 +336,7 @@ export class AppState {
       // came in while we asked would be shown twice (once live, once replayed).
       this.#resetView(status ? status.runId : null);
       if (status) this.liveStatus = status;
+      if (status?.state === 'running') this.#nameInToolbar(status.scenario, status.runtime);
     } catch (e) {
       this.notice = errorText(e);
     }
@@ -349,10 +359,7 @@ export class AppState {
     this.viewMode = 'past';
     this.pastRun = run;
     // The toolbar names the program in view: opening a past run picks it (Start runs it again).
-    if (this.program.presets.some((p) => p.id === run.scenario)) {
-      this.program.choose(run.scenario);
-      this.program.chooseRuntime(run.runtime);
-    } else this.program.useScenarioPath(run.scenario);
+    this.#nameInToolbar(run.scenario, run.runtime);
     this.program.startError = null;
     this.compare.close();
     this.#resetView(run.runId);

@@ -172,6 +172,8 @@ describe.skipIf(reason !== null)(`the Profile tab (end to end)${reason ? `: skip
     const page = await openApp('dark');
     // Started as any shell starts a run: the page follows it.
     await backend.handle('run.start', { scenario: STUCK_PY, profile: { hz: 100 } });
+    // …and its toolbar names that program, not the one it had picked.
+    await expect.poll(() => page.getByTestId('preset-select').inputValue(), { timeout: RUN_TIMEOUT, message: 'the toolbar names the run it follows' }).toBe(STUCK_PY);
     await page.getByTestId('tab-profile').click();
     await page.getByTestId('profile-view-waits').click();
     const table = page.getByTestId('wait-sites');
