@@ -72,9 +72,16 @@ export interface ChartSpec {
   fit?: () => TimeRange | undefined;
 }
 
+/** The run's "now" in ms (its end once it ended), the same for every chart of a round of redraws. */
+function runNow(model: RunModel): number {
+  return model.end()?.t ?? chartFrames.steady(model, () => model.now());
+}
+
 /** The unzoomed range of a store's run (see view/time-fit.ts). */
 export function fittedRange(model: RunModel): TimeRange {
-  return fitRange(model.span(), model.end() === null);
+  const span = model.span();
+  const live = model.end() === null;
+  return fitRange(span && live ? { first: span.first, last: runNow(model) } : span, live);
 }
 
 /** The options of a chart that draws its own rows (lanes, timeline): a y scale without an axis. */
@@ -204,7 +211,7 @@ export function hostChart(spec: ChartSpec): HostedChart {
 
   function gateState(u: uPlot): GateState {
     const model = spec.store().model;
-    const nowS = (model.end()?.t ?? model.now()) / 1000;
+    const nowS = runNow(model) / 1000;
     const { min, max } = visible(model);
     return {
       rev: model.revision(spec.area),
@@ -224,7 +231,7 @@ export function hostChart(spec: ChartSpec): HostedChart {
     drawStart = performance.now();
     const drawing = gateState(u);
     const model = spec.store().model;
-    const nowMs = model.end()?.t ?? model.now();
+    const nowMs = runNow(model);
     const { min, max } = visible(model);
     spec.update(u, { model, nowMs, min, max });
     u.setScale('x', { min, max });

@@ -12,6 +12,12 @@
 // the cost. So the scheduler also learns how a frame's real cost relates to the charts' own
 // estimates: after each frame that drew charts, a posted message (it runs once the frame is
 // painted) measures the frame, and `factor` (frame ms per estimated ms) scales the estimates.
+//
+// Charts spread over frames must still agree on the time axis: a live run's "now" moves between
+// frames, and a chart drawn three frames after another would end its axis later (0.2 s apart on a
+// busy machine: one time, two places). So redraws come in rounds: a round holds the charts that
+// were waiting when it began, and while it lasts `steady` gives every chart the value it gave the
+// first (the run's "now"); when the last of them has drawn, the next read is fresh again.
 
 export interface ChartJob {
   /** Marks the chart dirty; it redraws on a coming frame. */
@@ -48,6 +54,10 @@ export class FrameBudget {
   readonly #request: FrameRequest;
   /** Posts "the frame is painted" (null where there is no MessageChannel: no calibration). */
   readonly #afterPaint: ((t0: number, estimated: number) => void) | null;
+  /** The charts of the current round of redraws that have not drawn yet (empty: no round). */
+  readonly #round = new Set<Job>();
+  /** What `steady` read during the current round, per key. */
+  readonly #held = new Map<object, number>();
   /** Counters for benches: frames that drew charts, charts drawn, charts left for a later frame. */
   readonly stats = { frames: 0, draws: 0, deferred: 0 };
 
@@ -75,6 +85,23 @@ export class FrameBudget {
     this.factor = this.factor * 0.8 + f * 0.2;
   }
 
+  /**
+   * `read()` as it was when first asked for `key` in the current round of redraws, so the charts
+   * of one round show one moment; outside a round, `read()` now.
+   */
+  steady(key: object, read: () => number): number {
+    if (this.#round.size === 0) {
+      this.#held.clear();
+      return read();
+    }
+    let v = this.#held.get(key);
+    if (v === undefined) {
+      v = read();
+      this.#held.set(key, v);
+    }
+    return v;
+  }
+
   register(run: () => void): ChartJob {
     const job: Job = { run, dirty: false, cost: 1, alive: true };
     this.#jobs.push(job);
@@ -89,6 +116,7 @@ export class FrameBudget {
       },
       dispose: () => {
         job.alive = false;
+        this.#round.delete(job);
         const i = this.#jobs.indexOf(job);
         if (i >= 0) this.#jobs.splice(i, 1);
         if (this.#next > i && this.#next > 0) this.#next--;
@@ -110,6 +138,10 @@ export class FrameBudget {
     let spent = 0;
     let ran = 0;
     const first = this.#next;
+    if (this.#round.size === 0) {
+      // A new round: every chart waiting now draws the moment the first of them reads.
+      for (const j of jobs) if (j.dirty) this.#round.add(j);
+    }
     for (let k = 0; k < n; k++) {
       const i = (first + k) % n;
       const job = jobs[i];
@@ -120,6 +152,7 @@ export class FrameBudget {
       ran++;
       this.#next = (i + 1) % n;
       job.run();
+      this.#round.delete(job);
     }
     if (ran > 0) {
       this.stats.frames++;

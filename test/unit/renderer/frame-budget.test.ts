@@ -51,6 +51,33 @@ describe('frame budget', () => {
     expect(drawn.flat()).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
   });
 
+  it('gives every chart of a round the same "now", even when they draw frames apart; the next round reads afresh', () => {
+    const f = manualFrames();
+    const budget = new FrameBudget(12, f.request);
+    const run = {};
+    let now = 100;
+    const seen: Record<string, number[]> = { a: [], b: [], c: [] };
+    const jobs = ['a', 'b', 'c'].map((name) => {
+      const job = budget.register(() => seen[name].push(budget.steady(run, () => now)));
+      for (let i = 0; i < 4; i++) job.measured(10); // one chart a frame
+      return job;
+    });
+    for (const j of jobs) j.request();
+    for (let i = 0; i < 3; i++) {
+      f.frame();
+      now += 50; // the run moves on between frames
+    }
+    expect(seen).toEqual({ a: [100], b: [100], c: [100] });
+    // Outside a round a read is fresh; the next round holds that.
+    expect(budget.steady(run, () => now)).toBe(250);
+    for (const j of jobs) j.request();
+    for (let i = 0; i < 3; i++) {
+      f.frame();
+      now += 50;
+    }
+    expect(seen).toEqual({ a: [100, 250], b: [100, 250], c: [100, 250] });
+  });
+
   it('forgets a disposed chart', () => {
     const f = manualFrames();
     const budget = new FrameBudget(12, f.request);
