@@ -3,6 +3,7 @@
 // events as they come (live or replayed); read by the call tree, the top functions, the exports.
 
 import type { ProfileFrame, RunEvent } from '../../api.ts';
+import { lowerBound } from '../sorted.ts';
 
 /** Samples of one thread of one process, in the order taken. */
 export interface ThreadSamples {
@@ -144,8 +145,8 @@ export class ProfileData {
       let lo = 0;
       let hi = s.count;
       if (filter.range) {
-        lo = lowerBound(s.times, s.count, filter.range.from);
-        hi = lowerBound(s.times, s.count, filter.range.to + 1e-9);
+        lo = lowerBound(s.times, filter.range.from, 0, s.count);
+        hi = lowerBound(s.times, filter.range.to + 1e-9, 0, s.count);
       }
       for (let i = lo; i < hi; i++) {
         const st = s.stacks[i];
@@ -158,14 +159,3 @@ export class ProfileData {
   }
 }
 
-/** First index in the sorted first `n` of `a` whose value is >= x. */
-function lowerBound(a: Float64Array, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}

@@ -321,17 +321,7 @@ export function withAlpha(color: string, alpha: number): string {
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
 }
 
-/** The first index whose x is at or above v (xs ascending): where a visible range starts. */
-export function lowerBound(xs: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+export { lowerBound } from '../../../src-main/common/sorted.ts';
 
 /** The smallest "nice" number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^n) at or above v. */
 export function niceCeil(v: number): number {

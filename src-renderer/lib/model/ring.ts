@@ -15,6 +15,8 @@
 // Invariant: every slot at or after head + length holds NaN, so a new row starts "missing" in
 // every column without touching them.
 
+import { lowerBound } from '../../../src-main/common/sorted.ts';
+
 export class ColumnTable {
   readonly maxRows: number;
   #cap: number;
@@ -119,16 +121,7 @@ export class ColumnTable {
 
   /** First row whose x >= v (length if none); xs must be non-decreasing. */
   lowerBound(v: number): number {
-    let lo = 0;
-    let hi = this.#len;
-    const x = this.#x;
-    const h = this.#head;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (x[h + mid] < v) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return lowerBound(this.#x, v, this.#head, this.#head + this.#len) - this.#head;
   }
 
   /**

@@ -13,6 +13,7 @@
 // statistics are summed as events arrive, so coarsening never changes them.
 
 import type { SegmentColumns } from './types.ts';
+import { lowerBound } from '../../../src-main/common/sorted.ts';
 
 export const OUTCOME_ACQUIRED = 0;
 export const OUTCOME_TIMEOUT = 1;
@@ -85,14 +86,7 @@ export class SegmentList implements SegmentColumns {
 
   /** First index whose start >= t (segments are in start order). */
   lowerBound(t: number): number {
-    let lo = 0;
-    let hi = this.#len;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.start[mid] < t) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return lowerBound(this.start, t, 0, this.#len);
   }
 
   #makeRoom(): void {

@@ -10,6 +10,7 @@
 
 import { ColumnTable } from './ring.ts';
 import type { AlignedSeries, SeriesInfo } from './types.ts';
+import { lowerBound } from '../../../src-main/common/sorted.ts';
 
 /** Levels up to buckets of 2^MAX_LEVEL raw rows. */
 const MAX_LEVEL = 8;
@@ -177,13 +178,7 @@ export class SampleSeries {
  * started yet, and a NaN poisons every comparison after it.
  */
 export function maxInRange(xs: Float64Array, columns: readonly Float64Array[], from: number, to: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid] < from) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = lowerBound(xs, from);
   // The row before the window still shapes the line entering it.
   const i0 = Math.max(0, lo - 1);
   let i1 = lo;
