@@ -50,6 +50,12 @@ export function parseColor(css: string, alpha = 1): Pixel {
   return px;
 }
 
+/** The pixel row of value `v` (y = v * ky + by), kept inside rows 0..H1: an off-scale value is drawn at the edge. */
+function rowOf(v: number, ky: number, by: number, H1: number): number {
+  const y = Math.round(v * ky + by);
+  return y < 0 ? 0 : y > H1 ? H1 : y;
+}
+
 /** `a` mixed toward `b` by t (0: a, 1: b), alpha included. */
 export function mix(a: Pixel, b: Pixel, t: number): Pixel {
   const c = (shift: number) => Math.round(((a >>> shift) & 255) * (1 - t) + ((b >>> shift) & 255) * t);
@@ -139,9 +145,7 @@ export class PixelBuffer {
         continue;
       }
       const x = Math.round(xs[i] * kx + bx);
-      let y = Math.round(v * ky + by);
-      if (y < 0) y = 0;
-      else if (y > H1) y = H1;
+      const y = rowOf(v, ky, by, H1);
       if (!have) {
         if (fill) this.vspan(x, y, H1, color);
         else this.rect(x - 1, y - 1, x + 2, y + 2, color);
@@ -178,9 +182,7 @@ export class PixelBuffer {
         continue;
       }
       const x = Math.round(xs[i] * kx + bx);
-      let y = Math.round(v * ky + by);
-      if (y < 0) y = 0;
-      else if (y > H1) y = H1;
+      const y = rowOf(v, ky, by, H1);
       if (have && x > px) {
         const c0 = px < 0 ? 0 : px;
         const c1 = x > this.width ? this.width : x;
@@ -222,9 +224,7 @@ export class PixelBuffer {
         continue;
       }
       const x = Math.round(xs[i] * kx + bx);
-      let y = Math.round(v * ky + by);
-      if (y < 0) y = 0;
-      else if (y > H1) y = H1;
+      const y = rowOf(v, ky, by, H1);
       alone = !have;
       if (!have) {
         have = true;
@@ -302,9 +302,7 @@ export function drawSteps(
     const x = Math.round(xs[i] * kx + bx);
     const next = i < i1 ? xs[i + 1] : xEnd;
     const xn = Math.max(x + 1, Math.round(next * kx + bx));
-    let y = Math.round(v * ky + by);
-    if (y < 0) y = 0;
-    else if (y > H1) y = H1;
+    const y = rowOf(v, ky, by, H1);
     if (x !== cx) {
       flush();
       cx = x;
