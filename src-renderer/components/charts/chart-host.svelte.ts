@@ -18,6 +18,7 @@ import { fitRange, type TimeRange } from '../../lib/view/time-fit.ts';
 import type { Tip } from '../../lib/view/tooltips.ts';
 import { chartFrames, type ChartJob } from './frame-budget.ts';
 import { DRAW_NOW, RedrawGate, type GateState } from './redraw-gate.ts';
+import type { ChartLabels } from './labels.ts';
 import { baseOptions, observeWidth, onSchemeChange, readTheme, type BaseOptions, type ChartTheme } from './uplot-kit.ts';
 
 /**
@@ -26,6 +27,23 @@ import { baseOptions, observeWidth, onSchemeChange, readTheme, type BaseOptions,
  * live, and leave the frame to the table and the dock. A zoom, a resize or a selection redraws at once.
  */
 const DATA_REDRAW_MS = 100;
+
+/** The props every chart of rows (process lifetimes, Pool workers, lock lanes) takes from the panel. */
+export interface RowChartProps {
+  labels?: Partial<ChartLabels>;
+  /** Height of a row, CSS px. */
+  rowHeight?: number;
+  /** The app's time cursor in ms (a vertical marker), or null. */
+  marker?: number | null;
+  store?: RunStore;
+  selectedKey?: string | null;
+  onSelect?: (key: string) => void;
+  /** Fold choices shared with the table (process-tree.ts). */
+  folds?: ReadonlyMap<string, boolean>;
+  onToggleFold?: (key: string, folded: boolean) => void;
+  /** The unzoomed range when the panel sets it (Compare: both runs on one scale). */
+  fit?: TimeRange;
+}
 
 /** What the host hands a chart's update: the model and the visible range it will show. */
 export interface UpdateContext {
