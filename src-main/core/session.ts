@@ -3,9 +3,7 @@
 // control surface. It orders nothing itself: the broker's sequencer hands it facts in causal
 // order, the process table turns them into rows and events, and this file writes them down.
 
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   LOG_VERSION,
@@ -33,6 +31,7 @@ import { RunLogWriter } from './runlog/writer.ts';
 import { Sampler, type ProcessSample } from './sampler.ts';
 import { prepare, type SessionOptions, type Setup } from './session-setup.ts';
 import { workingDirFor } from './scenario-loader.ts';
+import { makeScratch, sweepScratch } from './scratch-folders.ts';
 
 /** How long a process has to say where its threads are (see stacks). */
 const STACKS_TIMEOUT_MS = 1000;
@@ -94,7 +93,7 @@ export class Session {
 
   private constructor(
     private readonly setup: Setup,
-    private readonly cwd: { cwd: string; temporary: boolean },
+    private readonly cwd: string,
     private readonly scratch: string,
   ) {
     this.info = { runId: path.basename(setup.logPath, '.jsonl'), logPath: setup.logPath, scenario: setup.scenario.id, runtime: setup.runner.runtime };
@@ -114,16 +113,15 @@ export class Session {
   /** Starts a run. Throws ScenarioError or ControlError (one line) for bad input; leaves nothing behind then. */
   static async start(opts: SessionOptions): Promise<Session> {
     const setup = prepare(opts);
+    // What monitors killed with SIGKILL left behind (they could not remove their folders).
+    sweepScratch();
     // Made only once everything given was found good: a refused start leaves no folder behind.
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-broker-'));
-    let cwd: { cwd: string; temporary: boolean } | null = null;
+    const scratch = makeScratch();
     let session: Session;
     try {
-      cwd = workingDirFor(setup.scenario);
-      session = new Session(setup, cwd, scratch);
+      session = new Session(setup, workingDirFor(setup.scenario, scratch), scratch);
     } catch (err) {
       fs.rmSync(scratch, { recursive: true, force: true });
-      if (cwd?.temporary) fs.rmSync(cwd.cwd, { recursive: true, force: true });
       throw err;
     }
     if (opts.onEvent) session.on(opts.onEvent);
@@ -286,7 +284,7 @@ export class Session {
       scenario: scenario.id,
       startedAt: new Date(Date.now() - (performance.now() - this.t0)).toISOString(),
       interval: this.setup.interval,
-      cwd: this.cwd.cwd,
+      cwd: this.cwd,
       runtime: runner.runtime,
       ...(runner.interpreter !== undefined ? { interpreter: runner.interpreter } : {}),
       ...(this.setup.args.length > 0 ? { args: [...this.setup.args] } : {}),
@@ -294,7 +292,7 @@ export class Session {
     await this.broker.listen();
     const root = await startRoot(runner, {
       file: scenario.file,
-      cwd: this.cwd.cwd,
+      cwd: this.cwd,
       args: this.setup.args,
       scratch: this.scratch,
       socketPath: this.broker.socketPath,
@@ -379,8 +377,8 @@ export class Session {
     this.removeFolders();
   }
 
+  /** The run's folder, with a preset's working folder in it. */
   private removeFolders(): void {
     fs.rmSync(this.scratch, { recursive: true, force: true });
-    if (this.cwd.temporary) fs.rmSync(this.cwd.cwd, { recursive: true, force: true });
   }
 }
