@@ -23,9 +23,9 @@ import type { LockFigures } from './broker/lock-state.ts';
 import type { QueueFigures } from './broker/queue-count.ts';
 import { Broker, type BrokerHost } from './broker/server.ts';
 import { stopGroup } from './group-stop.ts';
-import { isAlive, killGroupSync } from './process-group.ts';
+import { isAlive, killRunSync } from './process-group.ts';
 import { ProcessTable } from './process-table.ts';
-import { onRootExit, readRootOutput, startRoot } from './root/runner.ts';
+import { RootOutput, onRootExit, startRoot } from './root/runner.ts';
 import { RunControls } from './run-controls.ts';
 import { RunLogWriter } from './runlog/writer.ts';
 import { Sampler, type ProcessSample } from './sampler.ts';
@@ -82,6 +82,7 @@ export class Session {
   private readonly controls: RunControls;
   private rootPid = 0;
   private rootRunning = false;
+  private rootOutput: RootOutput | null = null;
   private rootFatal: string | null = null;
   private stopReason: EndReason | null = null;
   private ending = false;
@@ -192,7 +193,7 @@ export class Session {
 
   /** Synchronous last resort for the host's exit handler: nothing survives, nothing logged is lost. */
   killNow(): void {
-    if (this.rootPid) killGroupSync(this.rootPid);
+    if (this.rootPid) killRunSync(this.rootPid, this.table.sameRunning());
     if (!this.log.closed) this.log.flush();
   }
 
@@ -302,7 +303,7 @@ export class Session {
     this.rootPid = root.pid;
     this.rootRunning = true;
     root.child.on('error', (err) => this.emit({ type: 'warning', message: `main process: ${err.message}` }));
-    readRootOutput(root.child, (stream, text) => this.emit({ type: 'output', pid: this.rootPid, stream, text }));
+    this.rootOutput = new RootOutput(root.child, (stream, text) => this.emit({ type: 'output', pid: this.rootPid, stream, text }));
     onRootExit(root.child, (exitcode) => this.rootExited(exitcode));
     this.table.addRoot(root.pid, process.pid);
     if (timeout !== undefined) this.timeoutTimer = setTimeout(() => void this.timedOut(), timeout * 1000);
@@ -316,6 +317,7 @@ export class Session {
   private rootExited(exitcode: number): void {
     this.rootRunning = false;
     this.broker.whenDrained(this.rootPid, () => {
+      this.rootOutput?.drain();
       this.table.exited(this.rootPid, exitcode);
       void this.finish();
     });
@@ -325,6 +327,7 @@ export class Session {
   private async endGroup(): Promise<void> {
     await stopGroup(this.rootPid, {
       graceMs: STOP_GRACE_MS,
+      roots: () => this.table.sameRunning(),
       onExit: (pid, exitcode) => {
         if (pid === this.rootPid) return;
         this.table.seen(pid, exitcode);
@@ -346,6 +349,7 @@ export class Session {
     // Orphans and daemons outlive the main process only until here: no process survives its run.
     await this.endGroup();
     await this.broker.allClosed(HANG_UP_WAIT_MS);
+    this.rootOutput?.close();
     this.broker.flush();
     this.table.settle();
     const end: EndEvent = {
@@ -370,7 +374,8 @@ export class Session {
     live.delete(this);
     this.sampler.stop();
     if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
-    if (this.rootPid) killGroupSync(this.rootPid);
+    if (this.rootPid) killRunSync(this.rootPid);
+    this.rootOutput?.close();
     this.log.close();
     fs.rmSync(this.info.logPath, { force: true });
     await this.broker.close();
