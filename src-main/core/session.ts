@@ -26,6 +26,7 @@ import { stopGroup } from './group-stop.ts';
 import { isAlive, killRunSync } from './process-group.ts';
 import { ProcessTable } from './process-table.ts';
 import { RootOutput, onRootExit, startRoot } from './root/runner.ts';
+import { RunClaims } from './run-claims.ts';
 import { RunControls } from './run-controls.ts';
 import { RunLogWriter } from './runlog/writer.ts';
 import { Sampler, type ProcessSample } from './sampler.ts';
@@ -80,6 +81,8 @@ export class Session {
   private readonly table: ProcessTable;
   private readonly sampler: Sampler;
   private readonly controls: RunControls;
+  /** What processes claim, checked against the kernel. */
+  private readonly claims: RunClaims;
   private rootPid = 0;
   private rootRunning = false;
   private rootOutput: RootOutput | null = null;
@@ -101,8 +104,16 @@ export class Session {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.log = RunLogWriter.open(setup.logPath);
     this.table = new ProcessTable({ emit: (e) => this.emit(e), emitStamped: (e) => this.emitStamped(e), now: () => this.now(), listed: (pid) => this.logEarly(pid) });
+    this.claims = new RunClaims({ root: () => this.rootPid, isSame: (pid) => this.table.isSame(pid), parentOf: (pid) => this.table.get(pid)?.ppid });
     this.broker = new Broker(path.join(scratch, 'broker.sock'), this.brokerHost());
-    this.controls = new RunControls({ table: this.table, broker: this.broker, emit: (e) => this.emit(e), rootPid: () => this.rootPid, ended: () => this.ending });
+    this.controls = new RunControls({
+      table: this.table,
+      broker: this.broker,
+      emit: (e) => this.emit(e),
+      rootPid: () => this.rootPid,
+      ended: () => this.ending,
+      signal: (pid, sig) => this.claims.signal(pid, sig),
+    });
     this.sampler = new Sampler({
       intervalMs: setup.interval,
       pids: () => this.table.livePids(),
@@ -222,6 +233,7 @@ export class Session {
   private brokerHost(): BrokerHost {
     const t = this.table;
     return {
+      claims: this.claims,
       emit: (e) => this.emit(e),
       emitStamped: (e) => this.emitStamped(e),
       now: () => this.now(),

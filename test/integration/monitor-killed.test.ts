@@ -118,6 +118,7 @@ describe('a connection the monitor drops while it lives ends nothing', () => {
     );
     let pids: number[] = [];
     const r = await runPy(program, {
+      refusals: 'expected',
       during: async (session, events) => {
         const first = await waitFor(session, events, (e) => (e.type === 'output' && e.text === 'still here') || e.type === 'end');
         expect(first.type, 'the run went on after the drop').toBe('output');
