@@ -16,12 +16,14 @@
 //   still the run's, through a pidfd where the kernel has them (kernel.ts): a pid reused after
 //   the check is never reached.
 // Where peer credentials cannot be read (no koffi, not Linux), a hello's pid is believed, and
-// the rest is checked as above. What is refused is said (a warning in the log) and skipped; a
+// the rest is checked as above. Without /proc (macOS, Windows) nothing of a process's ancestry or
+// start time can be read: only who the listed parent is counts, and a control checks that the
+// pid is alive, as before these checks. What is refused is said (a warning in the log) and skipped; a
 // refused hello drops its connection.
 
 import type net from 'node:net';
 import { closeProcess, openProcess, peerPid, signalProcess } from './kernel.ts';
-import { isDeadState, readProcStat } from './process-group.ts';
+import { isAlive, isDeadState, readProcStat } from './process-group.ts';
 
 /** Ancestors deeper than this are not followed (a run is never that deep; a loop never ends). */
 const MAX_DEPTH = 128;
@@ -52,7 +54,11 @@ export class RunClaims {
   /** Children announced by `spawned`: who announced them, and their start time if they were alive. */
   private readonly announced = new Map<number, { parent: number; start: number | null }>();
 
-  constructor(private readonly host: ClaimsHost) {}
+  constructor(
+    private readonly host: ClaimsHost,
+    /** /proc can be read here (see the top). */
+    private readonly procfs = process.platform === 'linux',
+  ) {}
 
   /** Reads who connected `socket`: called as it is accepted, while that process surely lives. */
   peerOf(socket: net.Socket): Peer {
@@ -84,7 +90,7 @@ export class RunClaims {
   /** A hello, in order (its parent's earlier reports handled): null if `pid` is the run's, else why not. */
   hello(peer: Peer, pid: number, ppid: number): string | null {
     const root = this.host.root();
-    if (pid === root) return null;
+    if (pid === root || !this.procfs) return null;
     const ancestors = peer.pid === pid ? peer.ancestors : alive(pid) ? ancestorsOf(readProcStat(pid)?.ppid ?? 0) : [];
     if (ancestors.length > 0 && ancestors[0] !== ppid && this.host.isSame(ancestors[0])) {
       return `pid ${pid} says its parent is pid ${ppid}, but its parent is pid ${ancestors[0]}`;
@@ -103,6 +109,7 @@ export class RunClaims {
 
   /** A parent's report that it started `pid`: null if `pid` is its child, else why not. */
   spawned(sender: number, pid: number): string | null {
+    if (!this.procfs) return null;
     const stat = readProcStat(pid);
     if (stat === null) {
       // Gone (and reaped) already: nothing of it can be read, sampled or signalled any more.
@@ -122,14 +129,14 @@ export class RunClaims {
    * for that child to end, to be believed then).
    */
   exitedEarly(pid: number): string | null {
-    return this.host.isSame(pid) ? `pid ${pid} is still running` : null;
+    return this.procfs && this.host.isSame(pid) ? `pid ${pid} is still running` : null;
   }
 
   /** A parent's report of how its child `pid` ended: null if it can be so, else why not. */
   exited(sender: number, pid: number): string | null {
     const parent = this.host.parentOf(pid) ?? this.announced.get(pid)?.parent;
     if (parent !== sender) return `pid ${pid} is not a child of pid ${sender}`;
-    if (this.host.isSame(pid)) return `pid ${pid} is still running`;
+    if (this.procfs && this.host.isSame(pid)) return `pid ${pid} is still running`;
     return null;
   }
 
@@ -144,6 +151,11 @@ export class RunClaims {
    * and nothing sent, otherwise.
    */
   signal(pid: number, signal: NodeJS.Signals): boolean {
+    if (!this.procfs) {
+      if (!isAlive(pid)) return false;
+      process.kill(pid, signal);
+      return true;
+    }
     // Held first, checked after: what the handle reaches is what was checked.
     const handle = openProcess(pid);
     if (handle === 'gone') return false;
