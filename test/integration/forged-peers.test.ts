@@ -51,6 +51,9 @@ const warningOf = (session: Session, events: RunEvent[], part: string) =>
 /** A live process, not a zombie, still the one that started at `start` (its pid not reused). */
 const stillThere = (pid: number, start: number | undefined) => alive(pid) && readProcStat(pid)?.starttime === start;
 
+/** The shim's client (to send what the runtime never would) and B, a child that says it is up and waits. */
+const FORGER_HEAD = ['from procscope_shim._client import client', '', 'def sleeper():', "    print('B up', flush=True)", '    time.sleep(300)', ''];
+
 describe('a forged peer', () => {
   it("a stranger's hello for the main process, or for a process of the run that never connects, is refused: the kernel says who connected", async () => {
     const program = scenarioFile(
@@ -106,12 +109,7 @@ describe('a forged peer', () => {
     const program = scenarioFile(
       [
         'import multiprocessing as mp, sys, time',
-        'from procscope_shim._client import client',
-        '',
-        'def sleeper():',
-        "    print('B up', flush=True)",
-        '    time.sleep(300)',
-        '',
+        ...FORGER_HEAD,
         'def forger(stranger):',
         "    client.post_now({'k': 'spawned', 'pid': stranger, 'name': 'forged', 'daemon': False})",
         "    client.post_now({'k': 'exited', 'pid': stranger, 'exitcode': 0})",
@@ -156,12 +154,7 @@ describe('a forged peer', () => {
     const program = scenarioFile(
       [
         'import multiprocessing as mp, time',
-        'from procscope_shim._client import client',
-        '',
-        'def sleeper():',
-        "    print('B up', flush=True)",
-        '    time.sleep(300)',
-        '',
+        ...FORGER_HEAD,
         'def zombie(pid):',
         '    try:',
         "        with open('/proc/%d/stat' % pid) as f:",
