@@ -269,25 +269,36 @@ describe('a forged peer', () => {
 
 /**
  * Gets pid argv[1] for a `sleep` of its own, prints it, and waits for that sleep: through
- * ns_last_pid where it may be written (root), else by forking until the pid comes round.
+ * ns_last_pid where it may be written (root), else by forking until the pid comes round. The
+ * kernel's next pid is put back where it was: the other processes of the machine (other tests
+ * running beside this one) are not handed recently freed pids because of it.
  */
 const TAKE_PID = `
 import os, sys
 target = int(sys.argv[1])
+NS_LAST_PID = '/proc/sys/kernel/ns_last_pid'
 with open('/proc/sys/kernel/pid_max') as f:
     tries = 2 * int(f.read())
-for _ in range(tries):
+with open(NS_LAST_PID) as f:
+    last = f.read().strip()
+
+def rewind(value):
     try:
-        with open('/proc/sys/kernel/ns_last_pid', 'w') as f:
-            f.write(str(target - 1))
+        with open(NS_LAST_PID, 'w') as f:
+            f.write(value)
     except OSError:
         pass
+
+for _ in range(tries):
+    rewind(str(target - 1))
     pid = os.fork()
     if pid == 0:
         if os.getpid() == target:
             os.execvp('sleep', ['sleep', '300'])
         os._exit(0)
     if pid == target:
+        if int(last) > target:
+            rewind(last)
         print(pid, flush=True)
         os.waitpid(pid, 0)
         sys.exit(0)
