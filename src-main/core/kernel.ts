@@ -21,8 +21,8 @@ interface Koffi {
 
 interface Calls {
   getsockopt(fd: number, level: number, name: number, out: { pid?: number }, len: number[]): number;
-  pidfdOpen(nr: number, pid: number, flags: number): number | bigint;
-  pidfdSendSignal(nr: number, fd: number, sig: number, info: null, flags: number): number | bigint;
+  /** syscall(2), variadic: each argument after the number is given as its C type, then its value. */
+  syscall(nr: number, ...typed: unknown[]): number | bigint;
 }
 
 const SOL_SOCKET = 1;
@@ -48,8 +48,7 @@ function load(): Calls | null {
     const ucred = koffi.struct('procscope_ucred', { pid: 'int32', uid: 'uint32', gid: 'uint32' });
     calls = {
       getsockopt: libc.func('getsockopt', 'int', ['int', 'int', 'int', koffi.out(koffi.pointer(ucred)), koffi.inout(koffi.pointer('uint32'))]) as Calls['getsockopt'],
-      pidfdOpen: libc.func('syscall', 'long', ['long', 'int', 'uint']) as Calls['pidfdOpen'],
-      pidfdSendSignal: libc.func('syscall', 'long', ['long', 'int', 'int', 'void *', 'uint']) as Calls['pidfdSendSignal'],
+      syscall: libc.func('syscall', 'long', ['long', '...']) as Calls['syscall'],
     };
     errno = () => koffi.errno();
   } catch (err) {
@@ -88,7 +87,7 @@ export function peerPid(socket: net.Socket): number | null {
 export function openProcess(pid: number): number | 'gone' | null {
   const c = load();
   if (!c) return null;
-  const fd = Number(c.pidfdOpen(SYS_PIDFD_OPEN, pid, 0));
+  const fd = Number(c.syscall(SYS_PIDFD_OPEN, 'int', pid, 'uint', 0));
   if (fd >= 0) return fd;
   return errno() === ESRCH ? 'gone' : null;
 }
@@ -96,7 +95,7 @@ export function openProcess(pid: number): number | 'gone' | null {
 /** Sends `signal` through a handle from openProcess; false if that process has ended. */
 export function signalProcess(handle: number, signal: NodeJS.Signals): boolean {
   const c = load() as Calls;
-  return Number(c.pidfdSendSignal(SYS_PIDFD_SEND_SIGNAL, handle, constants.signals[signal], null, 0)) === 0;
+  return Number(c.syscall(SYS_PIDFD_SEND_SIGNAL, 'int', handle, 'int', constants.signals[signal], 'void *', null, 'uint', 0)) === 0;
 }
 
 export function closeProcess(handle: number): void {
