@@ -155,6 +155,9 @@ export class ProcessTable {
     for (const s of samples) {
       const p = this.byPid.get(s.pid);
       if (!p || p.state !== 'running') continue;
+      // A reading of another process that has the pid now (the listed one ended unseen): not its.
+      const start = this.startTimes.get(s.pid);
+      if (s.starttime !== undefined && start !== undefined && s.starttime !== start) continue;
       p.cpu = s.cpu;
       p.rss = s.rss;
       p.cpuTime = s.cpuTime;

@@ -247,6 +247,13 @@ describe('a forged peer', () => {
         const reused = outsider('python3', ['-c', TAKE_PID, String(x)]);
         expect(await firstLine(reused), `a process outside the run got pid ${x}`).toBe(String(x));
         const start = readProcStat(x)?.starttime;
+        const reusedAt = events.length;
+        // Two of main's samples later, a whole tick of the sampler has read every listed pid.
+        for (let n = 0; n < 2; n++) {
+          const seen = events.length;
+          await waitFor(session, events, (e) => e.type === 'sample' && e.pid === session.rootProcessPid && events.indexOf(e) >= seen);
+        }
+        expect(events.slice(reusedAt).filter((e) => e.type === 'sample' && e.pid === x), 'the process that has the pid now is not sampled as X').toEqual([]);
         session.kill(x);
         const refused = await waitFor(session, events, (e): e is ControlEvent => e.type === 'control' && e.action === 'kill' && e.pid === x);
         expect(refused.ok).toBe(false);
