@@ -39,10 +39,11 @@ const LAST_TERM_WAIT_MS = 200;
 /** After SIGKILL only a process stuck in the kernel (state D) can survive this long. */
 const KILL_WAIT_MS = 5000;
 
+/** `pgid` 0: the run has no group left to signal (its id may name another group now). */
 export async function stopGroup(pgid: number, opts: StopOptions): Promise<void> {
   const roots = opts.roots ?? (() => []);
   if (process.platform !== 'linux') {
-    await killGroup(pgid, { graceMs: opts.graceMs });
+    if (pgid > 1) await killGroup(pgid, { graceMs: opts.graceMs });
     return killRest(pgid, roots);
   }
   const deadline = performance.now() + opts.graceMs;
@@ -101,7 +102,7 @@ async function freeze(pgid: number, roots: () => number[]): Promise<GroupMembers
 /** SIGKILLs the group and every process of the run still there, and waits for the group to empty. */
 async function killRest(pgid: number, roots: () => number[]): Promise<void> {
   for (const pid of runMembers(pgid, roots()).alive) signalPid(pid, 'SIGKILL');
-  await killGroup(pgid, { graceMs: 0 });
+  if (pgid > 1) await killGroup(pgid, { graceMs: 0 });
 }
 
 /** Generations of the run's processes, children before their parents. */

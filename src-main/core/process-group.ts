@@ -177,7 +177,8 @@ export function runMembers(pgid: number, roots: readonly number[] = []): GroupMe
     else children.set(e.ppid, [e]);
   }
   const found = new Map<number, GroupEntry>();
-  const stack = entries.filter((e) => e.pgrp === pgid || roots.includes(e.pid));
+  // pgid 0: the run's group is no more (see Session.runGroup); kernel threads have pgrp 0.
+  const stack = entries.filter((e) => (pgid > 1 && e.pgrp === pgid) || roots.includes(e.pid));
   for (let e = stack.pop(); e; e = stack.pop()) {
     if (found.has(e.pid) || e.pid === process.pid || e.pid <= 1) continue;
     found.set(e.pid, e);
@@ -236,6 +237,7 @@ export function killGroupSync(pgid: number): boolean {
  */
 export function killRunSync(pgid: number, roots: readonly number[] = []): void {
   for (const pid of runMembers(pgid, roots).alive) sendSignal(pid, 'SIGKILL');
+  if (pgid <= 1) return;
   try {
     signalGroup(pgid, 'SIGKILL');
   } catch {

@@ -23,7 +23,7 @@ import type { LockFigures } from './broker/lock-state.ts';
 import type { QueueFigures } from './broker/queue-count.ts';
 import { Broker, type BrokerHost } from './broker/server.ts';
 import { stopGroup } from './group-stop.ts';
-import { isAlive, killRunSync } from './process-group.ts';
+import { isAlive, killRunSync, readProcStat } from './process-group.ts';
 import { ProcessTable } from './process-table.ts';
 import { RootOutput, onRootExit, startRoot } from './root/runner.ts';
 import { RunClaims } from './run-claims.ts';
@@ -84,6 +84,8 @@ export class Session {
   /** What processes claim, checked against the kernel. */
   private readonly claims: RunClaims;
   private rootPid = 0;
+  /** The main process's start time (kernel ticks; null where /proc is missing). */
+  private rootStart: number | null = null;
   private rootRunning = false;
   private rootOutput: RootOutput | null = null;
   private rootFatal: string | null = null;
@@ -204,7 +206,7 @@ export class Session {
 
   /** Synchronous last resort for the host's exit handler: nothing survives, nothing logged is lost. */
   killNow(): void {
-    if (this.rootPid) killRunSync(this.rootPid, this.table.sameRunning());
+    if (this.rootPid) killRunSync(this.runGroup(), this.table.sameRunning());
     if (!this.log.closed) this.log.flush();
   }
 
@@ -313,6 +315,7 @@ export class Session {
       interactive: this.setup.interactive,
     });
     this.rootPid = root.pid;
+    this.rootStart = readProcStat(root.pid)?.starttime ?? null;
     this.rootRunning = true;
     root.child.on('error', (err) => this.emit({ type: 'warning', message: `main process: ${err.message}` }));
     this.rootOutput = new RootOutput(root.child, (stream, text) => this.emit({ type: 'output', pid: this.rootPid, stream, text }));
@@ -337,7 +340,7 @@ export class Session {
 
   /** Ends every process of the run that is left, noting how each ended (after its last words). */
   private async endGroup(): Promise<void> {
-    await stopGroup(this.rootPid, {
+    await stopGroup(this.runGroup(), {
       graceMs: STOP_GRACE_MS,
       roots: () => this.table.sameRunning(),
       onExit: (pid, exitcode) => {
@@ -346,6 +349,17 @@ export class Session {
         this.broker.whenDrained(pid, () => this.table.exited(pid, exitcode));
       },
     }).catch((err: Error) => this.emit({ type: 'warning', message: err.message }));
+  }
+
+  /**
+   * The run's process group (the main process's pid), or 0 once that id may name another group:
+   * a process that is not the main one has its pid. A group id is never handed out while its
+   * group has members, so then the run's group is empty, and signalling that id would reach
+   * someone else's (another run's main is started as the leader of a group of its own).
+   */
+  private runGroup(): number {
+    const now = readProcStat(this.rootPid);
+    return now === null || this.rootStart === null || now.starttime === this.rootStart ? this.rootPid : 0;
   }
 
   private async timedOut(): Promise<void> {
@@ -386,7 +400,7 @@ export class Session {
     live.delete(this);
     this.sampler.stop();
     if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
-    if (this.rootPid) killRunSync(this.rootPid);
+    if (this.rootPid) killRunSync(this.runGroup());
     this.rootOutput?.close();
     this.log.close();
     fs.rmSync(this.info.logPath, { force: true });

@@ -274,8 +274,54 @@ describe('a forged peer', () => {
   });
 });
 
+describe("the end of a run whose main process's pid is another's now", () => {
+  it("leaves alone the group that pid leads now: the run's own group is empty", async () => {
+    const program = scenarioFile(
+      [
+        'import subprocess',
+        'from procscope_shim._client import client',
+        '# Keeps main\'s connection open after main exits, from outside the run\'s group: the run',
+        '# then waits a moment for main\'s last words, its group already empty.',
+        "holder = subprocess.Popen(['sleep', '300'], pass_fds=(client.sock.fileno(),), start_new_session=True)",
+        "print('holder', holder.pid, flush=True)",
+        '',
+      ].join('\n'),
+      'leaver.py',
+    );
+    let holder = 0;
+    let leader: ChildProcess | null = null;
+    let root = 0;
+    try {
+      await run(program, {
+        during: async (session, events) => {
+          root = session.rootProcessPid;
+          const said = await waitFor(session, events, (e): e is OutputEvent => e.type === 'output' && e.text.startsWith('holder '));
+          holder = Number(said.text.slice('holder '.length));
+          // Main has exited and been reaped (the kernel's word; its exit is logged after the wait).
+          while (readProcStat(root) !== null) await new Promise((resolve) => setImmediate(resolve));
+          leader = outsider('python3', ['-c', TAKE_PID, String(root), 'leader']);
+          expect(await firstLine(leader), `a process outside the run got pid ${root}`).toBe(String(root));
+        },
+      });
+      const now = readProcStat(root);
+      expect(now?.pgrp, 'it leads a group of its own').toBe(root);
+      expect(alive(root) && now?.state !== 'T' && now?.state !== 't', `the end of the run left it running (state ${now?.state})`).toBe(true);
+    } finally {
+      if (holder > 0 && alive(holder)) process.kill(holder, 'SIGKILL');
+      // Ended before the run's survivor check looks at pid `root` (its taker reaps it, then exits).
+      const taker = leader as ChildProcess | null;
+      if (taker && taker.exitCode === null) {
+        const gone = once(taker, 'exit');
+        if (alive(root)) process.kill(root, 'SIGKILL');
+        await gone;
+      }
+    }
+  });
+});
+
 /**
- * Gets pid argv[1] for a `sleep` of its own, prints it, and waits for that sleep: through
+ * Gets pid argv[1] for a `sleep` of its own (with argv[2] 'leader', the leader of a new process
+ * group), prints it, and waits for that sleep: through
  * ns_last_pid where it may be written (root), else by forking until the pid comes round. The
  * kernel's next pid is put back where it was: the other processes of the machine (other tests
  * running beside this one) are not handed recently freed pids because of it.
@@ -283,6 +329,7 @@ describe('a forged peer', () => {
 const TAKE_PID = `
 import os, sys
 target = int(sys.argv[1])
+leader = sys.argv[2:] == ['leader']
 NS_LAST_PID = '/proc/sys/kernel/ns_last_pid'
 with open('/proc/sys/kernel/pid_max') as f:
     tries = 2 * int(f.read())
@@ -301,6 +348,8 @@ for _ in range(tries):
     pid = os.fork()
     if pid == 0:
         if os.getpid() == target:
+            if leader:
+                os.setsid()  # a group of its own, whose id is the pid taken
             os.execvp('sleep', ['sleep', '300'])
         os._exit(0)
     if pid == target:
