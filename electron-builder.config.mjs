@@ -5,7 +5,9 @@
 // - out/runtime: every scenario process (the app's binary run as Node) loads it; it imports
 //   nothing from node_modules, which stays inside the asar (scripts/build-node.mjs);
 // - resources/python: python3 puts it on its path, and cannot look inside an asar;
-// - src-main/presets: the Python originals run under python3, and the sources are shown.
+// - src-main/presets: the Python originals run under python3, and the sources are shown;
+// - koffi's prebuilt binary (core/kernel.ts: the kernel's word on who connected): a native
+//   module is loaded from a real file.
 // The fuses are flipped after packing (scripts/electron-fuses.mjs): RunAsNode stays on.
 
 import { flipPackagedFuses } from './scripts/electron-fuses.mjs';
@@ -28,7 +30,7 @@ export default {
     'src-main/presets/python/*.py',
     '!**/*.map',
   ],
-  asarUnpack: ['out/runtime/**', 'resources/python/**', 'src-main/presets/**'],
+  asarUnpack: ['out/runtime/**', 'resources/python/**', 'src-main/presets/**', 'node_modules/koffi/**', 'node_modules/@koromix/**'],
   linux: {
     target: ['AppImage', 'deb'],
     category: 'Development',

@@ -36,7 +36,7 @@ const all = [
     entryPoints: { procscope: 'src-main/cli/procscope.ts' },
     outdir: 'out/cli',
     outExtension: { '.js': '.mjs' },
-    external: ['pidusage', 'sucrase'],
+    external: ['pidusage', 'sucrase', 'koffi'],
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   }),
 ];

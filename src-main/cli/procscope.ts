@@ -9,7 +9,7 @@ import { DEFAULT_INTERVAL_MS } from '../common/interval.ts';
 import { Backend, CommandError } from '../core/backend.ts';
 import { packageRoot } from '../core/paths.ts';
 import { exportCsv } from '../core/runlog/csv.ts';
-import { ExportError } from '../core/runlog/export-file.ts';
+import { ExportError, discardPartialExports } from '../core/runlog/export-file.ts';
 import { RunLogError, tornTailNote } from '../core/runlog/reader.ts';
 import { NotProfiledError, exportSpeedscope } from '../core/runlog/speedscope.ts';
 import { EXPORT_SUFFIX } from '../core/runlog/export-names.ts';
@@ -152,6 +152,14 @@ async function exportCommand(cmd: Extract<Command, { cmd: 'export' }>): Promise<
   const progress = process.stderr.isTTY
     ? (f: number) => process.stderr.write(`\rexporting ${Math.round(f * 100)}%`)
     : undefined;
+  // Interrupted (Ctrl-C, SIGTERM): nothing half-written is left, and the exit says why.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      discardPartialExports();
+      if (progress) process.stderr.write('\r\x1b[K');
+      process.exit(code);
+    });
+  }
   const result =
     cmd.format === 'csv'
       ? await exportCsv(log, out, progress)

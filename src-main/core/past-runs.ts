@@ -133,7 +133,8 @@ export class RunsFolder {
 
   private async exportsFolder(): Promise<string> {
     if (this.exportsDir) {
-      await fs.promises.mkdir(this.exportsDir, { recursive: true });
+      // Exports hold what the program printed, as the logs do: a folder made here is private.
+      await fs.promises.mkdir(this.exportsDir, { recursive: true, mode: 0o700 });
       return this.exportsDir;
     }
     // Private (0700, unguessable name): a shared /tmp/procscope-exports could be pre-created by someone else.
@@ -155,7 +156,7 @@ async function copyWithProgress(from: string, to: string, onProgress: (fraction:
   });
   const partial = `${to}.partial`;
   try {
-    await pipeline(fs.createReadStream(from), count, fs.createWriteStream(partial));
+    await pipeline(fs.createReadStream(from), count, fs.createWriteStream(partial, { mode: 0o600 }));
     await fs.promises.rename(partial, to);
   } catch (err) {
     await fs.promises.rm(partial, { force: true });

@@ -92,7 +92,7 @@ export class ProcReader implements UsageReader {
         cpu = this.#percent(ticks, uptimeMs - (stat.starttime * 1000) / this.#clockTicks);
       }
       const rss = stat.rssPages * this.#pageSize;
-      samples.push({ pid, cpu, rss, cpuTime: ticks / this.#clockTicks });
+      samples.push({ pid, cpu, rss, cpuTime: ticks / this.#clockTicks, starttime: stat.starttime });
       if (kept < MAX_KEPT_FDS) kept++;
       else {
         closeSync(fd);
@@ -131,6 +131,7 @@ export class ProcReader implements UsageReader {
       // Past its end (a zombie, or tearing its memory down) it reads 0: repeat the last size read.
       rss: isDeadState(stat.state) || live === 0 ? prev.rss : live,
       cpuTime: ticks / this.#clockTicks,
+      starttime: stat.starttime,
     };
   }
 

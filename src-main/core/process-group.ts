@@ -159,11 +159,38 @@ export interface GroupMembers {
 
 /** Every process whose process group is `pgid`, split into live ones and zombies. */
 export function groupMembers(pgid: number): GroupMembers {
-  const members: GroupMembers = { alive: [], zombies: [] };
-  for (const { pid, pgrp, state } of IS_LINUX ? scanProc() : scanPs()) {
-    if (pgrp !== pgid) continue;
-    (isDeadState(state) ? members.zombies : members.alive).push(pid);
+  return split((IS_LINUX ? scanProc() : scanPs()).filter((e) => e.pgrp === pgid));
+}
+
+/**
+ * Every process of a run: the members of its group `pgid`, and every descendant of theirs or of
+ * `roots` (processes known to be the run's), whatever their group: a child that called setsid()
+ * or was spawned `detached` has left the group, not the run. Found by parent pid in one pass
+ * over the process table; never the monitor itself, nor init.
+ */
+export function runMembers(pgid: number, roots: readonly number[] = []): GroupMembers {
+  const entries = IS_LINUX ? scanProc() : scanPs();
+  const children = new Map<number, GroupEntry[]>();
+  for (const e of entries) {
+    const siblings = children.get(e.ppid);
+    if (siblings) siblings.push(e);
+    else children.set(e.ppid, [e]);
   }
+  const found = new Map<number, GroupEntry>();
+  // pgid 0: the run's group is no more (see Session.runGroup); kernel threads have pgrp 0.
+  const stack = entries.filter((e) => (pgid > 1 && e.pgrp === pgid) || roots.includes(e.pid));
+  for (let e = stack.pop(); e; e = stack.pop()) {
+    if (found.has(e.pid) || e.pid === process.pid || e.pid <= 1) continue;
+    found.set(e.pid, e);
+    // A zombie's children were handed to another parent already: none to follow.
+    if (!isDeadState(e.state)) stack.push(...(children.get(e.pid) ?? []));
+  }
+  return split([...found.values()]);
+}
+
+function split(entries: readonly GroupEntry[]): GroupMembers {
+  const members: GroupMembers = { alive: [], zombies: [] };
+  for (const { pid, state } of entries) (isDeadState(state) ? members.zombies : members.alive).push(pid);
   members.alive.sort((a, b) => a - b);
   members.zombies.sort((a, b) => a - b);
   return members;
@@ -202,6 +229,20 @@ function checkPid(pid: number): void {
  */
 export function killGroupSync(pgid: number): boolean {
   return signalGroup(pgid, 'SIGKILL');
+}
+
+/**
+ * SIGKILLs every process of a run synchronously (its group, and every descendant of its members
+ * or of `roots` wherever they went: see runMembers), deepest found first by the one scan.
+ */
+export function killRunSync(pgid: number, roots: readonly number[] = []): void {
+  for (const pid of runMembers(pgid, roots).alive) sendSignal(pid, 'SIGKILL');
+  if (pgid <= 1) return;
+  try {
+    signalGroup(pgid, 'SIGKILL');
+  } catch {
+    // empty already
+  }
 }
 
 /** Sends `signal` to every member of group `pgid`; false when the group is empty. */
@@ -289,6 +330,7 @@ function ownPgid(): number | undefined {
 
 interface GroupEntry {
   pid: number;
+  ppid: number;
   pgrp: number;
   state: string;
 }
@@ -304,13 +346,13 @@ function scanProc(): GroupEntry[] {
   return entries;
 }
 
-/** Fallback without /proc (macOS, BSD): `ps` prints pid, pgid and state for every process. */
+/** Fallback without /proc (macOS, BSD): `ps` prints pid, ppid, pgid and state for every process. */
 function scanPs(): GroupEntry[] {
-  const out = execFileSync('ps', ['-A', '-o', 'pid=,pgid=,stat='], { encoding: 'utf8' });
+  const out = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,pgid=,stat='], { encoding: 'utf8' });
   const entries: GroupEntry[] = [];
   for (const line of out.split('\n')) {
-    const [pid, pgrp, stat] = line.trim().split(/\s+/);
-    if (pid && pgrp && stat) entries.push({ pid: Number(pid), pgrp: Number(pgrp), state: stat.charAt(0) });
+    const [pid, ppid, pgrp, stat] = line.trim().split(/\s+/);
+    if (pid && ppid && pgrp && stat) entries.push({ pid: Number(pid), ppid: Number(ppid), pgrp: Number(pgrp), state: stat.charAt(0) });
   }
   return entries;
 }

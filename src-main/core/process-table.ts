@@ -13,7 +13,7 @@
 
 import type { ProcessInfo, RunEvent, UnstampedEvent } from '../api.ts';
 import { ORDER_WAIT_MS } from './broker/sequencer.ts';
-import { isAlive, zombieExitcode } from './process-group.ts';
+import { isAlive, isDeadState, readProcStat, zombieExitcode } from './process-group.ts';
 import { MIN_CPU_WINDOW_MS } from './proc-reader.ts';
 import type { ProcessSample } from './sampler.ts';
 
@@ -56,6 +56,8 @@ export class ProcessTable {
   private readonly watchers = new Set<NodeJS.Timeout>();
   /** When each process's last sample was logged. */
   private readonly sampledAt = new Map<number, number>();
+  /** Each listed process's start time (kernel ticks), read as it was listed: with its pid, who it is. */
+  private readonly startTimes = new Map<number, number>();
   rootPid = 0;
 
   constructor(private readonly host: TableHost) {}
@@ -75,6 +77,22 @@ export class ProcessTable {
 
   running(): ProcessInfo[] {
     return [...this.byPid.values()].filter((p) => p.state === 'running');
+  }
+
+  /**
+   * Whether `pid` is still the process listed under it: running, and started when it was (a pid
+   * reused by another process is not it). False where the start time could not be read.
+   */
+  isSame(pid: number): boolean {
+    const start = this.startTimes.get(pid);
+    if (start === undefined || this.byPid.get(pid)?.state !== 'running') return false;
+    const stat = readProcStat(pid);
+    return stat !== null && stat.starttime === start && !isDeadState(stat.state);
+  }
+
+  /** The listed processes still running that are still who they were when listed. */
+  sameRunning(): number[] {
+    return this.livePids().filter((pid) => this.isSame(pid));
   }
 
   livePids(): number[] {
@@ -138,6 +156,9 @@ export class ProcessTable {
     for (const s of samples) {
       const p = this.byPid.get(s.pid);
       if (!p || p.state !== 'running') continue;
+      // A reading of another process that has the pid now (the listed one ended unseen): not its.
+      const start = this.startTimes.get(s.pid);
+      if (s.starttime !== undefined && start !== undefined && s.starttime !== start) continue;
       p.cpu = s.cpu;
       p.rss = s.rss;
       p.cpuTime = s.cpuTime;
@@ -268,6 +289,8 @@ export class ProcessTable {
       this.rows.set(key, row);
     }
     this.byPid.set(pid, row);
+    const stat = readProcStat(pid);
+    if (stat !== null) this.startTimes.set(pid, stat.starttime);
     this.host.emitStamped({ t: now, type: 'process', pid, ppid, name, daemon, ...(handle ? { handle } : {}) });
     this.host.listed(pid);
   }

@@ -16,6 +16,8 @@ export interface ControlsHost {
   rootPid(): number;
   /** The run is ending: no control any more. */
   ended(): boolean;
+  /** Signals `pid` if it is still the listed process and the run's (run-claims.ts); false if not sent. */
+  signal(pid: number, sig: NodeJS.Signals): boolean;
 }
 
 export class RunControls {
@@ -35,11 +37,15 @@ export class RunControls {
     if (!row) throw new ControlError(`${'handle' in target ? `process object ${target.handle}` : `pid ${target.pid}`} is not part of this run`);
     if (this.h.ended()) throw new ControlError('the run has ended');
     let result: ControlResult;
-    if (row.handle && broker.isConnected(row.ppid)) {
+    const signals = action === 'terminate' || action === 'kill';
+    if (signals && row.pid !== null && row.state === 'running' && isAlive(row.pid) && !table.isSame(row.pid)) {
+      // Its pid is another process's now (the listed one ended unseen): its parent would signal
+      // that one (Python's Popen sends to the pid it knows), so nobody is asked to.
+      result = { ok: false, text: notSent(row.pid), exitcode: row.exitcode, alive: false };
+    } else if (row.handle && broker.isConnected(row.ppid)) {
       result = await broker.control(row.ppid, action, row.handle, timeout ?? null);
-    } else if (row.pid !== null && (action === 'terminate' || action === 'kill')) {
-      const alive = row.state === 'running' && isAlive(row.pid);
-      if (alive) process.kill(row.pid, action === 'terminate' ? 'SIGTERM' : 'SIGKILL');
+    } else if (row.pid !== null && signals) {
+      const alive = row.state === 'running' && this.h.signal(row.pid, action === 'terminate' ? 'SIGTERM' : 'SIGKILL');
       result = { ok: true, text: 'None', exitcode: row.exitcode, alive };
     } else if (row.pid !== null && action === 'join') {
       const j = await table.waitExit(row.pid, timeout);
@@ -58,12 +64,12 @@ export class RunControls {
 
   signal(pid: number, sig: NodeJS.Signals, action: 'terminate' | 'kill'): void {
     const p = this.own(pid);
-    // An exited pid may already belong to someone else: never signal it.
-    if (p.state !== 'running' || !isAlive(pid)) {
-      this.h.emit({ type: 'control', action, pid, ok: false, result: 'already exited' });
+    // An exited pid may already belong to someone else: only the process listed is signalled.
+    if (p.state !== 'running' || !this.h.signal(pid, sig)) {
+      const result = p.state === 'running' && isAlive(pid) ? notSent(pid) : 'already exited';
+      this.h.emit({ type: 'control', action, pid, ok: false, result });
       return;
     }
-    process.kill(pid, sig);
     this.h.emit({ type: 'control', action, pid, ok: true, result: `sent ${sig}` });
   }
 
@@ -73,3 +79,5 @@ export class RunControls {
     return p;
   }
 }
+
+const notSent = (pid: number): string => `not sent: pid ${pid} is no longer the process of this run`;

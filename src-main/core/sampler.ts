@@ -21,6 +21,8 @@ export interface ProcessSample {
   rss: number;
   /** CPU time used so far (user + system), in seconds: htop's TIME+. */
   cpuTime: number;
+  /** When the process read started (kernel ticks), where /proc says: with the pid, who it is. */
+  starttime?: number;
 }
 
 /** `auto`: /proc on Linux, pidusage elsewhere. The other two exist for the benchmark and tests. */

@@ -1,7 +1,6 @@
 // Turns what the user typed (a preset id or a path) into a scenario file and a working directory.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Runtime } from '../api.ts';
 import { presetById, presets } from '../presets/catalog.ts';
@@ -57,10 +56,13 @@ function resolveFile(ref: string): ResolvedScenario {
 }
 
 /**
- * A preset runs in a fresh temporary folder (flash-sale writes its `product` file there); a
- * file runs in its own folder, as `python3 script.py` would be run from there.
+ * A preset runs in a fresh folder inside the run's own temporary folder `scratch` (flash-sale
+ * writes its `product` file there), removed with it; a file runs in its own folder, as
+ * `python3 script.py` would be run from there.
  */
-export function workingDirFor(s: ResolvedScenario): { cwd: string; temporary: boolean } {
-  if (s.preset) return { cwd: fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-run-')), temporary: true };
-  return { cwd: path.dirname(s.file), temporary: false };
+export function workingDirFor(s: ResolvedScenario, scratch: string): string {
+  if (!s.preset) return path.dirname(s.file);
+  const cwd = path.join(scratch, 'cwd');
+  fs.mkdirSync(cwd, { mode: 0o700 });
+  return cwd;
 }

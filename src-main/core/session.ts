@@ -3,9 +3,7 @@
 // control surface. It orders nothing itself: the broker's sequencer hands it facts in causal
 // order, the process table turns them into rows and events, and this file writes them down.
 
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   LOG_VERSION,
@@ -27,14 +25,16 @@ import { Stamps } from './broker/stamps.ts';
 import { ProfileCollector } from './profile/collector.ts';
 import { Broker, type BrokerHost } from './broker/server.ts';
 import { stopGroup } from './group-stop.ts';
-import { isAlive, killGroupSync } from './process-group.ts';
+import { isAlive, killRunSync, readProcStat } from './process-group.ts';
 import { ProcessTable } from './process-table.ts';
-import { onRootExit, readRootOutput, startRoot } from './root/runner.ts';
+import { RootOutput, onRootExit, startRoot } from './root/runner.ts';
+import { RunClaims } from './run-claims.ts';
 import { RunControls } from './run-controls.ts';
 import { RunLogWriter } from './runlog/writer.ts';
 import { Sampler, type ProcessSample } from './sampler.ts';
 import { prepare, type SessionOptions, type Setup } from './session-setup.ts';
 import { workingDirFor } from './scenario-loader.ts';
+import { makeScratch, sweepScratch } from './scratch-folders.ts';
 
 /** How long a process has to say where its threads are (see stacks). */
 const STACKS_TIMEOUT_MS = 1000;
@@ -84,8 +84,13 @@ export class Session {
   private readonly sampler: Sampler;
   private readonly controls: RunControls;
   private readonly profiles: ProfileCollector;
+  /** What processes claim, checked against the kernel. */
+  private readonly claims: RunClaims;
   private rootPid = 0;
+  /** The main process's start time (kernel ticks; null where /proc is missing). */
+  private rootStart: number | null = null;
   private rootRunning = false;
+  private rootOutput: RootOutput | null = null;
   private rootFatal: string | null = null;
   private stopReason: EndReason | null = null;
   private ending = false;
@@ -97,13 +102,14 @@ export class Session {
 
   private constructor(
     private readonly setup: Setup,
-    private readonly cwd: { cwd: string; temporary: boolean },
+    private readonly cwd: string,
     private readonly scratch: string,
   ) {
     this.info = { runId: path.basename(setup.logPath, '.jsonl'), logPath: setup.logPath, scenario: setup.scenario.id, runtime: setup.runner.runtime };
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.log = RunLogWriter.open(setup.logPath);
     this.table = new ProcessTable({ emit: (e) => this.emit(e), emitStamped: (e) => this.emitStamped(e), now: () => this.now(), listed: (pid) => this.logEarly(pid) });
+    this.claims = new RunClaims({ root: () => this.rootPid, isSame: (pid) => this.table.isSame(pid), parentOf: (pid) => this.table.get(pid)?.ppid });
     this.broker = new Broker(path.join(scratch, 'broker.sock'), this.brokerHost());
     // Samples and waits carry their process's own stamps, fitted as every reported time is.
     const stamps = new Stamps(() => this.now());
@@ -114,7 +120,14 @@ export class Session {
       },
       (pid, message) => this.emit({ type: 'warning', pid, message }),
     );
-    this.controls = new RunControls({ table: this.table, broker: this.broker, emit: (e) => this.emit(e), rootPid: () => this.rootPid, ended: () => this.ending });
+    this.controls = new RunControls({
+      table: this.table,
+      broker: this.broker,
+      emit: (e) => this.emit(e),
+      rootPid: () => this.rootPid,
+      ended: () => this.ending,
+      signal: (pid, sig) => this.claims.signal(pid, sig),
+    });
     this.sampler = new Sampler({
       intervalMs: setup.interval,
       pids: () => this.table.livePids(),
@@ -126,16 +139,15 @@ export class Session {
   /** Starts a run. Throws ScenarioError or ControlError (one line) for bad input; leaves nothing behind then. */
   static async start(opts: SessionOptions): Promise<Session> {
     const setup = prepare(opts);
+    // What monitors killed with SIGKILL left behind (they could not remove their folders).
+    sweepScratch();
     // Made only once everything given was found good: a refused start leaves no folder behind.
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-broker-'));
-    let cwd: { cwd: string; temporary: boolean } | null = null;
+    const scratch = makeScratch();
     let session: Session;
     try {
-      cwd = workingDirFor(setup.scenario);
-      session = new Session(setup, cwd, scratch);
+      session = new Session(setup, workingDirFor(setup.scenario, scratch), scratch);
     } catch (err) {
       fs.rmSync(scratch, { recursive: true, force: true });
-      if (cwd?.temporary) fs.rmSync(cwd.cwd, { recursive: true, force: true });
       throw err;
     }
     if (opts.onEvent) session.on(opts.onEvent);
@@ -206,7 +218,7 @@ export class Session {
 
   /** Synchronous last resort for the host's exit handler: nothing survives, nothing logged is lost. */
   killNow(): void {
-    if (this.rootPid) killGroupSync(this.rootPid);
+    if (this.rootPid) killRunSync(this.runGroup(), this.table.sameRunning());
     if (!this.log.closed) this.log.flush();
   }
 
@@ -235,6 +247,7 @@ export class Session {
   private brokerHost(): BrokerHost {
     const t = this.table;
     return {
+      claims: this.claims,
       emit: (e) => this.emit(e),
       emitStamped: (e) => this.emitStamped(e),
       now: () => this.now(),
@@ -300,7 +313,7 @@ export class Session {
       scenario: scenario.id,
       startedAt: new Date(Date.now() - (performance.now() - this.t0)).toISOString(),
       interval: this.setup.interval,
-      cwd: this.cwd.cwd,
+      cwd: this.cwd,
       runtime: runner.runtime,
       ...(runner.interpreter !== undefined ? { interpreter: runner.interpreter } : {}),
       ...(this.setup.args.length > 0 ? { args: [...this.setup.args] } : {}),
@@ -309,7 +322,7 @@ export class Session {
     await this.broker.listen();
     const root = await startRoot(runner, {
       file: scenario.file,
-      cwd: this.cwd.cwd,
+      cwd: this.cwd,
       args: this.setup.args,
       scratch: this.scratch,
       socketPath: this.broker.socketPath,
@@ -318,9 +331,10 @@ export class Session {
       profileHz: this.setup.profileHz,
     });
     this.rootPid = root.pid;
+    this.rootStart = readProcStat(root.pid)?.starttime ?? null;
     this.rootRunning = true;
     root.child.on('error', (err) => this.emit({ type: 'warning', message: `main process: ${err.message}` }));
-    readRootOutput(root.child, (stream, text) => this.emit({ type: 'output', pid: this.rootPid, stream, text }));
+    this.rootOutput = new RootOutput(root.child, (stream, text) => this.emit({ type: 'output', pid: this.rootPid, stream, text }));
     onRootExit(root.child, (exitcode) => this.rootExited(exitcode));
     this.table.addRoot(root.pid, process.pid);
     if (timeout !== undefined) this.timeoutTimer = setTimeout(() => void this.timedOut(), timeout * 1000);
@@ -334,6 +348,7 @@ export class Session {
   private rootExited(exitcode: number): void {
     this.rootRunning = false;
     this.broker.whenDrained(this.rootPid, () => {
+      this.rootOutput?.drain();
       this.table.exited(this.rootPid, exitcode);
       void this.finish();
     });
@@ -341,14 +356,26 @@ export class Session {
 
   /** Ends every process of the run that is left, noting how each ended (after its last words). */
   private async endGroup(): Promise<void> {
-    await stopGroup(this.rootPid, {
+    await stopGroup(this.runGroup(), {
       graceMs: STOP_GRACE_MS,
+      roots: () => this.table.sameRunning(),
       onExit: (pid, exitcode) => {
         if (pid === this.rootPid) return;
         this.table.seen(pid, exitcode);
         this.broker.whenDrained(pid, () => this.table.exited(pid, exitcode));
       },
     }).catch((err: Error) => this.emit({ type: 'warning', message: err.message }));
+  }
+
+  /**
+   * The run's process group (the main process's pid), or 0 once that id may name another group:
+   * a process that is not the main one has its pid. A group id is never handed out while its
+   * group has members, so then the run's group is empty, and signalling that id would reach
+   * someone else's (another run's main is started as the leader of a group of its own).
+   */
+  private runGroup(): number {
+    const now = readProcStat(this.rootPid);
+    return now === null || this.rootStart === null || now.starttime === this.rootStart ? this.rootPid : 0;
   }
 
   private async timedOut(): Promise<void> {
@@ -364,6 +391,7 @@ export class Session {
     // Orphans and daemons outlive the main process only until here: no process survives its run.
     await this.endGroup();
     await this.broker.allClosed(HANG_UP_WAIT_MS);
+    this.rootOutput?.close();
     this.broker.flush();
     this.table.settle();
     const end: EndEvent = {
@@ -388,15 +416,16 @@ export class Session {
     live.delete(this);
     this.sampler.stop();
     if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
-    if (this.rootPid) killGroupSync(this.rootPid);
+    if (this.rootPid) killRunSync(this.runGroup());
+    this.rootOutput?.close();
     this.log.close();
     fs.rmSync(this.info.logPath, { force: true });
     await this.broker.close();
     this.removeFolders();
   }
 
+  /** The run's folder, with a preset's working folder in it. */
   private removeFolders(): void {
     fs.rmSync(this.scratch, { recursive: true, force: true });
-    if (this.cwd.temporary) fs.rmSync(this.cwd.cwd, { recursive: true, force: true });
   }
 }

@@ -35,16 +35,29 @@ export interface RunResult {
   root: number;
 }
 
-export async function run(
-  scenario: string,
-  opts: Omit<SessionOptions, 'scenario'> & { during?: (s: Session, events: RunEvent[]) => void | Promise<void> } = {},
-): Promise<RunResult> {
+/**
+ * What the broker says when it refuses a connection or what a process claims (run-claims.ts):
+ * a run of a genuine program (every preset, every start method) must never see one.
+ */
+const REFUSED = /broker dropped a connection|skipped a bad message from pid \d+: (spawned|exited):/;
+
+export interface RunOptions extends Omit<SessionOptions, 'scenario'> {
+  during?: (s: Session, events: RunEvent[]) => void | Promise<void>;
+  /** The test sends forged or broken messages itself: the broker's refusals are expected. */
+  refusals?: 'expected';
+}
+
+export async function run(scenario: string, opts: RunOptions = {}): Promise<RunResult> {
   const logPath = opts.logPath ?? path.join(tmpRoot, `run-${++n}.jsonl`);
   const events: RunEvent[] = [];
   const session = await Session.start({ ...opts, scenario, logPath, interval: opts.interval ?? 100, onEvent: (e) => events.push(e) });
   if (opts.during) await opts.during(session, events);
   const summary = await session.done;
   const logged = parseRunLogText(fs.readFileSync(logPath, 'utf8')).events;
+  const refused = logged.filter((e) => e.type === 'warning' && REFUSED.test(e.message));
+  if (opts.refusals !== 'expected' && refused.length > 0) {
+    throw new Error(`the broker refused a process of a genuine run: ${refused.map((e) => (e.type === 'warning' ? e.message : '')).join('; ')}`);
+  }
   const lines = (stream: 'stdout' | 'stderr', pid?: number) =>
     logged
       .filter((e): e is OutputEvent => e.type === 'output' && e.stream === stream && (pid === undefined || e.pid === pid))

@@ -323,6 +323,11 @@ describe('Backend: past runs', () => {
     const parsed = JSON.parse(fs.readFileSync(trace.savedTo!, 'utf8')) as { traceEvents: { ph: string; pid: number }[] };
     const pids = new Set(logged.filter((e) => e.type === 'process').map((e) => (e as { pid: number }).pid));
     expect(parsed.traceEvents.filter((e) => e.ph === 'X' && pids.has(e.pid)).length, 'a lifetime slice per process').toBeGreaterThanOrEqual(pids.size);
+
+    // What the program printed is in them: the folder is private, and so is every export.
+    const mode = (f: string) => (fs.statSync(f).mode & 0o777).toString(8);
+    expect(mode(exportsDir), 'the exports folder').toBe('700');
+    for (const f of [jsonl.savedTo!, csv.savedTo!, trace.savedTo!]) expect(mode(f), path.basename(f)).toBe('600');
   });
 
   it('run.export hands the file to saveExport, and deletes it when the person cancels or saved elsewhere', async () => {

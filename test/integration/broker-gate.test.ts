@@ -58,7 +58,7 @@ describe("the broker's gate", () => {
   it('turns away a first message that is not hello, a hello for a pid outside the run, and unreadable frames; the run goes on', async () => {
     const cases: [string, Buffer, string][] = [
       ['a first message that is not hello', json({ k: 'out', s: 0, text: 'forged\n' }), 'first message must be hello'],
-      ['a hello for a pid outside the run', json({ k: 'hello', pid: process.pid, ppid: 1, name: 'intruder', daemon: false }), `pid ${process.pid} is not a process of this run`],
+      ['a hello for a pid outside the run', json({ k: 'hello', pid: process.pid, ppid: 1, name: 'intruder', daemon: false }), `pid ${process.pid} does not descend from this run`],
       ['a message the protocol does not have', json({ k: 'nonsense' }), 'malformed message'],
       ['a frame of length 0', rawFrame(0, Codec.JSON, Buffer.alloc(0)), 'unreadable message: bad frame length 0'],
       ['a frame longer than any allowed', rawFrame(MAX_FRAME + 1, Codec.JSON, Buffer.from('{}')), `unreadable message: bad frame length ${MAX_FRAME + 1}`],
@@ -66,6 +66,7 @@ describe("the broker's gate", () => {
       ['a JSON frame that is not JSON', rawFrame(6, Codec.JSON, Buffer.from('{oops')), 'unreadable message: '],
     ];
     const r = await run(WAITER, {
+      refusals: 'expected',
       during: async (session, events) => {
         const socketPath = await socketOf(session, events);
         for (const [what, bytes, why] of cases) {

@@ -86,9 +86,42 @@ describe('procscope export: bad input is one clear line', () => {
     expect(fs.readFileSync(out, 'utf8').split('\r\n')).toEqual(['t_ms,pid,name,cpu_percent,rss_bytes', '500,41200,MainProcess,3.1,48230400', '']);
   });
 
-  it('a whole log: nothing on stderr', async () => {
-    const r = await cli('export', log('whole.jsonl'), '--format', 'csv', '-o', path.join(dir, 'whole.csv'));
+  it('a whole log: nothing on stderr, and the export is readable by its owner only, as the log', async () => {
+    const out = path.join(dir, 'whole.csv');
+    const r = await cli('export', log('whole.jsonl'), '--format', 'csv', '-o', out);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
+    expect((fs.statSync(out).mode & 0o777).toString(8)).toBe('600');
   });
+});
+
+describe('procscope export interrupted', () => {
+  /** A log long enough to take a while to export (300,000 samples, some 25 MB). */
+  function bigLog(): string {
+    const file = path.join(dir, 'big.jsonl');
+    if (fs.existsSync(file)) return file;
+    const parts = LOG_LINES.slice(0, 2);
+    for (let i = 0; i < 300_000; i++) parts.push(`{"t":${i},"type":"sample","pid":41200,"cpu":3.1,"rss":48230400,"cpuTime":${i / 1000}}\n`);
+    fs.writeFileSync(file, parts.join(''));
+    return file;
+  }
+
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`by ${signal} leaves no .partial and no export, and exits ${code}`, async () => {
+      const out = path.join(dir, `interrupted-${signal}.csv`);
+      const child = spawn(process.execPath, [BIN, 'export', bigLog(), '--format', 'csv', '-o', out], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const closed = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+      // The partial file is the export under way (polled: a file appearing has no event to wait on).
+      let underWay = false;
+      for (const deadline = performance.now() + 20_000; !underWay && performance.now() < deadline && child.exitCode === null; ) {
+        underWay = fs.existsSync(`${out}.partial`);
+        if (!underWay) await new Promise((r) => setTimeout(r, 2));
+      }
+      expect(underWay, 'the export was under way when it was interrupted').toBe(true);
+      child.kill(signal);
+      expect(await closed).toBe(code);
+      expect(fs.existsSync(`${out}.partial`), 'no partial file').toBe(false);
+      expect(fs.existsSync(out), 'no export').toBe(false);
+    });
+  }
 });

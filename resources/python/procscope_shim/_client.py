@@ -172,6 +172,19 @@ def exit_status(code):
         return 1
 
 
+def own_usage():
+    """This process's CPU time (s) and peak resident size (bytes), as a `bye` carries them; {}
+    where the platform cannot tell."""
+    try:
+        import resource
+
+        u = resource.getrusage(resource.RUSAGE_SELF)
+    except (ImportError, OSError, ValueError):
+        return {}
+    # ru_maxrss is KiB on Linux and the BSDs, bytes on macOS.
+    return {'cpu': u.ru_utime + u.ru_stime, 'maxrss': u.ru_maxrss * (1 if sys.platform == 'darwin' else 1024)}
+
+
 class _Client(object):
     def __init__(self):
         self.path = os.environ.get(ENV_SOCKET)

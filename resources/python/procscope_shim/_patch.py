@@ -155,7 +155,10 @@ def _patch_processes():
             try:
                 # What the parent will see: the status's low 8 bits (sys.exit(True) is 1,
                 # sys.exit(256) is 0; a text or a list was made 1 by _bootstrap already).
-                client.post({'k': 'bye', 'exitcode': _c.exit_status(exitcode)})
+                bye = {'k': 'bye', 'exitcode': _c.exit_status(exitcode)}
+                # What it used, from itself: once its parent reaps it, nobody else can read it.
+                bye.update(_c.own_usage())
+                client.post(bye)
                 client.close()
             except Exception:
                 pass

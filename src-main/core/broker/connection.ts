@@ -3,6 +3,7 @@
 
 import type net from 'node:net';
 import { Codec, FrameDecoder, encodeFrame, type DownMessage, type UpMessage } from '../../protocol.ts';
+import { UNKNOWN_PEER, type Peer as Connector } from '../run-claims.ts';
 import type { Emit, Peer } from './peer.ts';
 import type { Inbox } from './sequencer.ts';
 
@@ -33,6 +34,8 @@ export class Connection implements Peer {
   /** Its frames could not be read any more: what arrived before is still handled. */
   broken = false;
   warnings = 0;
+  /** Who connected, as the kernel said at accept (see run-claims.ts). */
+  connector: Connector = UNKNOWN_PEER;
 
   constructor(
     readonly socket: net.Socket,

@@ -21,6 +21,7 @@ import {
   type UpMessage,
   type WireThreadStack,
 } from '../../protocol.ts';
+import type { RunClaims } from '../run-claims.ts';
 import { Connection, type Answer } from './connection.ts';
 import type { RunEvent } from '../../api.ts';
 import { LockTable } from './locks.ts';
@@ -64,6 +65,11 @@ export interface BrokerHost {
   vanished(pid: number): void;
   /** Profile samples and waits of a process (core/profile/collector.ts). */
   profile?(pid: number, m: ProfMessage | WaitMessage): void;
+  /**
+   * What processes claim, checked against the kernel (run-claims.ts). Without it every claim is
+   * believed (tests of the broker alone, with made-up pids).
+   */
+  claims?: RunClaims;
 }
 
 export interface ControlReply {
@@ -160,6 +166,7 @@ export class Broker {
 
   private accept(socket: net.Socket): void {
     const conn = new Connection(socket, (c) => this.scheduleFlush(c));
+    if (this.host.claims) conn.connector = this.host.claims.peerOf(socket);
     conn.inbox = this.sequencer.open(conn);
     this.conns.add(conn);
     socket.on('data', (chunk: Buffer) => {
@@ -192,6 +199,20 @@ export class Broker {
     conn.socket.destroy();
   }
 
+  /**
+   * Why a connection's hello for `pid` is refused at once, if it is: another process connected
+   * it (the kernel says who), or `pid` is connected already (a process connects once).
+   */
+  private refusal(conn: Connection, pid: number): string | null {
+    const claims = this.host.claims;
+    if (!claims) return null;
+    const said = claims.gate(conn.connector, pid);
+    if (said) return said;
+    const earlier = this.sequencer.inboxOf(pid)?.conn;
+    if (!earlier || earlier === conn) return null;
+    return claims.again(earlier.connector, earlier.inbox.drained, conn.connector, pid);
+  }
+
   /** One bad message: said, and skipped; the process's later messages are still read. */
   private warn(conn: Connection, why: string): void {
     if (!conn.pid) return this.drop(conn, why, true);
@@ -210,6 +231,8 @@ export class Broker {
     if (!isUpMessage(m)) return this.warn(conn, `malformed message${kindOf(m)}`);
     if (conn.pid === 0) {
       if (m.k !== 'hello') return this.drop(conn, 'first message must be hello', true);
+      const refusal = this.refusal(conn, m.pid);
+      if (refusal) return this.drop(conn, refusal, true);
       conn.codec = conn.decoder.lastCodec;
       this.sequencer.claim(conn.inbox, m.pid);
       this.host.heard?.(m.pid, false);
@@ -217,6 +240,9 @@ export class Broker {
       return this.warn(conn, 'hello sent twice');
     } else if (m.k === 'bye') {
       this.host.heard?.(conn.pid, true);
+    } else if (m.k === 'exited') {
+      const refusal = this.host.claims?.exitedEarly(m.pid) ?? null;
+      if (refusal) return this.warn(conn, `exited: ${refusal}`);
     }
     this.sequencer.push(conn.inbox, m);
   }
@@ -226,9 +252,12 @@ export class Broker {
     // A closed connection's messages still count: it is what it said before it went.
     if (conn.refused) return;
     switch (m.k) {
-      case 'hello':
+      case 'hello': {
+        const refusal = this.host.claims?.hello(conn.connector, m.pid, m.ppid) ?? null;
+        if (refusal) return this.drop(conn, refusal, true);
         if (!this.host.hello(m.pid, m.ppid, m.name, m.daemon, m.handle)) this.drop(conn, `pid ${m.pid} is not a process of this run`, true);
         return;
+      }
       case 'out':
         return conn.output(m.s, m.text, this.host.emit);
       case 'put':
@@ -266,9 +295,12 @@ export class Broker {
         return this.ops(conn, m);
       case 'created':
         return this.host.created(conn.pid, m.handle, m.name, m.daemon);
-      case 'spawned':
+      case 'spawned': {
+        const refusal = this.host.claims?.spawned(conn.pid, m.pid) ?? null;
+        if (refusal) return this.warn(conn, `spawned: ${refusal}`);
         this.sequencer.announce(conn.inbox, m.pid);
         return this.host.spawned(conn.pid, m.pid, m.name, m.daemon, m.handle);
+      }
       case 'closed':
         return this.host.closed(conn.pid, m.handle);
       case 'stkres':
@@ -277,10 +309,13 @@ export class Broker {
         conn.asks.delete(m.rid);
         return resolve?.(m);
       }
-      case 'exited':
+      case 'exited': {
+        const refusal = this.host.claims?.exited(conn.pid, m.pid) ?? null;
+        if (refusal) return this.warn(conn, `exited: ${refusal}`);
         // Waited at its barrier: everything the child sent is handled by now.
         this.sequencer.settled(m.pid);
         return this.host.exited(m.pid, m.exitcode, 'parent');
+      }
       case 'bye':
         return this.host.exited(conn.pid, m.exitcode, 'self', { cpu: m.cpu, maxrss: m.maxrss });
       case 'fatal':

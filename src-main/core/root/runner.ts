@@ -11,6 +11,7 @@ import { exitcodeOf } from '../../common/exitcode.ts';
 import { ENV_INTERACTIVE, ENV_MONITOR, ENV_PROFILE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0 } from '../../protocol.ts';
 import { ControlError } from '../command-error.ts';
 import { monitorIdentity } from '../monitor-identity.ts';
+import { OutputStream } from '../output-stream.ts';
 
 /** What a runner needs to know of the run. */
 export interface RootContext {
@@ -84,26 +85,25 @@ export async function startRoot(runner: RootRunner, ctx: RootContext): Promise<S
 }
 
 /**
- * Lines the main process writes past the runtime (a native crash message) still reach the log:
- * each whole line, and the last one even without its newline.
+ * What the main process writes to its standard output and error itself (past the runtime: a
+ * native crash message, `os.write(1, ...)`), as lines of the log.
  */
-export function readRootOutput(child: ChildProcess, line: (stream: StreamName, text: string) => void): void {
-  for (const [stream, name] of [
-    [child.stdout, 'stdout'],
-    [child.stderr, 'stderr'],
-  ] as const) {
-    if (!stream) continue;
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      for (const text of lines) line(name, text);
-    });
-    stream.on('end', () => {
-      if (partial) line(name, partial);
-      partial = '';
-    });
+export class RootOutput {
+  private readonly streams: OutputStream[] = [];
+
+  constructor(child: ChildProcess, line: (stream: StreamName, text: string) => void) {
+    if (child.stdout) this.streams.push(new OutputStream(child.stdout, (text) => line('stdout', text)));
+    if (child.stderr) this.streams.push(new OutputStream(child.stderr, (text) => line('stderr', text)));
+  }
+
+  /** The main process has exited: everything it wrote, its last line even without a newline. */
+  drain(): void {
+    for (const s of this.streams) s.drain();
+  }
+
+  /** The run is over: a descendant that still holds these pipes does not hold the run open. */
+  close(): void {
+    for (const s of this.streams) s.close();
   }
 }
 

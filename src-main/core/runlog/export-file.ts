@@ -1,6 +1,7 @@
 // The file an export writes: it appears only when complete. It is written next to the target as
-// `<out>.partial` and renamed at the end, so a corrupt log or a full disk never leaves a
-// truncated export behind.
+// `<out>.partial` and renamed at the end, so a corrupt log, a full disk or an interrupted export
+// never leaves a truncated one behind. Like the log it comes from, it is readable by its owner
+// only (0600).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,18 @@ export class ExportError extends Error {
   override readonly name = 'ExportError';
 }
 
+/** Partial files being written now: what an interrupted process removes on its way out. */
+const inProgress = new Set<string>();
+
+/**
+ * Removes every export still being written (synchronously: for a signal handler that exits
+ * right after). Those exports then fail, as they would have.
+ */
+export function discardPartialExports(): void {
+  for (const partial of inProgress) fs.rmSync(partial, { force: true });
+  inProgress.clear();
+}
+
 /**
  * Opens `<outPath>.partial`, lets `fill` write the export through it, then renames it to
  * `outPath`. If anything fails the partial file is removed and the error rethrown.
@@ -23,6 +36,7 @@ export async function writeExportFile(outPath: string, fill: (write: WriteExport
   // a long read.
   await checkTarget(outPath);
   const out = await openOutput(partial, outPath);
+  inProgress.add(partial);
   try {
     await fill((text) => writeAll(out, text, outPath));
     await out.close();
@@ -33,6 +47,8 @@ export async function writeExportFile(outPath: string, fill: (write: WriteExport
     await out.close().catch(() => undefined);
     await fs.promises.rm(partial, { force: true });
     throw err;
+  } finally {
+    inProgress.delete(partial);
   }
 }
 
@@ -64,7 +80,7 @@ async function checkTarget(outPath: string): Promise<void> {
 
 async function openOutput(partial: string, outPath: string): Promise<fs.promises.FileHandle> {
   try {
-    return await fs.promises.open(partial, 'w');
+    return await fs.promises.open(partial, 'w', 0o600);
   } catch (err) {
     throw cannotWrite(outPath, err);
   }
