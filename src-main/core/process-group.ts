@@ -18,6 +18,8 @@ export interface ProcStat {
   state: string;
   ppid: number;
   pgrp: number;
+  /** The session: a process cannot join one, so a process in the run's descends from the run's main. */
+  session: number;
   utime: number;
   stime: number;
   /** Ticks after boot at which the process started: with the pid, identifies one process across pid reuse. */
@@ -60,7 +62,7 @@ export function parseProcStatBytes(buf: Uint8Array, length: number): ProcStat | 
   if (close < commStart || buf[close + 1] !== SPACE || close + 2 >= length) return null;
   const state = String.fromCharCode(buf[close + 2]);
   i = close + 3;
-  let ppid = 0, pgrp = 0, utime = 0, stime = 0, starttime = 0, rssPages = 0;
+  let ppid = 0, pgrp = 0, session = 0, utime = 0, stime = 0, starttime = 0, rssPages = 0;
   for (let field = 4; field <= LAST_FIELD; field++) {
     if (buf[i] !== SPACE) return null;
     i++;
@@ -73,13 +75,14 @@ export function parseProcStatBytes(buf: Uint8Array, length: number): ProcStat | 
     if (negative) v = -v;
     if (field === 4) ppid = v;
     else if (field === 5) pgrp = v;
+    else if (field === 6) session = v;
     else if (field === 14) utime = v;
     else if (field === 15) stime = v;
     else if (field === 22) starttime = v;
     else if (field === 24) rssPages = v;
   }
   const comm = Buffer.from(buf.buffer, buf.byteOffset + commStart, close - commStart).toString('utf8');
-  return { pid, comm, state, ppid, pgrp, utime, stime, starttime, rssPages };
+  return { pid, comm, state, ppid, pgrp, session, utime, stime, starttime, rssPages };
 }
 
 // 52 fields of at most 20 digits plus a 15-byte comm stay under 1.2 KB; the kernel renders the

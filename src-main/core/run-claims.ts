@@ -36,6 +36,8 @@ export interface Peer {
   start: number | null;
   /** Its parent, grandparent… up to init, as they were then. */
   ancestors: number[];
+  /** Its session (null when it was gone already). */
+  session: number | null;
 }
 
 export interface ClaimsHost {
@@ -48,7 +50,7 @@ export interface ClaimsHost {
 }
 
 /** A connection whose peer is not known (no credentials to read). */
-export const UNKNOWN_PEER: Peer = { pid: null, start: null, ancestors: [] };
+export const UNKNOWN_PEER: Peer = { pid: null, start: null, ancestors: [], session: null };
 
 export class RunClaims {
   /** Children announced by `spawned`: who announced them, and their start time if they were alive. */
@@ -65,7 +67,7 @@ export class RunClaims {
     const pid = peerPid(socket);
     if (pid === null) return UNKNOWN_PEER;
     const stat = readProcStat(pid);
-    return { pid, start: stat?.starttime ?? null, ancestors: stat ? ancestorsOf(stat.ppid) : [] };
+    return { pid, start: stat?.starttime ?? null, ancestors: stat ? ancestorsOf(stat.ppid) : [], session: stat?.session ?? null };
   }
 
   /** A connection's first message, a hello naming `pid`: null if the kernel agrees, else why not. */
@@ -96,6 +98,10 @@ export class RunClaims {
       return `pid ${pid} says its parent is pid ${ppid}, but its parent is pid ${ancestors[0]}`;
     }
     if (ancestors.some((a) => a === root || this.host.isSame(a))) return null;
+    // The main process leads the run's session (it was started detached), and no process can join
+    // a session: one in it descends from main, even when the parent that started it died before
+    // it said hello, and before that parent's report of it was read.
+    if (peer.pid === pid && peer.session === root) return null;
     // Its parent died before it said hello: the run's if that parent announced it as its child.
     const a = this.announced.get(pid);
     const start = peer.pid === pid ? peer.start : null;
@@ -118,7 +124,9 @@ export class RunClaims {
     }
     // Its real parent, or a helper of the run that started it for the sender (the forkserver).
     const through = stat.ppid !== sender && !this.host.isSame(stat.ppid) && this.descends(stat.ppid);
-    if (stat.ppid !== sender && !through) return `pid ${pid} is not a child of pid ${sender}`;
+    // The sender died since, and the child went to init: in the run's session, it is the run's.
+    const orphan = stat.session === this.host.root();
+    if (stat.ppid !== sender && !through && !orphan) return `pid ${pid} is not a child of pid ${sender}`;
     this.announced.set(pid, { parent: sender, start: stat.starttime });
     return null;
   }

@@ -3,6 +3,10 @@
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunClaims, UNKNOWN_PEER } from '../../src-main/core/run-claims.ts';
 
@@ -36,5 +40,53 @@ describe('RunClaims without /proc', () => {
     sleep.kill('SIGTERM');
     const [, signal] = await ended;
     expect(signal).toBe('SIGTERM');
+  });
+});
+
+describe('RunClaims with /proc: an orphan of the run', () => {
+  /**
+   * A main process of its own session (started detached, as a run's main is) that forks a child
+   * and exits at once; the child, gone to init, connects to `sock` and waits. Resolves main's pid
+   * and the child's connection as the broker would accept it.
+   */
+  async function orphanConnects(sock: string, detached: boolean): Promise<{ main: number; child: number; socket: net.Socket; server: net.Server }> {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(sock, r));
+    const accepted = once(server, 'connection');
+    const script = [
+      'import os, socket, sys, time',
+      'main = os.getpid()',
+      'if os.fork() == 0:',
+      '    while os.getppid() == main: time.sleep(0.01)  # main has exited: the child is an orphan',
+      '    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"%d\\n" % os.getpid())',
+      '    time.sleep(300)',
+      'os._exit(0)',
+    ].join('\n');
+    const main = spawn('python3', ['-c', script, sock], { stdio: 'ignore', detached });
+    const [socket] = (await accepted) as [net.Socket];
+    const [line] = (await once(socket, 'data')) as [Buffer];
+    return { main: main.pid as number, child: Number(line.toString().trim()), socket, server };
+  }
+
+  it("takes the hello of a child whose parent died before anything of it was read: it is in the run's session", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-claims-'));
+    const { main, child, socket, server } = await orphanConnects(path.join(dir, 's'), true);
+    try {
+      const claims = new RunClaims({ root: () => main, isSame: () => false, parentOf: () => undefined }, true);
+      const peer = claims.peerOf(socket);
+      if (peer.pid === null) return; // no peer credentials here (koffi missing): nothing to check
+      expect(peer.pid).toBe(child);
+      expect(claims.hello(peer, child, main)).toBeNull();
+      // Its parent's report, read after the parent died, is taken too.
+      expect(claims.spawned(main, child)).toBeNull();
+      // Another run's main (any other session) gets no such pass.
+      const other = new RunClaims({ root: () => process.pid, isSame: () => false, parentOf: () => undefined }, true);
+      expect(other.hello(peer, child, process.pid)).toBe(`pid ${child} does not descend from this run`);
+    } finally {
+      process.kill(child, 'SIGKILL');
+      socket.destroy();
+      server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
