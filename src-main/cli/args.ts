@@ -25,6 +25,8 @@ export type Command =
       runtime?: Runtime;
       /** After `--`: the program's own arguments. */
       args: string[];
+      /** --shared-calls: log each call on a manager's shared objects. */
+      sharedCalls: boolean;
     }
   | { cmd: 'export'; log: string; format: 'csv' | 'trace'; out?: string }
   | { cmd: 'compare'; a: string; b: string; json: boolean }
@@ -33,7 +35,7 @@ export type Command =
 
 export const USAGE = `usage:
   procscope presets [--json]
-  procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--json] [-- ARGS...]
+  procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--shared-calls] [--json] [-- ARGS...]
   procscope export <log.jsonl> --format csv|trace [-o FILE]
   procscope compare <A.jsonl> <B.jsonl> [--json]
   procscope serve [--port N]   (0 or none: any free port)
@@ -105,6 +107,7 @@ export function parseArgs(argv: string[]): Command {
         interval: { type: 'string' },
         timeout: { type: 'string' },
         python: { type: 'string' },
+        'shared-calls': { type: 'boolean' },
       });
       if (positionals.length === 0) throw new UsageError('run needs a preset id or a scenario file');
       if (positionals.length > 1) throw new UsageError(`run takes one scenario, got also '${positionals[1]}' (the program's own arguments go after --)`);
@@ -122,6 +125,7 @@ export function parseArgs(argv: string[]): Command {
         ...(values.python !== undefined ? { python: str(values.python) } : {}),
         ...(values.py === true ? { runtime: 'python' as const } : {}),
         args: programArgs ?? [],
+        sharedCalls: values['shared-calls'] === true,
       };
     }
     case 'export': {

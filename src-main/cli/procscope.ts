@@ -90,6 +90,7 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     ...(runtime ? { runtime } : {}),
     ...(cmd.args.length > 0 ? { args: cmd.args } : {}),
     ...(cmd.timeout !== undefined ? { timeout: cmd.timeout } : {}),
+    ...(cmd.sharedCalls ? { sharedCalls: true } : {}),
   });
   current = backend;
   const done = backend.runDone() as NonNullable<ReturnType<Backend['runDone']>>;

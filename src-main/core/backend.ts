@@ -207,6 +207,7 @@ export class Backend {
         timeout: args.timeout,
         runtime: args.runtime,
         args: args.args,
+        sharedCalls: args.sharedCalls,
         python: settings.python,
         runsDir: this.runs.dir,
         logPath: this.opts.runLog,

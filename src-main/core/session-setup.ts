@@ -37,6 +37,8 @@ export interface SessionOptions {
   runtime?: Runtime;
   /** The program's arguments: `sys.argv[1:]` in Python, `process.argv.slice(2)` in a scenario. */
   args?: readonly string[];
+  /** Log each call on a manager's shared objects (`shared` … `call`), not only their counts per interval. */
+  sharedCalls?: boolean;
 }
 
 export interface Setup {
@@ -46,6 +48,7 @@ export interface Setup {
   logPath: string;
   interactive: boolean;
   args: readonly string[];
+  sharedCalls: boolean;
   beforeTimeout: SessionOptions['beforeTimeout'];
 }
 
@@ -66,6 +69,7 @@ export function prepare(opts: SessionOptions): Setup {
     logPath,
     interactive: opts.interactive === true,
     args: [...args],
+    sharedCalls: opts.sharedCalls === true,
     beforeTimeout: opts.beforeTimeout,
   };
 }

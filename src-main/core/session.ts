@@ -101,7 +101,7 @@ export class Session {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.log = RunLogWriter.open(setup.logPath);
     this.table = new ProcessTable({ emit: (e) => this.emit(e), emitStamped: (e) => this.emitStamped(e), now: () => this.now(), listed: (pid) => this.logEarly(pid) });
-    this.broker = new Broker(path.join(scratch, 'broker.sock'), this.brokerHost());
+    this.broker = new Broker(path.join(scratch, 'broker.sock'), this.brokerHost(), { sharedIntervalMs: setup.interval, sharedCalls: setup.sharedCalls });
     this.controls = new RunControls({ table: this.table, broker: this.broker, emit: (e) => this.emit(e), rootPid: () => this.rootPid, ended: () => this.ending });
     this.sampler = new Sampler({
       intervalMs: setup.interval,

@@ -6,7 +6,9 @@ import type { Peer } from '../../src-main/core/broker/peer.ts';
 import { QueueCounts } from '../../src-main/core/broker/queue-count.ts';
 import { StampOrder } from '../../src-main/core/broker/stamp-order.ts';
 import { ObjectEvents, Stamps } from '../../src-main/core/broker/stamps.ts';
-import { OpCode, type OpRecords } from '../../src-main/protocol.ts';
+import { OP_BITS, OpCode, type OpRecords } from '../../src-main/protocol.ts';
+import { SharedCounts } from '../../src-main/core/broker/shared-counts.ts';
+import { SyncStates } from '../../src-main/core/broker/sync-state.ts';
 
 // What a reporting runtime (the Python shim) says it did, stamped by its own clock: JSON reports
 // and packed records alike wait out the stamp window and are applied in stamp order, to the same
@@ -21,7 +23,7 @@ function recs(...list: [number, number, OpCode][]): OpRecords {
   return {
     count: list.length,
     at: Float64Array.from(list.map(([at]) => at)),
-    code: Int32Array.from(list.map(([, index, op]) => (index << 3) | op)),
+    code: Int32Array.from(list.map(([, index, op]) => (index << OP_BITS) | op)),
   };
 }
 
@@ -39,7 +41,7 @@ function table() {
   let reports: ObservedReports | null = null;
   const order = new StampOrder((...a) => reports?.apply(...a), () => locks.checkDeadlocks(), () => clock, 100);
   orders.push(order);
-  reports = new ObservedReports(locks, queues, order);
+  reports = new ObservedReports(locks, queues, new SyncStates(out), new SharedCounts(out, 100), order);
   const r = reports;
   const t = {
     queue: r.queue.bind(r),

@@ -22,28 +22,11 @@ import time
 import weakref
 
 from . import _client as _c
+from . import _sync
 from ._client import client
+from ._ids import is_internal as _is_internal, new_id as _new_id, recorder as _recorder, wrap_state as _wrap_state
 
 _time_ns = time.time_ns
-
-_ids = itertools.count(1)
-
-# Modules whose calls to the context's factories are multiprocessing's own (a Queue's internal
-# locks, a Pool's task queues): those objects are not the user's and are not reported.
-_INTERNAL = ('multiprocessing', 'concurrent.futures')
-
-
-def _is_internal(frame):
-    name = frame.f_globals.get('__name__', '') if frame is not None else ''
-    for p in _INTERNAL:
-        if name == p or name.startswith(p + '.'):
-            return True
-    return False
-
-
-def _new_id(kind):
-    return '%s-%d-%d' % (kind, os.getpid(), next(_ids))
-
 
 def _warn(message):
     client.post({'k': 'warn', 'message': message})
@@ -221,50 +204,12 @@ def _wrap_poll(orig):
     return poll
 
 
-# ---- identity across pickling -------------------------------------------------------------------
-
-
-def _wrap_state(cls, after_set=None):
-    """The object's id travels with its pickled state (outermost class only: JoinableQueue's
-    __getstate__ calls Queue's)."""
-    orig_get = cls.__dict__['__getstate__']
-    orig_set = cls.__dict__['__setstate__']
-
-    def __getstate__(self):
-        state = orig_get(self)
-        if type(self).__getstate__ is __getstate__:
-            return ('procscope', state, self.__dict__.get('_procscope_id'))
-        return state
-
-    def __setstate__(self, state):
-        if type(self).__setstate__ is __setstate__ and isinstance(state, tuple) and len(state) == 3 and state[0] == 'procscope':
-            orig_set(self, state[1])
-            if state[2] is not None:
-                self._procscope_id = state[2]
-                if after_set is not None:
-                    after_set(self)
-        else:
-            orig_set(self, state)
-
-    cls.__getstate__ = __getstate__
-    cls.__setstate__ = __setstate__
-
-
 # ---- compact records ----------------------------------------------------------------------------
 
 #: A queue's key when this process's id table was full: its operations go as JSON reports.
 _AS_REPORTS = object()
 #: Instance attributes holding a queue's record key for each op (see _client.record_key).
 _QUEUE_KEYS = {_c.OP_QUEUE_PUT: '_procscope_kput', _c.OP_QUEUE_GET: '_procscope_kget'}
-
-
-def _recorder(oid):
-    """(append one record, the object's code): the shared buffer, or JSON reports when this
-    process's id table is full."""
-    index = client.register(oid)
-    if index is not None:
-        return client.ops.append, index << 3
-    return client.reports_for(oid), 0
 
 
 # ---- queues -------------------------------------------------------------------------------------
@@ -305,7 +250,7 @@ def _patch_queues():
 def _index_queue(q):
     index = client.register(q._procscope_id)
     for op, attr in _QUEUE_KEYS.items():
-        setattr(q, attr, _AS_REPORTS if index is None else _c.record_key(client.t0_ns, index << 3 | op))
+        setattr(q, attr, _AS_REPORTS if index is None else _c.record_key(client.t0_ns, index << _c.OP_BITS | op))
 
 
 def _track_queue(q, maxsize):
@@ -338,6 +283,7 @@ def _wrap_lock_methods(lock):
         return _c.record_key(client.t0_ns, base | op)
 
     k_request = key(_c.OP_LOCK_REQUEST)
+    k_request_timed = key(_c.OP_LOCK_REQUEST_TIMED)
     k_acquire = key(_c.OP_LOCK_ACQUIRE)
     k_at_once = key(_c.OP_LOCK_REQUEST_ACQUIRE)
     k_release = key(_c.OP_LOCK_RELEASE)
@@ -360,7 +306,8 @@ def _wrap_lock_methods(lock):
             if c.nudge:
                 c.attend()
             return False
-        rec(_time_ns() - k_request)
+        # A wait with a timeout ends by itself: it is never part of a deadlock.
+        rec(_time_ns() - (k_request if timeout is None else k_request_timed))
         if c.nudge:
             c.attend()  # the wait must reach the monitor now: it may be a deadlock
         ok = raw_acquire(True, timeout)
@@ -374,7 +321,12 @@ def _wrap_lock_methods(lock):
             return raw_release()
         # Recorded once released: the lock is held no longer than it must be.
         record = _time_ns() - k_release
-        raw_release()
+        try:
+            raw_release()
+        except ValueError as e:
+            # Python's own refusal (a BoundedSemaphore past its value, a free Lock): shown, then raised.
+            c.post({'k': 'lrep', 'l': lid, 'op': 'error', 'at': c.now(), 'error': '%s: %s' % (type(e).__name__, e)})
+            raise
         rec(record)
         if c.nudge:
             c.attend()
@@ -401,10 +353,26 @@ def _patch_locks():
     _wrap_state(SemLock, after_set=_wrap_lock_methods)
 
 
-def _track_lock(lock, kind='lock'):
+def _track_lock(lock, kind='lock', semaphore=None, value=1):
+    """Reports a lock of the script (or a Semaphore: `semaphore` is its kind, `value` its initial value)."""
     lock._procscope_id = _new_id(kind)
     _wrap_lock_methods(lock)
-    client.post({'k': 'lrep', 'l': lock._procscope_id, 'op': 'create', 'at': client.now()})
+    msg = {'k': 'lrep', 'l': lock._procscope_id, 'op': 'create', 'at': client.now()}
+    if semaphore is not None:
+        msg['kind'] = semaphore
+        msg['value'] = value
+    client.post(msg)
+
+
+def _semaphore(kind):
+    def track(obj, args, kwargs):
+        try:
+            value = int(args[0] if args else kwargs.get('value', 1))
+        except (TypeError, ValueError):
+            value = 1
+        _track_lock(obj, 'semaphore', kind, max(0, value))
+
+    return track
 
 
 def _track_shared(obj, kind):
@@ -456,16 +424,25 @@ def _patch_factories():
     wrap('SimpleQueue', lambda obj, a, kw: _track_queue(obj, 0))
     wrap('Lock', lambda obj, a, kw: _track_lock(obj))
     wrap('RLock', lambda obj, a, kw: _track_lock(obj))
+    wrap('Semaphore', _semaphore('semaphore'))
+    wrap('BoundedSemaphore', _semaphore('bounded-semaphore'))
+    wrap('Condition', lambda obj, a, kw: _sync.track_condition(obj, _track_lock))
+    wrap('Event', lambda obj, a, kw: _sync.track_event(obj))
+    wrap('Barrier', lambda obj, a, kw: _sync.track_barrier(obj))
     wrap('Value', lambda obj, a, kw: _track_shared(obj, 'value-lock'))
     wrap('Array', lambda obj, a, kw: _track_shared(obj, 'array-lock'))
 
     # `from multiprocessing import Queue` binds the default context's methods at import time.
-    for name in ('Queue', 'JoinableQueue', 'SimpleQueue', 'Lock', 'RLock', 'Value', 'Array'):
+    for name in _FACTORIES:
         setattr(multiprocessing, name, getattr(context._default_context, name))
 
 
+#: The context factories whose objects are reported.
+_FACTORIES = ('Queue', 'JoinableQueue', 'SimpleQueue', 'Lock', 'RLock', 'Semaphore', 'BoundedSemaphore', 'Condition', 'Event', 'Barrier', 'Value', 'Array')
+
+
 def install():
-    for step in (_patch_processes, _patch_queues, _patch_locks, _patch_factories):
+    for step in (_patch_processes, _patch_queues, _patch_locks, _sync.patch, _patch_factories):
         try:
             step()
         except Exception as e:  # an interpreter we do not know: run anyway, say so

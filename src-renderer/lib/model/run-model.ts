@@ -11,6 +11,7 @@ import type {
   EndEvent,
   LockEvent,
   Pid,
+  QueueEvent,
   RunEvent,
   RunStartedEvent,
   SampleEvent,
@@ -137,6 +138,11 @@ export class RunModel {
           this.#rev.samples++;
           break;
         case 'queue':
+          if (e.op === 'wait' || e.op === 'woken' || e.op === 'timeout') {
+            this.#queueWait(e);
+            this.#rev.queues++;
+            break;
+          }
           this.#queues.record(e.queue, e.t, e.depth, e.maxsize, e.op, e.pid);
           if (e.op === 'get') this.#lastGet.set(e.pid, e.t);
           if (e.op !== 'create') {
@@ -245,6 +251,9 @@ export class RunModel {
     }
     return lane;
   }
+
+  /** A blocked get or put began or ended (the queue chart's band of waiting getters and putters). */
+  #queueWait(_e: QueueEvent): void {}
 
   #lock(e: LockEvent): void {
     this.#lane(e.lock).apply(e, this.#laneProcs);
