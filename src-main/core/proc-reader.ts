@@ -26,6 +26,14 @@ interface Tracked {
 const MAX_KEPT_FDS = 256;
 
 /**
+ * Shortest time a CPU % is worked out over, ms. The kernel counts CPU time in ticks (10 ms at the
+ * usual 100 Hz), so over a few ms one tick more or less reads as hundreds of percent: a reading
+ * taken out of turn (at a process's listing, or at its exit, just after a tick) is divided by at
+ * least this long, and does not become the next tick's starting point.
+ */
+export const MIN_CPU_WINDOW_MS = 50;
+
+/**
  * Reads `/proc/<pid>/stat` synchronously: one pread on an fd kept open per process, parsed from
  * the bytes. A tick of 200 processes costs about 3 ms of CPU, against 6 to 9 ms for pidusage's
  * procfile path (bench/sampler-cost.mjs), which goes through the libuv thread pool for every file
@@ -73,8 +81,11 @@ export class ProcReader implements UsageReader {
       const at = performance.now();
       const ticks = stat.utime + stat.stime;
       let cpu: number;
+      // Where the next reading's CPU % counts from: this one, unless it came too soon after the last.
+      let base = { ticks, at };
       if (prev !== undefined && prev.starttime === stat.starttime) {
         cpu = this.#percent(ticks - prev.ticks, at - prev.at);
+        if (at - prev.at < MIN_CPU_WINDOW_MS) base = { ticks: prev.ticks, at: prev.at };
       } else {
         // First sample: the average since the process started, like pidusage's `ps` path.
         uptimeMs ??= readUptimeMs();
@@ -87,7 +98,7 @@ export class ProcReader implements UsageReader {
         closeSync(fd);
         fd = undefined;
       }
-      next.set(pid, { fd, starttime: stat.starttime, ticks, at, rss });
+      next.set(pid, { fd, starttime: stat.starttime, ticks: base.ticks, at: base.at, rss });
     }
     if (all) {
       // Pids no longer listed: their process exited, or the caller stopped caring.
@@ -110,7 +121,10 @@ export class ProcReader implements UsageReader {
     const live = stat.rssPages * this.#pageSize;
     const at = performance.now();
     // Not ended yet after all (its exit handler ran; the rest is on its way): the ticks go on from here.
-    if (!isDeadState(stat.state) && live > 0) this.#tracked.set(pid, { fd: undefined, starttime: stat.starttime, ticks, at, rss: live });
+    if (!isDeadState(stat.state) && live > 0) {
+      const soon = at - prev.at < MIN_CPU_WINDOW_MS;
+      this.#tracked.set(pid, { fd: undefined, starttime: stat.starttime, ticks: soon ? prev.ticks : ticks, at: soon ? prev.at : at, rss: live });
+    }
     return {
       pid,
       cpu: this.#percent(ticks - prev.ticks, at - prev.at),
@@ -124,9 +138,9 @@ export class ProcReader implements UsageReader {
     this.#closeAll();
   }
 
-  /** Percent of one core: `ticks` of CPU over `ms` of time. */
+  /** Percent of one core: `ticks` of CPU over `ms` of time (at least MIN_CPU_WINDOW_MS). */
   #percent(ticks: number, ms: number): number {
-    return ms > 0 ? ((ticks * 1000) / this.#clockTicks / ms) * 100 : 0;
+    return ((ticks * 1000) / this.#clockTicks / Math.max(ms, MIN_CPU_WINDOW_MS)) * 100;
   }
 
   #keptFds(): number {

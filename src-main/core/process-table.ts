@@ -14,6 +14,7 @@
 import type { ProcessInfo, RunEvent, UnstampedEvent } from '../api.ts';
 import { ORDER_WAIT_MS } from './broker/sequencer.ts';
 import { isAlive, zombieExitcode } from './process-group.ts';
+import { MIN_CPU_WINDOW_MS } from './proc-reader.ts';
 import type { ProcessSample } from './sampler.ts';
 
 /** How often a child whose parent has not reaped it is looked at (see watchUnreaped). */
@@ -159,7 +160,10 @@ export class ProcessTable {
     const p = this.byPid.get(pid);
     if (!p || p.state !== 'running' || p.rss === null || (p.cpuTime !== undefined && cpuTime < p.cpuTime)) return;
     const dt = this.host.now() - (this.sampledAt.get(pid) ?? this.host.now());
-    const cpu = p.cpuTime !== undefined && dt > 0 ? ((cpuTime - p.cpuTime) * 1000 * 100) / dt : 0;
+    // Too soon after the last reading to say anything new about its CPU %: that one stands (the
+    // kernel's figure is in 10 ms ticks, the process's own is not: their difference over a few
+    // ms would read as hundreds of percent).
+    const cpu = p.cpuTime !== undefined && dt >= MIN_CPU_WINDOW_MS ? ((cpuTime - p.cpuTime) * 1000 * 100) / dt : (p.cpu ?? 0);
     if (maxrss !== undefined && (p.peakRss === undefined || maxrss > p.peakRss)) p.peakRss = maxrss;
     this.sampled([{ pid, cpu, rss: p.rss, cpuTime }]);
   }

@@ -347,6 +347,11 @@ export class AppState {
   async openPast(run: PastRun): Promise<void> {
     this.viewMode = 'past';
     this.pastRun = run;
+    // The toolbar names the program in view: opening a past run picks it (Start runs it again).
+    if (this.program.presets.some((p) => p.id === run.scenario)) {
+      this.program.choose(run.scenario);
+      this.program.chooseRuntime(run.runtime);
+    } else this.program.useScenarioPath(run.scenario);
     this.program.startError = null;
     this.compare.close();
     this.#resetView(run.runId);

@@ -665,6 +665,8 @@ if (reason !== null) {
       await expect.poll(() => consoleTexts(page), { message: 'and its output' }).toEqual(pastConsole);
       expect(await phase(page)).toBe('finished');
       expect(await page.getByTestId('replay-badge').textContent()).toContain('Replay');
+      // The toolbar names the run in view, not the one started last.
+      expect(await page.getByTestId('preset-select').inputValue()).toBe('producer-consumer');
       // A replay is history: its rows cannot be controlled.
       expect(await rows(page).first().getByTestId('row-terminate').isDisabled()).toBe(true);
       await shoot(page, '6-history-replay');

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { OutputEvent, RunEvent, SampleEvent } from '../../src-main/api.ts';
 import { runPy } from '../helpers/python.ts';
@@ -110,6 +111,10 @@ export default async function main(): Promise<void> {
       expect(times.every((t) => typeof t === 'number' && t >= 0), `${p.name}: every sample has its CPU time`).toBe(true);
       expect(times, `${p.name}: CPU time only grows`).toEqual([...times].sort((a, b) => a - b));
       expect(samples.every((s) => s.e.rss > 0), `${p.name}: no sample shows a memory it never had`).toBe(true);
+      // Readings a moment apart (at listing, at the end) must not turn one kernel tick into
+      // thousands of percent: no process uses more than every core of the machine.
+      const cores = os.availableParallelism();
+      for (const s of samples) expect(s.e.cpu, `${p.name}: CPU % at ${s.e.t} ms`).toBeLessThanOrEqual(100 * cores + 25);
     }
   }
 

@@ -261,6 +261,26 @@ describe.runIf(process.platform === 'linux')('Sampler on /proc', () => {
     expect(statFdsOpen(pids), 'stop() closed them').toEqual([]);
   });
 
+  it('a reading out of turn right after another never turns one CPU tick into hundreds of percent', async () => {
+    // One thread busy all the time: over any window its CPU is at most one core, give or take
+    // the kernel's tick (10 ms) over the shortest window a CPU % is worked out on.
+    const busy = await startChild('python3', ['-c', 'while True: pass']);
+    const ticks = new Ticks();
+    const sampler = track(new Sampler({ intervalMs: 100, pids: () => [busy.pid], onSample: ticks.push, onError: ticks.fail, source: 'proc' }));
+    sampler.start();
+    const readings: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      await ticks.next();
+      // Listing and exit readings come a moment after a tick or after each other: read again and
+      // again across a few of the kernel's ticks, so some reading straddles one.
+      const until = performance.now() + 40;
+      while (performance.now() < until) readings.push(sampler.readSync(busy.pid)?.cpu ?? 0);
+    }
+    const next = byPid(await ticks.next(), busy.pid);
+    expect(Math.max(...readings), 'quick readings stay within one core and a tick').toBeLessThanOrEqual(125);
+    expect(next?.cpu, 'the tick after them still counts over its whole interval').toBeGreaterThan(30);
+  });
+
   it('closes the fd of a process once it leaves the list', async () => {
     const [a, b] = await Promise.all([startChild('sleep', ['30']), startChild('sleep', ['30'])]);
     let listed = [a.pid, b.pid];

@@ -163,8 +163,10 @@ export class PixelBuffer {
   /**
    * The area under the line through (xs[i], ys[i]), down to the bottom row: one vertical run per
    * pixel column, from the line's height (interpolated between points) to the bottom. NaN breaks it.
+   * With `hold`, each value holds until the next point instead (a sum of readings, which changes
+   * only when one of them does).
    */
-  area(xs: ArrayLike<number>, ys: ArrayLike<number>, i0: number, i1: number, kx: number, bx: number, ky: number, by: number, color: Pixel): void {
+  area(xs: ArrayLike<number>, ys: ArrayLike<number>, i0: number, i1: number, kx: number, bx: number, ky: number, by: number, color: Pixel, hold = false): void {
     const H1 = this.height - 1;
     let px = 0;
     let py = 0;
@@ -182,7 +184,7 @@ export class PixelBuffer {
       if (have && x > px) {
         const c0 = px < 0 ? 0 : px;
         const c1 = x > this.width ? this.width : x;
-        for (let c = c0; c < c1; c++) this.vspan(c, py + Math.round(((y - py) * (c - px)) / (x - px)), H1, color);
+        for (let c = c0; c < c1; c++) this.vspan(c, hold ? py : py + Math.round(((y - py) * (c - px)) / (x - px)), H1, color);
       } else if (!have) {
         this.vspan(x, y, H1, color);
       }
