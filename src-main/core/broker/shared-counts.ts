@@ -4,13 +4,19 @@
 // reports). It alone writes `shared` events.
 //
 // A busy program makes tens of thousands of proxy calls a second, so the log holds counts: one
-// `use` line per object and process for each interval (the run's sampling interval) in which the
-// process touched it, with how many calls read and how many wrote. A run that asks for each call
-// (`sharedCalls`) also gets one `call` line per call.
+// `use` line per object and process for each interval (the run's sampling interval, counted from
+// t = 0) in which the process touched it, with how many calls read and how many wrote, logged at
+// the interval's end. A call is counted in the interval of its stamp (a Python process's reports
+// come a little after the fact). A run that asks for each call (`sharedCalls`) also gets one
+// `call` line per call.
 
 import type { SharedEvent, SharedKind } from '../../api.ts';
 import type { Peer } from './peer.ts';
+import { STAMP_WINDOW_MS } from './stamp-order.ts';
 import type { ObjectEvents } from './stamps.ts';
+
+/** How long after its end an interval's counts wait for late reports, ms. */
+const LATE_MS = STAMP_WINDOW_MS + 50;
 
 /** Proxy methods that change the object (Python's names; the TypeScript runtime sends the same). Every other call reads. */
 const WRITES = new Set([
@@ -38,11 +44,18 @@ export function writes(method: string): boolean {
   return WRITES.has(method);
 }
 
+interface Interval {
+  /** Which interval (its end is (n + 1) × the interval). */
+  n: number;
+  reads: number;
+  writes: number;
+}
+
 export class SharedObject {
   announced = false;
   lastT = 0;
-  /** Calls per process since the last `use` line: [reads, writes]. */
-  readonly since = new Map<number, [number, number]>();
+  /** Per process, the interval it is being counted in (its calls not logged yet). */
+  readonly open = new Map<number, Interval>();
 
   constructor(
     readonly id: string,
@@ -83,27 +96,50 @@ export class SharedCounts {
   called(peer: Peer, o: SharedObject, method: string, at?: number): void {
     if (!o.announced) this.created(peer, o, at);
     const write = WRITES.has(method);
-    let c = o.since.get(peer.pid);
-    if (!c) o.since.set(peer.pid, (c = [0, 0]));
-    c[write ? 1 : 0] += 1;
+    const n = Math.max(0, Math.floor((at ?? this.out.stamps.now()) / this.intervalMs));
+    let c = o.open.get(peer.pid);
+    if (c && c.n < n) {
+      // A call of a later interval: the earlier one is complete.
+      this.use(o, peer.pid, c);
+      c = undefined;
+    }
+    if (!c) o.open.set(peer.pid, (c = { n, reads: 0, writes: 0 }));
+    if (write) c.writes += 1;
+    else c.reads += 1;
     this.touched.add(o);
     if (this.eachCall) this.event(o, { op: 'call', pid: peer.pid, method, write }, at);
     if (!this.timer) {
+      // Once the interval is over (and a late report of it had its time), its counts are final.
       this.timer = setTimeout(() => {
         this.timer = null;
-        this.flush();
+        this.flush(false);
+      }, this.intervalMs + LATE_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes the counts of intervals that are over (`all`: every one, the run is over). */
+  flush(all = true): void {
+    const ripe = Math.floor((this.out.stamps.now() - LATE_MS) / this.intervalMs);
+    for (const o of this.touched) {
+      for (const [pid, c] of o.open) {
+        if (!all && c.n >= ripe) continue;
+        this.use(o, pid, c);
+        o.open.delete(pid);
+      }
+      if (o.open.size === 0) this.touched.delete(o);
+    }
+    if (this.touched.size > 0 && !this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.flush(false);
       }, this.intervalMs);
       this.timer.unref();
     }
   }
 
-  /** Writes the counts gathered since the last `use` lines (the interval ended, or the run did). */
-  flush(): void {
-    for (const o of this.touched) {
-      for (const [pid, [reads, writes]] of o.since) this.event(o, { op: 'use', pid, reads, writes }, undefined);
-      o.since.clear();
-    }
-    this.touched.clear();
+  private use(o: SharedObject, pid: number, c: Interval): void {
+    this.event(o, { op: 'use', pid, reads: c.reads, writes: c.writes }, (c.n + 1) * this.intervalMs);
   }
 
   dispose(): void {
