@@ -215,6 +215,37 @@ _QUEUE_KEYS = {_c.OP_QUEUE_PUT: '_procscope_kput', _c.OP_QUEUE_GET: '_procscope_
 # ---- queues -------------------------------------------------------------------------------------
 
 
+def _blocks(q, op, args, kwargs):
+    """'get' or 'put' when this call is about to block: a blocking get on an empty queue, a
+    blocking put on a full one; else None. A look, not a promise: another consumer may take the
+    item first (the get then waits, unreported).
+
+    A Queue counts its items in its semaphore (put takes a permit, get gives it back: qsize()),
+    which counts an item put but still in the feeder thread's buffer; its pipe would look empty
+    then. A SimpleQueue has no count (nor bound): only its pipe tells."""
+    block = args[1] if op == _c.OP_QUEUE_PUT and len(args) > 1 else args[0] if op == _c.OP_QUEUE_GET and args else kwargs.get('block', True)
+    if not block:
+        return None
+    try:
+        sem = q.__dict__.get('_sem')
+        if op == _c.OP_QUEUE_GET:
+            if sem is None:
+                return 'get' if not q._poll() else None
+            return 'get' if sem._semlock._get_value() >= q._maxsize else None
+        # An unbounded Queue's maxsize is SEM_VALUE_MAX: its semaphore never reaches 0 in practice.
+        if sem is not None and sem._semlock._get_value() == 0:
+            return 'put'
+    except Exception:
+        pass
+    return None
+
+
+def _report_wait(q, side, how):
+    client.post({'k': 'qrep', 'q': q._procscope_id, 'op': how, 'side': side, 'at': client.now()})
+    if how == 'wait':
+        client.attend()  # the wait must be seen while it lasts
+
+
 def _report_after(orig, op):
     rec = client.ops.append
     c = client
@@ -222,8 +253,19 @@ def _report_after(orig, op):
 
     def method(self, *args, **kwargs):
         k = self.__dict__.get(attr)
-        # No wrapped put/get calls another (3.8 to 3.13): one report per call, after it returned.
-        result = orig(self, *args, **kwargs)
+        side = None if k is None else _blocks(self, op, args, kwargs)
+        if side is not None:
+            _report_wait(self, side, 'wait')
+            try:
+                result = orig(self, *args, **kwargs)
+            except BaseException:
+                # Empty or Full: the timeout passed (or the call was interrupted).
+                _report_wait(self, side, 'timeout')
+                raise
+            _report_wait(self, side, 'woken')
+        else:
+            # No wrapped put/get calls another (3.8 to 3.13): one report per call, after it returned.
+            result = orig(self, *args, **kwargs)
         if k is None:
             return result
         if k is _AS_REPORTS:
