@@ -24,8 +24,15 @@ export interface ChartLabels {
   unbounded: string;
   /** Legend entry of the light band above the line: the highest depth inside a bucket. */
   peak: string;
+  /** Under the zero line: processes blocked in a get (empty queue) or a put (full queue). */
+  blocked: string;
+  /** {n} processes blocked now */
+  blockedCount: string;
   // Locks: {n} = 1, 2…
   lock: string;
+  /** {n} = 1, 2…; {capacity}: how many may hold it at once */
+  semaphore: string;
+  boundedSemaphore: string;
   /** {n} acquisitions */
   acquisitions: string;
   /** {n} acquisitions that had to wait */
@@ -65,7 +72,11 @@ export const defaultChartLabels: ChartLabels = {
   maxsize: 'maxsize {n}',
   unbounded: 'unbounded',
   peak: 'peak',
+  blocked: 'blocked in get / put',
+  blockedCount: '{n} blocked',
   lock: 'Lock {n}',
+  semaphore: 'Semaphore {n} ({capacity} at once)',
+  boundedSemaphore: 'BoundedSemaphore {n} ({capacity} at once)',
   acquisitions: '{n} acquired',
   waited: '{n} waited',
   wait: 'wait avg {avg} · max {max}',

@@ -4,7 +4,7 @@
 // export alike, by src-main/common/lock-spans.ts; this lane keeps the spans in bounded columns
 // and sums the figures (an acquisition "waited" when a wait of its own ended in it).
 
-import type { LockEvent, Pid } from '../../../src-main/api.ts';
+import type { LockEvent, LockKind, Pid } from '../../../src-main/api.ts';
 import { LockSpans, type HoldEnd, type WaitEnd } from '../../../src-main/common/lock-spans.ts';
 import { LockStatsAccumulator } from './lock-stats.ts';
 import { OUTCOME_ACQUIRED, OUTCOME_EXITED, OUTCOME_TIMEOUT, SegmentList } from './segments.ts';
@@ -38,6 +38,8 @@ export class LockLane {
   readonly waits: SegmentList;
   readonly stats = new LockStatsAccumulator();
   flag: LaneFlag | null = null;
+  kind: LockKind | 'lock' = 'lock';
+  capacity = 1;
   holder: Pid | null = null;
   waiters: readonly Pid[] = [];
   /** The holder died holding it: the lock stays held from then on (Python semantics). */
@@ -64,12 +66,16 @@ export class LockLane {
   }
 
   get label(): string {
-    return `Lock ${this.index}`;
+    return `${this.kind === 'semaphore' ? 'Semaphore' : this.kind === 'bounded-semaphore' ? 'BoundedSemaphore' : 'Lock'} ${this.index}`;
   }
 
   apply(e: LockEvent, procs: LaneProcs): void {
     this.#procs = procs;
     this.#acquiredAfter = NaN;
+    if (e.op === 'create' && e.kind !== undefined) {
+      this.kind = e.kind;
+      this.capacity = e.capacity ?? 1;
+    }
     this.#spans.apply(e);
     if (e.op === 'acquire') this.stats.acquired(this.#acquiredAfter);
     else if (e.op === 'timeout') this.stats.timedOut();
@@ -101,6 +107,8 @@ class LaneSnapshot implements LockLaneView {
   readonly lock: string;
   readonly label: string;
   readonly index: number;
+  readonly kind: LockKind | 'lock';
+  readonly capacity: number;
   readonly holdCols: SegmentColumns;
   readonly waitCols: SegmentColumns;
   readonly colorOf: (proc: number) => string;
@@ -117,6 +125,8 @@ class LaneSnapshot implements LockLaneView {
     this.lock = lane.id;
     this.label = lane.label;
     this.index = lane.index;
+    this.kind = lane.kind;
+    this.capacity = lane.capacity;
     this.holdCols = lane.holds;
     this.waitCols = lane.waits;
     this.colorOf = procs.colorOf;

@@ -63,6 +63,8 @@ export class RunModel {
   readonly #res: ResourceSeries;
   /** How many processes wait for each lock, as a step series (the lanes' count band). */
   readonly #waiting: QueueSeries;
+  /** How many processes are blocked in a get or a put of each queue, over time. */
+  readonly #queueWaiting: QueueSeries;
   /** Each Pool worker's finished tasks (see TaskMarks), and the time of each pid's last `get`. */
   readonly #tasks = new Map<Pid, TaskMarks>();
   readonly #lastGet = new Map<Pid, number>();
@@ -93,6 +95,7 @@ export class RunModel {
     this.maxPoints = this.#opts.maxPoints;
     this.#res = new ResourceSeries(this.maxPoints);
     this.#waiting = new QueueSeries(this.maxPoints);
+    this.#queueWaiting = new QueueSeries(this.maxPoints);
     this.#queues = new QueueSeries(this.maxPoints);
     this.#console = new ConsoleLog(this.#opts.maxConsoleLines);
     const rows = this.#procs.rows;
@@ -107,6 +110,7 @@ export class RunModel {
     this.#procs.clear();
     this.#res.clear();
     this.#waiting.clear();
+    this.#queueWaiting.clear();
     this.#tasks.clear();
     this.#lastGet.clear();
     this.#queueOps.clear();
@@ -253,7 +257,9 @@ export class RunModel {
   }
 
   /** A blocked get or put began or ended (the queue chart's band of waiting getters and putters). */
-  #queueWait(_e: QueueEvent): void {}
+  #queueWait(e: QueueEvent): void {
+    this.#queueWaiting.record(e.queue, e.t, (e.getters?.length ?? 0) + (e.putters?.length ?? 0), 0);
+  }
 
   #lock(e: LockEvent): void {
     this.#lane(e.lock).apply(e, this.#laneProcs);
@@ -306,6 +312,11 @@ export class RunModel {
   /** How many processes waited for each lock over time, by lock id (step data, like a queue's depth). */
   lockWaiting(): ReadonlyMap<string, QueueView> {
     return this.#cached('waiting', () => new Map(this.#waiting.view().map((v) => [v.queue, v])));
+  }
+
+  /** How many processes were blocked in a get or a put of each queue over time, by queue id (only queues where one ever was). */
+  queueWaiting(): ReadonlyMap<string, QueueView> {
+    return this.#cached('queueWaiting', () => new Map(this.#queueWaiting.view().map((v) => [v.queue, v])));
   }
 
   /** Each Pool worker's finished tasks, by pid (see #task). */

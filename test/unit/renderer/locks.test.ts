@@ -33,6 +33,41 @@ describe('lock lanes', () => {
     expect(lane.holds[1].color).toBe(m.processes().find((r) => r.pid === 3)?.color);
   });
 
+  it('a semaphore: named with its capacity, its holders overlap, a request waits only when listed', () => {
+    const sem = (t: number, op: 'create' | 'request' | 'acquire' | 'release', pid: number, holders: number[], waiters: number[] = []): RunEvent => ({
+      t,
+      type: 'lock',
+      lock: 'S',
+      op,
+      pid,
+      holder: holders[0] ?? null,
+      waiters,
+      holders,
+      value: 2 - holders.length,
+      ...(op === 'create' ? { kind: 'semaphore' as const, capacity: 2 } : {}),
+    });
+    const m = model([
+      sem(5, 'create', 1, []),
+      sem(10, 'request', 2, []),
+      sem(10, 'acquire', 2, [2]),
+      sem(12, 'request', 3, [2]),
+      sem(12, 'acquire', 3, [2, 3]),
+      sem(14, 'request', 1, [2, 3], [1]),
+      sem(20, 'release', 2, [3], [1]),
+      sem(20, 'acquire', 1, [3, 1]),
+      sem(30, 'release', 3, [1]),
+      sem(31, 'release', 1, []),
+    ]);
+    const [lane] = m.lockLanes();
+    expect([lane.label, lane.kind, lane.capacity]).toEqual(['Semaphore 1', 'semaphore', 2]);
+    expect(spans(lane.holds)).toEqual([
+      [2, 10, 20],
+      [3, 12, 30],
+      [1, 20, 31],
+    ]);
+    expect(spans(lane.waits)).toEqual([[1, 14, 20]]);
+  });
+
   it('a process that asks while another holds gets a wait segment ending at its acquire', () => {
     const m = model([
       lock(10, 'L', 'request', 2, null),

@@ -28,6 +28,27 @@ describe('queue depth', () => {
     expect(vals(queues[1].depth)).toEqual([0]);
   });
 
+  it('counts the processes blocked in a get or a put over time, apart from the depth', () => {
+    const m = new RunModel();
+    const wait = (t: number, op: 'wait' | 'woken' | 'timeout', pid: number, getters: number[], putters: number[] = []): RunEvent => ({
+      t,
+      type: 'queue',
+      queue: 'q',
+      op,
+      pid,
+      depth: 0,
+      maxsize: 0,
+      side: 'get',
+      getters,
+      putters,
+    });
+    m.ingest([run(), queue(10, 'q', 'create', 0), wait(20, 'wait', 7, [7]), wait(30, 'wait', 8, [7, 8]), queue(40, 'q', 'put', 1), wait(41, 'woken', 7, [8]), queue(42, 'q', 'get', 0, 0, 7), wait(50, 'timeout', 8, [])]);
+    expect(vals(m.queues()[0].depth)).toEqual([0, 1, 0]);
+    const w = m.queueWaiting().get('q');
+    expect(w && vals(w.xs)).toEqual([0.02, 0.03, 0.041, 0.05]);
+    expect(w && vals(w.depth)).toEqual([1, 2, 1, 0]);
+  });
+
   it('keeps the last depth and the peak of a bucket when many operations share it', () => {
     const m = new RunModel();
     // All within one 1 ms bucket: up to 5 then back to 2.
