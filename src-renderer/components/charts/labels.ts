@@ -33,6 +33,12 @@ export interface ChartLabels {
   /** {n} = 1, 2…; {capacity}: how many may hold it at once */
   semaphore: string;
   boundedSemaphore: string;
+  /** {n} = 1, 2… (these lanes show waits only) */
+  condition: string;
+  event: string;
+  barrier: string;
+  /** What a Condition's, Event's or Barrier's lane shows. */
+  syncTitle: string;
   /** {n} acquisitions */
   acquisitions: string;
   /** {n} acquisitions that had to wait */
@@ -77,6 +83,10 @@ export const defaultChartLabels: ChartLabels = {
   lock: 'Lock {n}',
   semaphore: 'Semaphore {n} ({capacity} at once)',
   boundedSemaphore: 'BoundedSemaphore {n} ({capacity} at once)',
+  condition: 'Condition {n}',
+  event: 'Event {n}',
+  barrier: 'Barrier {n}',
+  syncTitle: 'who waited, and when a notify, set() or the last party let them go',
   acquisitions: '{n} acquired',
   waited: '{n} waited',
   wait: 'wait avg {avg} · max {max}',

@@ -4,11 +4,11 @@
 // export alike, by src-main/common/lock-spans.ts; this lane keeps the spans in bounded columns
 // and sums the figures (an acquisition "waited" when a wait of its own ended in it).
 
-import type { LockEvent, LockKind, Pid } from '../../../src-main/api.ts';
+import type { LockEvent, Pid } from '../../../src-main/api.ts';
 import { LockSpans, type HoldEnd, type WaitEnd } from '../../../src-main/common/lock-spans.ts';
 import { LockStatsAccumulator } from './lock-stats.ts';
 import { OUTCOME_ACQUIRED, OUTCOME_EXITED, OUTCOME_TIMEOUT, SegmentList } from './segments.ts';
-import type { LaneFlag, LockLaneView, LockStats, Segment, SegmentColumns } from './types.ts';
+import type { LaneFlag, LaneKind, LockLaneView, LockStats, Segment, SegmentColumns } from './types.ts';
 
 export interface LaneProcs {
   /** Row index of the process with this pid (creating a row if unknown). */
@@ -28,6 +28,15 @@ export function deadlockText(cycle: readonly { pid: Pid; lockLabel: string; hold
 const WAIT_OUTCOME: Record<WaitEnd, number> = { acquired: OUTCOME_ACQUIRED, timeout: OUTCOME_TIMEOUT, exited: OUTCOME_EXITED };
 const HOLD_OUTCOME: Record<HoldEnd, number> = { released: OUTCOME_ACQUIRED, abandoned: OUTCOME_EXITED };
 
+const LANE_NAMES: Record<LaneKind, string> = {
+  lock: 'Lock',
+  semaphore: 'Semaphore',
+  'bounded-semaphore': 'BoundedSemaphore',
+  condition: 'Condition',
+  event: 'Event',
+  barrier: 'Barrier',
+};
+
 const NO_PROCS: LaneProcs = { procOf: () => 0, keyOf: () => '', colorOf: () => '' };
 
 export class LockLane {
@@ -38,7 +47,7 @@ export class LockLane {
   readonly waits: SegmentList;
   readonly stats = new LockStatsAccumulator();
   flag: LaneFlag | null = null;
-  kind: LockKind | 'lock' = 'lock';
+  kind: LaneKind = 'lock';
   capacity = 1;
   holder: Pid | null = null;
   waiters: readonly Pid[] = [];
@@ -66,7 +75,7 @@ export class LockLane {
   }
 
   get label(): string {
-    return `${this.kind === 'semaphore' ? 'Semaphore' : this.kind === 'bounded-semaphore' ? 'BoundedSemaphore' : 'Lock'} ${this.index}`;
+    return `${LANE_NAMES[this.kind]} ${this.index}`;
   }
 
   apply(e: LockEvent, procs: LaneProcs): void {
@@ -107,7 +116,7 @@ class LaneSnapshot implements LockLaneView {
   readonly lock: string;
   readonly label: string;
   readonly index: number;
-  readonly kind: LockKind | 'lock';
+  readonly kind: LaneKind;
   readonly capacity: number;
   readonly holdCols: SegmentColumns;
   readonly waitCols: SegmentColumns;

@@ -15,6 +15,7 @@ import type {
   RunEvent,
   RunStartedEvent,
   SampleEvent,
+  SyncEvent,
   TaskEvent,
   WarningEvent,
 } from '../../../src-main/api.ts';
@@ -162,6 +163,10 @@ export class RunModel {
           this.#lock(e);
           this.#rev.locks++;
           break;
+        case 'sync':
+          this.#sync(e);
+          this.#rev.locks++;
+          break;
         case 'output': {
           const rec = this.#procs.ensurePid(e.pid, e.t);
           this.#console.push({ t: e.t, pid: e.pid, stream: e.stream, text: e.text, color: rec.color, name: rec.name });
@@ -259,6 +264,31 @@ export class RunModel {
   /** A blocked get or put began or ended (the queue chart's band of waiting getters and putters). */
   #queueWait(e: QueueEvent): void {
     this.#queueWaiting.record(e.queue, e.t, (e.getters?.length ?? 0) + (e.putters?.length ?? 0), 0);
+  }
+
+  /**
+   * A Condition, Event or Barrier gets a lane like a lock's, without holders: each waiter's row
+   * shows its wait, which ends where a notify, a set or the barrier's last party let it go (all
+   * at one instant for an Event's set). Read as the lock facts those are.
+   */
+  #sync(e: SyncEvent): void {
+    const lane = this.#lane(e.sync);
+    const fact = (op: LockEvent['op'], pid: Pid, waiters: readonly Pid[]): LockEvent => ({
+      t: e.t,
+      type: 'lock',
+      lock: e.sync,
+      op,
+      pid,
+      holder: null,
+      waiters: waiters as Pid[],
+      holders: [],
+    });
+    if (e.op === 'create') lane.kind = e.kind;
+    else if (e.op === 'wait') lane.apply(fact('request', e.pid, e.waiters), this.#laneProcs);
+    else if (e.op === 'woken') lane.apply(fact('acquire', e.pid, e.waiters), this.#laneProcs);
+    else if (e.op === 'timeout' || e.op === 'broken') lane.apply(fact('timeout', e.pid, e.waiters), this.#laneProcs);
+    for (const pid of e.released ?? []) lane.apply(fact(e.op === 'set' || e.op === 'release' ? 'acquire' : 'timeout', pid, e.waiters), this.#laneProcs);
+    this.#waiting.record(e.sync, e.t, e.waiters.length, 0);
   }
 
   #lock(e: LockEvent): void {
