@@ -333,7 +333,11 @@ export type VerdictSpec =
    * Buyers race for `stock` items; a buyer's output line containing `sold` (or `notSold`) says
    * how it went. With a lock in the run, whether it ever had two holders at once.
    */
-  | { kind: 'stock'; stock: number; sold: string; notSold: string };
+  | { kind: 'stock'; stock: number; sold: string; notSold: string }
+  /** The first Semaphore: the most processes that held it at once, of `clients` expected, and who waited for a permit. */
+  | { kind: 'holders'; capacity: number; clients: number }
+  /** The first Event: whether one set() let all `waiters` go at once. */
+  | { kind: 'released'; waiters: number };
 
 export interface PresetInfo {
   /** e.g. `flash-sale` */
