@@ -9,6 +9,7 @@ function model(events: RunEvent[]): RunModel {
   return m;
 }
 
+const vals = (a: Float64Array | undefined) => (a ? Array.from(a) : []);
 const spans = (segs: { pid: number; start: number; end: number | null }[]) => segs.map((s) => [s.pid, s.start, s.end]);
 
 describe('lock lanes', () => {
@@ -66,6 +67,30 @@ describe('lock lanes', () => {
       [1, 20, 31],
     ]);
     expect(spans(lane.waits)).toEqual([[1, 14, 20]]);
+  });
+
+  it("an Event: its lane has no holds; each waiter's wait ends at the set() that released it, a timed-out one at its timeout", () => {
+    const ev = (t: number, op: 'create' | 'wait' | 'set' | 'timeout', pid: number, waiters: number[], released?: number[]): RunEvent => ({
+      t,
+      type: 'sync',
+      sync: 'E',
+      kind: 'event',
+      op,
+      pid,
+      waiters,
+      set: op === 'set',
+      ...(released ? { released } : {}),
+    });
+    const m = model([ev(5, 'create', 1, []), ev(10, 'wait', 2, [2]), ev(11, 'wait', 3, [2, 3]), ev(12, 'timeout', 3, [2]), ev(13, 'wait', 3, [2, 3]), ev(20, 'set', 1, [], [2, 3])]);
+    const [lane] = m.lockLanes();
+    expect([lane.label, lane.kind]).toEqual(['Event 1', 'event']);
+    expect(lane.holds).toEqual([]);
+    expect(spans(lane.waits)).toEqual([
+      [2, 10, 20],
+      [3, 11, 12],
+      [3, 13, 20],
+    ]);
+    expect(vals(m.lockWaiting().get('E')?.depth)).toEqual([0, 1, 2, 1, 2, 0]);
   });
 
   it('a process that asks while another holds gets a wait segment ending at its acquire', () => {
