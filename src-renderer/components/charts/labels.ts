@@ -2,6 +2,8 @@
 // whatever it leaves out. A `{name}` in a template is replaced by a value (numbers already
 // formatted), so a translation can put it anywhere in the sentence.
 
+import type { LaneKind } from '../../lib/model/types.ts';
+
 export interface ChartLabels {
   // Titles (ChartsPanel)
   cpu: string;
@@ -101,6 +103,25 @@ export const defaultChartLabels: ChartLabels = {
   noLocks: 'No locks in this run',
   noProcesses: 'No processes yet',
 };
+
+/** What names a lane: Lock 1, Semaphore 2 (3 at once), Event 3… */
+export interface NamedLane {
+  kind: LaneKind;
+  index: number;
+  capacity: number;
+}
+
+export function laneName(L: ChartLabels, lane: NamedLane): string {
+  switch (lane.kind) {
+    case 'lock':
+      return fill(L.lock, { n: lane.index });
+    case 'semaphore':
+    case 'bounded-semaphore':
+      return fill(lane.kind === 'semaphore' ? L.semaphore : L.boundedSemaphore, { n: lane.index, capacity: lane.capacity });
+    default:
+      return fill(L[lane.kind], { n: lane.index });
+  }
+}
 
 /** The defaults with the parent's translations on top. */
 export function withDefaults(labels: Partial<ChartLabels> | undefined): ChartLabels {
