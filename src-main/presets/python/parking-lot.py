@@ -7,7 +7,7 @@ def car(n, lot):
     print(f'car {n} arrives')
     with lot:  # waits here while all 3 spaces are taken
         print(f'car {n} parks')
-        time.sleep(0.3 + 0.1 * (n % 3))
+        time.sleep(1 + 0.2 * (n % 3))
         print(f'car {n} leaves')
 
 

@@ -8,7 +8,7 @@ export async function car(n: number, lot: Semaphore): Promise<void> {
   // Python's `with lot:` waits here while all 3 spaces are taken.
   await lot.with(async () => {
     console.log(`car ${n} parks`);
-    await sleep(0.3 + 0.1 * (n % 3));
+    await sleep(1 + 0.2 * (n % 3));
     console.log(`car ${n} leaves`);
   });
 }
