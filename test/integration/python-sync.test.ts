@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { LockEvent, QueueEvent, RunEvent, SharedEvent, SyncEvent } from '../../src-main/api.ts';
-import type { Session } from '../../src-main/core/session.ts';
-import { scenarioFile, tmpRoot, waitFor, type RunResult } from '../helpers/run.ts';
+import type { LockEvent, QueueEvent, RunEvent, SharedEvent } from '../../src-main/api.ts';
+import { scenarioFile, tmpRoot, type RunResult } from '../helpers/run.ts';
 import { children, ofType, runPy, runUntilDeadlock } from '../helpers/python.ts';
+import { goPath, letGo, locksOf, sorted, syncsOf } from '../helpers/sync-log.ts';
 
 // Python mode, the synchronisation objects beyond Lock and Queue (Semaphore, BoundedSemaphore,
 // Event, Condition, Barrier), a get blocked on an empty queue, and a manager's shared objects,
@@ -15,7 +14,7 @@ afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 
 /** A path for a go file, and Python that waits for it (`go()`). */
 function goFile(): { file: string; python: string } {
-  const file = path.join(path.dirname(scenarioFile('', 'go-dir-marker')), 'go');
+  const file = goPath();
   return {
     file,
     python: ['import os, time', 'def go():', `    while not os.path.exists(${JSON.stringify(file)}):`, '        time.sleep(0.01)', ''].join('\n'),
@@ -24,21 +23,8 @@ function goFile(): { file: string; python: string } {
 
 /** Runs `source`; once `block` is seen in the events, writes the go file. */
 function runLettingGo(source: string, name: string, go: string, block: (e: RunEvent) => boolean): Promise<RunResult> {
-  return runPy(scenarioFile(source, name), {
-    during: async (s: Session, events: RunEvent[]) => {
-      await waitFor(s, events, block);
-      fs.writeFileSync(go, '');
-    },
-  });
+  return runPy(scenarioFile(source, name), { during: letGo(go, block) });
 }
-
-const locksOf = (r: RunResult, kind: string): LockEvent[] => {
-  const create = ofType(r, 'lock').find((e) => e.op === 'create' && e.kind === kind);
-  if (!create) throw new Error(`no ${kind} in the log`);
-  return ofType(r, 'lock').filter((e) => e.lock === create.lock);
-};
-const syncsOf = (r: RunResult, kind: string): SyncEvent[] => ofType(r, 'sync').filter((e) => e.kind === kind);
-const sorted = (pids: readonly number[]): number[] => [...pids].sort((a, b) => a - b);
 
 describe.each(['fork', 'spawn'])('python mode, start method %s', (method) => {
   it('Semaphore(2): holders and waiters at each step, never more than two holders; a third waits until one leaves', async () => {

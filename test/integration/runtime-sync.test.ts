@@ -1,10 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DeadlockEvent, LockEvent, QueueEvent, RunEvent, SharedEvent, SyncEvent } from '../../src-main/api.ts';
-import type { Session } from '../../src-main/core/session.ts';
+import type { DeadlockEvent, LockEvent, QueueEvent, RunEvent, SharedEvent } from '../../src-main/api.ts';
 import { leavingNoSurvivors } from '../helpers/leaks.ts';
 import { run as runScenario, scenarioFile, waitFor, type RunResult } from '../helpers/run.ts';
+import { goPath, letGo, locksOf, sorted, syncsOf } from '../helpers/sync-log.ts';
 
 // The TypeScript twins of python-sync.test.ts: the runtime's Semaphore, BoundedSemaphore, Event,
 // Condition, Barrier, a blocked get and a Manager's dict and list, and what the log says of them,
@@ -15,11 +13,10 @@ const run = leavingNoSurvivors(runScenario);
 
 const ofType = <T extends RunEvent['type']>(r: RunResult, type: T) => r.logged.filter((e) => e.type === type) as Extract<RunEvent, { type: T }>[];
 const children = (r: RunResult) => r.processes().filter((p) => p.pid !== r.root);
-const sorted = (pids: readonly number[]): number[] => [...pids].sort((a, b) => a - b);
 
 /** A path for a go file, and TypeScript that waits for it (`go()`). */
 function goFile(): { file: string; ts: string } {
-  const file = path.join(path.dirname(scenarioFile('', 'go-dir-marker')), 'go');
+  const file = goPath();
   return {
     file,
     ts: `
@@ -33,20 +30,8 @@ async function go(): Promise<void> {
 
 /** Runs `source`; once `block` is seen in the events, writes the go file. */
 function runLettingGo(source: string, go: string, block: (e: RunEvent) => boolean): Promise<RunResult> {
-  return run(scenarioFile(source), {
-    during: async (s: Session, events: RunEvent[]) => {
-      await waitFor(s, events, block);
-      fs.writeFileSync(go, '');
-    },
-  });
+  return run(scenarioFile(source), { during: letGo(go, block) });
 }
-
-const locksOf = (r: RunResult, kind: string): LockEvent[] => {
-  const create = ofType(r, 'lock').find((e) => e.op === 'create' && e.kind === kind);
-  if (!create) throw new Error(`no ${kind} in the log`);
-  return ofType(r, 'lock').filter((e) => e.lock === create.lock);
-};
-const syncsOf = (r: RunResult, kind: string): SyncEvent[] => ofType(r, 'sync').filter((e) => e.kind === kind);
 
 describe('TypeScript runtime: synchronisation objects in the log', () => {
   it('Semaphore(2): holders and waiters at each step, never more than two holders; a third waits until one leaves', async () => {
