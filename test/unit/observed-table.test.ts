@@ -48,6 +48,7 @@ function table() {
     records: r.records.bind(r),
     drain: (all: boolean) => order.drain(all),
     disconnect: (p: Peer) => r.disconnect(p, clock),
+    lock: r.lock.bind(r),
     queueFigures: () => queues.figures(),
     lockFigures: () => locks.figures(),
   };
@@ -140,6 +141,27 @@ describe('observed queues and locks', () => {
     // A refused non-blocking attempt is a request and a timeout, never a wait.
     expect(l[3].waiters).toEqual([]);
     expect(l[4].waiters).toEqual([]);
+  });
+
+  it('a semaphore made with value 0 is a signal: its holder waiting for another permit is no deadlock; a Semaphore(1) taken twice by its holder is', () => {
+    const { t, events } = table();
+    t.records(A, ['ready'], recs([2, 0, OpCode.LockAcquire], [3, 0, OpCode.LockRequest]));
+    // B gives one permit of the signal, then takes its mutex twice.
+    t.records(B, ['mutex', 'ready'], recs([1.5, 1, OpCode.LockRelease], [4, 0, OpCode.LockRequestAcquire], [5, 0, OpCode.LockRequest]));
+    // Made before they are used: a create report carries the kind and the initial value.
+    const r = t.lock;
+    r(A, 'ready', 'create', 1, { kind: 'semaphore', value: 0 });
+    r(B, 'mutex', 'create', 1, { kind: 'semaphore', value: 1 });
+    t.drain(true);
+    const ready = locks(events).filter((e) => e.lock === 'ready');
+    expect(ready.map((e) => [e.op, e.pid, e.holders, e.waiters])).toEqual([
+      ['create', 100, [], []],
+      ['release', 200, [], []],
+      ['acquire', 100, [100], []],
+      ['request', 100, [100], [100]],
+    ]);
+    const cycles = events.filter((e): e is DeadlockEvent => e.type === 'deadlock').map((e) => e.cycle);
+    expect(cycles).toEqual([[{ pid: 200, lock: 'mutex', holder: 200 }]]);
   });
 
   it('finds a deadlock from waits in records, and reports a lock held by a process that left', () => {

@@ -90,7 +90,11 @@ export class LockStates {
   private readonly graph: WaitGraph<Peer, LockState> = {
     waitsOf: (p) => this.waitingFor.get(p),
     holdersOf: (l) => l.holders,
-    free: (l) => l.counting && l.value > 0,
+    // A semaphore made with value 0 is a signal, not a mutex: its "holders" took permits other
+    // processes gave, and its waiters wait for any process at all to release (the main of a
+    // ring that collects three `ready.release()`s holds one while it waits for the next). The
+    // graph cannot name who that is: its waits are never part of a deadlock.
+    free: (l) => l.counting && (l.value > 0 || l.capacity === 0),
     idOf: (l) => l.id,
   };
   /** Waits that began since the last check: only a new wait can close a cycle. */
