@@ -170,12 +170,16 @@ describe.each(RUNTIMES)('verdicts of the presets (%s)', (runtime) => {
       return;
     }
     // The seed kills its child and closes it without join(): usually the kill lands after close()
-    // raised; rarely the child is already done before kill().
+    // raised; sometimes it lands first and close() succeeds; rarely the child is already done
+    // before kill().
     const [demo] = r.processes().filter((p) => p.ppid === r.root);
     const code = r.exits().get(demo.pid);
-    if (code === -9) {
+    if (code === -9 && r.summary.end.reason === 'error') {
       expect(r.summary.end).toMatchObject({ reason: 'error', exitcode: 1 });
       expect(v.text.en).toBe('demo was ended by SIGKILL (exit code -9); main raised ValueError: Cannot close a process while it is still running');
+    } else if (code === -9) {
+      expect(r.summary.end).toMatchObject({ reason: 'finished', exitcode: 0 });
+      expect(v.text.en).toBe('demo was ended by SIGKILL (exit code -9)');
     } else {
       expect(v.text.en).toBe(`demo exited with ${code}`);
     }
