@@ -325,6 +325,7 @@ export const en = {
   'details.longest': "longest wait",
   'details.longestWait': "longest wait {d}",
   'details.queues': "Queues",
+  'details.blocked': "blocked {n}× for {d} (longest {longest})",
   'details.output': "Output ({n} lines)",
   'details.noOutput': "No output.",
   'details.acquisitions': "Acquisitions",

@@ -314,6 +314,7 @@ export const zh = {
   'details.longest': "最长等待",
   'details.longestWait': "最长等待 {d}",
   'details.queues': "队列",
+  'details.blocked': "阻塞 {n} 次，共 {d}（最长 {longest}）",
   'details.output': "输出（{n} 行）",
   'details.noOutput': "没有输出。",
   'details.acquisitions': "获取次数",

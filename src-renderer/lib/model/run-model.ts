@@ -45,6 +45,14 @@ export interface RunModelOptions {
 /** The parts of a run a chart draws, each with its own revision (see `revision`). */
 export type { SeriesWindow };
 
+interface QueueWaits {
+  waits: number;
+  /** ms, of the waits that ended. */
+  waited: number;
+  longest: number;
+  since: number | null;
+}
+
 export type RunArea = 'samples' | 'queues' | 'locks' | 'processes';
 
 
@@ -71,6 +79,8 @@ export class RunModel {
   readonly #lastGet = new Map<Pid, number>();
   /** Puts and gets per process and queue, for the details pane. */
   readonly #queueOps = new Map<Pid, Map<string, { put: number; get: number }>>();
+  /** Per process and queue: its blocked gets and puts (count, total and longest ms), and the one going on. */
+  readonly #queueWaits = new Map<Pid, Map<string, QueueWaits>>();
   /** Time of the run's first event after its `run` line (the first thing there is to draw), ms. */
   #first = Infinity;
   readonly #queues: QueueSeries;
@@ -115,6 +125,7 @@ export class RunModel {
     this.#tasks.clear();
     this.#lastGet.clear();
     this.#queueOps.clear();
+    this.#queueWaits.clear();
     this.#first = Infinity;
     this.#queues.clear();
     this.#lanes = [];
@@ -264,6 +275,19 @@ export class RunModel {
   /** A blocked get or put began or ended (the queue chart's band of waiting getters and putters). */
   #queueWait(e: QueueEvent): void {
     this.#queueWaiting.record(e.queue, e.t, (e.getters?.length ?? 0) + (e.putters?.length ?? 0), 0);
+    let byQueue = this.#queueWaits.get(e.pid);
+    if (!byQueue) this.#queueWaits.set(e.pid, (byQueue = new Map()));
+    let w = byQueue.get(e.queue);
+    if (!w) byQueue.set(e.queue, (w = { waits: 0, waited: 0, longest: 0, since: null }));
+    if (e.op === 'wait') {
+      w.waits += 1;
+      w.since = e.t;
+    } else if (w.since !== null) {
+      const d = e.t - w.since;
+      w.waited += d;
+      if (d > w.longest) w.longest = d;
+      w.since = null;
+    }
   }
 
   /**
@@ -355,6 +379,11 @@ export class RunModel {
   }
 
   /** A process's puts and gets, by queue id. */
+  /** A process's blocked gets and puts, by queue (`since`: when the one going on began). */
+  queueWaitsOf(pid: Pid): ReadonlyMap<string, Readonly<QueueWaits>> {
+    return this.#queueWaits.get(pid) ?? new Map();
+  }
+
   queueOpsOf(pid: Pid): ReadonlyMap<string, { put: number; get: number }> {
     return this.#queueOps.get(pid) ?? new Map();
   }

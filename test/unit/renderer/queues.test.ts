@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RunModel } from '../../../src-renderer/lib/model/run-model.ts';
 import type { RunEvent } from '../../../src-main/api.ts';
-import { queue, run } from './events.ts';
+import { proc, queue, run } from './events.ts';
+import { processDetails } from '../../../src-renderer/lib/view/details.ts';
 
 const vals = (a: Float64Array) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
 
@@ -47,6 +48,11 @@ describe('queue depth', () => {
     const w = m.queueWaiting().get('q');
     expect(w && vals(w.xs)).toEqual([0.02, 0.03, 0.041, 0.05]);
     expect(w && vals(w.depth)).toEqual([1, 2, 1, 0]);
+    // The details pane: each process's blocked waits on the queue, and for how long.
+    m.ingest([proc(1, 7, 1, 'getter'), proc(1, 8, 1, 'quitter')]);
+    const of = (pid: number) => processDetails(m, m.processes().find((r) => r.pid === pid)?.key ?? '')?.queues;
+    expect(of(7)).toEqual([{ queue: 'q', index: 1, put: 0, get: 1, waits: 1, waited: 21, longestWait: 21 }]);
+    expect(of(8)).toEqual([{ queue: 'q', index: 1, put: 0, get: 0, waits: 1, waited: 20, longestWait: 20 }]);
   });
 
   it('keeps the last depth and the peak of a bucket when many operations share it', () => {
