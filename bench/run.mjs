@@ -12,7 +12,7 @@
 //
 // Environment knobs (defaults are the published configuration):
 //   BENCH_REPS=3  BENCH_QUEUE_ITEMS=200000  BENCH_BIG_ITEM_MIB=32  BENCH_LOCK_PAIRS=5000  BENCH_LOCK_WORKERS=4  BENCH_POOL_ITEMS=100000
-//   BENCH_START_ROUNDS=10  BENCH_PY_LOCK_PAIRS=50000  BENCH_KEEP_LOGS=1 (keep the run logs in the temp folder)
+//   BENCH_START_ROUNDS=10  BENCH_PY_LOCK_PAIRS=50000  BENCH_EVENT_ROUNDS=5000  BENCH_KEEP_LOGS=1 (keep the run logs in the temp folder)
 // Changing them changes what RESULTS.md reports (it states the sizes it ran with).
 
 import { spawn, execFileSync } from 'node:child_process';
@@ -41,6 +41,8 @@ const START_ROUNDS = Number(process.env.BENCH_START_ROUNDS ?? 10);
  * plain run lasts ~15 ms, too short to time (see PLAIN_LOCK_PAIRS).
  */
 const PY_LOCK_PAIRS = Number(process.env.BENCH_PY_LOCK_PAIRS ?? PLAIN_LOCK_PAIRS);
+/** Round trips of Python mode's Event row (two Events passed back and forth between 2 processes). */
+const EVENT_ROUNDS = Number(process.env.BENCH_EVENT_ROUNDS ?? 5_000);
 
 /** Groups of benchmarks, in the order they run; `node bench/run.mjs GROUP...` runs only some. */
 const GROUPS = ['queue', 'lock', 'pool', 'start', 'python-overhead', 'sampler', 'runlog', 'window', 'profile'];
@@ -263,7 +265,7 @@ async function countEvents(log, type) {
   for await (const line of lines) {
     if (!line.includes(`"type":"${type}"`)) continue;
     const e = JSON.parse(line);
-    const id = type === 'queue' ? e.queue : e.lock;
+    const id = type === 'queue' ? e.queue : type === 'sync' ? e.sync : e.lock;
     const ops = byId.get(id) ?? {};
     ops[e.op] = (ops[e.op] ?? 0) + 1;
     byId.set(id, ops);
@@ -378,6 +380,26 @@ async function benchPythonOverhead(rep) {
   if (!keepLogs) fs.rmSync(li.log, { force: true });
   record('pyLock', 'ours', li.results.lock_ops_per_s);
   record('pyLock', 'python', lp.results.lock_ops_per_s);
+
+  const senv4 = { ...lenv, BENCH_LOCK_KIND: 'semaphore' };
+  const sp4 = await python('lock_contended', [], ['lock_ops_per_s'], senv4);
+  const si4 = await instrumented('lock_contended', ['lock_ops_per_s'], senv4);
+  const [[sem, sops] = ['(none)', {}]] = await countEvents(si4.log, 'lock');
+  const semCounts = { request: sops.request ?? 0, acquire: sops.acquire ?? 0, release: sops.release ?? 0 };
+  pyLogChecks.push({ rep, kind: 'semaphore', id: sem, counts: semCounts, expected: LOCK_WORKERS * PY_LOCK_PAIRS });
+  if (!keepLogs) fs.rmSync(si4.log, { force: true });
+  record('pySemaphore', 'ours', si4.results.lock_ops_per_s);
+  record('pySemaphore', 'python', sp4.results.lock_ops_per_s);
+
+  const eenv = { BENCH_EVENT_ROUNDS: String(EVENT_ROUNDS) };
+  const ep = await python('event_roundtrip', [], ['event_round_trips_per_s'], eenv);
+  const ei = await instrumented('event_roundtrip', ['event_round_trips_per_s'], eenv);
+  for (const [id, ops] of await countEvents(ei.log, 'sync')) {
+    pyLogChecks.push({ rep, kind: 'event', id, counts: { set: ops.set ?? 0, wait: ops.wait ?? 0, clear: ops.clear ?? 0 }, expected: EVENT_ROUNDS });
+  }
+  if (!keepLogs) fs.rmSync(ei.log, { force: true });
+  record('pyEvent', 'ours', ei.results.event_round_trips_per_s);
+  record('pyEvent', 'python', ep.results.event_round_trips_per_s);
 
   // What the shim adds to starting a process: every Python process of a run imports it.
   const senv = { BENCH_START_ROUNDS: String(START_ROUNDS) };
@@ -683,6 +705,30 @@ function pythonOverheadRows(rows, m) {
     target: 'ratio >= 0.25, every acquire logged',
     pass: l.ours / l.python >= 0.25 && lLogged,
   });
+  const s4 = { ours: m('pySemaphore', 'ours'), python: m('pySemaphore', 'python') };
+  const s4Logged = pyLogChecks.filter((c) => c.kind === 'semaphore').every(pyLogComplete);
+  rows.push({
+    bench: `9b. Python mode overhead: contended mp.Semaphore(2), ${LOCK_WORKERS} processes x ${fmtNum(PY_LOCK_PAIRS)} acquire/release, under procscope vs plain python3`,
+    metric: 'ops/s',
+    ours: fmtNum(s4.ours),
+    python: fmtNum(s4.python),
+    ratio: (s4.ours / s4.python).toFixed(2),
+    better: 'higher',
+    target: 'ratio >= 0.25, every acquire logged',
+    pass: s4.ours / s4.python >= 0.25 && s4Logged,
+  });
+  const ev = { ours: m('pyEvent', 'ours'), python: m('pyEvent', 'python') };
+  const evLogged = pyLogChecks.filter((c) => c.kind === 'event').every(pyLogComplete);
+  rows.push({
+    bench: `9c. Python mode overhead: mp.Event round trip (set, wait, clear) between 2 processes, ${fmtNum(EVENT_ROUNDS)} rounds, under procscope vs plain python3`,
+    metric: 'rounds/s',
+    ours: fmtNum(ev.ours),
+    python: fmtNum(ev.python),
+    ratio: (ev.ours / ev.python).toFixed(2),
+    better: 'higher',
+    target: 'ratio >= 0.25, every set/wait/clear logged',
+    pass: ev.ours / ev.python >= 0.25 && evLogged,
+  });
   const st = { ours: m('pyStart', 'ours'), python: m('pyStart', 'python') };
   rows.push({
     bench: `10. Python mode overhead: Process start + join (spawn), trivial target (median of ${START_ROUNDS} sequential), under procscope vs plain python3`,
@@ -922,6 +968,8 @@ function rawFigures() {
     start: 'start+join ms',
     pyQueue: 'Python mode mp.Queue items/s (ours: under procscope, python: plain)',
     pyLock: 'Python mode mp.Lock ops/s (ours: under procscope, python: plain)',
+    pySemaphore: 'Python mode mp.Semaphore(2) ops/s (ours: under procscope, python: plain)',
+    pyEvent: 'Python mode mp.Event round trips/s (ours: under procscope, python: plain)',
   };
   return Object.entries(names)
     .filter(([k]) => samples[k])
@@ -998,7 +1046,7 @@ async function main() {
     '',
     ...(logChecks.length ? [`broker log check (bench 1): ${allLogged ? 'every put and get is in the run log' : 'MISSING EVENTS'}`, logLine.replace(/^/gm, '  '), ''] : []),
     ...(pyLogChecks.length
-      ? [`Python mode log check (benches 8, 9): ${pyLogChecks.every(pyLogComplete) ? 'every operation is in the run log' : 'MISSING EVENTS'}`, pyLogLine.replace(/^/gm, '  '), '']
+      ? [`Python mode log check (benches 8, 9, 9b, 9c): ${pyLogChecks.every(pyLogComplete) ? 'every operation is in the run log' : 'MISSING EVENTS'}`, pyLogLine.replace(/^/gm, '  '), '']
       : []),
     `machine: ${mach.nproc} CPUs (${mach.cpu}), ${mach.memory}, ${mach.os}; node ${mach.node}; ${mach.python}; ${mach.date}`,
     `load average (1, 5, 15 min): ${loadAtStart} at start, ${mach.load} at end; source: ${mach.source}`,

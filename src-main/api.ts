@@ -1,8 +1,10 @@
 // The one contract between the engine and every shell (electron, web, cli) and the renderer.
 // Types only, plus the validators every boundary uses: nothing here may import node, electron or
 // DOM, and nothing of ours but the pure rules of common/ (the interval range, run ids).
+// Over 450 lines on purpose: the whole contract, every event and command, is read in one place.
 
 import { isInterval } from './common/interval.ts';
+import { isOneOf, LOCK_KINDS, SHARED_KINDS, SYNC_KINDS, type LockKind, type SharedKind, type SyncKind } from './common/object-kinds.ts';
 import { isRunId } from './common/run-id.ts';
 
 /** Version of the run-log format written in the `run` line; bump on an incompatible change. */
@@ -15,13 +17,32 @@ export type EndReason = 'finished' | 'stopped' | 'timeout' | 'error';
 
 export type StreamName = 'stdout' | 'stderr';
 
-export type QueueOp = 'create' | 'put' | 'get';
+/**
+ * `wait`: a get found the queue empty (or a put found it full) and blocks; `woken`: that wait
+ * ended with the item (or the room); `timeout`: it ended without, its timeout passed.
+ */
+export type QueueOp = 'create' | 'put' | 'get' | 'wait' | 'woken' | 'timeout';
+
+/** Which end of a queue a blocked process waits at. */
+export type QueueSide = 'get' | 'put';
 
 /**
  * `abandoned`: the holder exited while holding the lock. As in Python the lock stays held
  * (nobody can acquire it again); the event names the dead holder and who is left waiting.
+ * `error`: a release refused (Python's `ValueError: semaphore or lock released too many times`).
  */
-export type LockOp = 'create' | 'request' | 'acquire' | 'release' | 'timeout' | 'abandoned';
+export type LockOp = 'create' | 'request' | 'acquire' | 'release' | 'timeout' | 'abandoned' | 'error';
+
+export type { LockKind, SyncKind, SharedKind } from './common/object-kinds.ts';
+
+/**
+ * What happened to a Condition, an Event or a Barrier (see docs/run-log.md, `sync`):
+ * `wait` a process begins to wait (a Condition: it released its lock; an Event: it waits for
+ * set(); a Barrier: it arrives), `woken` its wait ended because another process let it go,
+ * `timeout` its timeout passed, `notify` (Condition), `set`/`clear` (Event), `release` (a
+ * Barrier's last party arrived: its generation goes), `abort`, `reset`, `broken` (a Barrier).
+ */
+export type SyncOp = 'create' | 'wait' | 'woken' | 'timeout' | 'notify' | 'set' | 'clear' | 'release' | 'abort' | 'reset' | 'broken';
 
 export type ControlAction = 'start' | 'join' | 'terminate' | 'kill' | 'close' | 'stop';
 
@@ -125,6 +146,11 @@ export interface QueueEvent extends Stamped {
   depth: number;
   /** 0 means unbounded (Python: maxsize <= 0). */
   maxsize: number;
+  /** `wait`, `woken`, `timeout`: which end `pid` waits (waited) at. */
+  side?: QueueSide;
+  /** `wait`, `woken`, `timeout`: the processes blocked in a get, and in a put, after the operation, in arrival order. */
+  getters?: Pid[];
+  putters?: Pid[];
 }
 
 export interface LockEvent extends Stamped {
@@ -133,10 +159,67 @@ export interface LockEvent extends Stamped {
   op: LockOp;
   /** The process that did the operation (for `abandoned`: the holder that died). */
   pid: Pid;
-  /** Holder after the operation. */
+  /** Holder after the operation (of a semaphore: its oldest holder). */
   holder: Pid | null;
   /** Pids waiting to acquire, in arrival order, after the operation. */
   waiters: Pid[];
+  /** `create` of a semaphore: which kind (absent: a Lock). */
+  kind?: LockKind;
+  /** `create` of a semaphore: its initial value, the holders it admits at once (absent: 1). */
+  capacity?: number;
+  /** A semaphore's every event: its holders after the operation, oldest first, a pid once per permit it holds. */
+  holders?: Pid[];
+  /** A semaphore's every event: its counter after the operation (the permits free). */
+  value?: number;
+  /** `request`: the wait has a timeout (it ends by itself: never part of a deadlock). */
+  timed?: boolean;
+  /** `error`: what the program was told, as Python words it. */
+  error?: string;
+}
+
+export interface SyncEvent extends Stamped {
+  type: 'sync';
+  /** Stable id of the object within the run. */
+  sync: string;
+  kind: SyncKind;
+  op: SyncOp;
+  /** The process that did it (for `release`: the last party to arrive). */
+  pid: Pid;
+  /** Pids waiting after the operation, in arrival order. */
+  waiters: Pid[];
+  /** `set`, `release`, `reset`, `abort`: the waiters it let go (or broke), in arrival order. */
+  released?: Pid[];
+  /** `woken`: the process whose notify, set or release let it go. */
+  by?: Pid;
+  /** `notify`: how many waiters it wakes (notify(n): at most n; notify_all: all). */
+  n?: number;
+  /** An Event's every event: whether it is set after the operation. */
+  set?: boolean;
+  /** A Condition's `create`: the lock it waits with (a `lock` of the log). */
+  lock?: string;
+  /** A Barrier's every event: how many parties it waits for, how many generations it released, whether it is broken. */
+  parties?: number;
+  generation?: number;
+  broken?: boolean;
+}
+
+/**
+ * A manager's shared object: made (`create`), used (`use`: how often each process read and wrote
+ * it over one interval, one line per process that did), or each call (`call`, only when the run
+ * asks for them: `procscope run --shared-calls`).
+ */
+export interface SharedEvent extends Stamped {
+  type: 'shared';
+  shared: string;
+  kind: SharedKind;
+  op: 'create' | 'use' | 'call';
+  pid: Pid;
+  /** `use`: calls that read it, and that wrote it, since this process's previous `use` line of it. */
+  reads?: number;
+  writes?: number;
+  /** `call`: the method (`__getitem__`, `append`, `set`, …) and whether it writes. */
+  method?: string;
+  write?: boolean;
 }
 
 export interface DeadlockEdge {
@@ -272,6 +355,8 @@ export type RunEvent =
   | OutputEvent
   | QueueEvent
   | LockEvent
+  | SyncEvent
+  | SharedEvent
   | DeadlockEvent
   | ControlEvent
   | WarningEvent
@@ -320,7 +405,11 @@ export type VerdictSpec =
    * Buyers race for `stock` items; a buyer's output line containing `sold` (or `notSold`) says
    * how it went. With a lock in the run, whether it ever had two holders at once.
    */
-  | { kind: 'stock'; stock: number; sold: string; notSold: string };
+  | { kind: 'stock'; stock: number; sold: string; notSold: string }
+  /** The first Semaphore: the most processes that held it at once, of `clients` expected, and who waited for a permit. */
+  | { kind: 'holders'; capacity: number; clients: number }
+  /** The first Event: whether one set() let all `waiters` go at once. */
+  | { kind: 'released'; waiters: number };
 
 export interface PresetInfo {
   /** e.g. `flash-sale` */
@@ -392,6 +481,8 @@ export interface RunStartArgs {
   timeout?: number;
   /** Profile every process of the run: sample each thread's stack `hz` times a second (1..1000, default 100). */
   profile?: { hz?: number };
+  /** Log each call on a manager's shared objects, not only their counts per interval. */
+  sharedCalls?: boolean;
 }
 
 /** The profiler's default and allowed sampling rates, Hz. */
@@ -583,6 +674,12 @@ const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const isPidOrNull = (v: unknown): boolean => v === null || isInt(v);
 const isExitcode = (v: unknown): boolean => v === null || isInt(v);
 
+const isPids = (v: unknown): boolean => Array.isArray(v) && v.every(isInt);
+const optPids = (v: unknown): boolean => v === undefined || isPids(v);
+const QUEUE_OPS: readonly string[] = ['create', 'put', 'get', 'wait', 'woken', 'timeout'] satisfies QueueOp[];
+const LOCK_OPS: readonly string[] = ['create', 'request', 'acquire', 'release', 'timeout', 'abandoned', 'error'] satisfies LockOp[];
+const SYNC_OPS: readonly string[] = ['create', 'wait', 'woken', 'timeout', 'notify', 'set', 'clear', 'release', 'abort', 'reset', 'broken'] satisfies SyncOp[];
+
 type Check = (o: Record<string, unknown>) => boolean;
 
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
@@ -635,14 +732,49 @@ const checks: Record<RunEventType, Check> = {
   sample: (o) => isInt(o.pid) && isNum(o.cpu) && isNum(o.rss) && (o.cpuTime === undefined || isNum(o.cpuTime)),
   output: (o) => isInt(o.pid) && (o.stream === 'stdout' || o.stream === 'stderr') && isStr(o.text),
   queue: (o) =>
-    isStr(o.queue) && ['create', 'put', 'get'].includes(o.op as string) && isInt(o.pid) && isInt(o.depth) && isInt(o.maxsize),
+    isStr(o.queue) &&
+    QUEUE_OPS.includes(o.op as string) &&
+    isInt(o.pid) &&
+    isInt(o.depth) &&
+    isInt(o.maxsize) &&
+    (o.side === undefined || o.side === 'get' || o.side === 'put') &&
+    optPids(o.getters) &&
+    optPids(o.putters),
   lock: (o) =>
     isStr(o.lock) &&
-    ['create', 'request', 'acquire', 'release', 'timeout', 'abandoned'].includes(o.op as string) &&
+    LOCK_OPS.includes(o.op as string) &&
     isInt(o.pid) &&
     isPidOrNull(o.holder) &&
-    Array.isArray(o.waiters) &&
-    o.waiters.every(isInt),
+    isPids(o.waiters) &&
+    (o.kind === undefined || isOneOf(LOCK_KINDS, o.kind)) &&
+    (o.capacity === undefined || (isInt(o.capacity) && (o.capacity as number) >= 0)) &&
+    optPids(o.holders) &&
+    (o.value === undefined || isInt(o.value)) &&
+    (o.timed === undefined || isBool(o.timed)) &&
+    (o.error === undefined || isStr(o.error)),
+  sync: (o) =>
+    isStr(o.sync) &&
+    isOneOf(SYNC_KINDS, o.kind) &&
+    SYNC_OPS.includes(o.op as string) &&
+    isInt(o.pid) &&
+    isPids(o.waiters) &&
+    optPids(o.released) &&
+    (o.by === undefined || isInt(o.by)) &&
+    (o.n === undefined || (isInt(o.n) && (o.n as number) >= 0)) &&
+    (o.set === undefined || isBool(o.set)) &&
+    (o.lock === undefined || isStr(o.lock)) &&
+    (o.parties === undefined || (isInt(o.parties) && (o.parties as number) >= 1)) &&
+    (o.generation === undefined || (isInt(o.generation) && (o.generation as number) >= 0)) &&
+    (o.broken === undefined || isBool(o.broken)),
+  shared: (o) =>
+    isStr(o.shared) &&
+    isOneOf(SHARED_KINDS, o.kind) &&
+    (o.op === 'create' || o.op === 'use' || o.op === 'call') &&
+    isInt(o.pid) &&
+    (o.reads === undefined || (isInt(o.reads) && (o.reads as number) >= 0)) &&
+    (o.writes === undefined || (isInt(o.writes) && (o.writes as number) >= 0)) &&
+    (o.method === undefined || isStr(o.method)) &&
+    (o.write === undefined || isBool(o.write)),
   deadlock: (o) =>
     Array.isArray(o.cycle) &&
     o.cycle.every(
@@ -696,7 +828,8 @@ const commandChecks: Record<CommandName, (a: Record<string, unknown>) => boolean
     (a.runtime === undefined || isRuntime(a.runtime)) &&
     (a.args === undefined || isArgs(a.args)) &&
     (a.profile === undefined || isProfileArgs(a.profile)) &&
-    Object.keys(a).every((k) => ['scenario', 'interval', 'timeout', 'runtime', 'args', 'profile'].includes(k)),
+    (a.sharedCalls === undefined || isBool(a.sharedCalls)) &&
+    Object.keys(a).every((k) => ['scenario', 'interval', 'timeout', 'runtime', 'args', 'profile', 'sharedCalls'].includes(k)),
   'run.stop': noKeys,
   'run.current': noKeys,
   'process.list': noKeys,

@@ -6,6 +6,7 @@
 // runtime without V8 (the Python shim) speak the same protocol.
 
 import { deserialize, serialize } from 'node:v8';
+import { isOneOf, LOCK_KINDS, SHARED_KINDS, SYNC_KINDS, type LockKind, type SharedKind, type SyncKind } from './common/object-kinds.ts';
 
 export const ENV_SOCKET = 'PROCSCOPE_SOCKET';
 export const ENV_SCENARIO = 'PROCSCOPE_SCENARIO';
@@ -110,9 +111,29 @@ export type UpMessage =
   /** Answer to a recall: the consumer gives back its n unconsumed leased items. */
   | { k: 'ret'; q: string; n: number }
   | { k: 'qsize'; rid: Rid; q: string }
-  | { k: 'lnew'; l: string }
+  /** A Lock, or a semaphore of `kind` starting at `value`. */
+  | { k: 'lnew'; l: string; kind?: LockKind; value?: number }
   | { k: 'acq'; rid: Rid; l: string; block: boolean; timeout: number | null }
-  | { k: 'rel'; l: string }
+  /** With `rid` (a semaphore's release): answered, refused past a bounded semaphore's value. */
+  | { k: 'rel'; l: string; rid?: Rid }
+  /** Every task of this process waits for the lent Lock `l`, which it holds itself: they never go on. */
+  | { k: 'stuck'; l: string }
+  /** A Condition (with its Lock's id), an Event, or a Barrier of `parties`. */
+  | { k: 'snew'; s: string; kind: SyncKind; lock?: string; parties?: number }
+  /**
+   * Waits on a Condition, Event or Barrier; answered when it lets go (a Barrier's `n`: the index),
+   * Timeout, or Error. `at`: run time by the process's clock, as its lent locks' operations are
+   * stamped (a Condition's wait and its lock's release keep their order in the log).
+   */
+  | { k: 'swait'; rid: Rid; s: string; timeout: number | null; at?: number }
+  /** notify(n) (n < 0: notify_all), set, clear, abort, reset; `at` as for swait. */
+  | { k: 'sop'; s: string; op: SyncWireOp; n?: number; at?: number }
+  /** An Event's is_set(), a Barrier's n_waiting or broken, a semaphore's get_value(): answered with `n`. */
+  | { k: 'sget'; rid: Rid; s: string; what: 'set' | 'waiting' | 'broken' | 'value' }
+  /** A Manager's shared object; `v`: its first contents (a dict's as key, value, key, value…). */
+  | { k: 'shnew'; o: string; kind: SharedKind; v?: Uint8Array[] }
+  /** A call on a Manager's shared object, by its Python method name (`__getitem__`, `append`…). */
+  | { k: 'sh'; rid: Rid; o: string; m: string; key?: Uint8Array; i?: number; name?: string; v?: Uint8Array[] }
   /**
    * Operations on a lock lent to this process, done without asking: `ops` has one letter per
    * operation (q request, a acquire, r release, t timeout), `at` its run time (ms).
@@ -127,9 +148,17 @@ export type UpMessage =
    * queues itself: the broker counts depth from puts and gets. `at`: run time (ms) by the
    * process's clock (ENV_T0). `maxsize` with `create` (0: unbounded).
    */
-  | { k: 'qrep'; q: string; op: QueueReportOp; maxsize?: number; at: number }
-  /** A lock operation already done by a reporting runtime: `request` before a blocking wait. */
-  | { k: 'lrep'; l: string; op: LockReportOp; at: number }
+  | { k: 'qrep'; q: string; op: QueueReportOp; maxsize?: number; at: number; side?: 'get' | 'put' }
+  /**
+   * A lock operation already done by a reporting runtime: `request` before a blocking wait
+   * (`timed`: with a timeout), `create` of a semaphore with its `kind` and `value`, `error` of a
+   * refused release with Python's words.
+   */
+  | { k: 'lrep'; l: string; op: LockReportOp; at: number; timed?: boolean; kind?: LockKind; value?: number; error?: string }
+  /** A Condition, Event or Barrier operation already done by a reporting runtime (see SyncReportOp). */
+  | { k: 'srep'; s: string; kind: SyncKind; op: SyncReportOp; at: number; n?: number; lock?: string; parties?: number }
+  /** A Manager's shared object made (`op` create, with its `kind`), or a call on it (`m`), by a reporting runtime. */
+  | { k: 'shrep'; o: string; kind?: SharedKind; op?: 'create'; m?: string; at: number }
   | OpsMessage
   | ProfMessage
   | WaitMessage;
@@ -177,7 +206,7 @@ export const PROF_MAX_ITEMS = 1 << 16;
 /**
  * Lock and queue operations already done by a reporting runtime, packed (the Python shim's hot
  * path): `b` is base64 of little-endian int64 records, each `(code << 47) + stamp`, where
- * code = index << 3 | op (op: OpCode) and stamp = ns since ENV_T0. The shim makes a record with
+ * code = index << 4 | op (op: OpCode) and stamp = ns since ENV_T0. The shim makes a record with
  * ONE subtraction, so a stamp outside [0, 2^47) (39 h) carries into the code: `t`, a stamp (ns)
  * taken when the batch was sent, later than every record's and close to it, resolves that (see
  * decodeOps). `index` names an object in the connection's id table, which grows by `ids` at
@@ -203,16 +232,40 @@ export const OpCode = {
   LockRequestTimeout: 5,
   QueuePut: 6,
   QueueGet: 7,
+  /** A blocking request with a timeout (never part of a deadlock). */
+  LockRequestTimed: 8,
+  /** A Condition, Event or Barrier wait begins (a Barrier: an arrival). */
+  SyncWait: 9,
+  /** It ended: notified, the event set, the barrier released. */
+  SyncWoken: 10,
+  /** It ended: the timeout passed (a Barrier's: it breaks). */
+  SyncTimeout: 11,
+  EventSet: 12,
+  EventClear: 13,
+  /** A Barrier's wait raised BrokenBarrierError. */
+  SyncBroken: 14,
+  /** A call on a Manager's shared object: the object's id in the table is `<object id>#<method>`. */
+  SharedCall: 15,
 } as const;
 export type OpCode = (typeof OpCode)[keyof typeof OpCode];
 
+/** Bits of a record's code that hold the op. */
+export const OP_BITS = 4;
+const OP_MASK = (1 << OP_BITS) - 1;
+/** The object index of a record's code. */
+export const opIndex = (code: number): number => code >>> OP_BITS;
+/** The op of a record's code. */
+export const opOf = (code: number): number => code & OP_MASK;
+
 /** Objects one connection's id table may hold: codes stay below 2^15 (a record fits an int64). */
-export const MAX_OP_OBJECTS = 1 << 12;
+export const MAX_OP_OBJECTS = 1 << (15 - OP_BITS);
 
-export type QueueReportOp = 'create' | 'put' | 'get';
-export type LockReportOp = 'create' | 'request' | 'acquire' | 'release' | 'timeout';
+export type QueueReportOp = 'create' | 'put' | 'get' | 'wait' | 'woken' | 'timeout';
+export type LockReportOp = 'create' | 'request' | 'acquire' | 'release' | 'timeout' | 'error';
+export type SyncReportOp = 'create' | 'wait' | 'woken' | 'timeout' | 'notify' | 'set' | 'clear' | 'abort' | 'reset' | 'broken';
+export type SyncWireOp = 'notify' | 'set' | 'clear' | 'abort' | 'reset';
 
-/** The records of an `ops` message: stamps (run time, ms) and codes (index << 3 | op). */
+/** The records of an `ops` message: stamps (run time, ms) and codes (index << OP_BITS | op). */
 export interface OpRecords {
   readonly count: number;
   readonly at: Float64Array;
@@ -252,7 +305,7 @@ export function decodeOps(m: OpsMessage): OpRecords {
 export function checkOpRecords(records: OpRecords, known: number): string | null {
   const { code, count } = records;
   for (let i = 0; i < count; i++) {
-    if (code[i] < 0 || code[i] >>> 3 >= known) return `record ${i} names object ${code[i] >> 3} of ${known}`;
+    if (code[i] < 0 || opIndex(code[i]) >= known) return `record ${i} names object ${code[i] >> OP_BITS} of ${known}`;
   }
   return null;
 }
@@ -263,7 +316,7 @@ export function checkOpRecords(records: OpRecords, known: number): string | null
  */
 export function namedRecords(records: OpRecords, ids: readonly string[]): { why: string; kept: OpRecords } | null {
   const { at, code, count } = records;
-  const named = (i: number) => code[i] >= 0 && code[i] >>> 3 < ids.length && ids[code[i] >>> 3] !== '';
+  const named = (i: number) => code[i] >= 0 && opIndex(code[i]) < ids.length && ids[opIndex(code[i])] !== '';
   let first = -1;
   for (let i = 0; i < count && first === -1; i++) if (!named(i)) first = i;
   if (first === -1) return null;
@@ -274,7 +327,7 @@ export function namedRecords(records: OpRecords, ids: readonly string[]): { why:
     keptAt.push(at[i]);
     keptCode.push(code[i]);
   }
-  const why = `${count - keptAt.length} of ${count} records name no object (record ${first} names object ${code[first] >> 3} of ${ids.length})`;
+  const why = `${count - keptAt.length} of ${count} records name no object (record ${first} names object ${code[first] >> OP_BITS} of ${ids.length})`;
   return { why, kept: { count: keptAt.length, at: Float64Array.from(keptAt), code: Int32Array.from(keptCode) } };
 }
 
@@ -519,7 +572,9 @@ export function isUpMessage(m: unknown): m is UpMessage {
     case 'qsize':
       return int(o.rid) && str(o.q);
     case 'lnew':
+      return str(o.l) && (o.kind === undefined || isOneOf(LOCK_KINDS, o.kind)) && (o.value === undefined || (int(o.value) && o.value >= 0));
     case 'rel':
+      return str(o.l) && (o.rid === undefined || int(o.rid));
     case 'lret':
     case 'lheld':
       return str(o.l);
@@ -537,12 +592,59 @@ export function isUpMessage(m: unknown): m is UpMessage {
     case 'qrep':
       return (
         str(o.q) &&
-        (o.op === 'create' || o.op === 'put' || o.op === 'get') &&
+        ['create', 'put', 'get', 'wait', 'woken', 'timeout'].includes(o.op as string) &&
         (o.maxsize === undefined || int(o.maxsize)) &&
-        finite(o.at)
+        finite(o.at) &&
+        (['wait', 'woken', 'timeout'].includes(o.op as string) ? o.side === 'get' || o.side === 'put' : o.side === undefined)
       );
     case 'lrep':
-      return str(o.l) && ['create', 'request', 'acquire', 'release', 'timeout'].includes(o.op as string) && finite(o.at);
+      return (
+        str(o.l) &&
+        ['create', 'request', 'acquire', 'release', 'timeout', 'error'].includes(o.op as string) &&
+        finite(o.at) &&
+        (o.timed === undefined || bool(o.timed)) &&
+        (o.kind === undefined || isOneOf(LOCK_KINDS, o.kind)) &&
+        (o.value === undefined || (int(o.value) && o.value >= 0)) &&
+        (o.error === undefined || str(o.error))
+      );
+    case 'srep':
+      return (
+        str(o.s) &&
+        isOneOf(SYNC_KINDS, o.kind) &&
+        ['create', 'wait', 'woken', 'timeout', 'notify', 'set', 'clear', 'abort', 'reset', 'broken'].includes(o.op as string) &&
+        finite(o.at) &&
+        (o.n === undefined || int(o.n)) &&
+        (o.lock === undefined || str(o.lock)) &&
+        (o.parties === undefined || (int(o.parties) && o.parties >= 1))
+      );
+    case 'shrep':
+      return (
+        str(o.o) &&
+        finite(o.at) &&
+        (o.op === 'create' ? isOneOf(SHARED_KINDS, o.kind) && o.m === undefined : o.op === undefined && str(o.m) && o.kind === undefined)
+      );
+    case 'stuck':
+      return str(o.l);
+    case 'snew':
+      return str(o.s) && isOneOf(SYNC_KINDS, o.kind) && (o.lock === undefined || str(o.lock)) && (o.parties === undefined || (int(o.parties) && o.parties >= 1));
+    case 'swait':
+      return int(o.rid) && str(o.s) && timeout(o.timeout) && o.timeout !== undefined && (o.at === undefined || finite(o.at));
+    case 'sop':
+      return str(o.s) && ['notify', 'set', 'clear', 'abort', 'reset'].includes(o.op as string) && (o.n === undefined || int(o.n)) && (o.at === undefined || finite(o.at));
+    case 'sget':
+      return int(o.rid) && str(o.s) && ['set', 'waiting', 'broken', 'value'].includes(o.what as string);
+    case 'shnew':
+      return str(o.o) && isOneOf(SHARED_KINDS, o.kind) && (o.v === undefined || (Array.isArray(o.v) && o.v.every(bytes)));
+    case 'sh':
+      return (
+        int(o.rid) &&
+        str(o.o) &&
+        str(o.m) &&
+        (o.key === undefined || bytes(o.key)) &&
+        (o.i === undefined || int(o.i)) &&
+        (o.name === undefined || str(o.name)) &&
+        (o.v === undefined || (Array.isArray(o.v) && o.v.every(bytes)))
+      );
     case 'ops':
       return isOpsMessage(o);
     case 'prof':

@@ -1,7 +1,8 @@
 # Bench 2, Python side: mirrors bench/scenarios/lock-contended.ts.
 #   python3 lock_contended.py manager   -> Manager().Lock() (a proxy to a lock in the manager process)
 #   python3 lock_contended.py plain     -> mp.Lock() (a POSIX semaphore in shared memory)
-# BENCH_LOCK_KIND=manager|plain does the same where arguments cannot be passed (a run under
+#   python3 lock_contended.py semaphore -> mp.Semaphore(2) (two holders at once, the others wait)
+# BENCH_LOCK_KIND=manager|plain|semaphore does the same where arguments cannot be passed (a run under
 # `procscope run`); an argument wins.
 # BENCH_LOCK_WORKERS=1 measures the uncontended round trip.
 import multiprocessing as mp
@@ -24,11 +25,11 @@ def hammer(lock, ready, go, done, n):
 
 if __name__ == "__main__":
     kind = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BENCH_LOCK_KIND", "manager")
-    if kind not in ("manager", "plain"):
-        raise SystemExit(f"unknown lock kind {kind!r}: manager or plain")
+    if kind not in ("manager", "plain", "semaphore"):
+        raise SystemExit(f"unknown lock kind {kind!r}: manager, plain or semaphore")
     ctx = mp.get_context("spawn")
     manager = ctx.Manager() if kind == "manager" else None
-    lock = manager.Lock() if manager else ctx.Lock()
+    lock = manager.Lock() if manager else ctx.Semaphore(2) if kind == "semaphore" else ctx.Lock()
     ready, go, done = ctx.Queue(), ctx.Queue(), ctx.Queue()
     ps = [ctx.Process(target=hammer, args=(lock, ready, go, done, PAIRS)) for _ in range(WORKERS)]
     for p in ps:

@@ -27,6 +27,8 @@ export type Command =
       args: string[];
       /** --profile [--hz N]: profile every process at this rate. */
       profile?: { hz: number };
+      /** --shared-calls: log each call on a manager's shared objects. */
+      sharedCalls: boolean;
     }
   | { cmd: 'export'; log: string; format: 'csv' | 'trace' | 'speedscope'; out?: string }
   | { cmd: 'compare'; a: string; b: string; json: boolean }
@@ -35,7 +37,7 @@ export type Command =
 
 export const USAGE = `usage:
   procscope presets [--json]
-  procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--profile [--hz N]] [--json] [-- ARGS...]
+  procscope run <preset | file.py | file.ts | file.js> [--py] [--python PATH] [--log FILE] [--interval MS] [--timeout S] [--profile [--hz N]] [--shared-calls] [--json] [-- ARGS...]
   procscope export <log.jsonl> --format csv|trace|speedscope [-o FILE]
   procscope compare <A.jsonl> <B.jsonl> [--json]
   procscope serve [--port N]   (0 or none: any free port)
@@ -119,6 +121,7 @@ export function parseArgs(argv: string[]): Command {
         python: { type: 'string' },
         profile: { type: 'boolean' },
         hz: { type: 'string' },
+        'shared-calls': { type: 'boolean' },
       });
       if (positionals.length === 0) throw new UsageError('run needs a preset id or a scenario file');
       if (positionals.length > 1) throw new UsageError(`run takes one scenario, got also '${positionals[1]}' (the program's own arguments go after --)`);
@@ -138,6 +141,7 @@ export function parseArgs(argv: string[]): Command {
         ...(values.py === true ? { runtime: 'python' as const } : {}),
         ...(values.profile === true ? { profile: { hz: profileRate(values) } } : {}),
         args: programArgs ?? [],
+        sharedCalls: values['shared-calls'] === true,
       };
     }
     case 'export': {

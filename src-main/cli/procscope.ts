@@ -96,6 +96,7 @@ async function runCommand(cmd: Extract<Command, { cmd: 'run' }>): Promise<number
     ...(cmd.args.length > 0 ? { args: cmd.args } : {}),
     ...(cmd.timeout !== undefined ? { timeout: cmd.timeout } : {}),
     ...(cmd.profile ? { profile: cmd.profile } : {}),
+    ...(cmd.sharedCalls ? { sharedCalls: true } : {}),
   });
   current = backend;
   const done = backend.runDone() as NonNullable<ReturnType<Backend['runDone']>>;

@@ -13,6 +13,10 @@
 // requester out of `waiters`), and a requester listed alone on a free lock waited only if its
 // `acquire` did not follow at the same instant (older Python logs listed it for a moment even
 // when it was granted at once). That last case is known at the lock's next event, not before.
+//
+// A semaphore (its events list `holders`) has a hold per process among its holders, several at
+// once, and a request waited exactly when it lists its requester: a holder does not make others
+// wait while permits are left.
 
 import type { LockEvent, Pid } from '../api.ts';
 
@@ -28,7 +32,7 @@ export interface LockSpanSink {
 }
 
 /** What a lock event says, as far as spans go. */
-export type LockFact = Pick<LockEvent, 't' | 'op' | 'pid' | 'holder' | 'waiters'>;
+export type LockFact = Pick<LockEvent, 't' | 'op' | 'pid' | 'holder' | 'waiters' | 'holders'>;
 
 const NO_PIDS: readonly Pid[] = [];
 
@@ -121,7 +125,9 @@ export class LockSpans {
       if (w === pid) listed = true;
       else others = true;
     }
-    if (e.holder !== null || this.abandonedBy !== null || others) this.#startWait(pid, e.t);
+    if (e.holders !== undefined) {
+      if (listed) this.#startWait(pid, e.t);
+    } else if (e.holder !== null || this.abandonedBy !== null || others) this.#startWait(pid, e.t);
     else if (listed) this.#maybe = { pid, t: e.t };
   }
 
@@ -135,17 +141,22 @@ export class LockSpans {
     if (this.#waiting.delete(pid)) this.sink.waitEnded(pid, t, how);
   }
 
-  /** Holds follow `holder`: whoever it no longer names has released; a new live holder holds. */
+  /**
+   * Holds follow `holder` (a semaphore: `holders`): whoever it no longer names has released; a
+   * new live holder holds.
+   */
   #followHolder(e: LockFact): void {
+    const holders = e.holders ?? (e.holder === null ? NO_PIDS : [e.holder]);
     for (const pid of this.#holding) {
-      if (pid === e.holder) continue;
+      if (holders.includes(pid)) continue;
       this.#holding.delete(pid);
       this.sink.holdEnded(pid, e.t, 'released');
     }
-    const h = e.holder;
-    if (h !== null && h !== this.abandonedBy && !this.#goneBy(h, e.t) && !this.#holding.has(h)) {
-      this.#holding.add(h);
-      this.sink.holdStarted(h, e.t);
+    for (const h of holders) {
+      if (h !== this.abandonedBy && !this.#goneBy(h, e.t) && !this.#holding.has(h)) {
+        this.#holding.add(h);
+        this.sink.holdStarted(h, e.t);
+      }
     }
   }
 }

@@ -56,6 +56,16 @@ export class VerdictReader {
   // queue: the first one the program created
   private queueId: string | null = null;
   private queue: QueueFacts | null = null;
+  // holders: the first semaphore
+  private semId: string | null = null;
+  private semMost = 0;
+  private semAcquired = 0;
+  private readonly semWaited = new Set<Pid>();
+  // released: the first Event
+  private eventId: string | null = null;
+  private readonly eventWaited = new Set<Pid>();
+  private eventReleased = 0;
+  private eventSets = 0;
   // pool
   private readonly tasks = new Map<Pid, { done: number; failed: number }>();
 
@@ -101,8 +111,24 @@ export class VerdictReader {
           if (before !== null && before !== e.pid) this.twoHolders = true;
         }
         this.holders.set(e.lock, e.holder);
+        if (this.semId === null && e.op === 'create' && e.kind !== undefined) this.semId = e.lock;
+        if (e.lock === this.semId) {
+          this.semMost = Math.max(this.semMost, new Set(e.holders ?? []).size);
+          if (e.op === 'acquire') this.semAcquired += 1;
+          if (e.op === 'request' && e.waiters.includes(e.pid)) this.semWaited.add(e.pid);
+        }
         break;
       }
+      case 'sync':
+        if (this.eventId === null && e.kind === 'event') this.eventId = e.sync;
+        if (e.sync === this.eventId) {
+          if (e.op === 'wait') this.eventWaited.add(e.pid);
+          if (e.op === 'set') {
+            this.eventSets += 1;
+            this.eventReleased = Math.max(this.eventReleased, e.released?.length ?? 0);
+          }
+        }
+        break;
       case 'queue':
         if (this.queueId === null) {
           this.queueId = e.queue;
@@ -143,6 +169,10 @@ export class VerdictReader {
         return this.queueLeft(this.spec.values);
       case 'stock':
         return this.stock(this.spec.stock);
+      case 'holders':
+        return this.semaphoreHolders(this.spec.capacity, this.spec.clients);
+      case 'released':
+        return this.releasedAtOnce(this.spec.waiters);
     }
   }
 
@@ -341,6 +371,48 @@ export class VerdictReader {
       text: both(
         `the queue ended with ${plural(q.depth, 'item', 'items')} left${left ? ` (${left})` : ''}: ${counts.en}`,
         `队列最后剩下 ${q.depth} 个元素${left ? `（${left}）` : ''}：${counts.zh}`,
+      ),
+    };
+  }
+
+  private semaphoreHolders(capacity: number, clients: number): Verdict | null {
+    if (this.semId === null || this.semAcquired === 0) return null;
+    const most = this.semMost;
+    const waited = this.semWaited.size;
+    const got = this.semAcquired;
+    if (most > capacity) {
+      return {
+        tone: 'bad',
+        text: both(`${most} processes held the Semaphore(${capacity}) at once`, `有 ${most} 个进程同时持有 Semaphore(${capacity})`),
+      };
+    }
+    const all = got >= clients;
+    return {
+      tone: all ? 'good' : 'neutral',
+      text: both(
+        `at most ${most} of the ${clients} held the Semaphore(${capacity}) at once; ${all ? `all ${got} got in` : `only ${got} got in`}, ${waited} after waiting for a permit`,
+        `最多 ${most} 个（共 ${clients} 个）同时持有 Semaphore(${capacity})；${all ? `${got} 个都进去了` : `只有 ${got} 个进去了`}，其中 ${waited} 个等过许可`,
+      ),
+    };
+  }
+
+  private releasedAtOnce(waiters: number): Verdict | null {
+    if (this.eventId === null || this.eventWaited.size === 0) return null;
+    const released = this.eventReleased;
+    if (this.eventSets === 0) {
+      return { tone: 'bad', text: both(`${this.eventWaited.size} waited, and set() never came`, `${this.eventWaited.size} 个在等，set() 却始终没来`) };
+    }
+    if (released >= waiters) {
+      return {
+        tone: 'good',
+        text: both(`one set() released all ${released} waiting processes at the same instant`, `一次 set() 在同一瞬间放行了全部 ${released} 个等待的进程`),
+      };
+    }
+    return {
+      tone: 'neutral',
+      text: both(
+        `set() released ${released} of the ${waiters} at once; the others reached wait() after it and went straight through`,
+        `set() 同时放行了 ${waiters} 个中的 ${released} 个；其余的在 set() 之后才调用 wait()，直接通过`,
       ),
     };
   }

@@ -208,6 +208,7 @@ export class Backend {
         runtime: args.runtime,
         args: args.args,
         profile: args.profile,
+        sharedCalls: args.sharedCalls,
         python: settings.python,
         runsDir: this.runs.dir,
         logPath: this.opts.runLog,

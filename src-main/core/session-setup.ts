@@ -40,6 +40,8 @@ export interface SessionOptions {
   args?: readonly string[];
   /** Profile every process: samples of each thread's stack, `hz` a second (see core/profile). */
   profile?: { hz?: number };
+  /** Log each call on a manager's shared objects (`shared` … `call`), not only their counts per interval. */
+  sharedCalls?: boolean;
 }
 
 export interface Setup {
@@ -49,6 +51,7 @@ export interface Setup {
   logPath: string;
   interactive: boolean;
   args: readonly string[];
+  sharedCalls: boolean;
   beforeTimeout: SessionOptions['beforeTimeout'];
   /** The profiler's rate, or null when the run is not profiled. */
   profileHz: number | null;
@@ -71,6 +74,7 @@ export function prepare(opts: SessionOptions): Setup {
     logPath,
     interactive: opts.interactive === true,
     args: [...args],
+    sharedCalls: opts.sharedCalls === true,
     beforeTimeout: opts.beforeTimeout,
     profileHz: profileHz(opts.profile),
   };

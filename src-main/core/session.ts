@@ -110,7 +110,7 @@ export class Session {
     this.log = RunLogWriter.open(setup.logPath);
     this.table = new ProcessTable({ emit: (e) => this.emit(e), emitStamped: (e) => this.emitStamped(e), now: () => this.now(), listed: (pid) => this.logEarly(pid) });
     this.claims = new RunClaims({ root: () => this.rootPid, isSame: (pid) => this.table.isSame(pid), parentOf: (pid) => this.table.get(pid)?.ppid });
-    this.broker = new Broker(path.join(scratch, 'broker.sock'), this.brokerHost());
+    this.broker = new Broker(path.join(scratch, 'broker.sock'), this.brokerHost(), { sharedIntervalMs: setup.interval, sharedCalls: setup.sharedCalls });
     // Samples and waits carry their process's own stamps, fitted as every reported time is.
     const stamps = new Stamps(() => this.now());
     this.profiles = new ProfileCollector(

@@ -250,6 +250,48 @@ export const presets: readonly PresetMeta[] = [
         '可以和“用锁实现抢购”对比一下。',
     },
   ),
+  preset(
+    'parking-lot',
+    9,
+    'locks',
+    { kind: 'holders', capacity: 3, clients: 8 },
+    { en: 'A parking lot: Semaphore(3)', zh: '停车场：Semaphore(3)' },
+    {
+      en:
+        'Eight car processes share a parking lot with 3 spaces, a Semaphore(3). Each car acquires it to park ' +
+        '(`with lot:`) and releases it when it leaves. A Lock admits one holder; a semaphore admits as many as its ' +
+        'value: the first 3 cars park at once, the other 5 wait until a car leaves, and each leaving car lets ' +
+        "exactly one waiting car in. In the semaphore's lane every car has its own row: hatched while it waits for a " +
+        'space, solid while it is parked. Never more than 3 rows are solid at one moment, and every car parks in ' +
+        'the end. Which cars wait depends on who asks first, not on their numbers.',
+      zh:
+        '八个汽车进程共用一个有 3 个车位的停车场，也就是一个 Semaphore(3)。每辆车先获取它才能停进去（`with lot:`），' +
+        '离开时再释放。锁只允许一个持有者；信号量允许的持有者数等于它的初值：前 3 辆车同时停进去，' +
+        '其余 5 辆一直等到有车离开，而每离开一辆车，恰好放进一辆正在等的车。在信号量的泳道里每辆车都有自己的一行：' +
+        '等车位时是斜线，停着时是实心。任何时刻实心的行都不超过 3 行，最后每辆车都停进去了。' +
+        '哪些车需要等待取决于谁先来，与编号无关。',
+    },
+  ),
+  preset(
+    'starting-gun',
+    9,
+    'locks',
+    { kind: 'released', waiters: 5 },
+    { en: 'A starting gun: Event', zh: '发令枪：Event' },
+    {
+      en:
+        "Five runner processes line up: each tells the starter it is ready (a Queue), then waits on an Event, the " +
+        "starting gun. When all five are on the line the starter pauses for 'on your marks', prints BANG and calls " +
+        "set(): that one call lets every waiting runner go at the same instant. In the Event's lane each runner's " +
+        'row is hatched while it waits, and all five waits end together, at the set(); then each prints that it is ' +
+        'off. A wait() that starts after set() does not wait at all: the event stays set until clear().',
+      zh:
+        '五个跑步进程排好队：每个先通过一个 Queue 告诉发令员自己准备好了，再在一个 Event（发令枪）上等待。' +
+        '五个都就位后，发令员停顿一下（“各就各位”），打印 BANG 并调用 set()：这一次调用就在同一瞬间放行了所有正在等待的选手。' +
+        '在 Event 的泳道里，每个选手等待时那一行是斜线，五段等待在 set() 那一刻同时结束；随后每个选手打印自己起跑了。' +
+        '在 set() 之后才调用的 wait() 根本不用等：事件会一直保持已设置，直到 clear()。',
+    },
+  ),
 ];
 
 export function presetById(id: string): PresetMeta | undefined {

@@ -51,8 +51,11 @@ export function exportNameOf(value: unknown): string | null {
 
 let idCounter = 0;
 
-/** Ids of queues and locks: unique in the run without asking the broker (pid is unique). */
-export function newObjectId(kind: 'queue' | 'lock'): string {
+/**
+ * Ids of shared objects: unique in the run without asking the broker (pid is unique). They start
+ * with the kind, as the Python shim's do (`event-4242-3`).
+ */
+export function newObjectId(kind: 'queue' | 'lock' | 'semaphore' | 'condition' | 'event' | 'barrier' | 'dict' | 'list' | 'namespace' | 'value' | 'array'): string {
   idCounter += 1;
   return `${kind}-${process.pid}-${idCounter}`;
 }

@@ -21,6 +21,31 @@ export class ValueError extends Error {
   override name = 'ValueError';
 }
 
+/** A Barrier that is broken (aborted, reset, or a wait timed out) refuses its waiters (`threading.BrokenBarrierError`). */
+export class BrokenBarrierError extends Error {
+  override name = 'BrokenBarrierError';
+}
+
+/** A key a manager's dict does not hold. */
+export class KeyError extends Error {
+  override name = 'KeyError';
+}
+
+/** An index past a manager's list or Array. */
+export class IndexError extends Error {
+  override name = 'IndexError';
+}
+
+/** A name a manager's Namespace does not hold. */
+export class AttributeError extends Error {
+  override name = 'AttributeError';
+}
+
+/** Python's OSError: a semaphore with a negative initial value cannot be made (`[Errno 22] Invalid argument`). */
+export class OSError extends Error {
+  override name = 'OSError';
+}
+
 /** A target or Process subclass that a child cannot find by name (Python: PicklingError). */
 export class PicklingError extends Error {
   override name = 'PicklingError';

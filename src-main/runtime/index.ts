@@ -7,8 +7,24 @@ import { self, type SelfInfo } from './context.ts';
 export { Process, activeChildren, type ProcessOptions, type Target } from './process.ts';
 export { Queue, type WaitOptions } from './queue.ts';
 export { Lock, type AcquireOptions } from './lock.ts';
+export { Semaphore, BoundedSemaphore } from './semaphore.ts';
+export { Condition } from './condition.ts';
+export { Event } from './event.ts';
+export { Barrier, type BarrierOptions } from './barrier.ts';
+export { Manager, DictProxy, ListProxy, NamespaceProxy, ValueProxy, ArrayProxy } from './manager.ts';
 export { Pool, AsyncResult, TimeoutError } from './pool.ts';
-export { Empty, Full, AssertionError, ValueError, PicklingError } from './errors.ts';
+export {
+  Empty,
+  Full,
+  AssertionError,
+  ValueError,
+  PicklingError,
+  BrokenBarrierError,
+  KeyError,
+  IndexError,
+  AttributeError,
+  OSError,
+} from './errors.ts';
 
 export type CurrentProcess = Readonly<Omit<SelfInfo, 'identity'>>;
 

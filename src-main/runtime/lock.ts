@@ -17,8 +17,21 @@ import { waitBegin, waitEnd } from './waits.ts';
 
 export interface AcquireOptions {
   block?: boolean;
-  /** Seconds; null or absent waits forever. */
+  /** Seconds; null or absent waits forever; a negative timeout is 0, as for Python's SemLock. */
   timeout?: number | null;
+}
+
+/** acquire()'s arguments, Python's way: `(block, timeout)` or `{ block, timeout }`; a timeout only counts when blocking. */
+export function acquireArgs(block: boolean | AcquireOptions, timeout: number | null | undefined): { block: boolean; timeout: number | null } {
+  const opts: AcquireOptions = typeof block === 'object' && block !== null ? block : { block, timeout };
+  const b = opts.block ?? true;
+  const t = opts.timeout ?? null;
+  return { block: b, timeout: b && t !== null ? Math.max(0, t) : null };
+}
+
+/** Whether this process holds the Lock `id` (a Condition's wait() and notify() require it). */
+export function holdsLock(id: string): boolean {
+  return locals.get(id)?.held === true;
 }
 
 /** What this process knows of a lock, by id: release() must answer synchronously, as Python's does. */
@@ -132,9 +145,7 @@ export class Lock implements Shareable {
 
   /** Resolves true once held; false if non-blocking and busy, or when the timeout passes. */
   async acquire(block: boolean | AcquireOptions = true, timeout?: number | null): Promise<boolean> {
-    const opts: AcquireOptions = typeof block === 'object' && block !== null ? block : { block, timeout };
-    const b = opts.block ?? true;
-    const t = b ? (opts.timeout ?? null) : null;
+    const { block: b, timeout: t } = acquireArgs(block, timeout);
     const l = this.#id;
     const client = broker();
     const st = local(l);

@@ -1,17 +1,28 @@
-// Arguments cross to a child by value (structured clone), except queues and locks, which arrive
-// as live handles to the same broker object: Python's "shared through inheritance".
+// Arguments cross to a child by value (structured clone), except queues, locks and the other
+// shared objects (semaphores, Conditions, Events, Barriers, manager proxies), which arrive as live
+// handles to the same broker object: Python's "shared through inheritance".
 
 import { serialize, deserialize } from 'node:v8';
 
 export const HANDLE = Symbol('procscope.handle');
 
 export interface HandleRef {
-  kind: 'queue' | 'lock';
+  kind: 'queue' | 'lock' | 'semaphore' | 'condition' | 'event' | 'barrier' | 'shared';
   id: string;
   maxsize?: number;
+  /** A bounded semaphore's initial value; a Barrier's parties. */
+  n?: number;
+  /** A BoundedSemaphore (not a Semaphore); a shared object's kind. */
+  sub?: string;
+  /** A Condition's lock. */
+  inner?: HandleRef;
+  /** A Barrier's default timeout (seconds). */
+  timeout?: number | null;
+  /** A manager Array's typecode. */
+  code?: string;
 }
 
-/** Implemented by Queue and Lock: what a child needs to reach the same broker object. */
+/** Implemented by every shared object: what a child needs to reach the same broker object. */
 export interface Shareable {
   [HANDLE](): HandleRef;
 }
@@ -33,7 +44,8 @@ export function reviving(): HandleRef | null {
   return revivingRef;
 }
 
-function revive(ref: HandleRef): unknown {
+/** The object a handle names, in this process (a Condition revives its Lock with it). */
+export function revive(ref: HandleRef): unknown {
   const make = revivers.get(ref.kind);
   if (!make) throw new Error(`cannot revive a ${ref.kind} handle`);
   revivingRef = ref;

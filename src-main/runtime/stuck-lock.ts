@@ -1,10 +1,12 @@
 // A process whose every task waits for a Lock the process holds itself can never go on: nothing
 // is left to release it. Python's thread that acquires a Lock it holds blocks forever (a Lock is
 // not re-entrant); so does ours, instead of letting Node end the process, its event loop empty,
-// with exit code 0 as if all had gone well. The monitor is told, so the window can say why.
+// with exit code 0 as if all had gone well. The monitor is told (`stuck`): its wait joins the
+// wait-for graph, and the run logs a deadlock of this one process, as it does for Python's.
 //
-// lock.ts reports each blocking wait for a lock this process holds (one line there); the check
-// runs only when the event loop is about to empty ('beforeExit'): then no task can release it.
+// While a task of the process holds the lock, another task waiting for it is an ordinary wait (the
+// holder will release it): only when the event loop is about to empty ('beforeExit') is it sure
+// that no task can.
 
 import { broker } from './connection.ts';
 
@@ -24,10 +26,7 @@ export function watchOwnLockWait(lock: string, waiting: () => boolean): void {
     // Blocks forever, as Python's acquire() would; a stop or a kill still ends it.
     stuck = setInterval(() => undefined, 1 << 30);
     const client = broker();
-    client.send({
-      k: 'warn',
-      message: `pid ${process.pid} waits for ${locks.join(', ')}, which it holds itself: it can never go on (a Lock is not re-entrant, as in Python)`,
-    });
+    for (const l of locks) client.send({ k: 'stuck', l });
     client.flush();
   });
 }

@@ -253,6 +253,58 @@ if (reason !== null) {
       await shoot(page, '1-flash-sale-dark');
     });
 
+    // ---- 9. parking-lot and starting-gun ---------------------------------------------------------
+
+    type Span = { pid: number; start: number; end: number | null };
+    const laneSpans = async (lane: Locator, attr: 'data-holds' | 'data-waits'): Promise<Span[]> => JSON.parse((await lane.getAttribute(attr)) ?? '[]') as Span[];
+
+    it("parking-lot: the semaphore's lane never has more than three cars parked at once, and all eight park", async () => {
+      const page = await openApp();
+      await startPreset(page, 'parking-lot');
+      await waitFinished(page);
+      const lane = page.locator('[data-testid=lock-lane-data][data-kind=semaphore]');
+      await expect.poll(() => lane.count(), { message: 'one semaphore lane' }).toBe(1);
+      await expect.poll(async () => Number(await lane.getAttribute('data-hold-count')), { message: 'eight holds, one per car' }).toBe(8);
+      const holds = await laneSpans(lane, 'data-holds');
+      const cars = (await rowPids(page)).slice(1);
+      expect(holds.map((h) => h.pid).sort(), 'each car parked once').toEqual([...cars].sort());
+      // Most cars parked at one moment: a sweep over the holds, a leaving car first on a tie.
+      const marks = holds.flatMap((h) => [
+        { t: h.start, d: 1 },
+        { t: h.end as number, d: -1 },
+      ]);
+      marks.sort((a, b) => a.t - b.t || a.d - b.d);
+      let parked = 0;
+      let most = 0;
+      for (const m of marks) most = Math.max(most, (parked += m.d));
+      expect(most, 'at most three cars in the lot at once, and it did fill up').toBe(3);
+      const waits = await laneSpans(lane, 'data-waits');
+      expect(waits.length, 'cars beyond the three spaces waited for one').toBeGreaterThan(0);
+      for (const w of waits) expect(holds.find((h) => h.pid === w.pid)?.start, `car ${w.pid} parked when its wait ended`).toBe(w.end);
+      expect((await lessonBox(page)).view).toBe('locks');
+      await expect.poll(() => page.getByTestId('verdict').textContent(), { timeout: UI_TIMEOUT }).toContain('at most 3 of the 8 held the Semaphore(3) at once');
+      await shoot(page, '9a-parking-lot');
+    });
+
+    it("starting-gun: the five runners' waits on the Event all end at the one set()", async () => {
+      const page = await openApp();
+      await startPreset(page, 'starting-gun');
+      await waitFinished(page);
+      const lane = page.locator('[data-testid=lock-lane-data][data-kind=event]');
+      await expect.poll(() => lane.count(), { message: 'one Event lane' }).toBe(1);
+      await expect
+        .poll(async () => (await laneSpans(lane, 'data-waits')).filter((w) => w.end !== null).length, { timeout: UI_TIMEOUT, message: 'five finished waits' })
+        .toBe(5);
+      const waits = await laneSpans(lane, 'data-waits');
+      const runners = (await rowPids(page)).slice(1);
+      expect(waits.map((w) => w.pid).sort(), 'each runner waited once').toEqual([...runners].sort());
+      expect(new Set(waits.map((w) => w.end)).size, 'the five waits end at one instant: the set()').toBe(1);
+      expect(await lane.getAttribute('data-hold-count'), 'an Event has no holders').toBe('0');
+      expect((await lessonBox(page)).view).toBe('locks');
+      await expect.poll(() => page.getByTestId('verdict').textContent(), { timeout: UI_TIMEOUT }).toContain('one set() released all 5 waiting processes');
+      await shoot(page, '9b-starting-gun');
+    });
+
     // ---- 2. members -----------------------------------------------------------------------------
 
     it('members: the scripted part prints -15 and -9; demo3 from its row: close() while running fails, terminate + join give -15', async () => {

@@ -139,12 +139,12 @@ function expectOneLineFailure(r: Result, ...mentions: string[]): string {
 }
 
 describe('procscope presets', () => {
-  it('lists all ten presets, one per line, id first', async () => {
+  it('lists all twelve presets, one per line, id first', async () => {
     const r = await cli('presets');
     expect(r.code, r.stderr).toBe(0);
     const ids = r.stdout.trimEnd().split('\n').map((l) => l.split(/\s+/)[0]);
     expect(ids).toEqual(presets.map((p) => p.id));
-    expect(ids).toHaveLength(10);
+    expect(ids).toHaveLength(12);
   });
 
   it('--json prints every preset with its English and Chinese titles', async () => {

@@ -108,7 +108,7 @@ describe('a process that takes a Lock it already holds', () => {
   // Python 3.11, checked: lock.acquire(timeout=0.2) by its holder returns False after 0.2 s, and
   // lock.acquire() by its holder never returns.
 
-  it('TypeScript: a timed attempt gives false; a blocking one blocks for good (the process does not just end) and the log says why', async () => {
+  it('TypeScript: a timed attempt gives false; a blocking one blocks for good (the process does not just end), and procscope reports a deadlock of one process', async () => {
     const file = scenarioFile(`
 import { Lock, Process } from 'procscope';
 
@@ -129,18 +129,21 @@ export default async function main(): Promise<void> {
 }
 `);
     let alive = false;
-    let said = '';
+    let cycle: DeadlockEvent['cycle'] = [];
     const r = await run(file, {
       during: async (session, events) => {
-        const warning = await waitFor(session, events, (e) => (e.type === 'warning' && e.message.includes('holds itself')) || e.type === 'end');
-        said = warning.type === 'warning' ? warning.message : `the run ended first: ${JSON.stringify(warning)}`;
+        const seen = await waitFor(session, events, (e) => isDeadlock(e) || e.type === 'end');
+        cycle = isDeadlock(seen) ? seen.cycle : [];
         const p = session.processes().find((x) => x.name === 'holder');
         alive = p?.pid != null && isAlive(p.pid);
         await session.stop();
       },
     });
     const child = r.processes().find((p) => p.name === 'holder');
-    expect(said).toBe(`pid ${child?.pid} waits for ${r.logged.find((e) => e.type === 'lock')?.lock}, which it holds itself: it can never go on (a Lock is not re-entrant, as in Python)`);
+    const lock = r.logged.find((e) => e.type === 'lock')?.lock;
+    // The timed attempt waited 0.2 s on its own lock: no deadlock (it ends by itself); the blocking one is.
+    expect(cycle).toEqual([{ pid: child?.pid, lock, holder: child?.pid }]);
+    expect(r.logged.filter(isDeadlock), 'reported once').toHaveLength(1);
     expect(alive, 'still blocked, as a Python process would be').toBe(true);
     expect(r.stdout(child!.pid)).toEqual(['timed false', 'non-blocking false', 'now blocking']);
     expect(r.stdout(r.root), 'main never got past join()').toEqual([]);
@@ -182,6 +185,9 @@ export default async function main(): Promise<void> {
     });
     expect(r.stdout(r.root)).toEqual(['timed True False']);
     expect(cycle).toEqual([{ pid: holderPid, lock: expect.stringMatching(/^lock-/), holder: holderPid }]);
+    // Main's own acquire(timeout=0.2) of the lock it held waited, and gave up: never a deadlock.
+    expect(r.logged.filter((e) => isDeadlock(e) && e.cycle.some((c) => c.pid === r.root))).toEqual([]);
+    expect(r.logged.filter((e) => e.type === 'lock' && e.pid === r.root && e.op === 'request' && e.waiters.includes(r.root)).map((e) => e.type === 'lock' && e.timed)).toEqual([true]);
     expect(r.stdout(holderPid)).toEqual(['now blocking']);
   });
 });

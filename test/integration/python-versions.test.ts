@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ExitEvent, LockEvent, QueueEvent } from '../../src-main/api.ts';
+import type { ExitEvent, LockEvent, QueueEvent, SharedEvent, SyncEvent } from '../../src-main/api.ts';
 import { buildCallTree, topFunctions } from '../../src-main/common/profile/call-tree.ts';
 import { ProfileData } from '../../src-main/common/profile/profile-data.ts';
 import { processGroups } from '../../src-main/common/profile/process-groups.ts';
@@ -173,6 +173,63 @@ describe('python mode on each CPython version present', () => {
       expect(top(pool?.pids ?? [])).toBe('burn_cpu');
       const get = waits.table(r.summary.end.t).find((w) => w.kind === 'get');
       expect(get?.site).toMatchObject({ line: PROFILED.split('\n').indexOf('    print(q.get())') + 1, func: '<module>' });
+    });
+  }
+
+  // The synchronisation objects beyond Lock and Queue, and a manager's dict, on every version.
+  const SYNC = [
+    'import multiprocessing as mp',
+    '',
+    'def party(s, e, c, b, d, ready):',
+    '    with s:',
+    '        pass',
+    '    e.wait()',
+    '    with c:',
+    '        ready.put(1)',
+    '        c.wait()',
+    '    b.wait()',
+    "    d['child'] = 1",
+    '',
+    "if __name__ == '__main__':",
+    "    ctx = mp.get_context('spawn')",
+    '    s, bs, e, c, b, ready = ctx.Semaphore(2), ctx.BoundedSemaphore(1), ctx.Event(), ctx.Condition(), ctx.Barrier(2), ctx.Queue()',
+    '    try:',
+    '        bs.release()',
+    '    except ValueError as x:',
+    "        print('bounded', x)",
+    '    with ctx.Manager() as m:',
+    '        d = m.dict()',
+    '        p = ctx.Process(target=party, args=(s, e, c, b, d, ready))',
+    '        p.start()',
+    '        e.set()',
+    '        ready.get()',
+    '        with c:',
+    '            c.notify()',
+    '        b.wait()',
+    '        p.join()',
+    "        print('dict', dict(d))",
+    '',
+  ].join('\n');
+
+  for (const minor of MINORS) {
+    const exe = interpreters.get(minor);
+    it.skipIf(!exe)(`3.${minor}: Semaphore, BoundedSemaphore, Event, Condition, Barrier and a manager dict are reported`, async () => {
+      const r = await run(scenarioFile(SYNC, 'sync_versions.py'), { python: exe });
+      expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+      expect(r.stdout(r.root)).toEqual(['bounded semaphore or lock released too many times', "dict {'child': 1}"]);
+      expect(r.logged.filter((e) => e.type === 'warning'), 'the shim knew everything it met').toEqual([]);
+      const child = r.processes().find((p) => p.pid !== r.root && !p.name.startsWith('SyncManager'));
+      if (!child) throw new Error('no child');
+      const locks = r.logged.filter((e): e is LockEvent => e.type === 'lock');
+      expect(locks.filter((l) => l.op === 'create' && l.kind).map((l) => l.kind)).toEqual(['semaphore', 'bounded-semaphore']);
+      expect(locks.find((l) => l.op === 'error')).toMatchObject({ pid: r.root, error: 'ValueError: semaphore or lock released too many times' });
+      expect(locks.find((l) => l.op === 'acquire' && l.kind === undefined && l.holders?.length === 1)).toMatchObject({ pid: child.pid, holders: [child.pid] });
+      const syncs = r.logged.filter((e): e is SyncEvent => e.type === 'sync');
+      expect([...new Set(syncs.map((e) => e.kind))].sort()).toEqual(['barrier', 'condition', 'event']);
+      expect(syncs.find((e) => e.kind === 'condition' && e.op === 'woken')).toMatchObject({ pid: child.pid, by: r.root });
+      expect(syncs.find((e) => e.kind === 'barrier' && e.op === 'release')).toMatchObject({ generation: 1 });
+      const uses = r.logged.filter((e): e is SharedEvent => e.type === 'shared' && e.op === 'use' && e.pid === child.pid);
+      expect(uses.reduce((n, e) => n + (e.writes ?? 0), 0), "the child's one write to the dict").toBe(1);
     });
   }
 

@@ -104,7 +104,10 @@ export default async function main(): Promise<void> {
     );
     expect(r.stdout(r.root)).toEqual(['from Process-1 true']);
     const child = proc(r, 'Process-1').pid;
-    const ops = queueEvents(r).map((e) => `${e.op}:${e.pid === child ? 'child' : e.pid === r.root ? 'root' : e.pid}`);
+    // The parent's get usually blocks before the child boots (its wait lines: runtime-sync.test.ts).
+    const ops = queueEvents(r)
+      .filter((e) => e.side === undefined)
+      .map((e) => `${e.op}:${e.pid === child ? 'child' : e.pid === r.root ? 'root' : e.pid}`);
     expect(ops).toEqual(['create:root', 'put:child', 'get:root']);
   });
 
@@ -139,13 +142,17 @@ export default async function main(): Promise<void> {
     expect(r.stdout(proc(r, 'Process-1').pid)).toEqual(['took 1']);
     const child = proc(r, 'Process-1').pid;
     const events = queueEvents(r);
+    // The second put blocks (a wait at the put end) until the child's get makes room.
     expect(events.map((e) => [e.op, e.pid === child ? 'child' : 'root', e.depth])).toEqual([
       ['create', 'root', 0],
       ['put', 'root', 1],
+      ['wait', 'root', 1],
       ['get', 'child', 0],
+      ['woken', 'root', 0],
       ['put', 'root', 1],
       ['get', 'root', 0],
     ]);
+    expect(events[2]).toMatchObject({ side: 'put', putters: [r.root], getters: [] });
     expect(events.every((e) => e.maxsize === 1)).toBe(true);
   });
 
@@ -190,9 +197,22 @@ export default async function main(): Promise<void> {
       'unbounded putNowait ok ',
       'unbounded getNowait ok 1',
     ]);
-    // Failed attempts change nothing and are not puts or gets.
+    // Failed attempts change nothing and are not puts or gets; a timed one waited (a wait, then
+    // its timeout), one that may not block did not.
     const bounded = queueEvents(r).filter((e) => e.maxsize === 1);
-    expect(bounded.map((e) => `${e.op}:${e.depth}`)).toEqual(['create:0', 'put:1', 'get:0']);
+    expect(bounded.map((e) => `${e.op}:${e.depth}${e.side ? `:${e.side}` : ''}`)).toEqual([
+      'create:0',
+      'put:1',
+      'wait:1:put',
+      'timeout:1:put',
+      'wait:1:put',
+      'timeout:1:put',
+      'get:0',
+      'wait:0:get',
+      'timeout:0:get',
+      'wait:0:get',
+      'timeout:0:get',
+    ]);
   });
 });
 

@@ -19,7 +19,43 @@ function spans(feed: (s: LockSpans) => void): string[] {
   return out;
 }
 
+const sem = (t: number, op: LockOp, pid: Pid, holders: Pid[], waiters: Pid[] = []): LockEvent => ({
+  t,
+  type: 'lock',
+  lock: 'S',
+  op,
+  pid,
+  holder: holders[0] ?? null,
+  waiters,
+  holders,
+  value: 2 - holders.length,
+});
+
 describe('lock spans', () => {
+  it('a semaphore: each holder has its own hold, at once; a request waits only when it lists its process', () => {
+    expect(
+      spans((s) => {
+        s.apply(sem(1, 'request', 1, []));
+        s.apply(sem(1, 'acquire', 1, [1]));
+        // Held by 1, a permit left: 2 is granted at once.
+        s.apply(sem(2, 'request', 2, [1]));
+        s.apply(sem(2, 'acquire', 2, [1, 2]));
+        s.apply(sem(3, 'request', 3, [1, 2], [3]));
+        s.apply(sem(4, 'release', 1, [2], [3]));
+        s.apply(sem(4, 'acquire', 3, [2, 3]));
+        s.apply(sem(5, 'release', 2, [3]));
+      }),
+    ).toEqual([
+      'hold 1 from 1',
+      'hold 2 from 2',
+      'wait 3 from 3',
+      'hold 1 to 4 released',
+      'wait 3 to 4 acquired',
+      'hold 3 from 4',
+      'hold 2 to 5 released',
+    ]);
+  });
+
   it('a request that lists its process waits; one granted or refused at once does not', () => {
     expect(
       spans((s) => {

@@ -6,7 +6,9 @@ import type { Peer } from '../../src-main/core/broker/peer.ts';
 import { QueueCounts } from '../../src-main/core/broker/queue-count.ts';
 import { StampOrder } from '../../src-main/core/broker/stamp-order.ts';
 import { ObjectEvents, Stamps } from '../../src-main/core/broker/stamps.ts';
-import { OpCode, type OpRecords } from '../../src-main/protocol.ts';
+import { OP_BITS, OpCode, type OpRecords } from '../../src-main/protocol.ts';
+import { SharedCounts } from '../../src-main/core/broker/shared-counts.ts';
+import { SyncStates } from '../../src-main/core/broker/sync-state.ts';
 
 // What a reporting runtime (the Python shim) says it did, stamped by its own clock: JSON reports
 // and packed records alike wait out the stamp window and are applied in stamp order, to the same
@@ -21,7 +23,7 @@ function recs(...list: [number, number, OpCode][]): OpRecords {
   return {
     count: list.length,
     at: Float64Array.from(list.map(([at]) => at)),
-    code: Int32Array.from(list.map(([, index, op]) => (index << 3) | op)),
+    code: Int32Array.from(list.map(([, index, op]) => (index << OP_BITS) | op)),
   };
 }
 
@@ -39,13 +41,14 @@ function table() {
   let reports: ObservedReports | null = null;
   const order = new StampOrder((...a) => reports?.apply(...a), () => locks.checkDeadlocks(), () => clock, 100);
   orders.push(order);
-  reports = new ObservedReports(locks, queues, order);
+  reports = new ObservedReports(locks, queues, new SyncStates(out), new SharedCounts(out, 100), order);
   const r = reports;
   const t = {
     queue: r.queue.bind(r),
     records: r.records.bind(r),
     drain: (all: boolean) => order.drain(all),
     disconnect: (p: Peer) => r.disconnect(p, clock),
+    lock: r.lock.bind(r),
     queueFigures: () => queues.figures(),
     lockFigures: () => locks.figures(),
   };
@@ -138,6 +141,27 @@ describe('observed queues and locks', () => {
     // A refused non-blocking attempt is a request and a timeout, never a wait.
     expect(l[3].waiters).toEqual([]);
     expect(l[4].waiters).toEqual([]);
+  });
+
+  it('a semaphore made with value 0 is a signal: its holder waiting for another permit is no deadlock; a Semaphore(1) taken twice by its holder is', () => {
+    const { t, events } = table();
+    t.records(A, ['ready'], recs([2, 0, OpCode.LockAcquire], [3, 0, OpCode.LockRequest]));
+    // B gives one permit of the signal, then takes its mutex twice.
+    t.records(B, ['mutex', 'ready'], recs([1.5, 1, OpCode.LockRelease], [4, 0, OpCode.LockRequestAcquire], [5, 0, OpCode.LockRequest]));
+    // Made before they are used: a create report carries the kind and the initial value.
+    const r = t.lock;
+    r(A, 'ready', 'create', 1, { kind: 'semaphore', value: 0 });
+    r(B, 'mutex', 'create', 1, { kind: 'semaphore', value: 1 });
+    t.drain(true);
+    const ready = locks(events).filter((e) => e.lock === 'ready');
+    expect(ready.map((e) => [e.op, e.pid, e.holders, e.waiters])).toEqual([
+      ['create', 100, [], []],
+      ['release', 200, [], []],
+      ['acquire', 100, [100], []],
+      ['request', 100, [100], [100]],
+    ]);
+    const cycles = events.filter((e): e is DeadlockEvent => e.type === 'deadlock').map((e) => e.cycle);
+    expect(cycles).toEqual([[{ pid: 200, lock: 'mutex', holder: 200 }]]);
   });
 
   it('finds a deadlock from waits in records, and reports a lock held by a process that left', () => {

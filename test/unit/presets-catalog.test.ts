@@ -21,6 +21,8 @@ const expected: [id: string, seed: number][] = [
   ['producer-consumer', 7],
   ['flash-sale', 8],
   ['flash-sale-unlocked', 8],
+  ['parking-lot', 9],
+  ['starting-gun', 9],
 ];
 
 /**
@@ -39,9 +41,11 @@ const lessons: Record<string, LessonView> = {
   'producer-consumer': 'queues',
   'flash-sale': 'locks',
   'flash-sale-unlocked': 'timeline',
+  'parking-lot': 'locks',
+  'starting-gun': 'locks',
 };
 
-const VERDICT_KINDS: VerdictSpec['kind'][] = ['parent-waits', 'children', 'exit-codes', 'pool', 'queue', 'stock'];
+const VERDICT_KINDS: VerdictSpec['kind'][] = ['parent-waits', 'children', 'exit-codes', 'pool', 'queue', 'stock', 'holders', 'released'];
 const isCount = (n: unknown): boolean => Number.isInteger(n) && (n as number) > 0;
 
 const CJK = /[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]/;
@@ -51,7 +55,7 @@ const pycache = mkdtempSync(join(tmpdir(), 'procscope-pycache-'));
 afterAll(() => rmSync(pycache, { recursive: true, force: true }));
 
 describe('preset catalog', () => {
-  it('lists the ten presets in order, with unique ids and their seed numbers', () => {
+  it('lists the twelve presets in order, with unique ids and their seed numbers', () => {
     expect(presets.map((p) => [p.id, p.seed])).toEqual(expected);
     expect(new Set(presets.map((p) => p.id)).size).toBe(presets.length);
   });
@@ -116,6 +120,18 @@ describe('preset catalog', () => {
           expect(text).toContain(`'${v.stock}'`);
         }
         expect(v.sold.includes(v.notSold) || v.notSold.includes(v.sold), 'one outcome text must not contain the other').toBe(false);
+      }
+      if (v.kind === 'holders') {
+        expect(isCount(v.capacity) && isCount(v.clients) && v.clients > v.capacity, `${id}: more clients than permits`).toBe(true);
+        expect(info.python).toContain(`Semaphore(${v.capacity})`);
+        expect(info.source).toContain(`new Semaphore(${v.capacity})`);
+        expect(info.python).toContain(`range(${v.clients})`);
+        expect(info.source).toContain(`length: ${v.clients}`);
+      }
+      if (v.kind === 'released') {
+        expect(isCount(v.waiters)).toBe(true);
+        expect(info.python).toContain(`range(${v.waiters})`);
+        expect(info.source).toContain(`length: ${v.waiters}`);
       }
     });
   });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LockEvent, RunEvent, UnstampedEvent } from '../../src-main/api.ts';
 import { Broker, type BrokerHost } from '../../src-main/core/broker/server.ts';
-import { MAX_OP_OBJECTS, OpCode, checkOpRecords, decodeOps, isUpMessage, type OpsMessage } from '../../src-main/protocol.ts';
+import { MAX_OP_OBJECTS, OP_BITS, OpCode, checkOpRecords, decodeOps, isUpMessage, type OpsMessage } from '../../src-main/protocol.ts';
 
 // `ops` messages: the Python shim's compact lock and queue records (see resources/python/
 // procscope_shim/_client.py). Everything that crosses the socket is checked; a message that is
@@ -27,13 +27,13 @@ const ops = (records: readonly bigint[], t: number, ids: string[] = ['lock-1'], 
 describe('ops messages', () => {
   it('decode to codes and stamps (ms), across the 2^47 ns wrap and before t = 0', () => {
     const cases: { code: number; stamp: bigint; t: number }[] = [
-      { code: (0 << 3) | OpCode.LockRequestAcquire, stamp: 1_234_567n, t: 2_000_000 },
-      { code: (5 << 3) | OpCode.QueueGet, stamp: SPAN - 1n, t: 2 ** 47 + 1000 },
+      { code: (0 << OP_BITS) | OpCode.LockRequestAcquire, stamp: 1_234_567n, t: 2_000_000 },
+      { code: (5 << OP_BITS) | OpCode.QueueGet, stamp: SPAN - 1n, t: 2 ** 47 + 1000 },
       // Past 39 hours the stamp carries into the code; `t` tells how many times.
-      { code: (7 << 3) | OpCode.LockRelease, stamp: SPAN + 5n, t: 2 ** 47 + 1000 },
-      { code: ((MAX_OP_OBJECTS - 1) << 3) | OpCode.QueueGet, stamp: 3n * SPAN + 42n, t: 3 * 2 ** 47 + 1e9 },
+      { code: (7 << OP_BITS) | OpCode.LockRelease, stamp: SPAN + 5n, t: 2 ** 47 + 1000 },
+      { code: ((MAX_OP_OBJECTS - 1) << OP_BITS) | OpCode.QueueGet, stamp: 3n * SPAN + 42n, t: 3 * 2 ** 47 + 1e9 },
       // A clock stepped back before the run's start borrows from the code.
-      { code: (2 << 3) | OpCode.LockTimeout, stamp: -1_000_000n, t: 0 },
+      { code: (2 << OP_BITS) | OpCode.LockTimeout, stamp: -1_000_000n, t: 0 },
       { code: OpCode.LockRequest, stamp: -5n, t: 0 },
     ];
     for (const c of cases) {
@@ -70,7 +70,7 @@ describe('ops messages', () => {
   });
 
   it('name only objects their connection has named', () => {
-    const r = decodeOps(ops([record(2, 10n), record((1 << 3) | 2, 20n)], 100));
+    const r = decodeOps(ops([record(2, 10n), record((1 << OP_BITS) | 2, 20n)], 100));
     expect(checkOpRecords(r, 2)).toBeNull();
     expect(checkOpRecords(r, 1)).toBe('record 1 names object 1 of 1');
     // A stamp far from `t` resolves to a negative code: never an object.
@@ -147,7 +147,7 @@ describe('the broker and ops messages', () => {
   });
 
   it.each([
-    ['an index it never named', [ops([record((1 << 3) | OpCode.LockRelease, 5n)], 100)], 'malformed ops: 1 of 1 records name no object (record 0 names object 1 of 1)'],
+    ['an index it never named', [ops([record((1 << OP_BITS) | OpCode.LockRelease, 5n)], 100)], 'malformed ops: 1 of 1 records name no object (record 0 names object 1 of 1)'],
     ['ids out of step', [ops([record(OpCode.LockRelease, 5n)], 100, ['lock-1'], 3)], 'ops ids start at 3, expected 0'],
     ['records that are not whole', [{ ...ops([], 100), b: Buffer.alloc(12).toString('base64') }], 'malformed message ("ops")'],
   ])('skips %s with a warning naming the process, and reads on', async (_what, messages, why) => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { RunLogWriter } from '../../src-main/core/runlog/writer.ts';
 import { parseRunLogText } from '../../src-main/core/runlog/reader.ts';
-import type { RunEvent } from '../../src-main/api.ts';
+import type { QueueEvent, RunEvent } from '../../src-main/api.ts';
 import { runStart, scratchDir } from '../helpers/runlog-fixtures.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -199,10 +199,12 @@ describe('RunLogWriter: queue lines', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-qline-'));
     const file = path.join(dir, 'q.jsonl');
     const w = RunLogWriter.open(file);
-    const events = [
+    const events: QueueEvent[] = [
       { t: 1.234, type: 'queue', queue: 'queue-12-1', op: 'put', pid: 12, depth: 3, maxsize: 0 },
       { t: 0, type: 'queue', queue: 'a"b\\c', op: 'get', pid: 7, depth: 0, maxsize: 5 },
-    ] as const;
+      // A blocked get's wait keeps its side and who waits (the fast path has no room for them).
+      { t: 2, type: 'queue', queue: 'queue-12-1', op: 'wait', pid: 7, depth: 0, maxsize: 0, side: 'get', getters: [9, 7], putters: [] },
+    ];
     for (const e of events) w.append(e);
     w.close();
     const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');

@@ -1,4 +1,5 @@
-"""Queues and locks made by a manager (Manager().Queue(), .JoinableQueue(), .Lock(), .RLock()).
+"""Queues and locks made by a manager (Manager().Queue(), .JoinableQueue(), .Lock(), .RLock()),
+and its shared objects (.dict(), .list(), .Namespace(), .Value(), .Array()).
 
 The real queue is a queue.Queue inside the manager's server process; every other process holds
 a proxy that sends each call over a connection. So the reports come from the proxies, from the
@@ -12,14 +13,20 @@ names an object by its address in memory, which a new queue may reuse once an ol
 the new queue's create then repeats the old id, and the two stay apart only where the monitor
 takes a repeated create as a new queue.
 
+Each call on a shared object through its proxy is one compact record (see _client.py) naming
+the object and the method (`dict-mgr-…#__setitem__`): the monitor counts reads and writes per
+process and interval, and logs each call when the run asks for it.
+
 multiprocessing.managers costs about 20 ms to import, so it is patched when the script imports
 it (directly or through Manager()), not before.
 """
 
 import os
 import threading
+import time
 import zlib
 
+from . import _client as _c
 from ._client import client
 from ._lazy import when_imported
 
@@ -27,6 +34,8 @@ from ._lazy import when_imported
 QUEUE_TYPEIDS = ('Queue', 'JoinableQueue')
 #: SyncManager's lock typeids: a threading.Lock / threading.RLock in the server.
 LOCK_TYPEIDS = ('Lock', 'RLock')
+#: SyncManager's shared objects, by typeid: the kind the monitor names them.
+SHARED_TYPEIDS = {'dict': 'dict', 'list': 'list', 'Namespace': 'namespace', 'Value': 'value', 'Array': 'array'}
 
 _OPS = {'put': 'put', 'put_nowait': 'put', 'get': 'get', 'get_nowait': 'get'}
 
@@ -72,6 +81,36 @@ def _proxy_queue_id(proxy):
 
 def _proxy_lock_id(proxy):
     return _proxy_id(proxy, '_procscope_lid', LOCK_TYPEIDS, lock_id)
+
+
+def _shared_id(token):
+    return object_id(SHARED_TYPEIDS[token.typeid], token)
+
+
+def _shared_keys(proxy):
+    """method -> (append, key) of this proxy's shared object in this process, or None when the
+    proxy is not one of a shared object. The table is the proxy's own: a proxy that reaches
+    another process arrives without it, and makes its own there."""
+    d = proxy.__dict__
+    keys = d.get('_procscope_sh')
+    if keys is None:
+        token = d.get('_token')
+        keys = {} if token is not None and getattr(token, 'typeid', None) in SHARED_TYPEIDS else False
+        object.__setattr__(proxy, '_procscope_sh', keys)
+    return keys if keys is not False else None
+
+
+def _shared_key(proxy, keys, name):
+    k = keys.get(name)
+    if k is None:
+        oid = '%s#%s' % (_shared_id(proxy._token), name)
+        index = client.register(oid)
+        if index is None:
+            k = (client.reports_for(oid), 0)
+        else:
+            k = (client.ops.append, _c.record_key(client.t0_ns, index << _c.OP_BITS | _c.OP_SHARED_CALL))
+        keys[name] = k
+    return k
 
 
 #: How deep each thread of this process holds each manager RLock: only the outermost acquire
@@ -132,8 +171,20 @@ def _lock_call(orig, proxy, lid, name, args, kwargs):
 
 
 def _wrap_callmethod(orig):
+    time_ns = time.time_ns
+
     def _callmethod(self, *args, **kwargs):
         name = args[0] if args else kwargs.get('methodname')
+        keys = _shared_keys(self)
+        if keys is not None and isinstance(name, str):
+            try:
+                return orig(self, *args, **kwargs)
+            finally:
+                # A read that raised (a KeyError) still read the object.
+                append, k = _shared_key(self, keys, name)
+                append(time_ns() - k)
+                if client.nudge:
+                    client.attend()
         if name == 'acquire' or name == 'release':
             lid = _proxy_lock_id(self)
             if lid is not None:
@@ -164,11 +215,13 @@ def _wrap_callmethod(orig):
 
 def _creates_new(manager, typeid):
     """True when the typeid's callable makes a new object per call (SyncManager: queue.Queue,
-    threading.Lock, threading.RLock); a registered function may hand out one shared object,
-    whose create would be reported again."""
+    threading.Lock, threading.RLock, dict, list, and its own Namespace, Value, Array); a registered
+    function may hand out one shared object, whose create would be reported again."""
     try:
         make = manager._registry[typeid][0]
     except Exception:
+        return True
+    if typeid in SHARED_TYPEIDS and getattr(make, '__module__', None) == 'multiprocessing.managers':
         return True
     return isinstance(make, type) or make is threading.Lock or make is threading.RLock
 
@@ -183,6 +236,8 @@ def _wrap_create(orig):
                 typeid, rest = kwds.get('typeid'), ()
             if typeid in LOCK_TYPEIDS and _creates_new(self, typeid):
                 _lock_report(lock_id(result[0]), 'create', client.now())
+            elif typeid in SHARED_TYPEIDS and _creates_new(self, typeid):
+                client.post({'k': 'shrep', 'o': _shared_id(result[0]), 'op': 'create', 'kind': SHARED_TYPEIDS[typeid], 'at': client.now()})
             elif typeid in QUEUE_TYPEIDS and _creates_new(self, typeid):
                 token = result[0]
                 maxsize = rest[0] if rest else kwds.get('maxsize', 0)

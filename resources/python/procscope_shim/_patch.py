@@ -22,29 +22,12 @@ import time
 import weakref
 
 from . import _client as _c
+from . import _sync
 from . import _waits
 from ._client import client
+from ._ids import is_internal as _is_internal, new_id as _new_id, recorder as _recorder, wrap_state as _wrap_state
 
 _time_ns = time.time_ns
-
-_ids = itertools.count(1)
-
-# Modules whose calls to the context's factories are multiprocessing's own (a Queue's internal
-# locks, a Pool's task queues): those objects are not the user's and are not reported.
-_INTERNAL = ('multiprocessing', 'concurrent.futures')
-
-
-def _is_internal(frame):
-    name = frame.f_globals.get('__name__', '') if frame is not None else ''
-    for p in _INTERNAL:
-        if name == p or name.startswith(p + '.'):
-            return True
-    return False
-
-
-def _new_id(kind):
-    return '%s-%d-%d' % (kind, os.getpid(), next(_ids))
-
 
 def _warn(message):
     client.post({'k': 'warn', 'message': message})
@@ -248,35 +231,6 @@ def _wrap_poll(orig):
     return poll
 
 
-# ---- identity across pickling -------------------------------------------------------------------
-
-
-def _wrap_state(cls, after_set=None):
-    """The object's id travels with its pickled state (outermost class only: JoinableQueue's
-    __getstate__ calls Queue's)."""
-    orig_get = cls.__dict__['__getstate__']
-    orig_set = cls.__dict__['__setstate__']
-
-    def __getstate__(self):
-        state = orig_get(self)
-        if type(self).__getstate__ is __getstate__:
-            return ('procscope', state, self.__dict__.get('_procscope_id'))
-        return state
-
-    def __setstate__(self, state):
-        if type(self).__setstate__ is __setstate__ and isinstance(state, tuple) and len(state) == 3 and state[0] == 'procscope':
-            orig_set(self, state[1])
-            if state[2] is not None:
-                self._procscope_id = state[2]
-                if after_set is not None:
-                    after_set(self)
-        else:
-            orig_set(self, state)
-
-    cls.__getstate__ = __getstate__
-    cls.__setstate__ = __setstate__
-
-
 # ---- compact records ----------------------------------------------------------------------------
 
 #: A queue's key when this process's id table was full: its operations go as JSON reports.
@@ -285,16 +239,38 @@ _AS_REPORTS = object()
 _QUEUE_KEYS = {_c.OP_QUEUE_PUT: '_procscope_kput', _c.OP_QUEUE_GET: '_procscope_kget'}
 
 
-def _recorder(oid):
-    """(append one record, the object's code): the shared buffer, or JSON reports when this
-    process's id table is full."""
-    index = client.register(oid)
-    if index is not None:
-        return client.ops.append, index << 3
-    return client.reports_for(oid), 0
-
-
 # ---- queues -------------------------------------------------------------------------------------
+
+
+def _blocks(q, op, args, kwargs):
+    """'get' or 'put' when this call is about to block: a blocking get on an empty queue, a
+    blocking put on a full one; else None. A look, not a promise: another consumer may take the
+    item first (the get then waits, unreported).
+
+    A Queue counts its items in its semaphore (put takes a permit, get gives it back: qsize()),
+    which counts an item put but still in the feeder thread's buffer; its pipe would look empty
+    then. A SimpleQueue has no count (nor bound): only its pipe tells."""
+    block = args[1] if op == _c.OP_QUEUE_PUT and len(args) > 1 else args[0] if op == _c.OP_QUEUE_GET and args else kwargs.get('block', True)
+    if not block:
+        return None
+    try:
+        sem = q.__dict__.get('_sem')
+        if op == _c.OP_QUEUE_GET:
+            if sem is None:
+                return 'get' if not q._poll() else None
+            return 'get' if sem._semlock._get_value() >= q._maxsize else None
+        # An unbounded Queue's maxsize is SEM_VALUE_MAX: its semaphore never reaches 0 in practice.
+        if sem is not None and sem._semlock._get_value() == 0:
+            return 'put'
+    except Exception:
+        pass
+    return None
+
+
+def _report_wait(q, side, how):
+    client.post({'k': 'qrep', 'q': q._procscope_id, 'op': how, 'side': side, 'at': client.now()})
+    if how == 'wait':
+        client.attend()  # the wait must be seen while it lasts
 
 
 def _report_after(orig, op):
@@ -309,15 +285,24 @@ def _report_after(orig, op):
     def method(self, *args, **kwargs):
         k = self.__dict__.get(attr)
         t = _time_ns()
+        # Blocked now (an empty queue's get, a full one's put): the wait is reported while it lasts.
+        side = None if k is None else _blocks(self, op, args, kwargs)
+        if side is not None:
+            _report_wait(self, side, 'wait')
         # No wrapped put/get calls another (3.8 to 3.13): one report per call, after it returned.
         try:
             result = orig(self, *args, **kwargs)
         except BaseException:
-            # Empty or Full once its timeout passed: a wait that ended without the item.
+            # Empty or Full once its timeout passed (or the call was interrupted): a wait that
+            # ended without the item.
+            if side is not None:
+                _report_wait(self, side, 'timeout')
             now = _time_ns()
             if k is not None and now - t >= wait_ns:
                 _waits.spent(kind, self._procscope_id, t, now, getframe(1), True)
             raise
+        if side is not None:
+            _report_wait(self, side, 'woken')
         if k is None:
             return result
         now = _time_ns()
@@ -348,7 +333,7 @@ def _patch_queues():
 def _index_queue(q):
     index = client.register(q._procscope_id)
     for op, attr in _QUEUE_KEYS.items():
-        setattr(q, attr, _AS_REPORTS if index is None else _c.record_key(client.t0_ns, index << 3 | op))
+        setattr(q, attr, _AS_REPORTS if index is None else _c.record_key(client.t0_ns, index << _c.OP_BITS | op))
 
 
 def _track_queue(q, maxsize):
@@ -382,6 +367,7 @@ def _wrap_lock_methods(lock):
         return _c.record_key(client.t0_ns, base | op)
 
     k_request = key(_c.OP_LOCK_REQUEST)
+    k_request_timed = key(_c.OP_LOCK_REQUEST_TIMED)
     k_acquire = key(_c.OP_LOCK_ACQUIRE)
     k_at_once = key(_c.OP_LOCK_REQUEST_ACQUIRE)
     k_release = key(_c.OP_LOCK_RELEASE)
@@ -404,7 +390,8 @@ def _wrap_lock_methods(lock):
             if c.nudge:
                 c.attend()
             return False
-        rec(_time_ns() - k_request)
+        # A wait with a timeout ends by itself: it is never part of a deadlock.
+        rec(_time_ns() - (k_request if timeout is None else k_request_timed))
         # Blocks: where in the program (the frame is read only now, never on the fast path).
         w = _waits.begin('acquire', lid, getframe(1))
         if c.nudge:
@@ -421,7 +408,12 @@ def _wrap_lock_methods(lock):
             return raw_release()
         # Recorded once released: the lock is held no longer than it must be.
         record = _time_ns() - k_release
-        raw_release()
+        try:
+            raw_release()
+        except ValueError as e:
+            # Python's own refusal (a BoundedSemaphore past its value, a free Lock): shown, then raised.
+            c.post({'k': 'lrep', 'l': lid, 'op': 'error', 'at': c.now(), 'error': '%s: %s' % (type(e).__name__, e)})
+            raise
         rec(record)
         if c.nudge:
             c.attend()
@@ -448,10 +440,26 @@ def _patch_locks():
     _wrap_state(SemLock, after_set=_wrap_lock_methods)
 
 
-def _track_lock(lock, kind='lock'):
+def _track_lock(lock, kind='lock', semaphore=None, value=1):
+    """Reports a lock of the script (or a Semaphore: `semaphore` is its kind, `value` its initial value)."""
     lock._procscope_id = _new_id(kind)
     _wrap_lock_methods(lock)
-    client.post({'k': 'lrep', 'l': lock._procscope_id, 'op': 'create', 'at': client.now()})
+    msg = {'k': 'lrep', 'l': lock._procscope_id, 'op': 'create', 'at': client.now()}
+    if semaphore is not None:
+        msg['kind'] = semaphore
+        msg['value'] = value
+    client.post(msg)
+
+
+def _semaphore(kind):
+    def track(obj, args, kwargs):
+        try:
+            value = int(args[0] if args else kwargs.get('value', 1))
+        except (TypeError, ValueError):
+            value = 1
+        _track_lock(obj, 'semaphore', kind, max(0, value))
+
+    return track
 
 
 def _track_shared(obj, kind):
@@ -503,16 +511,25 @@ def _patch_factories():
     wrap('SimpleQueue', lambda obj, a, kw: _track_queue(obj, 0))
     wrap('Lock', lambda obj, a, kw: _track_lock(obj))
     wrap('RLock', lambda obj, a, kw: _track_lock(obj))
+    wrap('Semaphore', _semaphore('semaphore'))
+    wrap('BoundedSemaphore', _semaphore('bounded-semaphore'))
+    wrap('Condition', lambda obj, a, kw: _sync.track_condition(obj, _track_lock))
+    wrap('Event', lambda obj, a, kw: _sync.track_event(obj))
+    wrap('Barrier', lambda obj, a, kw: _sync.track_barrier(obj))
     wrap('Value', lambda obj, a, kw: _track_shared(obj, 'value-lock'))
     wrap('Array', lambda obj, a, kw: _track_shared(obj, 'array-lock'))
 
     # `from multiprocessing import Queue` binds the default context's methods at import time.
-    for name in ('Queue', 'JoinableQueue', 'SimpleQueue', 'Lock', 'RLock', 'Value', 'Array'):
+    for name in _FACTORIES:
         setattr(multiprocessing, name, getattr(context._default_context, name))
 
 
+#: The context factories whose objects are reported.
+_FACTORIES = ('Queue', 'JoinableQueue', 'SimpleQueue', 'Lock', 'RLock', 'Semaphore', 'BoundedSemaphore', 'Condition', 'Event', 'Barrier', 'Value', 'Array')
+
+
 def install():
-    for step in (_patch_processes, _patch_queues, _patch_locks, _patch_factories):
+    for step in (_patch_processes, _patch_queues, _patch_locks, _sync.patch, _patch_factories):
         try:
             step()
         except Exception as e:  # an interpreter we do not know: run anyway, say so

@@ -1,6 +1,10 @@
-// The broker's own locks (the TypeScript runtime's Lock): who gets the lock next, waits with
-// timeouts, and lending. What the lock's state is (holder, waiters, the wait-for graph, the
-// events) is lock-state.ts's, shared with the locks a Python program reports.
+// The broker's own locks and semaphores (the TypeScript runtime's Lock, Semaphore and
+// BoundedSemaphore): who gets one next, waits with timeouts, and lending (Locks only). What the
+// state is (holders, waiters, the wait-for graph, the events) is lock-state.ts's, shared with
+// the locks a Python program reports.
+//
+// A wait with a timeout never counts in the wait-for graph: it ends by itself, so a cycle through
+// it is no deadlock (Python's `lock.acquire(timeout=1)` by its own holder returns False).
 //
 // Lending (see runtime/lock.ts): a lock granted while nobody else waits is lent to its holder,
 // which then reports its acquires and releases in batches, stamped with its own run-time clock.
@@ -8,6 +12,7 @@
 // `lheld` (held: it comes back at the release). Only then does a waiter count in the wait-for
 // graph, so a lent-but-free lock never shows as a deadlock.
 
+import type { LockKind } from '../../api.ts';
 import type { Rid } from '../../protocol.ts';
 import { Fifo } from './fifo.ts';
 import type { LockState, LockStates } from './lock-state.ts';
@@ -21,7 +26,12 @@ interface Waiter {
   nonblocking: boolean;
   /** It waited in the queue: the answer says so (the runtime reports the wait, runtime/waits.ts). */
   parked?: boolean;
+  /** It waits with a timeout: not part of the wait-for graph. */
+  timed: boolean;
 }
+
+/** What Python says to a release past a bounded semaphore's value (and to one of a free Lock). */
+export const OVER_RELEASE = 'ValueError: semaphore or lock released too many times';
 
 class BrokerLock {
   /** Who gets it next, in order (the state's `waiters` are the same processes). */
@@ -39,11 +49,12 @@ export class LockTable {
 
   constructor(private readonly states: LockStates) {}
 
-  create(peer: Peer, id: string): void {
+  /** A Lock, or a semaphore of `kind` starting at `value`. */
+  create(peer: Peer, id: string, kind?: LockKind, value?: number): void {
     if (this.locks.has(id)) return;
     const l = new BrokerLock(this.states.ensure(id));
     this.locks.set(id, l);
-    this.states.created(peer, l.state);
+    this.states.created(peer, l.state, undefined, kind, value);
   }
 
   acquire(peer: Peer, id: string, rid: Rid, block: boolean, timeout: number | null): void {
@@ -56,7 +67,7 @@ export class LockTable {
     const lentElsewhere = l.lentTo !== null && l.lentTo !== peer;
     if (s.free && l.queue.length === 0 && l.lentTo === null) {
       this.states.requested(peer, s, false);
-      this.grant(l, { peer, rid, timer: null, nonblocking: false });
+      this.grant(l, { peer, rid, timer: null, nonblocking: false, timed: false });
       return;
     }
     // A lock lent elsewhere may be free there: a non-blocking acquire waits for the recall's answer.
@@ -65,7 +76,7 @@ export class LockTable {
       peer.send({ k: 'fail', rid, why: 'Timeout' });
       return;
     }
-    const w: Waiter = { peer, rid, timer: null, nonblocking: !block, parked: true };
+    const w: Waiter = { peer, rid, timer: null, nonblocking: !block, parked: true, timed: timeout !== null };
     if (timeout !== null) {
       w.timer = setTimeout(() => {
         l.queue.remove((x) => x === w);
@@ -74,12 +85,12 @@ export class LockTable {
       }, timeout * 1000);
     }
     l.queue.push(w);
-    this.states.requested(peer, s, true);
+    this.states.requested(peer, s, true, undefined, w.timed);
     if (lentElsewhere && l.recall === 'none') {
       l.recall = 'sent';
       (l.lentTo as Peer).send({ k: 'lrecall', l: id });
     }
-    if (!lentElsewhere || l.recall === 'held') {
+    if (!w.timed && (!lentElsewhere || l.recall === 'held')) {
       this.states.blocks(peer, s);
       this.states.checkDeadlocks();
     }
@@ -88,9 +99,9 @@ export class LockTable {
   private grant(l: BrokerLock, w: Waiter): void {
     if (w.timer) clearTimeout(w.timer);
     this.states.acquired(w.peer, l.state);
-    // Always lent to a runtime that can borrow; with others waiting, recalled at once (the
-    // borrower keeps it for one quantum, then it goes to the next waiter).
-    const lend = w.peer.borrows === true;
+    // A Lock is always lent to a runtime that can borrow; with others waiting, recalled at once
+    // (the borrower keeps it for one quantum, then it goes to the next waiter). A semaphore is not.
+    const lend = w.peer.borrows === true && !l.state.counting;
     if (lend) {
       l.lentTo = w.peer;
       l.recall = 'none';
@@ -144,21 +155,61 @@ export class LockTable {
     if (!l || l.lentTo !== peer || l.recall !== 'sent') return;
     l.recall = 'held';
     this.failNonblocking(l);
-    for (const w of l.queue.toArray()) this.states.blocks(w.peer, l.state);
+    for (const w of l.queue.toArray()) if (!w.timed) this.states.blocks(w.peer, l.state);
     this.states.checkDeadlocks();
   }
 
-  release(peer: Peer, id: string): void {
+  /**
+   * A release. A Lock's comes from its holder (the runtime only releases what it holds: anything
+   * else is a stale or forged message). A semaphore's may come from any process, and a bounded
+   * one refuses a release past its initial value, as Python does: answered on `rid`.
+   */
+  release(peer: Peer, id: string, rid?: Rid): void {
     const l = this.locks.get(id);
-    // The runtime only releases what it holds; anything else is a stale or forged message.
-    if (!l || l.state.holder !== peer || l.lentTo === peer) return;
-    this.states.released(peer, l.state);
+    const s = l?.state;
+    if (!l || !s?.counting) {
+      if (l && s && s.holder === peer && l.lentTo !== peer) {
+        this.states.released(peer, s);
+        this.next(l);
+      }
+      if (rid !== undefined) peer.send({ k: 'ok', rid });
+      return;
+    }
+    if (s.kind === 'bounded-semaphore' && s.value >= s.capacity) {
+      this.states.refusedRelease(peer, s, OVER_RELEASE);
+      if (rid !== undefined) peer.send({ k: 'fail', rid, why: 'Error', message: OVER_RELEASE });
+      return;
+    }
+    this.states.released(peer, s);
+    if (rid !== undefined) peer.send({ k: 'ok', rid });
     this.next(l);
   }
 
+  /** A semaphore's get_value(): its permits free now. */
+  value(peer: Peer, id: string, rid: Rid): void {
+    const s = this.locks.get(id)?.state;
+    if (!s) return peer.send({ k: 'fail', rid, why: 'Error', message: `unknown lock ${id}` });
+    peer.send({ k: 'ok', rid, n: s.counting ? s.value : Number(s.free) });
+  }
+
+  /**
+   * `peer` says its own waits on the lent lock `id` can never end: every task of it waits, and
+   * the holder is itself (a Lock taken again by its holder). Its wait joins the graph: a deadlock.
+   */
+  stuck(peer: Peer, id: string): void {
+    const s = this.locks.get(id)?.state;
+    if (!s || !s.holders.includes(peer)) return;
+    if (!s.waiters.includes(peer)) this.states.requested(peer, s, true);
+    this.states.blocks(peer, s);
+    this.states.checkDeadlocks();
+  }
+
   private next(l: BrokerLock): void {
-    const w = l.queue.shift();
-    if (w) this.grant(l, w);
+    do {
+      const w = l.queue.shift();
+      if (!w) return;
+      this.grant(l, w);
+    } while (l.state.counting && l.state.free);
   }
 
   /**

@@ -6,6 +6,7 @@
 // a stream costs one round trip per batch. When a second consumer appears, outstanding leases
 // are recalled and no new ones are granted: with several consumers every get is one item.
 
+import type { QueueSide } from '../../api.ts';
 import type { Rid } from '../../protocol.ts';
 import { Fifo } from './fifo.ts';
 import type { Peer } from './peer.ts';
@@ -50,10 +51,13 @@ class BrokerQueue {
 }
 
 /**
- * A getter or putter that cannot be served now waits in `line`, and fails when its timeout
- * passes; one that may not block fails at once.
+ * A getter or putter that cannot be served now waits in `line` (logged as a wait at its end of
+ * the queue), and fails when its timeout passes; one that may not block fails at once.
  */
-function wait<W extends { timer: NodeJS.Timeout | null; parked?: boolean }>(
+function wait<W extends { peer: Peer; timer: NodeJS.Timeout | null; parked?: boolean }>(
+  counts: QueueCounts,
+  q: BrokerQueue,
+  side: QueueSide,
   line: Fifo<W>,
   w: W,
   block: boolean,
@@ -64,11 +68,13 @@ function wait<W extends { timer: NodeJS.Timeout | null; parked?: boolean }>(
   if (timeout !== null) {
     w.timer = setTimeout(() => {
       line.remove((x) => x === w);
+      counts.waitEnded(w.peer, q.count, side, 'timeout');
       fail(true);
     }, timeout * 1000);
   }
   w.parked = true;
   line.push(w);
+  counts.waits(w.peer, q.count, side);
 }
 
 /** What an answer adds when its request waited in a line. */
@@ -97,7 +103,7 @@ export class QueueTable {
     if (!q) return;
     if (q.maxsize > 0 && (q.depth >= q.maxsize || q.putters.length > 0)) {
       if (rid === undefined) return; // a bounded put always carries a rid; ignore a malformed one
-      return wait(q.putters, { peer, rid, v, timer: null }, block, timeout, (waited) => peer.send({ k: 'fail', rid, why: 'Full', ...waitedFlag(waited) }));
+      return wait(this.counts, q, 'put', q.putters, { peer, rid, v, timer: null }, block, timeout, (waited) => peer.send({ k: 'fail', rid, why: 'Full', ...waitedFlag(waited) }));
     }
     this.admit(q, peer, v);
     if (rid !== undefined) peer.send({ k: 'ok', rid });
@@ -152,7 +158,7 @@ export class QueueTable {
       return;
     }
     if (q.items.length === 0 && q.leased > 0) this.recallLeases(q, peer);
-    wait(q.getters, { peer, rid, max, timer: null }, block, timeout, (waited) => peer.send({ k: 'fail', rid, why: 'Empty', ...waitedFlag(waited) }));
+    wait(this.counts, q, 'get', q.getters, { peer, rid, max, timer: null }, block, timeout, (waited) => peer.send({ k: 'fail', rid, why: 'Empty', ...waitedFlag(waited) }));
   }
 
   /** Hands the head item (and, to a sole consumer, a lease of more) to a getter. */
@@ -173,7 +179,9 @@ export class QueueTable {
 
   private serveGetters(q: BrokerQueue): void {
     while (q.getters.length > 0 && q.items.length > 0) {
-      this.deliver(q, q.getters.shift() as Getter);
+      const g = q.getters.shift() as Getter;
+      this.counts.waitEnded(g.peer, q.count, 'get', 'woken');
+      this.deliver(q, g);
       this.admitPutters(q);
     }
   }
@@ -182,6 +190,7 @@ export class QueueTable {
     while (q.putters.length > 0 && q.depth < q.maxsize) {
       const p = q.putters.shift() as Putter;
       if (p.timer) clearTimeout(p.timer);
+      this.counts.waitEnded(p.peer, q.count, 'put', 'woken');
       this.admit(q, p.peer, p.v);
       p.peer.send({ k: 'ok', rid: p.rid, waited: true });
     }

@@ -24,14 +24,11 @@ import {
 import type { RunClaims } from '../run-claims.ts';
 import { Connection, type Answer } from './connection.ts';
 import type { RunEvent } from '../../api.ts';
-import { LockTable } from './locks.ts';
-import { LockStates } from './lock-state.ts';
-import { ObservedReports } from './observed.ts';
-import type { Emit, Peer } from './peer.ts';
-import { QueueCounts } from './queue-count.ts';
-import { QueueTable } from './queues.ts';
-import { Sequencer, type Barrier, type Inbox } from './sequencer.ts';
-import { StampOrder } from './stamp-order.ts';
+import type { LockStates } from './lock-state.ts';
+import { BrokerObjects, isObjectMessage, type ObjectOptions } from './objects.ts';
+import type { Emit } from './peer.ts';
+import type { QueueCounts } from './queue-count.ts';
+import { Sequencer, type Barrier } from './sequencer.ts';
 import { ObjectEvents, Stamps } from './stamps.ts';
 
 /** What the broker tells its owner (the session) about processes, in causal order. */
@@ -88,13 +85,8 @@ export class Broker {
   private readonly dirty = new Set<Connection>();
   private flushScheduled = false;
   readonly sequencer: Sequencer<Connection, UpMessage>;
-  /** Every lock's state, and every queue's count, whichever runtime keeps the object. */
-  readonly lockStates: LockStates;
-  readonly queueCounts: QueueCounts;
-  private readonly queues: QueueTable;
-  private readonly locks: LockTable;
-  /** Queues and locks of a reporting runtime (the Python shim), rebuilt from its reports. */
-  private readonly observed: ObservedReports;
+  /** Every shared object (queues, locks, semaphores, Conditions…), whichever runtime keeps it. */
+  readonly objects: BrokerObjects;
   private closed = false;
   private nextControl = 1;
   /** Called when the last connection closes. */
@@ -103,18 +95,10 @@ export class Broker {
   constructor(
     readonly socketPath: string,
     private readonly host: BrokerHost,
+    objectOptions: ObjectOptions = { sharedIntervalMs: 100, sharedCalls: false },
   ) {
     const events = new ObjectEvents(host.emit, (e) => host.emitStamped(e), new Stamps(() => host.now()));
-    this.lockStates = new LockStates(events);
-    this.queueCounts = new QueueCounts(events);
-    this.queues = new QueueTable(this.queueCounts);
-    this.locks = new LockTable(this.lockStates);
-    const order = new StampOrder(
-      (peer, at, op, target, arg) => this.observed.apply(peer, at, op, target, arg),
-      () => this.lockStates.checkDeadlocks(),
-      () => host.now(),
-    );
-    this.observed = new ObservedReports(this.lockStates, this.queueCounts, order);
+    this.objects = new BrokerObjects(events, () => host.now(), objectOptions, (conn, why) => this.warn(conn, why));
     this.sequencer = new Sequencer<Connection, UpMessage>(
       {
         deliver: (inbox, m) => this.deliver(inbox.conn, m),
@@ -124,7 +108,7 @@ export class Broker {
         alive: (pid) => host.alive(pid),
         vanished: (pid) => host.vanished(pid),
       },
-      order,
+      this.objects.stampOrder,
     );
     this.server = net.createServer((socket) => this.accept(socket));
   }
@@ -138,6 +122,15 @@ export class Broker {
         resolve();
       });
     });
+  }
+
+  /** Every lock's state, and every queue's count, whichever runtime keeps the object. */
+  get lockStates(): LockStates {
+    return this.objects.lockStates;
+  }
+
+  get queueCounts(): QueueCounts {
+    return this.objects.queueCounts;
   }
 
   /** Number of scenario processes still connected. */
@@ -251,6 +244,7 @@ export class Broker {
   private deliver(conn: Connection, m: UpMessage): void {
     // A closed connection's messages still count: it is what it said before it went.
     if (conn.refused) return;
+    if (isObjectMessage(m)) return this.objects.deliver(conn, m);
     switch (m.k) {
       case 'hello': {
         const refusal = this.host.claims?.hello(conn.connector, m.pid, m.ppid) ?? null;
@@ -260,39 +254,6 @@ export class Broker {
       }
       case 'out':
         return conn.output(m.s, m.text, this.host.emit);
-      case 'put':
-        return this.queues.put(conn, m.q, m.v, m.rid, m.block ?? true, m.timeout ?? null);
-      case 'puts':
-        return this.puts(conn, m);
-      case 'get':
-        if (m.prefetch) return this.queues.prefetch(conn, m.q, m.rid, m.max);
-        return this.queues.get(conn, m.q, m.rid, m.block, m.timeout, m.max);
-      case 'ack':
-        return this.queues.ack(conn, m.q, m.n);
-      case 'ret':
-        return this.queues.returned(conn, m.q);
-      case 'qsize':
-        return this.queues.size(conn, m.q, m.rid);
-      case 'qnew':
-        return this.queues.create(conn, m.q, m.maxsize);
-      case 'lnew':
-        return this.locks.create(conn, m.l);
-      case 'acq':
-        return this.locks.acquire(conn, m.l, m.rid, m.block, m.timeout);
-      case 'rel':
-        return this.locks.release(conn, m.l);
-      case 'lops':
-        return this.locks.lentOps(conn, m.l, m.ops, m.at);
-      case 'lret':
-        return this.locks.returned(conn, m.l);
-      case 'lheld':
-        return this.locks.heldOnRecall(conn, m.l);
-      case 'qrep':
-        return this.observed.queue(conn, m.q, m.op, m.maxsize ?? 0, m.at);
-      case 'lrep':
-        return this.observed.lock(conn, m.l, m.op, m.at);
-      case 'ops':
-        return this.ops(conn, m);
       case 'created':
         return this.host.created(conn.pid, m.handle, m.name, m.daemon);
       case 'spawned': {
@@ -330,51 +291,15 @@ export class Broker {
     }
   }
 
-  private puts(conn: Connection, m: Extract<UpMessage, { k: 'puts' }>): void {
-    let items: Uint8Array[];
-    try {
-      items = m.pack ? unpackItems(m.pack) : (m.vs ?? []);
-    } catch (err) {
-      return this.warn(conn, `puts to ${m.q}: ${(err as Error).message}`);
-    }
-    this.queues.putMany(conn, m.q, items);
-  }
-
-  /**
-   * Records whose ids are out of step, or that name an object the connection never named, are
-   * skipped (and said); the others are applied.
-   */
-  private ops(conn: Connection, m: OpsMessage): void {
-    const known = conn.opIds.length;
-    const inStep = m.base === known;
-    // Said once; the records that then name no object are what it explains.
-    if (!inStep) this.warn(conn, `ops ids start at ${m.base}, expected ${known}`);
-    // Keep the table aligned with the sender's: ids it repeats are known, ids it skipped stay unnamed.
-    for (let i = known; i < m.base; i++) conn.opIds.push('');
-    for (let i = Math.max(0, known - m.base); i < m.ids.length; i++) conn.opIds.push(m.ids[i]);
-    const records = decodeOps(m);
-    const bad = namedRecords(records, conn.opIds);
-    if (bad && inStep) this.warn(conn, `malformed ops: ${bad.why}`);
-    this.observed.records(conn, conn.opIds, bad ? bad.kept : records);
-  }
-
   /** Everything `conn` sent is handled and it is closed: what it held or waited for is settled. */
   private drained(conn: Connection): void {
     if (conn.pid === 0 || conn.refused) return;
     conn.endOutput(this.host.emit);
     for (const resolve of conn.asks.values()) resolve(null);
     conn.asks.clear();
-    this.queues.disconnect(conn);
-    if (conn.borrows) {
-      // The broker's own locks: its waits end now, what it held is abandoned now.
-      this.lockStates.gone(conn);
-      this.locks.disconnect(conn);
-    } else {
-      // A reporting runtime's: after its reports stamped before now.
-      this.observed.disconnect(conn, this.host.now());
-    }
+    this.objects.disconnect(conn, this.host.now());
     // Nobody left to report: what the window still holds is final.
-    if (this.conns.size === 0) this.sequencer.stamps.drain(true);
+    if (this.conns.size === 0) this.objects.drain();
     this.flushAll();
     this.host.drained(conn.pid);
   }
@@ -444,17 +369,15 @@ export class Broker {
   /** The run is over: whatever still waits is handled now, in order. */
   flush(): void {
     this.sequencer.flush();
-    this.sequencer.stamps.drain(true);
+    this.objects.drain();
   }
 
   /** Disconnects everyone and stops listening. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.locks.dispose();
-    this.queues.dispose();
+    this.objects.dispose();
     this.sequencer.dispose();
-    this.sequencer.stamps.dispose();
     for (const c of this.conns) c.socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     fs.rmSync(this.socketPath, { force: true });

@@ -2,6 +2,8 @@
 // whatever it leaves out. A `{name}` in a template is replaced by a value (numbers already
 // formatted), so a translation can put it anywhere in the sentence.
 
+import type { LaneKind } from '../../lib/model/types.ts';
+
 export interface ChartLabels {
   // Titles (ChartsPanel)
   cpu: string;
@@ -24,8 +26,21 @@ export interface ChartLabels {
   unbounded: string;
   /** Legend entry of the light band above the line: the highest depth inside a bucket. */
   peak: string;
+  /** Under the zero line: processes blocked in a get (empty queue) or a put (full queue). */
+  blocked: string;
+  /** {n} processes blocked now */
+  blockedCount: string;
   // Locks: {n} = 1, 2…
   lock: string;
+  /** {n} = 1, 2…; {capacity}: how many may hold it at once */
+  semaphore: string;
+  boundedSemaphore: string;
+  /** {n} = 1, 2… (these lanes show waits only) */
+  condition: string;
+  event: string;
+  barrier: string;
+  /** What a Condition's, Event's or Barrier's lane shows. */
+  syncTitle: string;
   /** {n} acquisitions */
   acquisitions: string;
   /** {n} acquisitions that had to wait */
@@ -65,7 +80,15 @@ export const defaultChartLabels: ChartLabels = {
   maxsize: 'maxsize {n}',
   unbounded: 'unbounded',
   peak: 'peak',
+  blocked: 'blocked in get / put',
+  blockedCount: '{n} blocked',
   lock: 'Lock {n}',
+  semaphore: 'Semaphore {n} ({capacity} at once)',
+  boundedSemaphore: 'BoundedSemaphore {n} ({capacity} at once)',
+  condition: 'Condition {n}',
+  event: 'Event {n}',
+  barrier: 'Barrier {n}',
+  syncTitle: 'who waited, and when a notify, set() or the last party let them go',
   acquisitions: '{n} acquired',
   waited: '{n} waited',
   wait: 'wait avg {avg} · max {max}',
@@ -80,6 +103,25 @@ export const defaultChartLabels: ChartLabels = {
   noLocks: 'No locks in this run',
   noProcesses: 'No processes yet',
 };
+
+/** What names a lane: Lock 1, Semaphore 2 (3 at once), Event 3… */
+export interface NamedLane {
+  kind: LaneKind;
+  index: number;
+  capacity: number;
+}
+
+export function laneName(L: ChartLabels, lane: NamedLane): string {
+  switch (lane.kind) {
+    case 'lock':
+      return fill(L.lock, { n: lane.index });
+    case 'semaphore':
+    case 'bounded-semaphore':
+      return fill(lane.kind === 'semaphore' ? L.semaphore : L.boundedSemaphore, { n: lane.index, capacity: lane.capacity });
+    default:
+      return fill(L[lane.kind], { n: lane.index });
+  }
+}
 
 /** The defaults with the parent's translations on top. */
 export function withDefaults(labels: Partial<ChartLabels> | undefined): ChartLabels {

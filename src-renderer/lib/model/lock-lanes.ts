@@ -8,7 +8,7 @@ import type { LockEvent, Pid } from '../../../src-main/api.ts';
 import { LockSpans, type HoldEnd, type WaitEnd } from '../../../src-main/common/lock-spans.ts';
 import { LockStatsAccumulator } from './lock-stats.ts';
 import { OUTCOME_ACQUIRED, OUTCOME_EXITED, OUTCOME_TIMEOUT, SegmentList } from './segments.ts';
-import type { LaneFlag, LockLaneView, LockStats, Segment, SegmentColumns } from './types.ts';
+import type { LaneFlag, LaneKind, LockLaneView, LockStats, Segment, SegmentColumns } from './types.ts';
 
 export interface LaneProcs {
   /** Row index of the process with this pid (creating a row if unknown). */
@@ -28,6 +28,15 @@ export function deadlockText(cycle: readonly { pid: Pid; lockLabel: string; hold
 const WAIT_OUTCOME: Record<WaitEnd, number> = { acquired: OUTCOME_ACQUIRED, timeout: OUTCOME_TIMEOUT, exited: OUTCOME_EXITED };
 const HOLD_OUTCOME: Record<HoldEnd, number> = { released: OUTCOME_ACQUIRED, abandoned: OUTCOME_EXITED };
 
+const LANE_NAMES: Record<LaneKind, string> = {
+  lock: 'Lock',
+  semaphore: 'Semaphore',
+  'bounded-semaphore': 'BoundedSemaphore',
+  condition: 'Condition',
+  event: 'Event',
+  barrier: 'Barrier',
+};
+
 const NO_PROCS: LaneProcs = { procOf: () => 0, keyOf: () => '', colorOf: () => '' };
 
 export class LockLane {
@@ -38,6 +47,8 @@ export class LockLane {
   readonly waits: SegmentList;
   readonly stats = new LockStatsAccumulator();
   flag: LaneFlag | null = null;
+  kind: LaneKind = 'lock';
+  capacity = 1;
   holder: Pid | null = null;
   waiters: readonly Pid[] = [];
   /** The holder died holding it: the lock stays held from then on (Python semantics). */
@@ -64,12 +75,16 @@ export class LockLane {
   }
 
   get label(): string {
-    return `Lock ${this.index}`;
+    return `${LANE_NAMES[this.kind]} ${this.index}`;
   }
 
   apply(e: LockEvent, procs: LaneProcs): void {
     this.#procs = procs;
     this.#acquiredAfter = NaN;
+    if (e.op === 'create' && e.kind !== undefined) {
+      this.kind = e.kind;
+      this.capacity = e.capacity ?? 1;
+    }
     this.#spans.apply(e);
     if (e.op === 'acquire') this.stats.acquired(this.#acquiredAfter);
     else if (e.op === 'timeout') this.stats.timedOut();
@@ -101,6 +116,8 @@ class LaneSnapshot implements LockLaneView {
   readonly lock: string;
   readonly label: string;
   readonly index: number;
+  readonly kind: LaneKind;
+  readonly capacity: number;
   readonly holdCols: SegmentColumns;
   readonly waitCols: SegmentColumns;
   readonly colorOf: (proc: number) => string;
@@ -117,6 +134,8 @@ class LaneSnapshot implements LockLaneView {
     this.lock = lane.id;
     this.label = lane.label;
     this.index = lane.index;
+    this.kind = lane.kind;
+    this.capacity = lane.capacity;
     this.holdCols = lane.holds;
     this.waitCols = lane.waits;
     this.colorOf = procs.colorOf;

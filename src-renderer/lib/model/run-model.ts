@@ -11,9 +11,11 @@ import type {
   EndEvent,
   LockEvent,
   Pid,
+  QueueEvent,
   RunEvent,
   RunStartedEvent,
   SampleEvent,
+  SyncEvent,
   TaskEvent,
   WarningEvent,
 } from '../../../src-main/api.ts';
@@ -45,6 +47,14 @@ export interface RunModelOptions {
 /** The parts of a run a chart draws, each with its own revision (see `revision`). */
 export type { SeriesWindow };
 
+interface QueueWaits {
+  waits: number;
+  /** ms, of the waits that ended. */
+  waited: number;
+  longest: number;
+  since: number | null;
+}
+
 export type RunArea = 'samples' | 'queues' | 'locks' | 'processes';
 
 
@@ -67,11 +77,15 @@ export class RunModel {
   readonly #res: ResourceSeries;
   /** How many processes wait for each lock, as a step series (the lanes' count band). */
   readonly #waiting: QueueSeries;
+  /** How many processes are blocked in a get or a put of each queue, over time. */
+  readonly #queueWaiting: QueueSeries;
   /** Each Pool worker's finished tasks (see TaskMarks), and the time of each pid's last `get`. */
   readonly #tasks = new Map<Pid, TaskMarks>();
   readonly #lastGet = new Map<Pid, number>();
   /** Puts and gets per process and queue, for the details pane. */
   readonly #queueOps = new Map<Pid, Map<string, { put: number; get: number }>>();
+  /** Per process and queue: its blocked gets and puts (count, total and longest ms), and the one going on. */
+  readonly #queueWaits = new Map<Pid, Map<string, QueueWaits>>();
   /** Time of the run's first event after its `run` line (the first thing there is to draw), ms. */
   #first = Infinity;
   readonly #queues: QueueSeries;
@@ -97,6 +111,7 @@ export class RunModel {
     this.maxPoints = this.#opts.maxPoints;
     this.#res = new ResourceSeries(this.maxPoints);
     this.#waiting = new QueueSeries(this.maxPoints);
+    this.#queueWaiting = new QueueSeries(this.maxPoints);
     this.#queues = new QueueSeries(this.maxPoints);
     this.#console = new ConsoleLog(this.#opts.maxConsoleLines);
     const rows = this.#procs.rows;
@@ -111,9 +126,11 @@ export class RunModel {
     this.#procs.clear();
     this.#res.clear();
     this.#waiting.clear();
+    this.#queueWaiting.clear();
     this.#tasks.clear();
     this.#lastGet.clear();
     this.#queueOps.clear();
+    this.#queueWaits.clear();
     this.#first = Infinity;
     this.#queues.clear();
     this.#lanes = [];
@@ -146,6 +163,11 @@ export class RunModel {
           this.#rev.samples++;
           break;
         case 'queue':
+          if (e.op === 'wait' || e.op === 'woken' || e.op === 'timeout') {
+            this.#queueWait(e);
+            this.#rev.queues++;
+            break;
+          }
           this.#queues.record(e.queue, e.t, e.depth, e.maxsize, e.op, e.pid);
           if (e.op === 'get') this.#lastGet.set(e.pid, e.t);
           if (e.op !== 'create') {
@@ -159,6 +181,10 @@ export class RunModel {
           break;
         case 'lock':
           this.#lock(e);
+          this.#rev.locks++;
+          break;
+        case 'sync':
+          this.#sync(e);
           this.#rev.locks++;
           break;
         case 'output': {
@@ -255,6 +281,49 @@ export class RunModel {
     return lane;
   }
 
+  /** A blocked get or put began or ended (the queue chart's band of waiting getters and putters). */
+  #queueWait(e: QueueEvent): void {
+    this.#queueWaiting.record(e.queue, e.t, (e.getters?.length ?? 0) + (e.putters?.length ?? 0), 0);
+    let byQueue = this.#queueWaits.get(e.pid);
+    if (!byQueue) this.#queueWaits.set(e.pid, (byQueue = new Map()));
+    let w = byQueue.get(e.queue);
+    if (!w) byQueue.set(e.queue, (w = { waits: 0, waited: 0, longest: 0, since: null }));
+    if (e.op === 'wait') {
+      w.waits += 1;
+      w.since = e.t;
+    } else if (w.since !== null) {
+      const d = e.t - w.since;
+      w.waited += d;
+      if (d > w.longest) w.longest = d;
+      w.since = null;
+    }
+  }
+
+  /**
+   * A Condition, Event or Barrier gets a lane like a lock's, without holders: each waiter's row
+   * shows its wait, which ends where a notify, a set or the barrier's last party let it go (all
+   * at one instant for an Event's set). Read as the lock facts those are.
+   */
+  #sync(e: SyncEvent): void {
+    const lane = this.#lane(e.sync);
+    const fact = (op: LockEvent['op'], pid: Pid, waiters: readonly Pid[]): LockEvent => ({
+      t: e.t,
+      type: 'lock',
+      lock: e.sync,
+      op,
+      pid,
+      holder: null,
+      waiters: waiters as Pid[],
+      holders: [],
+    });
+    if (e.op === 'create') lane.kind = e.kind;
+    else if (e.op === 'wait') lane.apply(fact('request', e.pid, e.waiters), this.#laneProcs);
+    else if (e.op === 'woken') lane.apply(fact('acquire', e.pid, e.waiters), this.#laneProcs);
+    else if (e.op === 'timeout' || e.op === 'broken') lane.apply(fact('timeout', e.pid, e.waiters), this.#laneProcs);
+    for (const pid of e.released ?? []) lane.apply(fact(e.op === 'set' || e.op === 'release' ? 'acquire' : 'timeout', pid, e.waiters), this.#laneProcs);
+    this.#waiting.record(e.sync, e.t, e.waiters.length, 0);
+  }
+
   #lock(e: LockEvent): void {
     this.#lane(e.lock).apply(e, this.#laneProcs);
     this.#waiting.record(e.lock, e.t, e.waiters.length, 0);
@@ -308,12 +377,22 @@ export class RunModel {
     return this.#cached('waiting', () => new Map(this.#waiting.view().map((v) => [v.queue, v])));
   }
 
+  /** How many processes were blocked in a get or a put of each queue over time, by queue id (only queues where one ever was). */
+  queueWaiting(): ReadonlyMap<string, QueueView> {
+    return this.#cached('queueWaiting', () => new Map(this.#queueWaiting.view().map((v) => [v.queue, v])));
+  }
+
   /** Each Pool worker's finished tasks, by pid (see #task). */
   taskMarks(): ReadonlyMap<Pid, TaskMarks> {
     return this.#tasks;
   }
 
   /** A process's puts and gets, by queue id. */
+  /** A process's blocked gets and puts, by queue (`since`: when the one going on began). */
+  queueWaitsOf(pid: Pid): ReadonlyMap<string, Readonly<QueueWaits>> {
+    return this.#queueWaits.get(pid) ?? new Map();
+  }
+
   queueOpsOf(pid: Pid): ReadonlyMap<string, { put: number; get: number }> {
     return this.#queueOps.get(pid) ?? new Map();
   }

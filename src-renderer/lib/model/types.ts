@@ -4,7 +4,7 @@
 // started, exactly as in the events; only the x values of chart series (`xs`) are in seconds,
 // because that is what the charts' shared time axis shows.
 
-import type { Pid, ProcessInfo, ProcessState, StreamName } from '../../../src-main/api.ts';
+import type { LockKind, Pid, SyncKind, ProcessInfo, ProcessState, StreamName } from '../../../src-main/api.ts';
 
 /** A process row as components see it: the engine's row, placed in the tree and colored. */
 export interface ProcRow extends Omit<ProcessInfo, 'cpuTime' | 'peakRss'> {
@@ -120,11 +120,16 @@ export interface SegmentColumns {
   openIndices(): Iterable<number>;
 }
 
+export type LaneKind = LockKind | SyncKind | 'lock';
+
 export interface LockLaneView {
   lock: string;
-  /** `Lock 1`, `Lock 2`… by creation order. */
+  /** `Lock 1`, `Semaphore 2`… by creation order. */
   label: string;
   index: number;
+  /** A semaphore's kind and capacity (from its create); a Lock: `lock`, 1; a Condition, Event or Barrier: its kind (waiters only). */
+  kind: LaneKind;
+  capacity: number;
   /** Segments as objects (built on first read; the charts read `holdCols`/`waitCols`). */
   readonly holds: Segment[];
   readonly waits: Segment[];

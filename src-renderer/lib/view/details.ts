@@ -23,7 +23,8 @@ export interface ProcessDetails {
   /** ms; null while running (then `now` is used for the lifetime). */
   lifetime: number | null;
   locks: LockUse[];
-  queues: { queue: string; index: number; put: number; get: number }[];
+  /** `waits`: how often it blocked in a get or a put of it, `waited` for how long in all (ms, one going on counted up to now). */
+  queues: { queue: string; index: number; put: number; get: number; waits: number; waited: number; longestWait: number }[];
   output: ConsoleLine[];
   outputTotal: number;
 }
@@ -60,9 +61,21 @@ export function processDetails(model: RunModel, key: string, maxOutput = 200): P
       if (h.n + w.n > 0) locks.push({ lock: lane.lock, index: lane.index, holds: h.n, held: h.total, waits: w.n, waited: w.total, longestWait: w.longest });
     }
     const ops = model.queueOpsOf(row.pid);
+    const waits = model.queueWaitsOf(row.pid);
     for (const q of model.queues()) {
       const c = ops.get(q.queue);
-      if (c) queues.push({ queue: q.queue, index: q.index, put: c.put, get: c.get });
+      const w = waits.get(q.queue);
+      if (!c && !w) continue;
+      const going = w?.since != null ? nowMs - w.since : 0;
+      queues.push({
+        queue: q.queue,
+        index: q.index,
+        put: c?.put ?? 0,
+        get: c?.get ?? 0,
+        waits: w?.waits ?? 0,
+        waited: (w?.waited ?? 0) + going,
+        longestWait: Math.max(w?.longest ?? 0, going),
+      });
     }
   }
   const all = row.pid === null ? [] : model.console(new Set([row.pid]));

@@ -9,6 +9,7 @@ function model(events: RunEvent[]): RunModel {
   return m;
 }
 
+const vals = (a: Float64Array | undefined) => (a ? Array.from(a) : []);
 const spans = (segs: { pid: number; start: number; end: number | null }[]) => segs.map((s) => [s.pid, s.start, s.end]);
 
 describe('lock lanes', () => {
@@ -31,6 +32,65 @@ describe('lock lanes', () => {
     expect(lane.waits).toEqual([]);
     expect(lane.holds[0].key).toBe('h2');
     expect(lane.holds[1].color).toBe(m.processes().find((r) => r.pid === 3)?.color);
+  });
+
+  it('a semaphore: named with its capacity, its holders overlap, a request waits only when listed', () => {
+    const sem = (t: number, op: 'create' | 'request' | 'acquire' | 'release', pid: number, holders: number[], waiters: number[] = []): RunEvent => ({
+      t,
+      type: 'lock',
+      lock: 'S',
+      op,
+      pid,
+      holder: holders[0] ?? null,
+      waiters,
+      holders,
+      value: 2 - holders.length,
+      ...(op === 'create' ? { kind: 'semaphore' as const, capacity: 2 } : {}),
+    });
+    const m = model([
+      sem(5, 'create', 1, []),
+      sem(10, 'request', 2, []),
+      sem(10, 'acquire', 2, [2]),
+      sem(12, 'request', 3, [2]),
+      sem(12, 'acquire', 3, [2, 3]),
+      sem(14, 'request', 1, [2, 3], [1]),
+      sem(20, 'release', 2, [3], [1]),
+      sem(20, 'acquire', 1, [3, 1]),
+      sem(30, 'release', 3, [1]),
+      sem(31, 'release', 1, []),
+    ]);
+    const [lane] = m.lockLanes();
+    expect([lane.label, lane.kind, lane.capacity]).toEqual(['Semaphore 1', 'semaphore', 2]);
+    expect(spans(lane.holds)).toEqual([
+      [2, 10, 20],
+      [3, 12, 30],
+      [1, 20, 31],
+    ]);
+    expect(spans(lane.waits)).toEqual([[1, 14, 20]]);
+  });
+
+  it("an Event: its lane has no holds; each waiter's wait ends at the set() that released it, a timed-out one at its timeout", () => {
+    const ev = (t: number, op: 'create' | 'wait' | 'set' | 'timeout', pid: number, waiters: number[], released?: number[]): RunEvent => ({
+      t,
+      type: 'sync',
+      sync: 'E',
+      kind: 'event',
+      op,
+      pid,
+      waiters,
+      set: op === 'set',
+      ...(released ? { released } : {}),
+    });
+    const m = model([ev(5, 'create', 1, []), ev(10, 'wait', 2, [2]), ev(11, 'wait', 3, [2, 3]), ev(12, 'timeout', 3, [2]), ev(13, 'wait', 3, [2, 3]), ev(20, 'set', 1, [], [2, 3])]);
+    const [lane] = m.lockLanes();
+    expect([lane.label, lane.kind]).toEqual(['Event 1', 'event']);
+    expect(lane.holds).toEqual([]);
+    expect(spans(lane.waits)).toEqual([
+      [2, 10, 20],
+      [3, 11, 12],
+      [3, 13, 20],
+    ]);
+    expect(vals(m.lockWaiting().get('E')?.depth)).toEqual([0, 1, 2, 1, 2, 0]);
   });
 
   it('a process that asks while another holds gets a wait segment ending at its acquire', () => {

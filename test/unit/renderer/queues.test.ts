@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RunModel } from '../../../src-renderer/lib/model/run-model.ts';
 import type { RunEvent } from '../../../src-main/api.ts';
-import { queue, run } from './events.ts';
+import { proc, queue, run } from './events.ts';
+import { processDetails } from '../../../src-renderer/lib/view/details.ts';
 
 const vals = (a: Float64Array) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
 
@@ -26,6 +27,32 @@ describe('queue depth', () => {
     // Each queue has its own rows: Queue 2 starts at its create.
     expect(vals(queues[1].xs)).toEqual([0.05]);
     expect(vals(queues[1].depth)).toEqual([0]);
+  });
+
+  it('counts the processes blocked in a get or a put over time, apart from the depth', () => {
+    const m = new RunModel();
+    const wait = (t: number, op: 'wait' | 'woken' | 'timeout', pid: number, getters: number[], putters: number[] = []): RunEvent => ({
+      t,
+      type: 'queue',
+      queue: 'q',
+      op,
+      pid,
+      depth: 0,
+      maxsize: 0,
+      side: 'get',
+      getters,
+      putters,
+    });
+    m.ingest([run(), queue(10, 'q', 'create', 0), wait(20, 'wait', 7, [7]), wait(30, 'wait', 8, [7, 8]), queue(40, 'q', 'put', 1), wait(41, 'woken', 7, [8]), queue(42, 'q', 'get', 0, 0, 7), wait(50, 'timeout', 8, [])]);
+    expect(vals(m.queues()[0].depth)).toEqual([0, 1, 0]);
+    const w = m.queueWaiting().get('q');
+    expect(w && vals(w.xs)).toEqual([0.02, 0.03, 0.041, 0.05]);
+    expect(w && vals(w.depth)).toEqual([1, 2, 1, 0]);
+    // The details pane: each process's blocked waits on the queue, and for how long.
+    m.ingest([proc(1, 7, 1, 'getter'), proc(1, 8, 1, 'quitter')]);
+    const of = (pid: number) => processDetails(m, m.processes().find((r) => r.pid === pid)?.key ?? '')?.queues;
+    expect(of(7)).toEqual([{ queue: 'q', index: 1, put: 0, get: 1, waits: 1, waited: 21, longestWait: 21 }]);
+    expect(of(8)).toEqual([{ queue: 'q', index: 1, put: 0, get: 0, waits: 1, waited: 20, longestWait: 20 }]);
   });
 
   it('keeps the last depth and the peak of a bucket when many operations share it', () => {
