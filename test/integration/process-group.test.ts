@@ -78,7 +78,7 @@ async function until(what: string, cond: () => boolean): Promise<void> {
 }
 
 describe('parseProcStat', () => {
-  const tail = '1 4242 4242 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 123456 1000000 250 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0';
+  const tail = '1 4242 4240 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 123456 1000000 250 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0';
 
   it('reads the fields after a comm with spaces and parentheses', () => {
     const stat = parseProcStat(`4242 (my (weird) name)) S ${tail}`);
@@ -88,6 +88,7 @@ describe('parseProcStat', () => {
       state: 'S',
       ppid: 1,
       pgrp: 4242,
+      session: 4240,
       utime: 7,
       stime: 3,
       starttime: 123456,
