@@ -316,7 +316,7 @@ def _report_after(orig, op):
             c.attend()
         return result
 
-    _waits.queue_wrappers.add(method.__code__)
+    _waits.waiting_wrappers.add(method.__code__)
     return method
 
 
@@ -361,6 +361,8 @@ def _wrap_lock_methods(lock):
     count = sl._count
     c = client
     getframe = sys._getframe
+    kind = 'acquire'
+    wait_ns = _waits.WAIT_NS
     rec, base = _recorder(lid)
 
     def key(op):
@@ -392,13 +394,17 @@ def _wrap_lock_methods(lock):
             return False
         # A wait with a timeout ends by itself: it is never part of a deadlock.
         rec(_time_ns() - (k_request if timeout is None else k_request_timed))
-        # Blocks: where in the program (the frame is read only now, never on the fast path).
-        w = _waits.begin('acquire', lid, getframe(1))
         if c.nudge:
             c.attend()  # the wait must reach the monitor now: it may be a deadlock
+        # Read by _waits.scan from a waiting acquire's frame, with its locals `t`, `lid`, `kind`.
+        t = _time_ns()
         ok = raw_acquire(True, timeout)
-        rec(_time_ns() - (k_acquire if ok else k_timeout))
-        _waits.end(w, not ok)
+        now = _time_ns()
+        rec(now - (k_acquire if ok else k_timeout))
+        # A wait of WAIT_NS or more has its call site reported, as a queue's (_waits.py): the
+        # frame is read only then. A contended lock's waits of a few microseconds cost nothing more.
+        if now - t >= wait_ns:
+            _waits.spent(kind, lid, t, now, getframe(1), not ok)
         if c.nudge:
             c.attend()
         return ok
@@ -418,6 +424,7 @@ def _wrap_lock_methods(lock):
         if c.nudge:
             c.attend()
 
+    _waits.waiting_wrappers.add(acquire.__code__)
     lock.acquire = acquire
     lock.release = release
 

@@ -4,13 +4,15 @@ program that called acquire(), get(), put() or join(), past the shim's frames an
 Uncontended operations cost nothing more than they did: the frame is read only once an operation
 is known to block.
 
-- A lock acquire blocks when its non-blocking attempt fails (_patch.py): reported at once.
 - A join blocks when the child has not exited yet: reported at once.
-- A queue's get or put: telling a blocked one from a quick one beforehand would cost a system call
-  per operation, so one that took at least WAIT_NS is reported when it returns (with its start),
-  and one still blocked is found by procscope's thread on its rounds (scan(): every SCAN_SECONDS
-  it looks for threads inside the queue wrappers, whose start is the wrapper's local `t`). A stuck
-  consumer's get is so reported while it is stuck.
+- A lock acquire whose non-blocking attempt failed, and a queue's get or put, that took at least
+  WAIT_NS are reported when they return (with their start): a contended lock's waits of a few
+  microseconds, and a queue's quick operations, cost no message (telling a blocked get from a
+  quick one beforehand would cost a system call each). One still blocked is found by procscope's
+  thread on its rounds (scan(): every SCAN_SECONDS it looks for threads inside the wrappers, whose
+  start is the wrapper's local `t`): a stuck consumer's get, a deadlocked acquire, are so reported
+  while they last. The monitor knows of a lock wait at once regardless (its request record):
+  deadlocks do not wait for this.
 
 Messages: {k: 'wait', op: 'begin', w, kind, obj | target, at, site: [file, line, func]} and
 {k: 'wait', op: 'end', w, at, timeout?}; `w` numbers the waits of this process.
@@ -33,8 +35,9 @@ _ids = itertools.count(1)
 _lock = threading.Lock()
 #: Queue waits the scan has reported begun, by (thread ident, start ns): wait number.
 _ongoing = {}
-#: Code objects of the queue wrappers (_patch._report_after's `method`), set by _patch.
-queue_wrappers = set()
+#: Code objects of the wrappers that may wait (a queue's put/get, a lock's acquire), set by
+#: _patch: their frames hold `t` (the wait's start), `kind`, and `self` (a queue) or `lid` (a lock).
+waiting_wrappers = set()
 #: Library check (from _stacks), loaded on first use.
 _library = None
 
@@ -102,7 +105,7 @@ def end(w, timed_out=False):
 
 
 def spent(kind, obj, start_ns, end_ns, frame, timed_out=False):
-    """A queue operation that took at least WAIT_NS returned (or raised Empty/Full)."""
+    """An acquire, a get or a put that took at least WAIT_NS returned (or timed out)."""
     try:
         t0 = client.t0_ns
         with _lock:
@@ -120,8 +123,8 @@ def spent(kind, obj, start_ns, end_ns, frame, timed_out=False):
 
 
 def scan(now_ns):
-    """procscope's thread: reports queue operations blocked for WAIT_NS or more, not yet reported."""
-    if not queue_wrappers:
+    """procscope's thread: reports acquires, gets and puts blocked for WAIT_NS or more, not yet reported."""
+    if not waiting_wrappers:
         return
     me = threading.get_ident()
     try:
@@ -133,20 +136,19 @@ def scan(now_ns):
         if ident == me:
             continue
         f = frame
-        while f is not None and f.f_code not in queue_wrappers:
+        while f is not None and f.f_code not in waiting_wrappers:
             f = f.f_back
         if f is None:
             continue
         try:
             local = f.f_locals
             start = local.get('t')
-            queue = local.get('self')
             kind = local.get('kind')
+            obj = local.get('lid') or getattr(local.get('self'), '__dict__', {}).get('_procscope_id')
         except Exception:
             continue
         if not isinstance(start, int) or now_ns - start < WAIT_NS:
             continue
-        obj = getattr(queue, '__dict__', {}).get('_procscope_id')
         if obj is None:
             continue
         with _lock:
