@@ -35,8 +35,15 @@ export async function writeExportFile(outPath: string, fill: (write: WriteExport
   // Checked and opened before `fill` reads the log, so a bad target fails fast instead of after
   // a long read.
   await checkTarget(outPath);
-  const out = await openOutput(partial, outPath);
+  // Counted before it is created: a signal that comes while it is being opened still finds it.
   inProgress.add(partial);
+  let out: fs.promises.FileHandle;
+  try {
+    out = await openOutput(partial, outPath);
+  } catch (err) {
+    inProgress.delete(partial);
+    throw err;
+  }
   try {
     await fill((text) => writeAll(out, text, outPath));
     await out.close();
