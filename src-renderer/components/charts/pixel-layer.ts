@@ -320,7 +320,8 @@ export function drawSteps(
 }
 
 /**
- * Fills, per row, from `lows` up to `highs` over the row's time span (the peak band). Rows that
+ * Fills, per row, from `lows` up to `highs` over the row's time span, at most `maxSpan` (a peak
+ * band: the highest depth inside a bucket lasts no longer than the bucket). Rows that
  * start in one pixel column are filled as one run over all the depths they span: a queue's depth
  * moves one item at a time, so every depth between their lowest and highest was reached there.
  */
@@ -337,6 +338,7 @@ export function drawStepBands(
   ky: number,
   by: number,
   color: Pixel,
+  maxSpan = Infinity,
 ): void {
   let cx = NaN;
   let cxn = 0;
@@ -351,7 +353,7 @@ export function drawStepBands(
     const hi = highs[i];
     if (!(hi > lo)) continue;
     const x = Math.round(xs[i] * kx + bx);
-    const next = i < i1 ? xs[i + 1] : xEnd;
+    const next = Math.min(i < i1 ? xs[i + 1] : xEnd, xs[i] + maxSpan);
     const xn = Math.max(x + 1, Math.round(next * kx + bx));
     const t = Math.round(hi * ky + by);
     const b = Math.round(lo * ky + by) + 1;

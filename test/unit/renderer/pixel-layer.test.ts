@@ -143,6 +143,11 @@ describe('pixel layer', () => {
     s.reset(8, 4);
     drawStepBands(s, [0, 3], [0, 1], [2, 3], 0, 1, 8, 1, 0, -1, 3, INK);
     expect(picture(s)).toEqual(['...#####', '########', '########', '###.....']);
+    // A peak lasts its bucket (here 2), not until the next row or the end.
+    const p = new PixelBuffer();
+    p.reset(8, 4);
+    drawStepBands(p, [0, 3], [0, 1], [2, 3], 0, 1, 8, 1, 0, -1, 3, INK, 2);
+    expect(picture(p)).toEqual(['...##...', '##.##...', '##.##...', '##......']);
   });
 
   it('parses theme colors and mixes them', () => {
