@@ -5,12 +5,12 @@
 // to .tmp/e2e-screens/profile-*.png for a person to look at. Waits are on what the page shows.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Backend } from '../../src-main/core/backend.ts';
-import { DownloadRegistry, startWebShell, type WebShell } from '../../src-main/web/server.ts';
+import type { Backend } from '../../src-main/core/backend.ts';
+import type { WebShell } from '../../src-main/web/server.ts';
+import { startE2eShell } from './shell.ts';
 import { STUCK_PY } from '../helpers/fixtures.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -42,16 +42,7 @@ describe.skipIf(reason !== null)(`the Profile tab (end to end)${reason ? `: skip
   let current: BrowserContext | null = null;
 
   beforeAll(async () => {
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-e2e-profile-'));
-    const downloads = new DownloadRegistry();
-    backend = new Backend({
-      shell: 'web',
-      runsDir: path.join(home, 'runs'),
-      settingsFile: path.join(home, 'settings.json'),
-      exportsDir: path.join(home, 'exports'),
-      saveExport: downloads.saveExport,
-    });
-    shell = await startWebShell({ backend, downloads });
+    ({ home, backend, shell } = await startE2eShell('procscope-e2e-profile-'));
     browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'] });
     fs.mkdirSync(screensDir, { recursive: true });
   });

@@ -10,12 +10,12 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Backend } from '../../src-main/core/backend.ts';
-import { DownloadRegistry, startWebShell, type WebShell } from '../../src-main/web/server.ts';
+import type { Backend } from '../../src-main/core/backend.ts';
+import type { WebShell } from '../../src-main/web/server.ts';
+import { startE2eShell } from './shell.ts';
 import { alive as isAlive } from '../helpers/leaks.ts';
 import { STUCK_PY } from '../helpers/fixtures.ts';
 import { parseRunLogText } from '../../src-main/core/runlog/reader.ts';
@@ -76,16 +76,7 @@ if (reason !== null) {
     const pageErrors: string[] = [];
 
     beforeAll(async () => {
-      home = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-e2e-web-'));
-      const downloads = new DownloadRegistry();
-      backend = new Backend({
-        shell: 'web',
-        runsDir: path.join(home, 'runs'),
-        settingsFile: path.join(home, 'settings.json'),
-        exportsDir: path.join(home, 'exports'),
-        saveExport: downloads.saveExport,
-      });
-      shell = await startWebShell({ backend, downloads });
+      ({ home, backend, shell } = await startE2eShell('procscope-e2e-web-'));
       origin = new URL(shell.url).origin;
       browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
       fs.mkdirSync(screensDir, { recursive: true });
