@@ -45,6 +45,36 @@ export interface RowChartProps {
   fit?: TimeRange;
 }
 
+/** What a row chart's picture depends on besides its data: its props, read at every redraw. */
+export interface RowChartView {
+  rowHeight: number;
+  marker: number | null;
+  labels: unknown;
+  selectedKey: string | null;
+  folds: ReadonlyMap<string, boolean>;
+  fit: TimeRange | undefined;
+  /** Anything else of the chart's own that changes the picture (a selected lock). */
+  also?: string | null;
+}
+
+/** The spec entries every row chart derives from its props alone (see RowChartView). */
+export function rowChartWatch(view: () => RowChartView): Pick<ChartSpec, 'marker' | 'labels' | 'watch' | 'extra' | 'fit'> {
+  const foldsKey = (folds: ReadonlyMap<string, boolean>) => [...folds.entries()].map(([k, v]) => `${k}:${v ? 1 : 0}`).join(',');
+  return {
+    marker: () => view().marker,
+    labels: () => view().labels,
+    watch: () => {
+      const v = view();
+      return [v.rowHeight, v.marker, v.labels, v.selectedKey, v.also, foldsKey(v.folds), v.fit];
+    },
+    extra: () => {
+      const v = view();
+      return `${v.rowHeight}|${v.marker}|${v.selectedKey}|${v.also ?? ''}|${foldsKey(v.folds)}|${v.fit?.min}|${v.fit?.max}`;
+    },
+    fit: () => view().fit,
+  };
+}
+
 /** What the host hands a chart's update: the model and the visible range it will show. */
 export interface UpdateContext {
   model: RunModel;
