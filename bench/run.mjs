@@ -681,54 +681,25 @@ function buildRows(sampler, runLogUs, frames) {
 }
 
 function pythonOverheadRows(rows, m) {
-  const q = { ours: m('pyQueue', 'ours'), python: m('pyQueue', 'python') };
-  const qLogged = pyLogChecks.filter((c) => c.kind === 'queue').every(pyLogComplete);
-  rows.push({
-    bench: `8. Python mode overhead: mp.Queue 1 producer -> 1 consumer, ${fmtNum(QUEUE_ITEMS)} ints, under procscope vs plain python3`,
-    metric: 'items/s',
-    ours: fmtNum(q.ours),
-    python: fmtNum(q.python),
-    ratio: (q.ours / q.python).toFixed(2),
-    better: 'higher',
-    target: 'ratio >= 0.50, every put/get logged',
-    pass: q.ours / q.python >= 0.5 && qLogged,
-  });
-  const l = { ours: m('pyLock', 'ours'), python: m('pyLock', 'python') };
-  const lLogged = pyLogChecks.filter((c) => c.kind === 'lock').every(pyLogComplete);
-  rows.push({
-    bench: `9. Python mode overhead: contended mp.Lock(), ${LOCK_WORKERS} processes x ${fmtNum(PY_LOCK_PAIRS)} acquire/release, under procscope vs plain python3`,
-    metric: 'ops/s',
-    ours: fmtNum(l.ours),
-    python: fmtNum(l.python),
-    ratio: (l.ours / l.python).toFixed(2),
-    better: 'higher',
-    target: 'ratio >= 0.25, every acquire logged',
-    pass: l.ours / l.python >= 0.25 && lLogged,
-  });
-  const s4 = { ours: m('pySemaphore', 'ours'), python: m('pySemaphore', 'python') };
-  const s4Logged = pyLogChecks.filter((c) => c.kind === 'semaphore').every(pyLogComplete);
-  rows.push({
-    bench: `9b. Python mode overhead: contended mp.Semaphore(2), ${LOCK_WORKERS} processes x ${fmtNum(PY_LOCK_PAIRS)} acquire/release, under procscope vs plain python3`,
-    metric: 'ops/s',
-    ours: fmtNum(s4.ours),
-    python: fmtNum(s4.python),
-    ratio: (s4.ours / s4.python).toFixed(2),
-    better: 'higher',
-    target: 'ratio >= 0.25, every acquire logged',
-    pass: s4.ours / s4.python >= 0.25 && s4Logged,
-  });
-  const ev = { ours: m('pyEvent', 'ours'), python: m('pyEvent', 'python') };
-  const evLogged = pyLogChecks.filter((c) => c.kind === 'event').every(pyLogComplete);
-  rows.push({
-    bench: `9c. Python mode overhead: mp.Event round trip (set, wait, clear) between 2 processes, ${fmtNum(EVENT_ROUNDS)} rounds, under procscope vs plain python3`,
-    metric: 'rounds/s',
-    ours: fmtNum(ev.ours),
-    python: fmtNum(ev.python),
-    ratio: (ev.ours / ev.python).toFixed(2),
-    better: 'higher',
-    target: 'ratio >= 0.25, every set/wait/clear logged',
-    pass: ev.ours / ev.python >= 0.25 && evLogged,
-  });
+  /** A Python-mode row: procscope against plain python3, higher is better, every op in the log. */
+  const overhead = (key, kind, bench, metric, min, logged) => {
+    const r = { ours: m(key, 'ours'), python: m(key, 'python') };
+    const complete = pyLogChecks.filter((c) => c.kind === kind).every(pyLogComplete);
+    rows.push({
+      bench: `${bench}, under procscope vs plain python3`,
+      metric,
+      ours: fmtNum(r.ours),
+      python: fmtNum(r.python),
+      ratio: (r.ours / r.python).toFixed(2),
+      better: 'higher',
+      target: `ratio >= ${min.toFixed(2)}, every ${logged} logged`,
+      pass: r.ours / r.python >= min && complete,
+    });
+  };
+  overhead('pyQueue', 'queue', `8. Python mode overhead: mp.Queue 1 producer -> 1 consumer, ${fmtNum(QUEUE_ITEMS)} ints`, 'items/s', 0.5, 'put/get');
+  overhead('pyLock', 'lock', `9. Python mode overhead: contended mp.Lock(), ${LOCK_WORKERS} processes x ${fmtNum(PY_LOCK_PAIRS)} acquire/release`, 'ops/s', 0.25, 'acquire');
+  overhead('pySemaphore', 'semaphore', `9b. Python mode overhead: contended mp.Semaphore(2), ${LOCK_WORKERS} processes x ${fmtNum(PY_LOCK_PAIRS)} acquire/release`, 'ops/s', 0.25, 'acquire');
+  overhead('pyEvent', 'event', `9c. Python mode overhead: mp.Event round trip (set, wait, clear) between 2 processes, ${fmtNum(EVENT_ROUNDS)} rounds`, 'rounds/s', 0.25, 'set/wait/clear');
   const st = { ours: m('pyStart', 'ours'), python: m('pyStart', 'python') };
   rows.push({
     bench: `10. Python mode overhead: Process start + join (spawn), trivial target (median of ${START_ROUNDS} sequential), under procscope vs plain python3`,
