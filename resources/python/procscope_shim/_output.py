@@ -27,6 +27,8 @@ def own_output():
     if not path or len(inodes) != 2:
         return
     now = list(inodes)
+    # Both connections first, then both answers: one round trip to the monitor, not two.
+    asked = []
     for i, fd in enumerate((1, 2)):
         try:
             if str(os.fstat(fd).st_ino) != inodes[i]:
@@ -41,6 +43,11 @@ def own_output():
             s.settimeout(_ANSWER_SECONDS)
             s.connect(path)
             s.sendall(_TAGS[fd])
+            asked.append((i, fd, s))
+        except OSError:
+            s.close()  # the monitor is gone: the inherited descriptor stays
+    for i, fd, s in asked:
+        try:
             # Taken: read before this process's exit is logged. Refused (closed): not ours to use.
             if s.recv(1) != _TAKEN:
                 continue
@@ -54,7 +61,7 @@ def own_output():
             os.dup2(s.fileno(), fd)
             now[i] = str(os.fstat(fd).st_ino)
         except OSError:
-            pass  # the monitor is gone or refused: the inherited descriptor stays
+            pass  # no answer: the inherited descriptor stays
         finally:
             s.close()
     os.environ[ENV_OUTPUT_INODES] = ','.join(now)
