@@ -330,7 +330,9 @@ export class Session {
     const peer = this.claims.peerOf(socket);
     if (peer.pid === null) return null;
     const ofRun = (pid: number) => pid === this.rootPid || this.table.get(pid)?.state === 'running';
-    return ofRun(peer.pid) || peer.session === this.rootPid || peer.ancestors.some(ofRun) ? peer.pid : null;
+    if (ofRun(peer.pid) || peer.session === this.rootPid || peer.ancestors.some(ofRun)) return peer.pid;
+    this.emit({ type: 'warning', message: `refused an output connection from pid ${peer.pid}: it does not descend from this run` });
+    return null;
   }
 
   private logEarly(pid: number, tries = FIRST_READ_TRIES): void {
