@@ -4,11 +4,13 @@
 // processes' half-lines written at once never mix.
 
 import fs from 'node:fs';
+import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { OutputEvent, ProcessEvent } from '../../src-main/api.ts';
 import { leavingNoSurvivors } from '../helpers/leaks.ts';
 import { python } from '../helpers/python.ts';
-import { run as runScenario, scenarioFile, tmpRoot, type RunResult } from '../helpers/run.ts';
+import { run as runScenario, scenarioFile, tmpRoot, waitFor, type RunResult } from '../helpers/run.ts';
+import { goPath } from '../helpers/sync-log.ts';
 
 const run = leavingNoSurvivors(runScenario);
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
@@ -108,5 +110,37 @@ describe('output below the runtime', () => {
     const r = await run(file, { python });
     expect(r.summary.end.reason).toBe('finished');
     expect(stdout(r).map((e) => e.text)).toEqual(['got captured']);
+  });
+
+  it("python: a process not of the run cannot write the run's output (its connection is closed unanswered)", async () => {
+    const go = goPath();
+    const file = scenarioFile(
+      ['import os, time', '', `while not os.path.exists(${JSON.stringify(go)}):`, '    time.sleep(0.01)', "print('done', flush=True)", ''].join('\n'),
+      'waits.py',
+    );
+    let answer: Buffer | null = null;
+    const r = await run(file, {
+      python,
+      refusals: 'expected',
+      during: async (s, events) => {
+        await waitFor(s, events, (e) => e.type === 'process');
+        const main = events.find((e): e is ProcessEvent => e.type === 'process')?.pid as number;
+        const env = fs.readFileSync(`/proc/${main}/environ`, 'utf8').split('\0');
+        const where = env.find((v) => v.startsWith('PROCSCOPE_OUTPUT='))?.slice('PROCSCOPE_OUTPUT='.length) as string;
+        // This test's own process is the monitor's, not a process of the run.
+        answer = await new Promise<Buffer>((resolve) => {
+          const chunks: Buffer[] = [];
+          const c = net.connect(where, () => c.write('1forged line\n'));
+          c.on('data', (b: Buffer) => chunks.push(b));
+          c.on('error', () => {});
+          c.on('close', () => resolve(Buffer.concat(chunks)));
+        });
+        fs.writeFileSync(go, '');
+      },
+    });
+    expect(answer).toEqual(Buffer.alloc(0));
+    expect(r.logged.some((e) => e.type === 'output' && e.text.includes('forged'))).toBe(false);
+    expect(r.logged.some((e) => e.type === 'warning' && e.message.startsWith(`refused an output connection from pid ${process.pid}`))).toBe(true);
+    expect(stdout(r).map((e) => e.text)).toEqual(['done']);
   });
 });
