@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ProcessEvent, SyncEvent } from '../../src-main/api.ts';
 import { scenarioFile, tmpRoot, type RunResult } from '../helpers/run.ts';
 import { ofType, runPy, runUntilDeadlock } from '../helpers/python.ts';
-import { goPath, letGo, locksOf, sorted, syncsOf } from '../helpers/sync-log.ts';
+import { expectAbortThenReset, expectNotifiedOnce, expectNotifyTwoThenAll, expectWaitFor, goPath, letGo, locksOf, sorted, syncsOf } from '../helpers/sync-log.ts';
 
 // Python mode: Condition (wait_for, notify(n), notify_all), Event and Barrier (abort, reset),
 // made by multiprocessing and by a manager (whose objects live in its server process and are
@@ -78,27 +78,7 @@ describe.each(['fork', 'spawn'])('python mode, start method %s', (method) => {
       expect(r.stdout(child.pid)).toEqual(['at once True', 'notified True', 'timed False']);
       const cond = firstOf(r, 'condition');
       expect(cond[0].sync).toMatch(idPrefix);
-      // wait_for(true at once) never waits: the first wait is the notified one.
-      expect(cond.slice(0, 5).map((e) => [e.op, e.pid])).toEqual([
-        ['create', r.root],
-        ['wait', child.pid],
-        ['notify', r.root],
-        ['woken', child.pid],
-        ['wait', child.pid],
-      ]);
-      expect(cond[2]).toMatchObject({ n: 1, waiters: [child.pid] });
-      expect(cond[3]).toMatchObject({ by: r.root, waiters: [] });
-      // The predicate never true: waits that each time out (one, or more if a wait ends early), nothing else.
-      const rest = cond.slice(4);
-      expect(rest.length % 2).toBe(0);
-      expect(rest.map((e) => e.op)).toEqual(rest.map((_, i) => (i % 2 === 0 ? 'wait' : 'timeout')));
-      expect(rest.every((e) => e.pid === child.pid)).toBe(true);
-      expect(cond.at(-1)?.waiters).toEqual([]);
-      // Its lock: released by each wait, taken again after it.
-      const lock = ofType(r, 'lock').filter((e) => e.lock === cond[0].lock);
-      const childOps = lock.filter((e) => e.pid === child.pid && (e.op === 'acquire' || e.op === 'release')).map((e) => e.op);
-      const waits = cond.filter((e) => e.op === 'wait').length;
-      expect(childOps).toEqual(['acquire', ...Array.from({ length: waits }, () => ['release', 'acquire']).flat(), 'release']);
+      expectWaitFor(r, cond, child.pid);
     });
 
     it('notify(2) wakes exactly two of three waiters and notify_all the last, each woken by the notifier', async () => {
@@ -126,21 +106,7 @@ describe.each(['fork', 'spawn'])('python mode, start method %s', (method) => {
       ].join('\n');
       const r = await runPy(scenarioFile(program(body, method, maker), `notify_n_${maker}_${method}.py`));
       expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
-      const kids = users(r).map((p) => p.pid);
-      expect(kids).toHaveLength(3);
-      const cond = firstOf(r, 'condition');
-      expect(cond.map((e) => e.op)).toEqual(['create', 'wait', 'wait', 'wait', 'notify', 'woken', 'woken', 'notify', 'woken']);
-      expect(sorted(cond.slice(1, 4).map((e) => e.pid))).toEqual(sorted(kids));
-      expect(sorted(cond[3].waiters)).toEqual(sorted(kids));
-      expect(cond[4]).toMatchObject({ pid: r.root, n: 2 });
-      const firstTwo = [cond[5].pid, cond[6].pid];
-      expect(new Set(firstTwo).size).toBe(2);
-      expect(cond[6].waiters).toHaveLength(1);
-      // notify_all woke the one left, and only it.
-      const last = kids.find((k) => !firstTwo.includes(k));
-      expect(cond[7]).toMatchObject({ pid: r.root, n: 1, waiters: [last] });
-      expect(cond[8]).toMatchObject({ pid: last, by: r.root, waiters: [] });
-      for (const e of cond.filter((x) => x.op === 'woken')) expect(e.by, 'woken by the notifier').toBe(r.root);
+      expectNotifyTwoThenAll(r, firstOf(r, 'condition'), users(r).map((p) => p.pid));
     });
 
     it('Barrier: abort() lets its waiters go with BrokenBarrierError and breaks it; reset() lets them go and mends it', async () => {
@@ -177,20 +143,9 @@ describe.each(['fork', 'spawn'])('python mode, start method %s', (method) => {
       expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
       expect(r.stdout(r.root)).toEqual(['refused True', 'mended False', 'after False']);
       const kids = users(r).map((p) => p.pid);
-      expect(kids).toHaveLength(4);
       for (const k of kids) expect(r.stdout(k)).toEqual(['broken']);
       const bar = firstOf(r, 'barrier');
-      expect(bar.map((e) => e.op)).toEqual(['create', 'wait', 'wait', 'abort', 'broken', 'reset', 'wait', 'wait', 'reset']);
-      expect(bar[0]).toMatchObject({ parties: 3, broken: false });
-      expect(sorted(bar.slice(1, 3).map((e) => e.pid))).toEqual(sorted(kids.slice(0, 2)));
-      expect(bar[3]).toMatchObject({ pid: r.root, broken: true, waiters: [] });
-      expect(sorted(bar[3].released ?? [])).toEqual(sorted(kids.slice(0, 2)));
-      // A wait on the broken barrier is refused at once.
-      expect(bar[4]).toMatchObject({ pid: r.root, broken: true, waiters: [] });
-      expect(bar[5]).toMatchObject({ pid: r.root, broken: false, released: [] });
-      expect(sorted(bar.slice(6, 8).map((e) => e.pid))).toEqual(sorted(kids.slice(2)));
-      expect(bar[8]).toMatchObject({ pid: r.root, broken: false, waiters: [] });
-      expect(sorted(bar[8].released ?? [])).toEqual(sorted(kids.slice(2)));
+      expectAbortThenReset(r, bar, kids);
       expect(bar.some((e) => e.op === 'release'), 'no generation completed').toBe(false);
     });
   });
@@ -253,20 +208,9 @@ describe.each(['fork', 'spawn'])('python mode, start method %s', (method) => {
       const [child] = users(r);
       expect(r.stdout(child.pid)).toEqual(['notified']);
       const cond = syncsOf(r, 'condition');
-      expect(cond.map((e) => e.op)).toEqual(['create', 'wait', 'notify', 'woken']);
-      expect(cond[1]).toMatchObject({ pid: child.pid, waiters: [child.pid] });
-      expect(cond[2]).toMatchObject({ pid: r.root, n: 1 });
-      expect(cond[3]).toMatchObject({ pid: child.pid, by: r.root, waiters: [] });
-      const lockId = cond[0].lock;
-      expect(lockId).toMatch(/^lock-mgr-/);
-      const lock = ofType(r, 'lock').filter((e) => e.lock === lockId);
-      expect(lock[0]).toMatchObject({ op: 'create', pid: r.root });
-      const t = (op: string, pid: number) => lock.findIndex((e) => e.op === op && e.pid === pid);
-      const childRelease = t('release', child.pid);
-      expect(childRelease).toBeGreaterThan(t('acquire', child.pid));
-      expect(t('acquire', r.root)).toBeGreaterThan(childRelease);
-      expect(lock.filter((e) => e.op === 'acquire' && e.pid === child.pid)).toHaveLength(2);
-      expect(lock.at(-1)).toMatchObject({ op: 'release', pid: child.pid, holder: null });
+      expectNotifiedOnce(r, cond, child.pid);
+      expect(cond[0].lock).toMatch(/^lock-mgr-/);
+      expect(ofType(r, 'lock').find((e) => e.lock === cond[0].lock)).toMatchObject({ op: 'create', pid: r.root });
     });
 
     it('Barrier(3): parties arrive one by one; the last releases the generation', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DeadlockEvent, LockEvent, QueueEvent, RunEvent, SharedEvent } from '../../src-main/api.ts';
 import { leavingNoSurvivors } from '../helpers/leaks.ts';
 import { run as runScenario, scenarioFile, waitFor, type RunResult } from '../helpers/run.ts';
-import { goPath, letGo, locksOf, sorted, syncsOf } from '../helpers/sync-log.ts';
+import { expectAbortThenReset, expectNotifiedOnce, expectNotifyTwoThenAll, expectWaitFor, goPath, letGo, locksOf, sorted, syncsOf } from '../helpers/sync-log.ts';
 
 // The TypeScript twins of python-sync.test.ts and python-sync-makers.test.ts: the runtime's
 // Semaphore, BoundedSemaphore, Event, Condition (waitFor, notify(n), notifyAll), Barrier (abort,
@@ -168,16 +168,7 @@ export default async function main(): Promise<void> {
     );
     const [child] = children(r);
     expect(r.stdout(child.pid)).toEqual(['notified']);
-    const cond = syncsOf(r, 'condition');
-    expect(cond.map((e) => e.op)).toEqual(['create', 'wait', 'notify', 'woken']);
-    expect(cond[1]).toMatchObject({ pid: child.pid, waiters: [child.pid] });
-    expect(cond[2]).toMatchObject({ pid: r.root, n: 1 });
-    expect(cond[3]).toMatchObject({ pid: child.pid, by: r.root, waiters: [] });
-    const lock = ofType(r, 'lock').filter((e) => e.lock === cond[0].lock);
-    const at = (op: string, pid: number) => lock.findIndex((e) => e.op === op && e.pid === pid);
-    expect(at('release', child.pid)).toBeGreaterThan(at('acquire', child.pid));
-    expect(at('acquire', r.root)).toBeGreaterThan(at('release', child.pid));
-    expect(lock.filter((e) => e.op === 'acquire' && e.pid === child.pid)).toHaveLength(2);
+    expectNotifiedOnce(r, syncsOf(r, 'condition'), child.pid);
   });
 
   it('Barrier(3): parties arrive one by one; the last releases the generation', async () => {
@@ -343,24 +334,7 @@ export default async function main(): Promise<void> {
     );
     const [child] = children(r);
     expect(r.stdout(child.pid)).toEqual(['at once true', 'notified true', 'timed false']);
-    const cond = syncsOf(r, 'condition');
-    expect(cond.slice(0, 5).map((e) => [e.op, e.pid])).toEqual([
-      ['create', r.root],
-      ['wait', child.pid],
-      ['notify', r.root],
-      ['woken', child.pid],
-      ['wait', child.pid],
-    ]);
-    expect(cond[2]).toMatchObject({ n: 1, waiters: [child.pid] });
-    expect(cond[3]).toMatchObject({ by: r.root, waiters: [] });
-    const rest = cond.slice(4);
-    expect(rest.length % 2).toBe(0);
-    expect(rest.map((e) => e.op)).toEqual(rest.map((_, i) => (i % 2 === 0 ? 'wait' : 'timeout')));
-    expect(rest.every((e) => e.pid === child.pid)).toBe(true);
-    const lock = ofType(r, 'lock').filter((e) => e.lock === cond[0].lock);
-    const childOps = lock.filter((e) => e.pid === child.pid && (e.op === 'acquire' || e.op === 'release')).map((e) => e.op);
-    const waits = cond.filter((e) => e.op === 'wait').length;
-    expect(childOps).toEqual(['acquire', ...Array.from({ length: waits }, () => ['release', 'acquire']).flat(), 'release']);
+    expectWaitFor(r, syncsOf(r, 'condition'), child.pid);
   });
 
   it('notify(2) wakes exactly two of three waiters and notifyAll the last, each woken by the notifier', async () => {
@@ -392,18 +366,7 @@ export default async function main(): Promise<void> {
 }
 `),
     );
-    const kids = children(r).map((p) => p.pid);
-    expect(kids).toHaveLength(3);
-    const cond = syncsOf(r, 'condition');
-    expect(cond.map((e) => e.op)).toEqual(['create', 'wait', 'wait', 'wait', 'notify', 'woken', 'woken', 'notify', 'woken']);
-    expect(sorted(cond[3].waiters)).toEqual(sorted(kids));
-    expect(cond[4]).toMatchObject({ pid: r.root, n: 2 });
-    const firstTwo = [cond[5].pid, cond[6].pid];
-    expect(new Set(firstTwo).size).toBe(2);
-    const last = kids.find((k) => !firstTwo.includes(k));
-    expect(cond[7]).toMatchObject({ pid: r.root, n: 1, waiters: [last] });
-    expect(cond[8]).toMatchObject({ pid: last, by: r.root, waiters: [] });
-    for (const e of cond.filter((x) => x.op === 'woken')) expect(e.by, 'woken by the notifier').toBe(r.root);
+    expectNotifyTwoThenAll(r, syncsOf(r, 'condition'), children(r).map((p) => p.pid));
   });
 
   it('Barrier: abort() lets its waiters go with BrokenBarrierError and breaks it; reset() lets them go and mends it', async () => {
@@ -449,18 +412,8 @@ export default async function main(): Promise<void> {
     );
     expect(r.stdout(r.root)).toEqual(['refused true', 'mended false', 'after false']);
     const kids = children(r).map((p) => p.pid);
-    expect(kids).toHaveLength(4);
     for (const k of kids) expect(r.stdout(k)).toEqual(['broken']);
-    const bar = syncsOf(r, 'barrier');
-    expect(bar.map((e) => e.op)).toEqual(['create', 'wait', 'wait', 'abort', 'broken', 'reset', 'wait', 'wait', 'reset']);
-    expect(sorted(bar.slice(1, 3).map((e) => e.pid))).toEqual(sorted(kids.slice(0, 2)));
-    expect(bar[3]).toMatchObject({ pid: r.root, broken: true, waiters: [] });
-    expect(sorted(bar[3].released ?? [])).toEqual(sorted(kids.slice(0, 2)));
-    expect(bar[4]).toMatchObject({ pid: r.root, broken: true, waiters: [] });
-    expect(bar[5]).toMatchObject({ pid: r.root, broken: false, released: [] });
-    expect(sorted(bar.slice(6, 8).map((e) => e.pid))).toEqual(sorted(kids.slice(2)));
-    expect(bar[8]).toMatchObject({ pid: r.root, broken: false, waiters: [] });
-    expect(sorted(bar[8].released ?? [])).toEqual(sorted(kids.slice(2)));
+    expectAbortThenReset(r, syncsOf(r, 'barrier'), kids);
   });
 
   it("a Manager's Semaphore, BoundedSemaphore, Condition, Event and Barrier are logged as the runtime's own", async () => {
