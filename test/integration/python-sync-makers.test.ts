@@ -59,7 +59,8 @@ describe.each(['fork', 'spawn'])('python mode, start method %s', (method) => {
         "        print('at once', c.wait_for(lambda: True))",
         '        ready.put(1)',
         "        print('notified', c.wait_for(lambda: flag.value == 1))",
-        "        print('timed', c.wait_for(lambda: False, timeout=0.05))",
+        // Long enough that its first wait begins before it runs out on a loaded machine (0.05 s did not once).
+        "        print('timed', c.wait_for(lambda: False, timeout=0.3))",
         '',
         'def main(ctx, mk):',
         "    c, flag, ready = mk.Condition(), ctx.Value('i', 0, lock=False), ctx.Queue()",

@@ -312,7 +312,7 @@ export async function waiter(c: Condition, flag: ValueProxy<number>, ready: Queu
     console.log('at once', await c.waitFor(() => true));
     await ready.put(1);
     console.log('notified', await c.waitFor(async () => (await flag.get()) === 1));
-    console.log('timed', await c.waitFor(() => false, 0.05));
+    console.log('timed', await c.waitFor(() => false, 0.3));
   });
 }
 
