@@ -11,7 +11,9 @@
 //   started it through a helper of the run, such as Python's forkserver); a child already gone
 //   is noted, never listed as running from that alone;
 // - `exited` only from the parent it was listed with, and never for a process still running when
-//   the report arrives (a parent reports only a child it reaped);
+//   the report arrives (a parent reports only a child it reaped); one the program's own
+//   os.wait*() reaped may be of a child that never was the run's (a `sleep`): about a process
+//   neither listed running nor announced, it is skipped without a word;
 // - a signal from the window goes to a listed process only if it is still that same process and
 //   still the run's, through a pidfd where the kernel has them (kernel.ts): a pid reused after
 //   the check is never reached.
@@ -47,6 +49,8 @@ export interface ClaimsHost {
   isSame(pid: number): boolean;
   /** The parent a listed process was listed with. */
   parentOf(pid: number): number | undefined;
+  /** Whether `pid` is listed and not known to have ended (the kernel is not asked). */
+  listedRunning(pid: number): boolean;
 }
 
 /** A connection whose peer is not known (no credentials to read). */
@@ -138,6 +142,11 @@ export class RunClaims {
    */
   exitedEarly(pid: number): string | null {
     return this.procfs && this.host.isSame(pid) ? `pid ${pid} is still running` : null;
+  }
+
+  /** Whether the run has never heard of `pid` as a process still running: neither listed running nor announced. */
+  unheardOf(pid: number): boolean {
+    return !this.host.listedRunning(pid) && !this.announced.has(pid);
   }
 
   /** A parent's report of how its child `pid` ended: null if it can be so, else why not. */

@@ -129,7 +129,12 @@ export class Session {
         this.rootOutput.ended(pid);
       },
     });
-    this.claims = new RunClaims({ root: () => this.rootPid, isSame: (pid) => this.table.isSame(pid), parentOf: (pid) => this.table.get(pid)?.ppid });
+    this.claims = new RunClaims({
+      root: () => this.rootPid,
+      isSame: (pid) => this.table.isSame(pid),
+      parentOf: (pid) => this.table.get(pid)?.ppid,
+      listedRunning: (pid) => this.table.get(pid)?.state === 'running',
+    });
     this.broker = new Broker(path.join(scratch, 'broker.sock'), this.brokerHost(), { sharedIntervalMs: setup.interval, sharedCalls: setup.sharedCalls });
     this.outputOwners = new OutputOwners({
       root: () => this.rootPid,

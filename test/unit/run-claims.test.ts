@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunClaims, UNKNOWN_PEER } from '../../src-main/core/run-claims.ts';
 
-const host = { root: () => 1, isSame: () => false, parentOf: () => undefined };
+const host = { root: () => 1, isSame: () => false, parentOf: () => undefined, listedRunning: () => false };
 
 describe('RunClaims without /proc', () => {
   it("believes a hello and a child's announcement it cannot check, and still takes exits only from the listed parent", () => {
@@ -72,7 +72,7 @@ describe('RunClaims with /proc: an orphan of the run', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-claims-'));
     const { main, child, socket, server } = await orphanConnects(path.join(dir, 's'), true);
     try {
-      const claims = new RunClaims({ root: () => main, isSame: () => false, parentOf: () => undefined }, true);
+      const claims = new RunClaims({ root: () => main, isSame: () => false, parentOf: () => undefined, listedRunning: () => false }, true);
       const peer = claims.peerOf(socket);
       if (peer.pid === null) return; // no peer credentials here (koffi missing): nothing to check
       expect(peer.pid).toBe(child);
@@ -80,7 +80,7 @@ describe('RunClaims with /proc: an orphan of the run', () => {
       // Its parent's report, read after the parent died, is taken too.
       expect(claims.spawned(main, child)).toBeNull();
       // Another run's main (any other session) gets no such pass.
-      const other = new RunClaims({ root: () => process.pid, isSame: () => false, parentOf: () => undefined }, true);
+      const other = new RunClaims({ root: () => process.pid, isSame: () => false, parentOf: () => undefined, listedRunning: () => false }, true);
       expect(other.hello(peer, child, process.pid)).toBe(`pid ${child} does not descend from this run`);
     } finally {
       process.kill(child, 'SIGKILL');

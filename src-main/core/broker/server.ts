@@ -271,6 +271,8 @@ export class Broker {
         return resolve?.(m);
       }
       case 'exited': {
+        // A reap by the program's own os.wait*() of a child the run never heard of (not Python).
+        if (m.reaped && this.host.claims?.unheardOf(m.pid)) return;
         const refusal = this.host.claims?.exited(conn.pid, m.pid) ?? null;
         if (refusal) return this.warn(conn, `exited: ${refusal}`);
         // Waited at its barrier: everything the child sent is handled by now.
