@@ -285,6 +285,7 @@ export class Session {
       emit: (e) => this.emit(e),
       emitStamped: (e) => this.emitStamped(e),
       now: () => this.now(),
+      between: (pid, ppid, name) => t.between(pid, ppid, name),
       hello: (pid, ppid, name, daemon, handle) => t.hello(pid, ppid, name, daemon, handle),
       created: (owner, handle, name, daemon) => t.created(owner, handle, name, daemon),
       spawned: (parent, pid, name, daemon, handle) => t.spawned(parent, pid, name, daemon, handle),

@@ -137,6 +137,62 @@ describe('python mode: processes outside multiprocessing', () => {
     expect(ofType(r, 'warning')).toEqual([]);
   });
 
+  it('a Python started through a shell (shell=True, os.system) is listed under that shell, which is listed too', async () => {
+    const file = scenarioFile(
+      [
+        'import os, subprocess, sys',
+        HERE,
+        "child = '%s %s' % (sys.executable, os.path.join(here, 'child.py'))",
+        "print('shell', subprocess.run(child + ' 6; exit 16', shell=True).returncode)",
+        "print('system', os.WEXITSTATUS(os.system(child + ' 7; exit 17')))",
+        '',
+      ].join('\n'),
+      'shell.py',
+    );
+    beside(file, 'child.py', CHILD);
+    const r = await runPy(file);
+    expect(r.summary.end, r.stderr().join('\n')).toMatchObject({ reason: 'finished', exitcode: 0 });
+    expect(ofType(r, 'warning')).toEqual([]);
+    expect(r.stdout(r.root)).toEqual(['shell 16', 'system 17']);
+    const kids = children(r);
+    const shells = kids.filter((p) => p.name.startsWith('sh -c '));
+    expect(shells.map((s) => s.ppid)).toEqual([r.root, r.root]);
+    expect(shells[0].name).toMatch(/^sh -c \S*python\S* \S*child\.py 6; exit 16$/);
+    const pythons = kids.filter((p) => p.name.startsWith('python'));
+    expect(pythons.map((p) => p.ppid)).toEqual(shells.map((s) => s.pid));
+    expect(pythons.map((p) => r.stdout(p.pid))).toEqual(pythons.map((p) => [`program child ${p.pid}`]));
+    expect(kids).toHaveLength(4);
+    // Main reaps the shell of subprocess.run (os.system reaps in C, unseen): its code is known.
+    expect(r.exits().get(shells[0].pid)).toBe(16);
+  });
+
+  it("a fork child that execs a Python keeps its fork-<pid> row and exit code; os.spawnv's Python is a program child", async () => {
+    const file = scenarioFile(
+      [
+        'import os, sys',
+        HERE,
+        "argv = [sys.executable, os.path.join(here, 'child.py')]",
+        'pid = os.fork()',
+        'if pid == 0:',
+        "    os.execv(sys.executable, argv + ['8'])",
+        "print('fork-exec', os.WEXITSTATUS(os.waitpid(pid, 0)[1]))",
+        "print('spawnv', os.spawnv(os.P_WAIT, sys.executable, argv + ['9']))",
+        '',
+      ].join('\n'),
+      'exec.py',
+    );
+    beside(file, 'child.py', CHILD);
+    const r = await runPy(file);
+    expect(r.summary.end, r.stderr().join('\n')).toMatchObject({ reason: 'finished', exitcode: 0 });
+    expect(ofType(r, 'warning')).toEqual([]);
+    const [forked, spawned] = children(r);
+    expect(children(r)).toHaveLength(2);
+    expect(forked.name).toBe(`fork-${forked.pid}`);
+    expect(spawned.name).toMatch(/^python\S* \S*child\.py 9$/);
+    expect(r.stdout(spawned.pid)).toEqual([`program child ${spawned.pid}`]);
+    expect([r.exits().get(forked.pid), r.exits().get(spawned.pid)]).toEqual([8, 9]);
+  });
+
   it('a fork child its parent never reaps: its end is read from the kernel', async () => {
     const file = scenarioFile(
       ['import os, signal, time', 'pid = os.fork()', 'if pid == 0:', "    print('doomed', flush=True)", '    os.kill(os.getpid(), signal.SIGKILL)', 'time.sleep(300)', ''].join('\n'),

@@ -90,3 +90,31 @@ describe('RunClaims with /proc: an orphan of the run', () => {
     }
   });
 });
+
+describe('RunClaims with /proc: processes between a child and the run', () => {
+  it('lists the shell between a Python and the run, farthest first; nothing once the parent is listed', async () => {
+    // This test process stands for the run's main: sh, then sleep under it.
+    const sh = spawn('sh', ['-c', 'sleep 300; exit 3'], { stdio: 'ignore' });
+    const shPid = sh.pid as number;
+    try {
+      let sleepPid = 0;
+      // sh starts its sleep a moment later: looked for in /proc, not waited for by the clock.
+      for (let i = 0; i < 1000 && !sleepPid; i++) {
+        sleepPid = Number(fs.readFileSync(`/proc/${shPid}/task/${shPid}/children`, 'utf8').trim().split(' ')[0] || 0);
+        if (!sleepPid) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(sleepPid, 'sh started its sleep').toBeGreaterThan(0);
+      const listed = new Set<number>();
+      const claims = new RunClaims({ root: () => process.pid, isSame: () => false, parentOf: () => undefined, listedRunning: (pid) => listed.has(pid) }, true);
+      expect(claims.between(UNKNOWN_PEER, sleepPid, shPid)).toEqual([{ pid: shPid, ppid: process.pid, name: 'sh -c sleep 300; exit 3' }]);
+      expect(claims.between(UNKNOWN_PEER, sleepPid, 12345), 'a hello that names another parent gets none').toEqual([]);
+      listed.add(shPid);
+      expect(claims.between(UNKNOWN_PEER, sleepPid, shPid)).toEqual([]);
+      // A reaped child's exit the run never heard of is nothing to it; a listed one is.
+      expect(claims.unheardOf(sleepPid)).toBe(true);
+      expect(claims.unheardOf(shPid)).toBe(false);
+    } finally {
+      sh.kill('SIGKILL');
+    }
+  });
+});
