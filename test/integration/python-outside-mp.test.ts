@@ -193,6 +193,42 @@ describe('python mode: processes outside multiprocessing', () => {
     expect([r.exits().get(forked.pid), r.exits().get(spawned.pid)]).toEqual([8, 9]);
   });
 
+  it('what a child writes to a pipe its parent reads stays in that pipe: capture_output, a fork child that dup2()s', async () => {
+    const file = scenarioFile(
+      [
+        'import os, subprocess, sys',
+        HERE,
+        "r = subprocess.run([sys.executable, os.path.join(here, 'child.py'), '5'], capture_output=True, text=True)",
+        "print('captured', r.stdout.split()[:2], r.stderr.strip(), r.returncode)",
+        'rfd, wfd = os.pipe()',
+        'pid = os.fork()',
+        'if pid == 0:',
+        '    os.close(rfd)',
+        '    os.dup2(wfd, 1)',
+        "    print('through the pipe', flush=True)",
+        "    sys.stderr.write('fork err\\n')",
+        '    os._exit(0)',
+        'os.close(wfd)',
+        'with os.fdopen(rfd) as f:',
+        "    print('read', repr(f.read()))",
+        'os.waitpid(pid, 0)',
+        '',
+      ].join('\n'),
+      'pipes.py',
+    );
+    beside(file, 'child.py', CHILD);
+    const r = await runPy(file);
+    expect(r.summary.end, r.stderr().join('\n')).toMatchObject({ reason: 'finished', exitcode: 0 });
+    expect(ofType(r, 'warning')).toEqual([]);
+    expect(r.stdout(r.root)).toEqual(["captured ['program', 'child'] program child err 5", "read 'through the pipe\\n'"]);
+    const [program, forked] = children(r);
+    expect(children(r)).toHaveLength(2);
+    expect(program.name).toMatch(/child\.py 5$/);
+    expect([r.stdout(program.pid), r.stderr(program.pid), r.stdout(forked.pid)]).toEqual([[], [], []]);
+    // Its stderr is still the run's.
+    expect(r.stderr(forked.pid)).toEqual(['fork err']);
+  });
+
   it('a fork child its parent never reaps: its end is read from the kernel', async () => {
     const file = scenarioFile(
       ['import os, signal, time', 'pid = os.fork()', 'if pid == 0:', "    print('doomed', flush=True)", '    os.kill(os.getpid(), signal.SIGKILL)', 'time.sleep(300)', ''].join('\n'),

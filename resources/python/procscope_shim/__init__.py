@@ -20,10 +20,10 @@ def install():
         return
     _installed = True
     # Read before client.install() sets it for the processes this one starts.
-    started_by_program = os.environ.get(ENV_ROLE) == 'child'
+    role = os.environ.get(ENV_ROLE)
     client.install()
     try:
-        _children.install(started_by_program)
+        _children.install(role)
     except Exception as e:  # an interpreter we do not know: run anyway, say so
         client.post({'k': 'warn', 'message': 'procscope could not instrument processes outside multiprocessing: %r' % (e,)})
     _patch.install()

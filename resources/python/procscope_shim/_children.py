@@ -1,9 +1,12 @@
 """Processes the program starts outside multiprocessing: they are processes of the run too.
 
-- A bare os.fork(): the child introduces itself as `fork-<pid>` as soon as fork returns in it, so
-  that what it prints is its own; its parent announces it (spawned), so that it has a row even
-  if it dies before its hello. multiprocessing's own forks (Process.start, the forkserver) are
-  left to _patch: their children introduce themselves in Process._bootstrap.
+- A bare os.fork(): the child introduces itself as `fork-<pid>` before fork returns in it (an
+  after-fork hook), so that what it prints is its own, and its parent announces it (spawned), so
+  that it has a row even if it dies before its hello is read. multiprocessing's own forks
+  (Process.start, the forkserver) are left to _patch: their children introduce themselves in
+  Process._bootstrap; os.spawn*'s fork execs at once, and a Python it starts introduces itself.
+- What such a child prints goes to the monitor while its descriptor is the run's output; to the
+  descriptor otherwise (a pipe its parent reads: capture_output, or a dup2 in a fork child).
 - An interpreter the program starts (subprocess, os.exec*, os.system) inherits the shim through
   PYTHONPATH and finds PROCSCOPE_ROLE=child: unless it is one of multiprocessing's own (a spawn
   child, which waits for its Process object; the forkserver or the resource tracker, which are
@@ -18,6 +21,7 @@
 
 import os
 import sys
+import threading
 
 from . import _client as _c
 from ._client import client
@@ -30,13 +34,17 @@ ENV_FORKED = 'PROCSCOPE_FORK_CHILD'
 _self_reporting = None
 
 
-def install(started_by_program):
-    """`started_by_program`: this interpreter found PROCSCOPE_ROLE=child (not the run's main)."""
+def install(role):
+    """`role`: PROCSCOPE_ROLE as this interpreter found it (main, child, or None)."""
     if not client.path:
         return
+    if role == 'main':
+        os.environ[ENV_STREAMS] = '%s %s' % (_identity(1), _identity(2))
+    started_by_program = role == 'child'
     _hook_fork()
     _hook_waits()
     _hook_exit()
+    _hook_dup2()
     # A fork child of the program that exec'd this interpreter is listed already, as fork-<pid>:
     # a second hello for its pid would be refused. Its parent reports its end.
     if started_by_program and os.environ.get(ENV_FORKED) != str(os.getpid()):
@@ -50,6 +58,33 @@ def _introduce(name, after):
     client.connect(os.getpid(), os.getppid(), name, False, None, after)
     if client.connected:
         _self_reporting = os.getpid()
+        route(1)
+        route(2)
+
+
+# ---- where sys.stdout and sys.stderr go ---------------------------------------------------------
+
+#: The descriptors 1 and 2 of the run's main process, as (device, inode) text: output the run shows.
+ENV_STREAMS = 'PROCSCOPE_STREAMS'
+
+
+def _identity(fd):
+    try:
+        st = os.fstat(fd)
+    except (OSError, ValueError):
+        return None
+    return '%d:%d' % (st.st_dev, st.st_ino)
+
+
+def route(fd):
+    """sys.stdout (fd 1) or sys.stderr (fd 2) goes to the monitor only while that descriptor is
+    the run's output: a program started with stdout=PIPE (capture_output) writes to its parent's
+    pipe, and a fork child that dup2()s a pipe onto 1 writes to that pipe, as without procscope."""
+    stream = getattr(client, 'out' if fd == 1 else 'err', None)
+    run = os.environ.get(ENV_STREAMS, '').split(' ')
+    if stream is None or len(run) != 2:
+        return
+    stream.routed = _identity(fd) == run[fd - 1]
 
 
 def _from_multiprocessing(frame):
@@ -64,34 +99,58 @@ def _not_the_programs(frame):
 
 # ---- os.fork ------------------------------------------------------------------------------------
 
+#: Between the hooks of one fork: the count the child's hello carries, or None when the fork is
+#: not the program's own.
+_forking_after = None
+
+
+def _before_fork():
+    global _forking_after
+    _forking_after = None
+    # Hooks run with the frame that called os.fork() as the caller: os.fork is not wrapped, so
+    # that CPython's warning about forking a multi-threaded process names the program's line.
+    if client.connected and not _not_the_programs(sys._getframe(1)):
+        # The child is listed after what this process said before forking it (see sent_mark).
+        _forking_after = client.sent_mark()
+
+
+def _after_fork_child():
+    after = _forking_after
+    if after is None:
+        return
+    try:
+        # Should it exec a Python, that one has its row already (see install).
+        os.environ[ENV_FORKED] = str(os.getpid())
+        _introduce('fork-%d' % os.getpid(), after)
+    except Exception:
+        pass
+
+
+def _after_fork_parent():
+    global _forking_after
+    if _forking_after is None:
+        return
+    _forking_after = None
+    # The child is announced at once, so that the run lists it even if it ends before its hello
+    # is read (its parent gone by then, say). The hook is not told its pid: the newest child of
+    # this thread is it (the kernel lists a thread's children oldest first; none is reaped yet).
+    try:
+        with open('/proc/self/task/%d/children' % threading.get_native_id(), 'rb') as f:
+            pid = int(f.read().split()[-1])
+    except (OSError, ValueError, IndexError, AttributeError):
+        return
+    try:
+        # Sent now, without waking procscope's thread (3.13 counts threads after this hook).
+        client.post_now({'k': 'spawned', 'pid': pid, 'name': 'fork-%d' % pid, 'daemon': False})
+    except Exception:
+        pass
+
 
 def _hook_fork():
-    real_fork = getattr(os, 'fork', None)
-    if real_fork is None:
-        return
-
-    def fork():
-        ours = client.connected and not _not_the_programs(sys._getframe(1))
-        # The child is listed after what this process said before forking it (see sent_mark).
-        after = client.sent_mark() if ours else None
-        pid = real_fork()
-        if not ours:
-            return pid
-        try:
-            if pid == 0:
-                # Should it exec a Python, that one has its row already (see install).
-                os.environ[ENV_FORKED] = str(os.getpid())
-                _introduce('fork-%d' % os.getpid(), after)
-            else:
-                client.post_now({'k': 'spawned', 'pid': pid, 'name': 'fork-%d' % pid, 'daemon': False})
-                # A fork stopped procscope's thread; on 3.13+ it comes back here (see _patch.start).
-                client.resume()
-        except Exception:
-            pass
-        return pid
-
-    fork.__doc__ = real_fork.__doc__
-    os.fork = fork
+    if hasattr(os, 'register_at_fork'):
+        # Registered after _client's: its before-fork hook (which stops procscope's thread) runs
+        # after this one, its after-fork hooks (a clean client in the child) before.
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent, after_in_child=_after_fork_child)
 
 
 # ---- os.wait* -----------------------------------------------------------------------------------
@@ -192,6 +251,24 @@ def _hook_exit():
 
     _exit.__doc__ = flushing_exit.__doc__
     os._exit = _exit
+
+
+# ---- os.dup2 ------------------------------------------------------------------------------------
+
+
+def _hook_dup2():
+    real_dup2 = getattr(os, 'dup2', None)
+    if real_dup2 is None:
+        return
+
+    def dup2(fd, fd2, *args, **kwargs):
+        result = real_dup2(fd, fd2, *args, **kwargs)
+        if fd2 in (1, 2) and client.connected:
+            route(fd2)
+        return result
+
+    dup2.__doc__ = real_dup2.__doc__
+    os.dup2 = dup2
 
 
 # ---- the command line ---------------------------------------------------------------------------
