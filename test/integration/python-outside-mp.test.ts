@@ -200,6 +200,8 @@ describe('python mode: processes outside multiprocessing', () => {
         HERE,
         "r = subprocess.run([sys.executable, os.path.join(here, 'child.py'), '5'], capture_output=True, text=True)",
         "print('captured', r.stdout.split()[:2], r.stderr.strip(), r.returncode)",
+        "r = subprocess.run([sys.executable, os.path.join(here, 'spawner.py')], stdout=subprocess.PIPE, text=True)",
+        "print('captured', r.stdout.splitlines())",
         'rfd, wfd = os.pipe()',
         'pid = os.fork()',
         'if pid == 0:',
@@ -217,14 +219,35 @@ describe('python mode: processes outside multiprocessing', () => {
       'pipes.py',
     );
     beside(file, 'child.py', CHILD);
+    beside(file, 'spawner.py', [
+      'import multiprocessing as mp',
+      '',
+      'def hello():',
+      "    print('spawned child', flush=True)",
+      '',
+      "if __name__ == '__main__':",
+      "    p = mp.get_context('spawn').Process(target=hello)",
+      '    p.start()',
+      '    p.join()',
+      "    print('spawner done')",
+      '',
+    ]);
     const r = await runPy(file);
     expect(r.summary.end, r.stderr().join('\n')).toMatchObject({ reason: 'finished', exitcode: 0 });
     expect(ofType(r, 'warning')).toEqual([]);
-    expect(r.stdout(r.root)).toEqual(["captured ['program', 'child'] program child err 5", "read 'through the pipe\\n'"]);
-    const [program, forked] = children(r);
-    expect(children(r)).toHaveLength(2);
+    expect(r.stdout(r.root)).toEqual([
+      "captured ['program', 'child'] program child err 5",
+      "captured ['spawned child', 'spawner done']",
+      "read 'through the pipe\\n'",
+    ]);
+    const [program, spawner, spawned, forked] = children(r);
+    expect(children(r)).toHaveLength(4);
     expect(program.name).toMatch(/child\.py 5$/);
-    expect([r.stdout(program.pid), r.stderr(program.pid), r.stdout(forked.pid)]).toEqual([[], [], []]);
+    expect(spawner.name).toMatch(/spawner\.py$/);
+    expect(spawned).toMatchObject({ name: 'SpawnProcess-1', ppid: spawner.pid });
+    expect(forked.name).toBe(`fork-${forked.pid}`);
+    expect([program, spawner, spawned, forked].map((p) => r.stdout(p.pid))).toEqual([[], [], [], []]);
+    expect(r.stderr(program.pid)).toEqual([]);
     // Its stderr is still the run's.
     expect(r.stderr(forked.pid)).toEqual(['fork err']);
   });

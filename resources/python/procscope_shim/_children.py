@@ -40,6 +40,10 @@ def install(role):
         return
     if role == 'main':
         os.environ[ENV_STREAMS] = '%s %s' % (_identity(1), _identity(2))
+    else:
+        # A program started with stdout=PIPE, and the spawn children it starts, write to that pipe.
+        route(1)
+        route(2)
     started_by_program = role == 'child'
     _hook_fork()
     _hook_waits()
@@ -58,8 +62,6 @@ def _introduce(name, after):
     client.connect(os.getpid(), os.getppid(), name, False, None, after)
     if client.connected:
         _self_reporting = os.getpid()
-        route(1)
-        route(2)
 
 
 # ---- where sys.stdout and sys.stderr go ---------------------------------------------------------
