@@ -25,6 +25,7 @@ import threading
 
 from . import _client as _c
 from ._client import client
+from ._output import ENV_OUTPUT_INODES
 
 #: Set in a bare fork's child to its pid (see install).
 ENV_FORKED = 'PROCSCOPE_FORK_CHILD'
@@ -38,9 +39,7 @@ def install(role):
     """`role`: PROCSCOPE_ROLE as this interpreter found it (main, child, or None)."""
     if not client.path:
         return
-    if role == 'main':
-        os.environ[ENV_STREAMS] = '%s %s' % (_identity(1), _identity(2))
-    else:
+    if role != 'main':
         # A program started with stdout=PIPE, and the spawn children it starts, write to that pipe.
         route(1)
         route(2)
@@ -66,27 +65,21 @@ def _introduce(name, after):
 
 # ---- where sys.stdout and sys.stderr go ---------------------------------------------------------
 
-#: The descriptors 1 and 2 of the run's main process, as (device, inode) text: output the run shows.
-ENV_STREAMS = 'PROCSCOPE_STREAMS'
-
-
-def _identity(fd):
-    try:
-        st = os.fstat(fd)
-    except (OSError, ValueError):
-        return None
-    return '%d:%d' % (st.st_dev, st.st_ino)
-
 
 def route(fd):
     """sys.stdout (fd 1) or sys.stderr (fd 2) goes to the monitor only while that descriptor is
-    the run's output: a program started with stdout=PIPE (capture_output) writes to its parent's
-    pipe, and a fork child that dup2()s a pipe onto 1 writes to that pipe, as without procscope."""
+    the run's output, the one _output left this process (by inode): a program started with
+    stdout=PIPE (capture_output) writes to its parent's pipe, and a fork child that dup2()s a pipe
+    onto 1 writes to that pipe, as without procscope."""
     stream = getattr(client, 'out' if fd == 1 else 'err', None)
-    run = os.environ.get(ENV_STREAMS, '').split(' ')
+    run = (os.environ.get(ENV_OUTPUT_INODES) or '').split(',')
     if stream is None or len(run) != 2:
         return
-    stream.routed = _identity(fd) == run[fd - 1]
+    try:
+        inode = str(os.fstat(fd).st_ino)
+    except (OSError, ValueError):
+        inode = None
+    stream.routed = inode == run[fd - 1]
 
 
 def _from_multiprocessing(frame):
@@ -265,7 +258,8 @@ def _hook_dup2():
 
     def dup2(fd, fd2, *args, **kwargs):
         result = real_dup2(fd, fd2, *args, **kwargs)
-        if fd2 in (1, 2) and client.connected:
+        # Not _output's own: it puts the run's descriptors in place (and says so after).
+        if fd2 in (1, 2) and client.connected and not str(sys._getframe(1).f_globals.get('__name__')).startswith(__package__):
             route(fd2)
         return result
 
