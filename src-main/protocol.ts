@@ -93,9 +93,10 @@ export type UpMessage =
   /**
    * A parent reports how its child ended: Python's exitcode (negative signal number). Handled
    * once the child's own connection is read to its end: what the parent does next comes after
-   * everything the child did.
+   * everything the child did. `reaped`: a child reaped by the program's own os.wait*(), which
+   * may never have been a process of the run (a `sleep` it started): skipped without a word then.
    */
-  | { k: 'exited'; pid: number; exitcode: number }
+  | { k: 'exited'; pid: number; exitcode: number; reaped?: boolean }
   /**
    * A process reports its own exit code from its exit handler (signals cannot be self-reported);
    * optionally the CPU time it used (s, user + system) and its peak resident size (bytes), which
@@ -563,7 +564,7 @@ export function isUpMessage(m: unknown): m is UpMessage {
     case 'ctlres':
       return int(o.rid) && bool(o.ok) && typeof o.text === 'string' && (o.exitcode === null || int(o.exitcode)) && bool(o.alive);
     case 'exited':
-      return int(o.pid) && int(o.exitcode);
+      return int(o.pid) && int(o.exitcode) && (o.reaped === undefined || bool(o.reaped));
     case 'bye':
       return int(o.exitcode) && (o.cpu === undefined || (finite(o.cpu) && o.cpu >= 0)) && (o.maxrss === undefined || (finite(o.maxrss) && o.maxrss >= 0));
     case 'task':

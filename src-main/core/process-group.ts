@@ -111,6 +111,25 @@ export function readProcStat(pid: number): ProcStat | null {
 }
 
 /**
+ * A process's command line, as a row names it: its arguments joined by spaces, the program by its
+ * base name, at most `max` characters; its short name (comm) when the line is empty (a kernel
+ * thread, a zombie); null once it is gone, or without /proc.
+ */
+export function readCommandLine(pid: number, max = 256): string | null {
+  if (!IS_LINUX) return null;
+  let args: string[];
+  try {
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return null;
+  }
+  if (args.at(-1) === '') args.pop();
+  if (args.length === 0) return readProcStat(pid)?.comm ?? null;
+  args[0] = args[0].slice(args[0].lastIndexOf('/') + 1);
+  return args.join(' ').replace(/\s+/g, ' ').slice(0, max);
+}
+
+/**
  * How a process that has exited but is not reaped yet ended, as Python's exitcode (-N for a
  * signal): `exit_code`, field 52 of its stat line (Linux 3.5+), holds the waitpid status. Null
  * while it runs, once it is reaped, or where /proc has no such field.

@@ -60,6 +60,8 @@ export class ProcessTable {
   private readonly sampledAt = new Map<number, number>();
   /** Each listed process's start time (kernel ticks), read as it was listed: with its pid, who it is. */
   private readonly startTimes = new Map<number, number>();
+  /** Listed processes that never connect (see between): they report no child's exit. */
+  private readonly silent = new Set<number>();
   rootPid = 0;
 
   constructor(private readonly host: TableHost) {}
@@ -118,6 +120,18 @@ export class ProcessTable {
     this.announced.delete(pid);
     this.list(pid, ppid, name, daemon, handle !== undefined && ownedBy(handle, ppid) ? handle : undefined, announced?.ppid === ppid ? announced.at : undefined);
     return true;
+  }
+
+  /**
+   * A process of the run that never connects, found between a listed process and a child that
+   * said hello (a shell): listed at once, its end reported by its parent (a Python one reaps it)
+   * or read from the kernel.
+   */
+  between(pid: number, ppid: number, name: string): void {
+    if (this.byPid.has(pid)) return;
+    this.silent.add(pid);
+    this.list(pid, ppid, name, false, undefined);
+    this.watchUnreaped(pid);
   }
 
   created(owner: number, handle: string, name: string, daemon: boolean): void {
@@ -318,9 +332,9 @@ export class ProcessTable {
       if (code !== null) {
         stop();
         this.exited(pid, code);
-      } else if (!isAlive(pid) && (goneFor += UNREAPED_POLL_MS) >= ORDER_WAIT_MS) {
-        // Reaped, and no report came: by a parent that does not report (not multiprocessing's),
-        // or by init after its parent died. Its own word is all that is left.
+      } else if (!isAlive(pid) && (this.silent.has(p.ppid) || (goneFor += UNREAPED_POLL_MS) >= ORDER_WAIT_MS)) {
+        // Reaped, and no report came (none will from a parent that never connects): by a parent
+        // that does not report, or by init after its parent died. Its own word is all that is left.
         stop();
         this.exited(pid, this.lastWord(pid));
       }

@@ -5,13 +5,16 @@
 //   its hello must name that pid, once: a second connection for a pid is refused;
 // - a process is the run's only if it descends from the run: its ancestors (read from /proc
 //   while it is alive, at accept) reach the main process or another listed process that is still
-//   the same process (pid and start time). A child whose parent died before it said hello is the
+//   the same process (pid and start time); the ancestors it has in between (a shell) are listed
+//   with it. A child whose parent died before it said hello is the
 //   run's if that parent announced it while it was its child;
 // - `spawned` is taken only from the named process's real parent (or from the process that
 //   started it through a helper of the run, such as Python's forkserver); a child already gone
 //   is noted, never listed as running from that alone;
 // - `exited` only from the parent it was listed with, and never for a process still running when
-//   the report arrives (a parent reports only a child it reaped);
+//   the report arrives (a parent reports only a child it reaped); one the program's own
+//   os.wait*() reaped may be of a child that never was the run's (a `sleep`): about a process
+//   neither listed running nor announced, it is skipped without a word;
 // - a signal from the window goes to a listed process only if it is still that same process and
 //   still the run's, through a pidfd where the kernel has them (kernel.ts): a pid reused after
 //   the check is never reached.
@@ -23,7 +26,7 @@
 
 import type net from 'node:net';
 import { closeProcess, openProcess, peerPid, signalProcess } from './kernel.ts';
-import { isAlive, isDeadState, readProcStat } from './process-group.ts';
+import { isAlive, isDeadState, readCommandLine, readProcStat } from './process-group.ts';
 
 /** Ancestors deeper than this are not followed (a run is never that deep; a loop never ends). */
 const MAX_DEPTH = 128;
@@ -47,6 +50,8 @@ export interface ClaimsHost {
   isSame(pid: number): boolean;
   /** The parent a listed process was listed with. */
   parentOf(pid: number): number | undefined;
+  /** Whether `pid` is listed and not known to have ended (the kernel is not asked). */
+  listedRunning(pid: number): boolean;
 }
 
 /** A connection whose peer is not known (no credentials to read). */
@@ -113,6 +118,25 @@ export class RunClaims {
     return `pid ${pid} does not descend from this run`;
   }
 
+  /**
+   * The processes between a hello's `pid` and the run, when its parent `ppid` is not listed: a
+   * shell that a program's `shell=True` or os.system() put between itself and a Python. They
+   * never connect, yet are processes of the run: its ancestors up to the nearest listed one,
+   * farthest first, each with its parent and command line. Empty when `ppid` is listed, or when
+   * no ancestor is (or none can be read).
+   */
+  between(peer: Peer, pid: number, ppid: number): { pid: number; ppid: number; name: string }[] {
+    if (!this.procfs || this.host.listedRunning(ppid)) return [];
+    const ancestors = peer.pid === pid ? peer.ancestors : ancestorsOf(readProcStat(pid)?.ppid ?? 0);
+    const root = this.host.root();
+    const reached = ancestors.findIndex((a) => a === root || this.host.isSame(a));
+    if (reached <= 0 || ancestors[0] !== ppid) return [];
+    return ancestors
+      .slice(0, reached)
+      .map((a, i) => ({ pid: a, ppid: ancestors[i + 1], name: readCommandLine(a) ?? `pid ${a}` }))
+      .reverse();
+  }
+
   /** A parent's report that it started `pid`: null if `pid` is its child, else why not. */
   spawned(sender: number, pid: number): string | null {
     if (!this.procfs) return null;
@@ -138,6 +162,11 @@ export class RunClaims {
    */
   exitedEarly(pid: number): string | null {
     return this.procfs && this.host.isSame(pid) ? `pid ${pid} is still running` : null;
+  }
+
+  /** Whether the run has never heard of `pid` as a process still running: neither listed running nor announced. */
+  unheardOf(pid: number): boolean {
+    return !this.host.listedRunning(pid) && !this.announced.has(pid);
   }
 
   /** A parent's report of how its child `pid` ended: null if it can be so, else why not. */

@@ -129,7 +129,12 @@ export class Session {
         this.rootOutput.ended(pid);
       },
     });
-    this.claims = new RunClaims({ root: () => this.rootPid, isSame: (pid) => this.table.isSame(pid), parentOf: (pid) => this.table.get(pid)?.ppid });
+    this.claims = new RunClaims({
+      root: () => this.rootPid,
+      isSame: (pid) => this.table.isSame(pid),
+      parentOf: (pid) => this.table.get(pid)?.ppid,
+      listedRunning: (pid) => this.table.get(pid)?.state === 'running',
+    });
     this.broker = new Broker(path.join(scratch, 'broker.sock'), this.brokerHost(), { sharedIntervalMs: setup.interval, sharedCalls: setup.sharedCalls });
     this.outputOwners = new OutputOwners({
       root: () => this.rootPid,
@@ -280,6 +285,7 @@ export class Session {
       emit: (e) => this.emit(e),
       emitStamped: (e) => this.emitStamped(e),
       now: () => this.now(),
+      between: (pid, ppid, name) => t.between(pid, ppid, name),
       hello: (pid, ppid, name, daemon, handle) => t.hello(pid, ppid, name, daemon, handle),
       created: (owner, handle, name, daemon) => t.created(owner, handle, name, daemon),
       spawned: (parent, pid, name, daemon, handle) => t.spawned(parent, pid, name, daemon, handle),

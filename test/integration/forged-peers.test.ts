@@ -219,7 +219,7 @@ describe('a forged peer', () => {
   it("a control on a listed pid that is another process's now is not sent, and the stop leaves that process alone", async () => {
     const program = scenarioFile(
       [
-        'import multiprocessing as mp, os, subprocess, time',
+        'import ctypes, multiprocessing as mp, os, subprocess, time',
         'from procscope_shim._client import client',
         '',
         'def gone():',
@@ -230,7 +230,8 @@ describe('a forged peer', () => {
         "if __name__ == '__main__':",
         "    x = mp.Process(target=gone, name='X')",
         '    x.start()',
-        '    os.waitpid(x.pid, 0)  # reaped behind multiprocessing: no exit is reported',
+        '    # Reaped behind multiprocessing and procscope (libc, not os.waitpid): no exit is reported.',
+        '    ctypes.CDLL(None, use_errno=True).waitpid(x.pid, None, 0)',
         "    print('reaped', x.pid, flush=True)",
         '    time.sleep(300)',
         '',

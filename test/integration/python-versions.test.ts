@@ -1,47 +1,23 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExitEvent, LockEvent, QueueEvent, SharedEvent, SyncEvent } from '../../src-main/api.ts';
 import { buildCallTree, topFunctions } from '../../src-main/common/profile/call-tree.ts';
 import { ProfileData } from '../../src-main/common/profile/profile-data.ts';
 import { processGroups } from '../../src-main/common/profile/process-groups.ts';
 import { WaitTable } from '../../src-main/common/profile/wait-table.ts';
+import { findInterpreters, MINORS } from '../helpers/interpreters.ts';
 import { run, scenarioFile, tmpRoot } from '../helpers/run.ts';
 
 // Python mode on every CPython from 3.8 to 3.14 that this machine has: one program that uses
 // what the shim patches (fork and spawn, Queue, Lock, Pool, a Value's lock, a manager's Lock and
 // Queue, exit codes), checked from the log.
 // A version that is not installed is skipped, by name, so the report says what was not tested.
-// PROCSCOPE_TEST_PYTHONS (interpreters separated by the path delimiter) overrides the search.
+// PROCSCOPE_TEST_PYTHONS (interpreters separated by the path delimiter) overrides the search
+// (helpers/interpreters.ts).
 
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
-
-const MINORS = [8, 9, 10, 11, 12, 13, 14];
-
-function versionOf(exe: string): string | null {
-  const r = spawnSync(exe, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8', timeout: 20_000 });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-function findInterpreters(): Map<number, string> {
-  const found = new Map<number, string>();
-  const given = process.env.PROCSCOPE_TEST_PYTHONS;
-  const candidates: string[] = given
-    ? given.split(path.delimiter).filter(Boolean)
-    : MINORS.flatMap((m) => {
-        const pyenv = path.join(process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv'), 'versions');
-        const dirs = fs.existsSync(pyenv) ? fs.readdirSync(pyenv).filter((d) => d.startsWith(`3.${m}.`)) : [];
-        return [`python3.${m}`, ...dirs.map((d) => path.join(pyenv, d, 'bin', 'python3'))];
-      });
-  for (const exe of candidates) {
-    const v = versionOf(exe);
-    const minor = v?.startsWith('3.') ? Number(v.slice(2)) : NaN;
-    if (MINORS.includes(minor) && !found.has(minor)) found.set(minor, exe);
-  }
-  return found;
-}
 
 const interpreters = findInterpreters();
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunClaims, UNKNOWN_PEER } from '../../src-main/core/run-claims.ts';
 
-const host = { root: () => 1, isSame: () => false, parentOf: () => undefined };
+const host = { root: () => 1, isSame: () => false, parentOf: () => undefined, listedRunning: () => false };
 
 describe('RunClaims without /proc', () => {
   it("believes a hello and a child's announcement it cannot check, and still takes exits only from the listed parent", () => {
@@ -72,7 +72,7 @@ describe('RunClaims with /proc: an orphan of the run', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-claims-'));
     const { main, child, socket, server } = await orphanConnects(path.join(dir, 's'), true);
     try {
-      const claims = new RunClaims({ root: () => main, isSame: () => false, parentOf: () => undefined }, true);
+      const claims = new RunClaims({ root: () => main, isSame: () => false, parentOf: () => undefined, listedRunning: () => false }, true);
       const peer = claims.peerOf(socket);
       if (peer.pid === null) return; // no peer credentials here (koffi missing): nothing to check
       expect(peer.pid).toBe(child);
@@ -80,13 +80,41 @@ describe('RunClaims with /proc: an orphan of the run', () => {
       // Its parent's report, read after the parent died, is taken too.
       expect(claims.spawned(main, child)).toBeNull();
       // Another run's main (any other session) gets no such pass.
-      const other = new RunClaims({ root: () => process.pid, isSame: () => false, parentOf: () => undefined }, true);
+      const other = new RunClaims({ root: () => process.pid, isSame: () => false, parentOf: () => undefined, listedRunning: () => false }, true);
       expect(other.hello(peer, child, process.pid)).toBe(`pid ${child} does not descend from this run`);
     } finally {
       process.kill(child, 'SIGKILL');
       socket.destroy();
       server.close();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('RunClaims with /proc: processes between a child and the run', () => {
+  it('lists the shell between a Python and the run, farthest first; nothing once the parent is listed', async () => {
+    // This test process stands for the run's main: sh, then sleep under it.
+    const sh = spawn('sh', ['-c', 'sleep 300; exit 3'], { stdio: 'ignore' });
+    const shPid = sh.pid as number;
+    try {
+      let sleepPid = 0;
+      // sh starts its sleep a moment later: looked for in /proc, not waited for by the clock.
+      for (let i = 0; i < 1000 && !sleepPid; i++) {
+        sleepPid = Number(fs.readFileSync(`/proc/${shPid}/task/${shPid}/children`, 'utf8').trim().split(' ')[0] || 0);
+        if (!sleepPid) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(sleepPid, 'sh started its sleep').toBeGreaterThan(0);
+      const listed = new Set<number>();
+      const claims = new RunClaims({ root: () => process.pid, isSame: () => false, parentOf: () => undefined, listedRunning: (pid) => listed.has(pid) }, true);
+      expect(claims.between(UNKNOWN_PEER, sleepPid, shPid)).toEqual([{ pid: shPid, ppid: process.pid, name: 'sh -c sleep 300; exit 3' }]);
+      expect(claims.between(UNKNOWN_PEER, sleepPid, 12345), 'a hello that names another parent gets none').toEqual([]);
+      listed.add(shPid);
+      expect(claims.between(UNKNOWN_PEER, sleepPid, shPid)).toEqual([]);
+      // A reaped child's exit the run never heard of is nothing to it; a listed one is.
+      expect(claims.unheardOf(sleepPid)).toBe(true);
+      expect(claims.unheardOf(shPid)).toBe(false);
+    } finally {
+      sh.kill('SIGKILL');
     }
   });
 });

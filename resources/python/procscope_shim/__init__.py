@@ -6,8 +6,10 @@ broker and reports what it does with queues and locks; the real objects keep wor
 Reports are JSON frames on a Unix socket, batched by a background thread.
 """
 
-from ._client import client
-from . import _patch
+import os
+
+from ._client import ENV_ROLE, client
+from . import _children, _patch
 
 _installed = False
 
@@ -17,7 +19,13 @@ def install():
     if _installed:
         return
     _installed = True
+    # Read before client.install() sets it for the processes this one starts.
+    role = os.environ.get(ENV_ROLE)
     client.install()
+    try:
+        _children.install(role)
+    except Exception as e:  # an interpreter we do not know: run anyway, say so
+        client.post({'k': 'warn', 'message': 'procscope could not instrument processes outside multiprocessing: %r' % (e,)})
     _patch.install()
     for name in ('_managers', '_pool'):
         try:

@@ -945,11 +945,15 @@ class _Output(io.TextIOBase):
     def fileno(self):
         return self._orig.fileno()
 
+    #: False while this stream's descriptor is not the run's output (a pipe the process's parent
+    #: reads, see _children.route): the text then goes to the descriptor, as without procscope.
+    routed = True
+
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError('write() argument must be str, not %s' % type(text).__name__)
         c = self._client
-        if c.connected:
+        if c.connected and self.routed:
             if text:
                 c.post({'k': 'out', 's': self._s, 'text': text})
             return len(text)
@@ -960,7 +964,7 @@ class _Output(io.TextIOBase):
         # print(..., flush=True) asks for the text to be out now: so it is, to the monitor. Not
         # while the interpreter shuts down: the reporter (a daemon thread) may have been frozen
         # holding the send lock, and everything was sent at exit already (see install).
-        if self._client.connected:
+        if self._client.connected and self.routed:
             if not sys.is_finalizing():
                 self._client.flush_unless_stuck()
         elif self._orig is not None:

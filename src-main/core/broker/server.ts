@@ -38,6 +38,11 @@ export interface BrokerHost {
   emitStamped(event: RunEvent): void;
   /** The run's current time, ms: what reporting runtimes stamp their reports against. */
   now(): number;
+  /**
+   * A process that never connects, between a process of the run and a child that said hello (a
+   * shell): listed before that child, which is listed under it.
+   */
+  between?(pid: number, ppid: number, name: string): void;
   /** A process introduces itself. False refuses it: it must be known to the run, or a child of one. */
   hello(pid: number, ppid: number, name: string, daemon: boolean, handle: string | undefined): boolean;
   created(ownerPid: number, handle: string, name: string, daemon: boolean): void;
@@ -249,6 +254,7 @@ export class Broker {
       case 'hello': {
         const refusal = this.host.claims?.hello(conn.connector, m.pid, m.ppid) ?? null;
         if (refusal) return this.drop(conn, refusal, true);
+        for (const b of this.host.claims?.between(conn.connector, m.pid, m.ppid) ?? []) this.host.between?.(b.pid, b.ppid, b.name);
         if (!this.host.hello(m.pid, m.ppid, m.name, m.daemon, m.handle)) this.drop(conn, `pid ${m.pid} is not a process of this run`, true);
         return;
       }
@@ -271,6 +277,8 @@ export class Broker {
         return resolve?.(m);
       }
       case 'exited': {
+        // A reap by the program's own os.wait*() of a child the run never heard of (not Python).
+        if (m.reaped && this.host.claims?.unheardOf(m.pid)) return;
         const refusal = this.host.claims?.exited(conn.pid, m.pid) ?? null;
         if (refusal) return this.warn(conn, `exited: ${refusal}`);
         // Waited at its barrier: everything the child sent is handled by now.
