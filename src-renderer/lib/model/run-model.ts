@@ -327,8 +327,8 @@ export class RunModel {
    */
   #sync(e: SyncEvent): void {
     const lane = this.#lane(e.sync);
-    const fact = (op: LockEvent['op'], pid: Pid, waiters: readonly Pid[]): LockEvent => ({
-      t: e.t,
+    const fact = (op: LockEvent['op'], pid: Pid, waiters: readonly Pid[], t = e.t): LockEvent => ({
+      t,
       type: 'lock',
       lock: e.sync,
       op,
@@ -346,7 +346,19 @@ export class RunModel {
     }
     // An Event already set lets a wait() return at once: no wait to draw.
     else if (e.op === 'wait' && e.kind === 'event' && e.set === true && !e.waiters.includes(e.pid)) return;
-    else if (e.op === 'wait') lane.apply(fact('request', e.pid, e.waiters), this.#laneProcs);
+    else if (e.op === 'wait') {
+      lane.apply(fact('request', e.pid, e.waiters), this.#laneProcs);
+      // A waiter's report can arrive after the set(), release or abort that let it go (each
+      // process sends its own batches): that mark ends the wait it has just opened.
+      const { marks: ms, times } = marks;
+      for (let i = ms.length - 1; i >= 0 && times[i] >= e.t; i--) {
+        const m = ms[i];
+        if (m.op !== 'notify' && m.op !== 'clear' && m.op !== 'broken' && m.released.includes(e.pid)) {
+          lane.apply(fact(m.op === 'set' || m.op === 'release' ? 'acquire' : 'timeout', e.pid, e.waiters, m.t), this.#laneProcs);
+          break;
+        }
+      }
+    }
     else if (e.op === 'woken') lane.apply(fact('acquire', e.pid, e.waiters), this.#laneProcs);
     else if (e.op === 'timeout' || e.op === 'broken') lane.apply(fact('timeout', e.pid, e.waiters), this.#laneProcs);
     for (const pid of e.released ?? []) lane.apply(fact(e.op === 'set' || e.op === 'release' ? 'acquire' : 'timeout', pid, e.waiters), this.#laneProcs);
