@@ -436,7 +436,7 @@ export const en = {
   'mark.broken': '{lock} found broken',
   'mark.by': 'By',
   'mark.foundBy': 'Found by',
-  'mark.n': 'notify(n)',
+  'mark.n': 'n of notify(n)',
   'mark.parties': 'Parties',
   'mark.generation': 'Generation after',
   'mark.woke': 'Woke {n}',

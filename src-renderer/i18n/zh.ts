@@ -425,7 +425,7 @@ export const zh = {
   'mark.broken': '发现 {lock} 已损坏',
   'mark.by': '执行者',
   'mark.foundBy': '发现者',
-  'mark.n': 'notify(n)',
+  'mark.n': 'notify(n) 的 n',
   'mark.parties': '参与方数',
   'mark.generation': '之后的代数',
   'mark.woke': '唤醒 {n} 个',

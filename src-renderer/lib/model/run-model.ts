@@ -361,7 +361,10 @@ export class RunModel {
     }
     else if (e.op === 'woken') lane.apply(fact('acquire', e.pid, e.waiters), this.#laneProcs);
     else if (e.op === 'timeout' || e.op === 'broken') lane.apply(fact('timeout', e.pid, e.waiters), this.#laneProcs);
-    for (const pid of e.released ?? []) lane.apply(fact(e.op === 'set' || e.op === 'release' ? 'acquire' : 'timeout', pid, e.waiters), this.#laneProcs);
+    for (const pid of e.released ?? []) {
+      const goes = e.op === 'set' || e.op === 'release';
+      if (!lane.letGo(pid, e.t, goes)) lane.apply(fact(goes ? 'acquire' : 'timeout', pid, e.waiters), this.#laneProcs);
+    }
     this.#waiting.record(e.sync, e.t, e.waiters.length, 0);
   }
 
