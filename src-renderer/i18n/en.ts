@@ -450,6 +450,7 @@ export const en = {
   'lanes.marksCount': '{n} marks (notify, set, clear, release, abort…)',
   'lanes.heldBy': 'Held',
   'lanes.heldOf': '{n} of {capacity}',
+  'lanes.gen': 'gen {n}',
   'lanes.holders': 'Holders',
   'lanes.countKey': 'how many hold it (of its capacity)',
   'lanes.markKey': 'notify / set / release, linked to the waits they ended',

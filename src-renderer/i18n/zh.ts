@@ -439,6 +439,7 @@ export const zh = {
   'lanes.marksCount': '{n} 个标记（notify、set、clear、放行、abort…）',
   'lanes.heldBy': '持有',
   'lanes.heldOf': '{capacity} 个中的 {n} 个',
+  'lanes.gen': '第 {n} 代',
   'lanes.holders': '持有者',
   'lanes.countKey': '持有数（占容量）',
   'lanes.markKey': 'notify / set / 放行，连到它们结束的等待',

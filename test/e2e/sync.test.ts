@@ -20,6 +20,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 const screensDir = path.join(root, '.tmp', 'e2e-screens');
 const chromiumPath = process.env.PROCSCOPE_CHROMIUM ?? '/usr/bin/chromium';
 const TOUR = path.join(root, 'test', 'fixtures', 'python', 'sync_tour.py');
+const CROWD = path.join(root, 'test', 'fixtures', 'python', 'shared_crowd.py');
 const RUN_TIMEOUT = 60_000;
 const UI_TIMEOUT = 20_000;
 
@@ -275,5 +276,57 @@ if (reason !== null) {
       await shoot('3-shared-tooltip');
     });
 
+
+    it('with 120 processes, the shared-objects view counts every one, keeps its header in view while it scrolls, and speaks Chinese', async () => {
+      const stale = new Set(await page.locator('[data-testid=process-row]').evaluateAll((els) => els.map((e) => (e as unknown as { getAttribute(n: string): string }).getAttribute('data-pid'))));
+      await page.getByTestId('open-button').click();
+      await page.getByTestId('path-input').fill(CROWD);
+      await page.getByTestId('path-input').press('Enter');
+      await page.getByTestId('start-button').click();
+      await expect.poll(() => page.getByTestId('run-status').getAttribute('data-phase'), { timeout: RUN_TIMEOUT, message: 'the crowd finishes' }).toBe('finished');
+      const pids = await page.locator('[data-testid=process-row]').evaluateAll((els) => els.map((e) => (e as unknown as { getAttribute(n: string): string }).getAttribute('data-pid')));
+      expect(pids.some((p) => stale.has(p)), 'the table shows the new run').toBe(false);
+      for (const p of pids) seenPids.add(Number(p));
+
+      await page.getByTestId('view-shared').click();
+      const view = page.getByTestId('chart-shared');
+      await expect.poll(() => view.getAttribute('data-objects'), { timeout: UI_TIMEOUT }).toBe('5');
+      const kinds = await page.locator('[data-testid=shared-object]').evaluateAll((els) => els.map((e) => (e as unknown as { getAttribute(n: string): string }).getAttribute('data-kind')));
+      expect(kinds).toEqual(['dict', 'list', 'namespace', 'value', 'array']);
+      // Every worker wrote the dict (and main read its length): 121 rows.
+      await expect.poll(() => page.locator('[data-testid=shared-row]').count(), { timeout: UI_TIMEOUT }).toBe(121);
+      const cells = await page.locator('[data-testid=shared-cell]').evaluateAll((els) =>
+        els.map((e) => {
+          const g = (n: string) => (e as unknown as { getAttribute(n: string): string }).getAttribute(n);
+          return { object: g('data-object'), reads: Number(g('data-reads')), writes: Number(g('data-writes')) };
+        }),
+      );
+      const ids = await page.locator('[data-testid=shared-object]').evaluateAll((els) => els.map((e) => (e as unknown as { getAttribute(n: string): string }).getAttribute('data-id')));
+      const sum = (j: number, k: 'reads' | 'writes') => cells.filter((c) => c.object === ids[j]).reduce((a, c) => a + c[k], 0);
+      // dict: 120 writes, 30 * (0 + 1 + 2 + 3) gets + main's len(); list: 60 appends + main's len().
+      expect([sum(0, 'reads'), sum(0, 'writes'), sum(1, 'reads'), sum(1, 'writes'), sum(2, 'writes'), sum(3, 'writes'), sum(4, 'writes')]).toEqual([181, 120, 1, 60, 10, 10, 10]);
+      // The busiest first: the first ten workers touch every object.
+      const first = await page.locator('[data-testid=shared-row]').first().locator('th').textContent();
+      expect(first, 'a process with the most calls heads the table').toMatch(/^w00[0-9]/);
+      await view.scrollIntoViewIfNeeded();
+      await shoot('5-shared-crowd');
+
+      // Scrolled to its end, the header and the totals stay on top.
+      const scroller = view.locator('.scroll');
+      await scroller.evaluate((e) => {
+        const el = e as unknown as { scrollTop: number; scrollHeight: number };
+        el.scrollTop = el.scrollHeight;
+      });
+      const head = await view.locator('thead th.obj').first().boundingBox();
+      const box = await scroller.boundingBox();
+      expect(head && box && head.y >= box.y - 1 && head.y < box.y + 30, 'the header is at the top of the scrolled table').toBe(true);
+      await shoot('5-shared-crowd-scrolled');
+
+      await page.getByTestId('lang-toggle').click();
+      await expect.poll(() => page.getByTestId('view-shared').textContent()).toBe('共享对象');
+      expect(await view.locator('thead th.who').first().textContent()).toBe('进程');
+      await shoot('5-shared-crowd-zh');
+      await page.getByTestId('lang-toggle').click();
+    });
   });
 }

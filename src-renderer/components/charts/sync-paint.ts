@@ -95,15 +95,15 @@ export function markColor(op: SyncMark['op'], th: ChartTheme): string {
   }
 }
 
-/** The short word written beside a mark when there is room. */
-export function markWord(m: SyncMark): string {
+/** The short word written beside a mark when there is room; `gen` words a generation (`gen {n}`). */
+export function markWord(m: SyncMark, gen: string): string {
   switch (m.op) {
     case 'notify':
       return `notify ${m.released.length}`;
     case 'set':
       return m.released.length > 0 ? `set ${m.released.length}` : 'set';
     case 'release':
-      return `gen ${m.generation ?? '?'}`;
+      return gen.replace('{n}', String(m.generation ?? '?'));
     case 'broken':
       return '✕';
     default:
@@ -116,7 +116,19 @@ export function markWord(m: SyncMark): string {
  * waiter's, not the object's), its word on the right when the next mark is far enough. Returns the
  * indices drawn (for the links to the waiters they let go).
  */
-export function drawMarks(ctx: CanvasRenderingContext2D, marks: readonly SyncMark[], times: readonly number[], x: XMap, left: number, y: number, h: number, p: number, th: ChartTheme, selected: number): number[] {
+export function drawMarks(
+  ctx: CanvasRenderingContext2D,
+  marks: readonly SyncMark[],
+  times: readonly number[],
+  x: XMap,
+  left: number,
+  y: number,
+  h: number,
+  p: number,
+  th: ChartTheme,
+  selected: number,
+  gen: string,
+): number[] {
   const drawn: number[] = [];
   const lo = lowerBound(times, x.fromMs - 1);
   const hi = lowerBound(times, x.toMs + 1);
@@ -150,7 +162,7 @@ export function drawMarks(ctx: CanvasRenderingContext2D, marks: readonly SyncMar
       ctx.lineWidth = p;
       ctx.strokeRect(px - 4 * p, y - p, 8 * p, h + 2 * p);
     }
-    const word = markWord(m);
+    const word = markWord(m, gen);
     const nextX = i + 1 < hi ? left + marks[i + 1].t * x.kx + x.bx : left + x.width;
     const tw = ctx.measureText(word).width;
     if (nextX - px > tw + 8 * p && m.op !== 'broken') {
