@@ -217,6 +217,8 @@ if (reason !== null) {
       expect(evMarks.map((m) => m.op), 'the Event was set, then cleared').toEqual(['set', 'clear']);
       const evWaits = await spansOf(ev, 'data-waits');
       expect(evWaits.length, 'a runner that found the Event already set did not wait').toBe(evMarks[0].released.length);
+      // Each runner reports its own wait (and exit), maybe before main reports the set(): still, each wait ends there.
+      for (const w of evWaits) expect(w.end, `the wait of ${w.pid} ends at the set()`).toBe(evMarks[0].t);
 
       const bar = lane('barrier', 0);
       const release = (await marksOf(bar)).find((m) => m.op === 'release');
