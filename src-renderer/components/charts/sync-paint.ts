@@ -63,10 +63,15 @@ export function paintCount(buf: PixelBuffer, s: QueueView, capacity: number, x: 
 /** An Event's set state from its marks: filled while set. */
 export function paintEventState(buf: PixelBuffer, marks: readonly SyncMark[], x: XMap, y: number, h: number, color: Pixel): void {
   let since = NaN;
+  // Columns already filled: a busy Event sets and clears many times within one pixel.
+  let filled = 0;
   const fillTo = (end: number) => {
-    const a = Math.max(0, Math.round(since * x.kx + x.bx));
-    const b = Math.min(x.width, Math.round(end * x.kx + x.bx));
-    if (b > a) buf.rect(a, y, Math.max(a + 1, b), y + h, color);
+    const a = Math.max(filled, Math.round(since * x.kx + x.bx));
+    const b = Math.min(x.width, Math.max(a + 1, Math.round(end * x.kx + x.bx)));
+    if (b > a && a < x.width) {
+      buf.rect(a, y, b, y + h, color);
+      filled = b;
+    }
   };
   // Past the range's end nothing more shows: a set still open there fills to the end.
   for (const m of marks) {
