@@ -246,6 +246,9 @@ if (reason !== null) {
       await expect.poll(() => page.getByTestId('details-title').textContent(), { message: 'the details pane shows the mark' }).toBe(title);
       await expect.poll(() => page.locator('[data-testid=details-mark-released] li').count(), { message: 'and the three it woke' }).toBe(3);
       await shoot('2-sync-lanes');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await shoot('2-sync-lanes-dark');
+      await page.emulateMedia({ colorScheme: 'light' });
       await page.getByTestId('charts-reset-zoom').click();
     });
 
