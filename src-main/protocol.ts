@@ -28,6 +28,23 @@ export const ENV_T0 = 'PROCSCOPE_T0';
 export const ENV_MONITOR = 'PROCSCOPE_MONITOR';
 /** The run's process group, as its main process found it: every process after it inherits it. */
 export const ENV_RUN_GROUP = 'PROCSCOPE_RUN_GROUP';
+/**
+ * Where a process of the run connects its own standard output and error (core/output-server.ts):
+ * each process, as it starts, replaces its descriptors 1 and 2 with a connection there whose
+ * first byte is OUTPUT_STDOUT or OUTPUT_STDERR, once the monitor answered OUTPUT_TAKEN, so that
+ * what it and the programs it runs write below the runtime is its own.
+ */
+export const ENV_OUTPUT = 'PROCSCOPE_OUTPUT';
+/**
+ * `<inode of 1>,<inode of 2>`: the run's own descriptors, as the process that set it left them. A
+ * process replaces a descriptor only if it is still that one: a program that gave its child a
+ * pipe of its own (to read what the child prints) keeps it.
+ */
+export const ENV_OUTPUT_INODES = 'PROCSCOPE_OUTPUT_INODES';
+export const OUTPUT_STDOUT = 0x31; // '1'
+export const OUTPUT_STDERR = 0x32; // '2'
+/** The monitor's one byte back on an output connection it took; a refused one is closed. */
+export const OUTPUT_TAKEN = 0x2b; // '+'
 /** Set when the run is profiled: the sampling rate in Hz (1..1000); absent when it is not. */
 export const ENV_PROFILE = 'PROCSCOPE_PROFILE';
 

@@ -28,6 +28,8 @@ export interface TableHost {
   now(): number;
   /** A process was listed: a first sample of it can be taken. */
   listed(pid: number): void;
+  /** A process's exit is about to be logged: what it wrote before is logged first. */
+  ending(pid: number): void;
 }
 
 interface Announced {
@@ -218,6 +220,7 @@ export class ProcessTable {
       p = this.byPid.get(pid) as ProcessInfo;
     }
     if (p.state !== 'running') return;
+    this.host.ending(pid);
     this.selfReported.delete(pid);
     this.seenEnding.delete(pid);
     p.state = 'exited';

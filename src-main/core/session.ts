@@ -4,6 +4,7 @@
 // order, the process table turns them into rows and events, and this file writes them down.
 
 import fs from 'node:fs';
+import type net from 'node:net';
 import path from 'node:path';
 import {
   LOG_VERSION,
@@ -28,6 +29,9 @@ import { stopGroup } from './group-stop.ts';
 import { isAlive, killRunSync, readProcStat } from './process-group.ts';
 import { ProcessTable } from './process-table.ts';
 import { RootOutput, onRootExit, startRoot } from './root/runner.ts';
+import { OutputOwners } from './output-owner.ts';
+import { OutputServer } from './output-server.ts';
+import type { WriterLine } from './writer-output.ts';
 import { RunClaims } from './run-claims.ts';
 import { RunControls } from './run-controls.ts';
 import { RunLogWriter } from './runlog/writer.ts';
@@ -90,7 +94,11 @@ export class Session {
   /** The main process's start time (kernel ticks; null where /proc is missing). */
   private rootStart: number | null = null;
   private rootRunning = false;
-  private rootOutput: RootOutput | null = null;
+  /** What the run's processes write to their descriptors 1 and 2 themselves. */
+  private readonly rootOutput: RootOutput;
+  private readonly outputOwners: OutputOwners;
+  /** Where each process of the run connects its own descriptors 1 and 2. */
+  private readonly outputServer: OutputServer;
   private rootFatal: string | null = null;
   private stopReason: EndReason | null = null;
   private ending = false;
@@ -108,9 +116,30 @@ export class Session {
     this.info = { runId: path.basename(setup.logPath, '.jsonl'), logPath: setup.logPath, scenario: setup.scenario.id, runtime: setup.runner.runtime };
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.log = RunLogWriter.open(setup.logPath);
-    this.table = new ProcessTable({ emit: (e) => this.emit(e), emitStamped: (e) => this.emitStamped(e), now: () => this.now(), listed: (pid) => this.logEarly(pid) });
+    this.table = new ProcessTable({
+      emit: (e) => this.emit(e),
+      emitStamped: (e) => this.emitStamped(e),
+      now: () => this.now(),
+      listed: (pid) => {
+        this.logEarly(pid);
+        this.outputOwners.listed(pid);
+      },
+      ending: (pid) => {
+        this.outputServer.ended(pid);
+        this.rootOutput.ended(pid);
+      },
+    });
     this.claims = new RunClaims({ root: () => this.rootPid, isSame: (pid) => this.table.isSame(pid), parentOf: (pid) => this.table.get(pid)?.ppid });
     this.broker = new Broker(path.join(scratch, 'broker.sock'), this.brokerHost(), { sharedIntervalMs: setup.interval, sharedCalls: setup.sharedCalls });
+    this.outputOwners = new OutputOwners({
+      root: () => this.rootPid,
+      listed: (pid) => this.table.get(pid)?.state === 'running',
+      connecting: (pid) => this.broker.hasConnectionFrom(pid),
+      line: (pid, stream, text) => this.emit({ type: 'output', pid, stream, text }),
+    });
+    const line: WriterLine = (stream, writer, text) => this.outputOwners.line(stream, writer, text);
+    this.rootOutput = new RootOutput(line);
+    this.outputServer = new OutputServer(path.join(scratch, 'output.sock'), (socket) => this.outputWriter(socket), line);
     // Samples and waits carry their process's own stamps, fitted as every reported time is.
     const stamps = new Stamps(() => this.now());
     this.profiles = new ProfileCollector(
@@ -293,6 +322,19 @@ export class Session {
    * Logs the readings taken early of `pid` (see heard), or reads it now (at its listing) if there
    * are none; a process caught in the middle of exec() is read again a moment later.
    */
+  /**
+   * The pid that connected an output connection, if it is of the run: a listed process, or one
+   * that descends from one or sits in the main's session (it may connect before its hello).
+   */
+  private outputWriter(socket: net.Socket): number | null {
+    const peer = this.claims.peerOf(socket);
+    if (peer.pid === null) return null;
+    const ofRun = (pid: number) => pid === this.rootPid || this.table.get(pid)?.state === 'running';
+    if (ofRun(peer.pid) || peer.session === this.rootPid || peer.ancestors.some(ofRun)) return peer.pid;
+    this.emit({ type: 'warning', message: `refused an output connection from pid ${peer.pid}: it does not descend from this run` });
+    return null;
+  }
+
   private logEarly(pid: number, tries = FIRST_READ_TRIES): void {
     const samples = this.early.get(pid);
     this.early.delete(pid);
@@ -320,6 +362,7 @@ export class Session {
       ...(this.setup.profileHz !== null ? { profile: { hz: this.setup.profileHz } } : {}),
     });
     await this.broker.listen();
+    await this.outputServer.listen();
     const root = await startRoot(runner, {
       file: scenario.file,
       cwd: this.cwd,
@@ -329,12 +372,12 @@ export class Session {
       t0: performance.timeOrigin + this.t0,
       interactive: this.setup.interactive,
       profileHz: this.setup.profileHz,
-    });
+      outputPath: this.outputServer.socketPath,
+    }, this.rootOutput);
     this.rootPid = root.pid;
     this.rootStart = readProcStat(root.pid)?.starttime ?? null;
     this.rootRunning = true;
     root.child.on('error', (err) => this.emit({ type: 'warning', message: `main process: ${err.message}` }));
-    this.rootOutput = new RootOutput(root.child, (stream, text) => this.emit({ type: 'output', pid: this.rootPid, stream, text }));
     onRootExit(root.child, (exitcode) => this.rootExited(exitcode));
     this.table.addRoot(root.pid, process.pid);
     if (timeout !== undefined) this.timeoutTimer = setTimeout(() => void this.timedOut(), timeout * 1000);
@@ -348,7 +391,6 @@ export class Session {
   private rootExited(exitcode: number): void {
     this.rootRunning = false;
     this.broker.whenDrained(this.rootPid, () => {
-      this.rootOutput?.drain();
       this.table.exited(this.rootPid, exitcode);
       void this.finish();
     });
@@ -391,7 +433,9 @@ export class Session {
     // Orphans and daemons outlive the main process only until here: no process survives its run.
     await this.endGroup();
     await this.broker.allClosed(HANG_UP_WAIT_MS);
-    this.rootOutput?.close();
+    this.outputServer.close();
+    this.rootOutput.close();
+    this.outputOwners.close();
     this.broker.flush();
     this.table.settle();
     const end: EndEvent = {
@@ -417,7 +461,9 @@ export class Session {
     this.sampler.stop();
     if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
     if (this.rootPid) killRunSync(this.runGroup());
-    this.rootOutput?.close();
+    this.outputServer.close();
+    this.rootOutput.close();
+    this.outputOwners.close();
     this.log.close();
     fs.rmSync(this.info.logPath, { force: true });
     await this.broker.close();

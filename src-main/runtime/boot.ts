@@ -10,6 +10,7 @@ import { BrokerClient, setClient } from './connection.ts';
 import { self, setScenario } from './context.ts';
 import { endRun, monitorGone, rememberRun } from './run-end.ts';
 import { unmarshal } from './marshal.ts';
+import { ownOutput } from './own-output.ts';
 import { startProfiler } from './profiler.ts';
 import { Process, builtinTargets, joinChildrenAtExit, prewarm, runControl, type ChildSpec, type Target } from './process.ts';
 
@@ -94,6 +95,7 @@ export async function boot(): Promise<void> {
   // A child names the Process object it is and how much of its parent's reports come before it
   // (see protocol.ts): it is listed at this hello, after what its parent said first.
   client.send({ k: 'hello', pid: process.pid, ppid: process.ppid, name: self.name, daemon: self.daemon, ...(spec ? { handle: spec.handle, after: spec.after } : {}) });
+  await ownOutput();
   // Before the exit handler below: the last samples go out before the bye.
   startProfiler(client);
   captureOutput(client);

@@ -48,6 +48,14 @@ interface LocalLock {
   deadline: number;
   /** A recall arrived while the lock was free: it still owes the broker an answer. */
   answerOwed: boolean;
+  /** An acquire of this process is asking the broker (its answer may lend the lock). */
+  asking: number;
+  /**
+   * A recall came before the lend it is about: the broker sends the lend and, when others wait,
+   * the recall right behind it, and the recall is read before the acquire that awaits the lend
+   * goes on. It applies as soon as the lend does.
+   */
+  recallEarly: boolean;
   timer: NodeJS.Timeout | null;
   /** Other tasks of this process waiting for the lent lock, in order. */
   waiting: { resolve: (ok: boolean) => void; timer: NodeJS.Timeout | null }[];
@@ -58,7 +66,7 @@ const locals = new Map<string, LocalLock>();
 function local(id: string): LocalLock {
   let st = locals.get(id);
   if (!st) {
-    st = { held: false, lent: false, recalled: false, since: 0, deadline: 0, answerOwed: false, timer: null, waiting: [] };
+    st = { held: false, lent: false, recalled: false, since: 0, deadline: 0, answerOwed: false, asking: 0, recallEarly: false, timer: null, waiting: [] };
     locals.set(id, st);
   }
   return st;
@@ -103,7 +111,12 @@ function giveBack(client: BrokerClient, l: string, st: LocalLock): void {
 // Another process asks for the lock: it goes back now, at the end of the quantum, or at the release.
 onRecall('lock', (client, l) => {
   const st = locals.get(l);
-  if (!st || !st.lent || st.recalled) return;
+  if (st && !st.lent && st.asking > 0) st.recallEarly = true;
+  if (st?.lent) recall(client, l, st);
+});
+
+function recall(client: BrokerClient, l: string, st: LocalLock): void {
+  if (st.recalled) return;
   st.recalled = true;
   st.deadline = st.since + QUANTUM_MS;
   if (st.held) {
@@ -120,7 +133,7 @@ onRecall('lock', (client, l) => {
       if (st.lent && !st.held) giveBack(client, l, st);
     }, st.deadline - performance.now());
   }
-});
+}
 
 export class Lock implements Shareable {
   readonly #id: string;
@@ -190,15 +203,27 @@ export class Lock implements Shareable {
     }
     // Python treats a negative timeout as "wait forever" for locks.
     const wait = b ? waitBegin('acquire', { obj: l }) : null;
-    const reply = await client.request((rid) => ({ k: 'acq', rid, l, block: b, timeout: t !== null && t < 0 ? null : t }));
+    st.asking += 1;
+    let reply;
+    try {
+      reply = await client.request((rid) => ({ k: 'acq', rid, l, block: b, timeout: t !== null && t < 0 ? null : t }));
+    } finally {
+      st.asking -= 1;
+    }
     if (wait) waitEnd(wait, reply.k !== 'ok', reply.waited === true);
     loopTurned();
+    // A recall that found no lend to apply to was about one already given back.
+    if (!(reply.k === 'ok' && reply.lend) && st.asking === 0) st.recallEarly = false;
     if (reply.k === 'ok') {
       st.held = true;
       if (reply.lend) {
         st.lent = true;
         st.recalled = false;
         st.since = performance.now();
+        if (st.recallEarly) {
+          st.recallEarly = false;
+          recall(client, l, st);
+        }
       }
       return true;
     }
@@ -238,6 +263,14 @@ export class Lock implements Shareable {
         if (w.timer) clearTimeout(w.timer);
         void this.acquire().then(w.resolve, () => w.resolve(false));
       }
+    } else if (st.recalled && st.timer === null) {
+      // Recalled, and released within its quantum: it goes back at the quantum's end unless taken
+      // again meanwhile (then at that release). Without this it would stay here, free, while
+      // another process waits for it.
+      st.timer = setTimeout(() => {
+        st.timer = null;
+        if (st.lent && !st.held) giveBack(client, l, st);
+      }, st.deadline - performance.now());
     }
   }
 

@@ -9,11 +9,17 @@
 // `v.value` is `await v.get()`. Values cross by value, as queue items do.
 
 import type { SharedKind } from '../common/object-kinds.ts';
+import { Barrier, type BarrierOptions } from './barrier.ts';
+import { Condition } from './condition.ts';
 import { broker } from './connection.ts';
 import { newObjectId } from './context.ts';
 import { AttributeError, IndexError, KeyError, ValueError } from './errors.ts';
+import { Event } from './event.ts';
 import { decodeItem, encodeItem } from './item-codec.ts';
+import { Lock } from './lock.ts';
 import { HANDLE, registerReviver, reviving, type HandleRef, type Shareable } from './marshal.ts';
+import { Queue } from './queue.ts';
+import { BoundedSemaphore, Semaphore } from './semaphore.ts';
 
 /** A value as Python's repr() shows it in an error message (`'x'`, `3`, `True`, `None`). */
 function pyRepr(v: unknown): string {
@@ -257,9 +263,32 @@ export class ArrayProxy extends SharedProxy {
 
 /**
  * Python's Manager(): makes shared objects. Ours starts no server process (see top);
- * `shutdown()` is there for programs that call it.
+ * `shutdown()` is there for programs that call it. Its Lock, Queue, semaphores, Condition, Event
+ * and Barrier are the runtime's own: those already live in the broker, where Python's manager
+ * keeps its, and are logged the same way.
  */
 export class Manager {
+  Lock(): Lock {
+    return new Lock();
+  }
+  Queue<T = unknown>(maxsize = 0): Queue<T> {
+    return new Queue<T>(maxsize);
+  }
+  Semaphore(value = 1): Semaphore {
+    return new Semaphore(value);
+  }
+  BoundedSemaphore(value = 1): BoundedSemaphore {
+    return new BoundedSemaphore(value);
+  }
+  Condition(lock?: Lock): Condition {
+    return new Condition(lock);
+  }
+  Event(): Event {
+    return new Event();
+  }
+  Barrier(parties: number, options: BarrierOptions = {}): Barrier {
+    return new Barrier(parties, options);
+  }
   dict<K = unknown, V = unknown>(init?: Iterable<readonly [K, V]> | Record<string, V>): DictProxy<K, V> {
     return new DictProxy<K, V>(init);
   }

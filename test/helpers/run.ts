@@ -39,7 +39,7 @@ export interface RunResult {
  * What the broker says when it refuses a connection or what a process claims (run-claims.ts):
  * a run of a genuine program (every preset, every start method) must never see one.
  */
-const REFUSED = /broker dropped a connection|skipped a bad message from pid \d+: (spawned|exited):/;
+const REFUSED = /broker dropped a connection|skipped a bad message from pid \d+: (spawned|exited):|refused an output connection/;
 
 export interface RunOptions extends Omit<SessionOptions, 'scenario'> {
   during?: (s: Session, events: RunEvent[]) => void | Promise<void>;

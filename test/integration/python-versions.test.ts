@@ -176,11 +176,12 @@ describe('python mode on each CPython version present', () => {
     });
   }
 
-  // The synchronisation objects beyond Lock and Queue, and a manager's dict, on every version.
+  // The synchronisation objects beyond Lock and Queue, a manager's dict and a manager's
+  // synchronisation objects, on every version.
   const SYNC = [
     'import multiprocessing as mp',
     '',
-    'def party(s, e, c, b, d, ready):',
+    'def party(s, e, c, b, d, ready, ms, me, mc, mbar):',
     '    with s:',
     '        pass',
     '    e.wait()',
@@ -189,6 +190,13 @@ describe('python mode on each CPython version present', () => {
     '        c.wait()',
     '    b.wait()',
     "    d['child'] = 1",
+    '    with ms:',
+    '        pass',
+    '    me.wait()',
+    '    with mc:',
+    '        ready.put(2)',
+    '        mc.wait()',
+    '    mbar.wait()',
     '',
     "if __name__ == '__main__':",
     "    ctx = mp.get_context('spawn')",
@@ -199,13 +207,23 @@ describe('python mode on each CPython version present', () => {
     "        print('bounded', x)",
     '    with ctx.Manager() as m:',
     '        d = m.dict()',
-    '        p = ctx.Process(target=party, args=(s, e, c, b, d, ready))',
+    '        ms, mb, me, mc, mbar = m.Semaphore(2), m.BoundedSemaphore(1), m.Event(), m.Condition(), m.Barrier(2)',
+    '        try:',
+    '            mb.release()',
+    '        except ValueError as x:',
+    "            print('manager bounded', x)",
+    '        p = ctx.Process(target=party, args=(s, e, c, b, d, ready, ms, me, mc, mbar))',
     '        p.start()',
     '        e.set()',
     '        ready.get()',
     '        with c:',
     '            c.notify()',
     '        b.wait()',
+    '        me.set()',
+    '        ready.get()',
+    '        with mc:',
+    '            mc.notify()',
+    '        mbar.wait()',
     '        p.join()',
     "        print('dict', dict(d))",
     '',
@@ -213,21 +231,34 @@ describe('python mode on each CPython version present', () => {
 
   for (const minor of MINORS) {
     const exe = interpreters.get(minor);
-    it.skipIf(!exe)(`3.${minor}: Semaphore, BoundedSemaphore, Event, Condition, Barrier and a manager dict are reported`, async () => {
+    it.skipIf(!exe)(`3.${minor}: Semaphore, BoundedSemaphore, Event, Condition, Barrier, a manager dict and a manager's own are reported`, async () => {
       const r = await run(scenarioFile(SYNC, 'sync_versions.py'), { python: exe });
       expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
-      expect(r.stdout(r.root)).toEqual(['bounded semaphore or lock released too many times', "dict {'child': 1}"]);
+      expect(r.stdout(r.root)).toEqual(['bounded semaphore or lock released too many times', 'manager bounded Semaphore released too many times', "dict {'child': 1}"]);
       expect(r.logged.filter((e) => e.type === 'warning'), 'the shim knew everything it met').toEqual([]);
       const child = r.processes().find((p) => p.pid !== r.root && !p.name.startsWith('SyncManager'));
       if (!child) throw new Error('no child');
       const locks = r.logged.filter((e): e is LockEvent => e.type === 'lock');
-      expect(locks.filter((l) => l.op === 'create' && l.kind).map((l) => l.kind)).toEqual(['semaphore', 'bounded-semaphore']);
-      expect(locks.find((l) => l.op === 'error')).toMatchObject({ pid: r.root, error: 'ValueError: semaphore or lock released too many times' });
+      expect(locks.filter((l) => l.op === 'create' && l.kind).map((l) => [l.kind, l.lock.includes('-mgr-')])).toEqual([
+        ['semaphore', false],
+        ['bounded-semaphore', false],
+        ['semaphore', true],
+        ['bounded-semaphore', true],
+      ]);
+      expect(locks.filter((l) => l.op === 'error').map((l) => [l.pid, l.error])).toEqual([
+        [r.root, 'ValueError: semaphore or lock released too many times'],
+        [r.root, 'ValueError: Semaphore released too many times'],
+      ]);
+      expect(locks.find((l) => l.op === 'acquire' && l.kind === undefined && l.lock.startsWith('semaphore-mgr-'))).toMatchObject({ pid: child.pid, holders: [child.pid], value: 1 });
       expect(locks.find((l) => l.op === 'acquire' && l.kind === undefined && l.holders?.length === 1)).toMatchObject({ pid: child.pid, holders: [child.pid] });
       const syncs = r.logged.filter((e): e is SyncEvent => e.type === 'sync');
       expect([...new Set(syncs.map((e) => e.kind))].sort()).toEqual(['barrier', 'condition', 'event']);
       expect(syncs.find((e) => e.kind === 'condition' && e.op === 'woken')).toMatchObject({ pid: child.pid, by: r.root });
       expect(syncs.find((e) => e.kind === 'barrier' && e.op === 'release')).toMatchObject({ generation: 1 });
+      const mgr = syncs.filter((e) => e.sync.includes('-mgr-'));
+      expect(mgr.find((e) => e.kind === 'condition' && e.op === 'woken')).toMatchObject({ pid: child.pid, by: r.root });
+      expect(mgr.find((e) => e.kind === 'event' && e.op === 'set')).toMatchObject({ pid: r.root, set: true });
+      expect(mgr.find((e) => e.kind === 'barrier' && e.op === 'release')).toMatchObject({ generation: 1, parties: 2 });
       const uses = r.logged.filter((e): e is SharedEvent => e.type === 'shared' && e.op === 'use' && e.pid === child.pid);
       expect(uses.reduce((n, e) => n + (e.writes ?? 0), 0), "the child's one write to the dict").toBe(1);
     });

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { DeadlockEvent, LockEvent, QueueEvent, RunEvent, SharedEvent } from '../../src-main/api.ts';
 import { leavingNoSurvivors } from '../helpers/leaks.ts';
 import { run as runScenario, scenarioFile, waitFor, type RunResult } from '../helpers/run.ts';
-import { goPath, letGo, locksOf, sorted, syncsOf } from '../helpers/sync-log.ts';
+import { expectAbortThenReset, expectNotifiedOnce, expectNotifyTwoThenAll, expectWaitFor, goPath, letGo, locksOf, sorted, syncsOf } from '../helpers/sync-log.ts';
 
-// The TypeScript twins of python-sync.test.ts: the runtime's Semaphore, BoundedSemaphore, Event,
-// Condition, Barrier, a blocked get and a Manager's dict and list, and what the log says of them,
-// the same as of Python's. A program that must be blocked before it is let go waits for a "go"
+// The TypeScript twins of python-sync.test.ts and python-sync-makers.test.ts: the runtime's
+// Semaphore, BoundedSemaphore, Event, Condition (waitFor, notify(n), notifyAll), Barrier (abort,
+// reset), a blocked get, a Manager's dict and list and its synchronisation objects, and what the
+// log says of them, the same as of Python's. A program that must be blocked before it is let go waits for a "go"
 // file that the test writes once the log shows the block.
 
 const run = leavingNoSurvivors(runScenario);
@@ -167,16 +168,7 @@ export default async function main(): Promise<void> {
     );
     const [child] = children(r);
     expect(r.stdout(child.pid)).toEqual(['notified']);
-    const cond = syncsOf(r, 'condition');
-    expect(cond.map((e) => e.op)).toEqual(['create', 'wait', 'notify', 'woken']);
-    expect(cond[1]).toMatchObject({ pid: child.pid, waiters: [child.pid] });
-    expect(cond[2]).toMatchObject({ pid: r.root, n: 1 });
-    expect(cond[3]).toMatchObject({ pid: child.pid, by: r.root, waiters: [] });
-    const lock = ofType(r, 'lock').filter((e) => e.lock === cond[0].lock);
-    const at = (op: string, pid: number) => lock.findIndex((e) => e.op === op && e.pid === pid);
-    expect(at('release', child.pid)).toBeGreaterThan(at('acquire', child.pid));
-    expect(at('acquire', r.root)).toBeGreaterThan(at('release', child.pid));
-    expect(lock.filter((e) => e.op === 'acquire' && e.pid === child.pid)).toHaveLength(2);
+    expectNotifiedOnce(r, syncsOf(r, 'condition'), child.pid);
   });
 
   it('Barrier(3): parties arrive one by one; the last releases the generation', async () => {
@@ -308,5 +300,171 @@ export default async function main(): Promise<void> {
     expect(counts('dict', r.root)).toEqual([1, 1]);
     expect(counts('list', r.root)).toEqual([1, 0]);
     expect(shared.filter((e) => e.op === 'call')).toEqual([]);
+  });
+
+  it('Condition.waitFor: a predicate true at once waits not; one made true by a notify wakes by the notifier; one never true times out', async () => {
+    const r = await run(
+      scenarioFile(`
+import { Condition, Manager, Process, Queue, type ValueProxy } from 'procscope';
+
+export async function waiter(c: Condition, flag: ValueProxy<number>, ready: Queue<number>): Promise<void> {
+  await c.with(async () => {
+    console.log('at once', await c.waitFor(() => true));
+    await ready.put(1);
+    console.log('notified', await c.waitFor(async () => (await flag.get()) === 1));
+    console.log('timed', await c.waitFor(() => false, 0.3));
+  });
+}
+
+export default async function main(): Promise<void> {
+  const m = new Manager();
+  const c = new Condition();
+  const flag = m.Value('i', 0);
+  const ready = new Queue<number>();
+  const p = new Process({ target: waiter, args: [c, flag, ready] });
+  p.start();
+  await ready.get();
+  await c.with(async () => {
+    await flag.set(1);
+    c.notify();
+  });
+  await p.join();
+}
+`),
+    );
+    const [child] = children(r);
+    expect(r.stdout(child.pid)).toEqual(['at once true', 'notified true', 'timed false']);
+    expectWaitFor(r, syncsOf(r, 'condition'), child.pid);
+  });
+
+  it('notify(2) wakes exactly two of three waiters and notifyAll the last, each woken by the notifier', async () => {
+    const r = await run(
+      scenarioFile(`
+import { Condition, Process, Queue } from 'procscope';
+
+export async function waiter(c: Condition, ready: Queue<number>, done: Queue<number>, i: number): Promise<void> {
+  await c.with(async () => {
+    await ready.put(i);
+    await c.wait();
+    await done.put(i);
+  });
+  console.log('woken', i);
+}
+
+export default async function main(): Promise<void> {
+  const c = new Condition();
+  const ready = new Queue<number>();
+  const done = new Queue<number>();
+  const ps = [0, 1, 2].map((i) => new Process({ target: waiter, args: [c, ready, done, i] }));
+  for (const p of ps) p.start();
+  for (const _ of ps) await ready.get();
+  await c.with(() => c.notify(2));
+  for (let i = 0; i < 2; i++) await done.get();
+  await c.with(() => c.notifyAll());
+  await done.get();
+  for (const p of ps) await p.join();
+}
+`),
+    );
+    expectNotifyTwoThenAll(r, syncsOf(r, 'condition'), children(r).map((p) => p.pid));
+  });
+
+  it('Barrier: abort() lets its waiters go with BrokenBarrierError and breaks it; reset() lets them go and mends it', async () => {
+    const r = await run(
+      scenarioFile(`
+import { Barrier, BrokenBarrierError, Process } from 'procscope';
+
+export async function party(b: Barrier): Promise<void> {
+  try {
+    await b.wait();
+  } catch (err) {
+    if (!(err instanceof BrokenBarrierError)) throw err;
+    console.log('broken');
+  }
+}
+
+async function twoWait(b: Barrier): Promise<Process[]> {
+  const ps = [0, 1].map(() => new Process({ target: party, args: [b] }));
+  for (const p of ps) p.start();
+  while ((await b.nWaiting()) < 2) await new Promise((res) => setTimeout(res, 10));
+  return ps;
+}
+
+export default async function main(): Promise<void> {
+  const b = new Barrier(3);
+  let ps = await twoWait(b);
+  b.abort();
+  for (const p of ps) await p.join();
+  try {
+    await b.wait();
+  } catch (err) {
+    if (!(err instanceof BrokenBarrierError)) throw err;
+    console.log('refused', await b.broken());
+  }
+  b.reset();
+  console.log('mended', await b.broken());
+  ps = await twoWait(b);
+  b.reset();
+  for (const p of ps) await p.join();
+  console.log('after', await b.broken());
+}
+`),
+    );
+    expect(r.stdout(r.root)).toEqual(['refused true', 'mended false', 'after false']);
+    const kids = children(r).map((p) => p.pid);
+    for (const k of kids) expect(r.stdout(k)).toEqual(['broken']);
+    expectAbortThenReset(r, syncsOf(r, 'barrier'), kids);
+  });
+
+  it("a Manager's Semaphore, BoundedSemaphore, Condition, Event and Barrier are logged as the runtime's own", async () => {
+    const r = await run(
+      scenarioFile(`
+import { Barrier, BoundedSemaphore, Condition, Event, Manager, Process, Queue, Semaphore } from 'procscope';
+
+export async function child(s: Semaphore, b: BoundedSemaphore, c: Condition, e: Event, bar: Barrier, ready: Queue<number>): Promise<void> {
+  await s.with(() => undefined);
+  await b.acquire();
+  await b.release();
+  try {
+    await b.release();
+  } catch (err) {
+    console.log((err as Error).name + ':', (err as Error).message);
+  }
+  await c.with(async () => {
+    await ready.put(1);
+    await c.wait();
+  });
+  console.log('set', await e.wait());
+  await bar.wait();
+}
+
+export default async function main(): Promise<void> {
+  const m = new Manager();
+  const [s, b, c, e, bar] = [m.Semaphore(2), m.BoundedSemaphore(1), m.Condition(), m.Event(), m.Barrier(2)];
+  const ready = m.Queue<number>();
+  const p = new Process({ target: child, args: [s, b, c, e, bar, ready] });
+  p.start();
+  await ready.get();
+  await c.with(() => c.notify());
+  e.set();
+  await bar.wait();
+  await p.join();
+}
+`),
+    );
+    expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
+    const [kid] = children(r);
+    expect(r.stdout(kid.pid)).toEqual(['ValueError: semaphore or lock released too many times', 'set true']);
+    const sem = locksOf(r, 'semaphore');
+    expect(sem[0]).toMatchObject({ op: 'create', capacity: 2, pid: r.root });
+    expect(sem.find((x) => x.op === 'acquire')).toMatchObject({ pid: kid.pid, holders: [kid.pid], value: 1 });
+    expect(locksOf(r, 'bounded-semaphore').map((x) => x.op)).toEqual(['create', 'request', 'acquire', 'release', 'error']);
+    expect(syncsOf(r, 'condition').map((x) => x.op)).toEqual(['create', 'wait', 'notify', 'woken']);
+    expect(syncsOf(r, 'condition').at(-1)).toMatchObject({ pid: kid.pid, by: r.root });
+    const ev = syncsOf(r, 'event');
+    expect(ev.filter((x) => x.op === 'set')).toEqual([expect.objectContaining({ pid: r.root, set: true })]);
+    expect(ev.some((x) => x.op === 'wait' && x.pid === kid.pid)).toBe(true);
+    expect(syncsOf(r, 'barrier').find((x) => x.op === 'release')).toMatchObject({ parties: 2, generation: 1 });
+    expect(sorted(syncsOf(r, 'barrier').find((x) => x.op === 'release')?.released ?? [])).toEqual(sorted([r.root, kid.pid]));
   });
 });

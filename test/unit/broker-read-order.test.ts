@@ -5,6 +5,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunEvent, UnstampedEvent } from '../../src-main/api.ts';
 import { Broker, type BrokerHost } from '../../src-main/core/broker/server.ts';
+import { Sequencer } from '../../src-main/core/broker/sequencer.ts';
+import { StampOrder } from '../../src-main/core/broker/stamp-order.ts';
 
 // The broker's sequencer (core/broker/sequencer.ts) on real sockets: each process's messages are
 // handled in the order it sent them, and two facts that travel on another connection wait for
@@ -133,6 +135,47 @@ describe("the sequencer: a child's hello", () => {
     await until(() => seen.includes('702: second'));
     expect(seen.filter((s) => s.startsWith('hello'))).toEqual(['hello 700', 'hello 701', 'hello 702']);
     await closeAll(b, parent, first, second);
+  });
+
+  it('does not wait for an older sibling whose hello was handled before its parent announced it', () => {
+    // The Sequencer alone, with waits that never run out: what it holds stays held.
+    type Msg = { k: 'hello'; pid: number; ppid: number; after: number } | { k: 'spawned'; pid: number } | { k: 'out'; text: string };
+    const delivered: string[] = [];
+    const seq: Sequencer<number, Msg> = new Sequencer<number, Msg>(
+      {
+        deliver: (inbox, m) => {
+          delivered.push(m.k === 'out' ? `${inbox.pid}: ${m.text}` : `${m.k} ${m.pid}`);
+          if (m.k === 'spawned') seq.announce(inbox, m.pid);
+        },
+        barrierOf: (_inbox, m) => (m.k === 'hello' ? { until: 'hello', pid: m.ppid, count: m.after, child: m.pid } : null),
+        drained: () => {},
+        waiting: () => {},
+        alive: () => true,
+        vanished: () => {},
+      },
+      new StampOrder(
+        () => {},
+        () => {},
+        () => 0,
+      ),
+      1e9,
+    );
+    const inboxes = new Map<number, ReturnType<typeof seq.open>>();
+    const say = (pid: number, m: Msg) => {
+      const inbox = inboxes.get(pid) ?? seq.open(pid);
+      inboxes.set(pid, inbox);
+      if (m.k === 'hello') seq.claim(inbox, pid);
+      seq.push(inbox, m);
+    };
+    say(720, { k: 'hello', pid: 720, ppid: 1, after: 1 });
+    // A fast child (a forked manager server) says hello before its parent's `spawned` is read.
+    say(721, { k: 'hello', pid: 721, ppid: 720, after: 1 });
+    say(720, { k: 'spawned', pid: 721 });
+    say(720, { k: 'spawned', pid: 722 });
+    say(722, { k: 'hello', pid: 722, ppid: 720, after: 3 });
+    say(722, { k: 'out', text: 'next' });
+    expect(delivered).toEqual(['hello 720', 'hello 721', 'spawned 721', 'spawned 722', 'hello 722', '722: next']);
+    seq.dispose();
   });
 
   it('does not wait for an older sibling that died before it connected: that one is listed in its place', async () => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { RunLogWriter } from '../../src-main/core/runlog/writer.ts';
 import { parseRunLogText } from '../../src-main/core/runlog/reader.ts';
-import type { QueueEvent, RunEvent } from '../../src-main/api.ts';
+import type { LockEvent, QueueEvent, RunEvent } from '../../src-main/api.ts';
 import { runStart, scratchDir } from '../helpers/runlog-fixtures.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -194,20 +194,38 @@ turn();
   });
 });
 
+/** The lines a new log holds once `events` are appended and it is closed. */
+function linesWritten(events: RunEvent[]): string[] {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-lines-')), 'e.jsonl');
+  const w = RunLogWriter.open(file);
+  for (const e of events) w.append(e);
+  w.close();
+  return fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+}
+
 describe('RunLogWriter: queue lines', () => {
   it('writes a queue event exactly as JSON.stringify would (the hand-written fast path)', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-qline-'));
-    const file = path.join(dir, 'q.jsonl');
-    const w = RunLogWriter.open(file);
     const events: QueueEvent[] = [
       { t: 1.234, type: 'queue', queue: 'queue-12-1', op: 'put', pid: 12, depth: 3, maxsize: 0 },
       { t: 0, type: 'queue', queue: 'a"b\\c', op: 'get', pid: 7, depth: 0, maxsize: 5 },
       // A blocked get's wait keeps its side and who waits (the fast path has no room for them).
       { t: 2, type: 'queue', queue: 'queue-12-1', op: 'wait', pid: 7, depth: 0, maxsize: 0, side: 'get', getters: [9, 7], putters: [] },
     ];
-    for (const e of events) w.append(e);
-    w.close();
-    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
-    expect(lines).toEqual(events.map((e) => JSON.stringify(e)));
+    expect(linesWritten(events)).toEqual(events.map((e) => JSON.stringify(e)));
+  });
+});
+
+describe('RunLogWriter: lock lines', () => {
+  it('writes a lock or semaphore event exactly as JSON.stringify would (the hand-written fast path)', () => {
+    const events: LockEvent[] = [
+      { t: 1.234, type: 'lock', lock: 'lock-12-1', op: 'request', pid: 12, holder: 7, waiters: [9, 12] },
+      { t: 2, type: 'lock', lock: 'a"b\\c', op: 'release', pid: 7, holder: null, waiters: [] },
+      { t: 3.5, type: 'lock', lock: 'semaphore-12-2', op: 'acquire', pid: 9, holder: 7, waiters: [], holders: [7, 9], value: 0 },
+      // Keys only some events have go through JSON.stringify.
+      { t: 4, type: 'lock', lock: 'semaphore-12-2', op: 'create', pid: 12, holder: null, waiters: [], kind: 'semaphore', capacity: 2, holders: [], value: 2 },
+      { t: 5, type: 'lock', lock: 'lock-12-1', op: 'request', pid: 12, holder: 7, waiters: [12], timed: true },
+      { t: 6, type: 'lock', lock: 'lock-12-1', op: 'error', pid: 12, holder: null, waiters: [], error: 'ValueError: semaphore or lock released too many times' },
+    ];
+    expect(linesWritten(events)).toEqual(events.map((e) => JSON.stringify(e)));
   });
 });

@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 from array import array
+from ._output import own_output
 
 ENV_SOCKET = 'PROCSCOPE_SOCKET'
 ENV_ROLE = 'PROCSCOPE_ROLE'
@@ -410,6 +411,7 @@ class _Client(object):
         with self.send_lock:
             self._send_all([hello])
         if self.connected:
+            own_output()
             self.resume()
 
     # ---- procscope's thread -----------------------------------------------------------------

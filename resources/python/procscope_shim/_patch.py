@@ -242,29 +242,34 @@ _QUEUE_KEYS = {_c.OP_QUEUE_PUT: '_procscope_kput', _c.OP_QUEUE_GET: '_procscope_
 # ---- queues -------------------------------------------------------------------------------------
 
 
-def _blocks(q, op, args, kwargs):
-    """'get' or 'put' when this call is about to block: a blocking get on an empty queue, a
-    blocking put on a full one; else None. A look, not a promise: another consumer may take the
-    item first (the get then waits, unreported).
+def _get_blocks(q, args, kwargs):
+    """'get' when this get is about to block on an empty queue, else None. A look, not a promise:
+    another consumer may take the item first (the get then waits, unreported).
 
     A Queue counts its items in its semaphore (put takes a permit, get gives it back: qsize()),
     which counts an item put but still in the feeder thread's buffer; its pipe would look empty
     then. A SimpleQueue has no count (nor bound): only its pipe tells."""
-    block = args[1] if op == _c.OP_QUEUE_PUT and len(args) > 1 else args[0] if op == _c.OP_QUEUE_GET and args else kwargs.get('block', True)
-    if not block:
+    if not (args[0] if args else kwargs.get('block', True)):
         return None
     try:
-        sem = q.__dict__.get('_sem')
-        if op == _c.OP_QUEUE_GET:
-            if sem is None:
-                return 'get' if not q._poll() else None
-            return 'get' if sem._semlock._get_value() >= q._maxsize else None
-        # An unbounded Queue's maxsize is SEM_VALUE_MAX: its semaphore never reaches 0 in practice.
-        if sem is not None and sem._semlock._get_value() == 0:
-            return 'put'
+        free = q.__dict__.get('_procscope_free')
+        if free is None:
+            return None if q._poll() else 'get'
+        return 'get' if free() >= q._maxsize else None
     except Exception:
-        pass
-    return None
+        return None
+
+
+def _put_blocks(q, args, kwargs):
+    """'put' when this put is about to block on a full queue, else None. Only a bounded Queue's
+    can: an unbounded one's semaphore starts at SEM_VALUE_MAX, and its puts cost no look."""
+    free = q.__dict__.get('_procscope_room')
+    if free is None or not (args[1] if len(args) > 1 else kwargs.get('block', True)):
+        return None
+    try:
+        return 'put' if free() == 0 else None
+    except Exception:
+        return None
 
 
 def _report_wait(q, side, how):
@@ -279,6 +284,7 @@ def _report_after(orig, op):
     attr = _QUEUE_KEYS[op]
     # Read by _waits.scan from a waiting call's frame, with its locals `t` and `self`.
     kind = 'put' if op == _c.OP_QUEUE_PUT else 'get'
+    blocks = _put_blocks if op == _c.OP_QUEUE_PUT else _get_blocks
     wait_ns = _waits.WAIT_NS
     getframe = sys._getframe
 
@@ -286,7 +292,7 @@ def _report_after(orig, op):
         k = self.__dict__.get(attr)
         t = _time_ns()
         # Blocked now (an empty queue's get, a full one's put): the wait is reported while it lasts.
-        side = None if k is None else _blocks(self, op, args, kwargs)
+        side = None if k is None else blocks(self, args, kwargs)
         if side is not None:
             _report_wait(self, side, 'wait')
         # No wrapped put/get calls another (3.8 to 3.13): one report per call, after it returned.
@@ -332,6 +338,18 @@ def _patch_queues():
 
 def _index_queue(q):
     index = client.register(q._procscope_id)
+    sem = q.__dict__.get('_sem')
+    if sem is not None:
+        # What a get or put looks at before it may block (see _get_blocks), bound once: the
+        # queue's free slots, a semaphore's value.
+        try:
+            from _multiprocessing import SemLock
+
+            q._procscope_free = sem._semlock._get_value
+            if q._maxsize < SemLock.SEM_VALUE_MAX:
+                q._procscope_room = q._procscope_free
+        except Exception:
+            pass
     for op, attr in _QUEUE_KEYS.items():
         setattr(q, attr, _AS_REPORTS if index is None else _c.record_key(client.t0_ns, index << _c.OP_BITS | op))
 
@@ -361,6 +379,7 @@ def _wrap_lock_methods(lock):
     count = sl._count
     c = client
     getframe = sys._getframe
+    time_ns = _time_ns
     kind = 'acquire'
     wait_ns = _waits.WAIT_NS
     rec, base = _recorder(lid)
@@ -383,23 +402,23 @@ def _wrap_lock_methods(lock):
             return raw_acquire(block, timeout)
         if raw_acquire(False):
             # Uncontended: taken at once, one stamp for request and acquire.
-            rec(_time_ns() - k_at_once)
+            rec(time_ns() - k_at_once)
             if c.nudge:
                 c.attend()
             return True
         if not block:
-            rec(_time_ns() - k_refused)
+            rec(time_ns() - k_refused)
             if c.nudge:
                 c.attend()
             return False
+        # Read by _waits.scan from a waiting acquire's frame, with its locals `t`, `lid`, `kind`.
         # A wait with a timeout ends by itself: it is never part of a deadlock.
-        rec(_time_ns() - (k_request if timeout is None else k_request_timed))
+        t = time_ns()
+        rec(t - (k_request if timeout is None else k_request_timed))
         if c.nudge:
             c.attend()  # the wait must reach the monitor now: it may be a deadlock
-        # Read by _waits.scan from a waiting acquire's frame, with its locals `t`, `lid`, `kind`.
-        t = _time_ns()
         ok = raw_acquire(True, timeout)
-        now = _time_ns()
+        now = time_ns()
         rec(now - (k_acquire if ok else k_timeout))
         # A wait of WAIT_NS or more has its call site reported, as a queue's (_waits.py): the
         # frame is read only then. A contended lock's waits of a few microseconds cost nothing more.
@@ -413,7 +432,7 @@ def _wrap_lock_methods(lock):
         if recursive and count() > 1:
             return raw_release()
         # Recorded once released: the lock is held no longer than it must be.
-        record = _time_ns() - k_release
+        record = time_ns() - k_release
         try:
             raw_release()
         except ValueError as e:

@@ -32,32 +32,43 @@ _OPS = (_c.OP_SYNC_WAIT, _c.OP_SYNC_WOKEN, _c.OP_SYNC_TIMEOUT, _c.OP_EVENT_SET, 
 WAIT, WOKEN, TIMEOUT, SET, CLEAR, BROKEN = range(1, 7)
 
 
+def keys_for(oid):
+    """(append, key of each op in _OPS) of the object `oid` in this process."""
+    append, base = recorder(oid)
+    t0 = client.t0_ns
+    return (append,) + tuple(_c.record_key(t0, base | op) for op in _OPS)
+
+
 def _keys(obj):
-    """(append, key of each op in _OPS) for the object in this process, made on its first use
-    here; None for an object procscope does not report."""
+    """keys_for the object, made on its first use here; None for an object procscope does not
+    report."""
     d = obj.__dict__
     k = d.get('_procscope_k')
     if k is None:
         oid = d.get('_procscope_id')
         if oid is None:
             return None
-        rec, base = recorder(oid)
-        t0 = client.t0_ns
-        k = (rec,) + tuple(_c.record_key(t0, base | op) for op in _OPS)
-        d['_procscope_k'] = k
+        k = d['_procscope_k'] = keys_for(oid)
     return k
 
 
-def _rec(k, i):
+def rec(k, i):
+    """Records op `i` (WAIT, WOKEN, …) of the object whose keys_for are `k`, now."""
     k[0](_time_ns() - k[i])
     if client.nudge:
         client.attend()
 
 
-def _post(obj, kind, op, **extra):
-    msg = {'k': 'srep', 's': obj._procscope_id, 'kind': kind, 'op': op, 'at': client.now()}
+
+def post(oid, kind, op, **extra):
+    """An op a compact record cannot hold (a notify's n, a create's lock or parties)."""
+    msg = {'k': 'srep', 's': oid, 'kind': kind, 'op': op, 'at': client.now()}
     msg.update(extra)
     client.post(msg)
+
+
+def _post(obj, kind, op, **extra):
+    post(obj._procscope_id, kind, op, **extra)
 
 
 # ---- what the script makes --------------------------------------------------------------------
@@ -95,7 +106,7 @@ def _watch_wait(cond):
         if block:  # the wait's own; notify() only tries without blocking
             k = _keys(cond)
             if k is not None:
-                _rec(k, WOKEN if ok else TIMEOUT)
+                rec(k, WOKEN if ok else TIMEOUT)
         return ok
 
     ws.acquire = acquire
@@ -124,7 +135,7 @@ def patch():
     def wait(self, timeout=None):
         k = _keys(self)
         if k is not None and self._lock._semlock._is_mine():
-            _rec(k, WAIT)
+            rec(k, WAIT)
         return cond_wait(self, timeout)
 
     def notify(self, n=1):
@@ -140,22 +151,22 @@ def patch():
     def set_(self):
         k = _keys(self)
         if k is not None:
-            _rec(k, SET)
+            rec(k, SET)
         return ev_set(self)
 
     def clear(self):
         k = _keys(self)
         if k is not None:
-            _rec(k, CLEAR)
+            rec(k, CLEAR)
         return ev_clear(self)
 
     def ev_wait_(self, timeout=None):
         k = _keys(self)
         if k is None:
             return ev_wait(self, timeout)
-        _rec(k, WAIT)
+        rec(k, WAIT)
         ok = ev_wait(self, timeout)
-        _rec(k, WOKEN if ok else TIMEOUT)
+        rec(k, WOKEN if ok else TIMEOUT)
         return ok
 
     Event.set = set_
@@ -168,13 +179,13 @@ def patch():
         k = _keys(self)
         if k is None:
             return b_wait(self, timeout)
-        _rec(k, WAIT)
+        rec(k, WAIT)
         start = time.monotonic()
         try:
             return b_wait(self, timeout)
         except threading.BrokenBarrierError:
             limit = timeout if timeout is not None else self._timeout
-            _rec(k, TIMEOUT if limit is not None and time.monotonic() - start >= limit else BROKEN)
+            rec(k, TIMEOUT if limit is not None and time.monotonic() - start >= limit else BROKEN)
             raise
 
     def abort(self):

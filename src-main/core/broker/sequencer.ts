@@ -170,6 +170,10 @@ export class Sequencer<C, M> {
 
   /** While `parent` delivers it: a child it started, which its later siblings are listed after. */
   announce(parent: Inbox<C, M>, child: number): void {
+    // Its hello may come first (a forked manager server says it before its parent's `spawned`
+    // is read): a child already listed is no sibling to wait for.
+    const known = this.byPid.get(child);
+    if (known && (known.read > 0 || known.drained)) return;
     const byChild = this.expected.get(parent.pid) ?? new Map<number, number>();
     this.expected.set(parent.pid, byChild);
     byChild.set(child, parent.read + 1);

@@ -324,6 +324,12 @@ export class Broker {
     return this.connOf(pid) !== undefined;
   }
 
+  /** Whether the kernel says `pid` opened a connection that is still open (said hello or not yet). */
+  hasConnectionFrom(pid: number): boolean {
+    for (const c of this.conns) if (c.connector.pid === pid && !c.refused) return true;
+    return false;
+  }
+
   /**
    * Asks `pid` where each of its threads is now; null if it is not connected, goes away, or
    * does not answer within `timeoutMs` (a thread holding the GIL in native code, say).

@@ -9,12 +9,22 @@ import type { Emit } from './peer.ts';
 export const roundStamp = (t: number): number => Math.round(t * 1000) / 1000;
 
 export class Stamps {
+  /**
+   * A time `now` returned: the run's clock only goes forward, so a stamp no later than this one
+   * is no later than now either. Reports are applied once their stamp-order window has passed,
+   * so nearly all are: they are fitted without reading the clock (once per report, at ~1M a second).
+   */
+  private seen = -Infinity;
+
   /** `now`: the run's current time, ms (already rounded). */
   constructor(readonly now: () => number) {}
 
   /** `at` as the log shows it: no earlier than `floor` (the object's last event) or 0, no later than now. */
   fit(at: number, floor: number): number {
-    return Math.min(this.now(), Math.max(roundStamp(at), floor, 0));
+    const t = Math.max(roundStamp(at), floor, 0);
+    if (t <= this.seen) return t;
+    this.seen = this.now();
+    return Math.min(this.seen, t);
   }
 }
 

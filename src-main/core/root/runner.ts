@@ -5,13 +5,15 @@
 // descendant with one signal), told where the broker is and when t = 0 was.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { fstatSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Runtime, StreamName } from '../../api.ts';
 import { exitcodeOf } from '../../common/exitcode.ts';
-import { ENV_INTERACTIVE, ENV_MONITOR, ENV_PROFILE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0 } from '../../protocol.ts';
+import { ENV_OUTPUT, ENV_OUTPUT_INODES, ENV_INTERACTIVE, ENV_MONITOR, ENV_PROFILE, ENV_ROLE, ENV_SCENARIO, ENV_SOCKET, ENV_T0 } from '../../protocol.ts';
 import { ControlError } from '../command-error.ts';
 import { monitorIdentity } from '../monitor-identity.ts';
 import { OutputStream } from '../output-stream.ts';
+import { WriterOutput, type WriterLine } from '../writer-output.ts';
 
 /** What a runner needs to know of the run. */
 export interface RootContext {
@@ -27,6 +29,8 @@ export interface RootContext {
   interactive: boolean;
   /** Profile every process of the run at this rate (ENV_PROFILE), or null. */
   profileHz: number | null;
+  /** Where each process connects its own descriptors 1 and 2 (core/output-server.ts). */
+  outputPath: string;
 }
 
 export interface RootCommand {
@@ -55,12 +59,12 @@ export interface StartedRoot {
 }
 
 /** Starts the main process; rejects with the runner's one line if it cannot start. */
-export async function startRoot(runner: RootRunner, ctx: RootContext): Promise<StartedRoot> {
+export async function startRoot(runner: RootRunner, ctx: RootContext, output: RootOutput): Promise<StartedRoot> {
   const { command, args, env } = await runner.prepare(ctx);
   const child = spawn(command, args, {
     cwd: ctx.cwd,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', ...output.stdio()],
     env: {
       ...process.env,
       [ENV_ROLE]: 'main',
@@ -73,6 +77,7 @@ export async function startRoot(runner: RootRunner, ctx: RootContext): Promise<S
       ...(ctx.interactive ? { [ENV_INTERACTIVE]: '1' } : {}),
       // undefined drops one inherited from our own environment: only this run's choice counts.
       [ENV_PROFILE]: ctx.profileHz !== null ? String(ctx.profileHz) : undefined,
+      ...output.env(ctx.outputPath),
       ...env,
     },
   });
@@ -80,30 +85,66 @@ export async function startRoot(runner: RootRunner, ctx: RootContext): Promise<S
     child.once('spawn', () => resolve(null));
     child.once('error', resolve);
   });
+  output.started(child);
   if (failed || child.pid === undefined) throw new ControlError(runner.cannotStart(command, failed ?? new Error('no pid')));
   return { child, pid: child.pid };
 }
 
 /**
- * What the main process writes to its standard output and error itself (past the runtime: a
- * native crash message, `os.write(1, ...)`), as lines of the log.
+ * What the processes of the run write to their standard output and error themselves (past the
+ * runtime: a native crash message, `os.write(1, ...)`), as lines of the log. Every process
+ * inherits the main's two descriptors; where the kernel names each writer (writer-output.ts),
+ * each line is its writer's, else (plain pipes) the main process's.
  */
 export class RootOutput {
-  private readonly streams: OutputStream[] = [];
+  private readonly tagged: WriterOutput | null;
+  private readonly pipes: OutputStream[] = [];
+  private rootPid: number | null = null;
 
-  constructor(child: ChildProcess, line: (stream: StreamName, text: string) => void) {
-    if (child.stdout) this.streams.push(new OutputStream(child.stdout, (text) => line('stdout', text)));
-    if (child.stderr) this.streams.push(new OutputStream(child.stderr, (text) => line('stderr', text)));
+  constructor(private readonly line: WriterLine) {
+    this.tagged = WriterOutput.open(line);
   }
 
-  /** The main process has exited: everything it wrote, its last line even without a newline. */
-  drain(): void {
-    for (const s of this.streams) s.drain();
+  /** What the main process gets as its descriptors 1 and 2. */
+  stdio(): [number | 'pipe', number | 'pipe'] {
+    const d = this.tagged?.descriptors;
+    return d ? [d.stdout, d.stderr] : ['pipe', 'pipe'];
   }
 
-  /** The run is over: a descendant that still holds these pipes does not hold the run open. */
+  /**
+   * What tells each process of the run to connect its own descriptors 1 and 2 to `outputPath`:
+   * only where the monitor can tell who connected (the descriptors name their writers then).
+   */
+  env(outputPath: string): NodeJS.ProcessEnv {
+    const d = this.tagged?.descriptors;
+    if (!d) return { [ENV_OUTPUT]: undefined, [ENV_OUTPUT_INODES]: undefined };
+    return { [ENV_OUTPUT]: outputPath, [ENV_OUTPUT_INODES]: `${fstatSync(d.stdout).ino},${fstatSync(d.stderr).ino}` };
+  }
+
+  /** The main process was started with them (or failed to start). */
+  started(child: ChildProcess): void {
+    this.rootPid = child.pid ?? null;
+    if (this.tagged) return this.tagged.started();
+    const root = this.rootPid;
+    if (child.stdout) this.pipes.push(new OutputStream(child.stdout, (text) => this.line('stdout', root, text)));
+    if (child.stderr) this.pipes.push(new OutputStream(child.stderr, (text) => this.line('stderr', root, text)));
+  }
+
+  /** Whatever was written so far, read now (lines come as they are written regardless). */
+  take(): void {
+    this.tagged?.take();
+  }
+
+  /** `pid` has exited: everything it wrote, its last line even without a newline. */
+  ended(pid: number): void {
+    if (this.tagged) this.tagged.ended(pid);
+    else if (pid === this.rootPid) for (const s of this.pipes) s.drain();
+  }
+
+  /** The run is over: a descendant that still holds these descriptors does not hold the run open. */
   close(): void {
-    for (const s of this.streams) s.close();
+    this.tagged?.close();
+    for (const s of this.pipes) s.close();
   }
 }
 
