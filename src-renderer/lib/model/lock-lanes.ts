@@ -96,6 +96,22 @@ export class LockLane {
     this.waiters = e.waiters;
   }
 
+  /**
+   * A set(), a barrier's release or its abort let pid go at t (`acquired`: it went on; else it was
+   * broken). Its open wait ends there; a wait already ended at its exit after t (the waiter's
+   * exit was reported before the mark: each process sends its own batches) ends at t instead.
+   */
+  letGo(pid: Pid, t: number, acquired: boolean): boolean {
+    if (this.waits.openIndex(pid) >= 0) return false;
+    const w = this.waits;
+    for (let i = w.length - 1; i >= 0 && i >= w.length - 500; i--) {
+      if (w.pid[i] !== pid) continue;
+      if (w.outcome[i] === OUTCOME_EXITED && w.start[i] <= t && w.end[i] > t) w.endEarlier(i, t, acquired ? OUTCOME_ACQUIRED : OUTCOME_TIMEOUT);
+      return true;
+    }
+    return true;
+  }
+
   /** pid exited: a wait it had open ends there. */
   exited(pid: Pid, t: number): void {
     this.#spans.exited(pid, t);

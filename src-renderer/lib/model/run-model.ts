@@ -15,6 +15,7 @@ import type {
   RunEvent,
   RunStartedEvent,
   SampleEvent,
+  SharedEvent,
   SyncEvent,
   TaskEvent,
   WarningEvent,
@@ -26,6 +27,8 @@ import { deadlockText, LockLane, type LaneProcs } from './lock-lanes.ts';
 import { ProcessTable, type ProcRecord } from './process-table.ts';
 import { QueueSeries } from './queue-series.ts';
 import { ResourceSeries, type SeriesWindow } from './resource-series.ts';
+import { SharedUse, type SharedMatrix } from './shared-use.ts';
+import { SyncMarks, type SyncMark } from './sync-marks.ts';
 import { treeOrder } from './tree.ts';
 import type { AlignedSeries, ConsoleLine, LockLaneView, ProcRow, QueueView, TaskMarks, TimelineRow, TopSeriesView } from './types.ts';
 
@@ -53,9 +56,11 @@ interface QueueWaits {
   waited: number;
   longest: number;
   since: number | null;
+  /** The latest wait: which end, from when, until when (null: going on). */
+  last: { side: 'get' | 'put'; start: number; end: number | null } | null;
 }
 
-export type RunArea = 'samples' | 'queues' | 'locks' | 'processes';
+export type RunArea = 'samples' | 'queues' | 'locks' | 'processes' | 'shared';
 
 
 /** Tasks kept per Pool worker (a mark each): beyond this the table's count still grows. */
@@ -69,7 +74,7 @@ export class RunModel {
   /** Increments whenever an ingested batch changed anything. */
   version = 0;
   /** Per area: bumped when an event of that area arrives (see revision()). */
-  readonly #rev: Record<RunArea, number> = { samples: 0, queues: 0, locks: 0, processes: 0 };
+  readonly #rev: Record<RunArea, number> = { samples: 0, queues: 0, locks: 0, processes: 0, shared: 0 };
 
   readonly #opts: Required<RunModelOptions>;
   readonly #procs = new ProcessTable();
@@ -77,6 +82,12 @@ export class RunModel {
   readonly #res: ResourceSeries;
   /** How many processes wait for each lock, as a step series (the lanes' count band). */
   readonly #waiting: QueueSeries;
+  /** How many processes hold each semaphore, over time (its lane's top row). */
+  readonly #holding: QueueSeries;
+  /** The marks of each Condition, Event and Barrier (notify, set, clear, release, abort…), by id. */
+  readonly #marks = new Map<string, SyncMarks>();
+  /** Reads and writes of a manager's shared objects, per process (the shared-objects view). */
+  readonly #shared = new SharedUse();
   /** How many processes are blocked in a get or a put of each queue, over time. */
   readonly #queueWaiting: QueueSeries;
   /** Each Pool worker's finished tasks (see TaskMarks), and the time of each pid's last `get`. */
@@ -111,6 +122,7 @@ export class RunModel {
     this.maxPoints = this.#opts.maxPoints;
     this.#res = new ResourceSeries(this.maxPoints);
     this.#waiting = new QueueSeries(this.maxPoints);
+    this.#holding = new QueueSeries(this.maxPoints);
     this.#queueWaiting = new QueueSeries(this.maxPoints);
     this.#queues = new QueueSeries(this.maxPoints);
     this.#console = new ConsoleLog(this.#opts.maxConsoleLines);
@@ -126,6 +138,9 @@ export class RunModel {
     this.#procs.clear();
     this.#res.clear();
     this.#waiting.clear();
+    this.#holding.clear();
+    this.#marks.clear();
+    this.#shared.clear();
     this.#queueWaiting.clear();
     this.#tasks.clear();
     this.#lastGet.clear();
@@ -186,6 +201,10 @@ export class RunModel {
         case 'sync':
           this.#sync(e);
           this.#rev.locks++;
+          break;
+        case 'shared':
+          this.#shared.record(e as SharedEvent);
+          this.#rev.shared++;
           break;
         case 'output': {
           const rec = this.#procs.ensurePid(e.pid, e.t);
@@ -287,11 +306,13 @@ export class RunModel {
     let byQueue = this.#queueWaits.get(e.pid);
     if (!byQueue) this.#queueWaits.set(e.pid, (byQueue = new Map()));
     let w = byQueue.get(e.queue);
-    if (!w) byQueue.set(e.queue, (w = { waits: 0, waited: 0, longest: 0, since: null }));
+    if (!w) byQueue.set(e.queue, (w = { waits: 0, waited: 0, longest: 0, since: null, last: null }));
     if (e.op === 'wait') {
       w.waits += 1;
       w.since = e.t;
+      w.last = { side: e.side ?? 'get', start: e.t, end: null };
     } else if (w.since !== null) {
+      if (w.last) w.last.end = e.t;
       const d = e.t - w.since;
       w.waited += d;
       if (d > w.longest) w.longest = d;
@@ -306,8 +327,8 @@ export class RunModel {
    */
   #sync(e: SyncEvent): void {
     const lane = this.#lane(e.sync);
-    const fact = (op: LockEvent['op'], pid: Pid, waiters: readonly Pid[]): LockEvent => ({
-      t: e.t,
+    const fact = (op: LockEvent['op'], pid: Pid, waiters: readonly Pid[], t = e.t): LockEvent => ({
+      t,
       type: 'lock',
       lock: e.sync,
       op,
@@ -316,17 +337,42 @@ export class RunModel {
       waiters: waiters as Pid[],
       holders: [],
     });
-    if (e.op === 'create') lane.kind = e.kind;
-    else if (e.op === 'wait') lane.apply(fact('request', e.pid, e.waiters), this.#laneProcs);
+    let marks = this.#marks.get(e.sync);
+    if (!marks) this.#marks.set(e.sync, (marks = new SyncMarks(this.#opts.maxSegments)));
+    marks.record(e);
+    if (e.op === 'create') {
+      lane.kind = e.kind;
+      if (e.parties !== undefined) lane.capacity = e.parties;
+    }
+    // An Event already set lets a wait() return at once: no wait to draw.
+    else if (e.op === 'wait' && e.kind === 'event' && e.set === true && !e.waiters.includes(e.pid)) return;
+    else if (e.op === 'wait') {
+      lane.apply(fact('request', e.pid, e.waiters), this.#laneProcs);
+      // A waiter's report can arrive after the set(), release or abort that let it go (each
+      // process sends its own batches): that mark ends the wait it has just opened.
+      const { marks: ms, times } = marks;
+      for (let i = ms.length - 1; i >= 0 && times[i] >= e.t; i--) {
+        const m = ms[i];
+        if (m.op !== 'notify' && m.op !== 'clear' && m.op !== 'broken' && m.released.includes(e.pid)) {
+          lane.apply(fact(m.op === 'set' || m.op === 'release' ? 'acquire' : 'timeout', e.pid, e.waiters, m.t), this.#laneProcs);
+          break;
+        }
+      }
+    }
     else if (e.op === 'woken') lane.apply(fact('acquire', e.pid, e.waiters), this.#laneProcs);
     else if (e.op === 'timeout' || e.op === 'broken') lane.apply(fact('timeout', e.pid, e.waiters), this.#laneProcs);
-    for (const pid of e.released ?? []) lane.apply(fact(e.op === 'set' || e.op === 'release' ? 'acquire' : 'timeout', pid, e.waiters), this.#laneProcs);
+    for (const pid of e.released ?? []) {
+      const goes = e.op === 'set' || e.op === 'release';
+      if (!lane.letGo(pid, e.t, goes)) lane.apply(fact(goes ? 'acquire' : 'timeout', pid, e.waiters), this.#laneProcs);
+    }
     this.#waiting.record(e.sync, e.t, e.waiters.length, 0);
   }
 
   #lock(e: LockEvent): void {
-    this.#lane(e.lock).apply(e, this.#laneProcs);
+    const lane = this.#lane(e.lock);
+    lane.apply(e, this.#laneProcs);
     this.#waiting.record(e.lock, e.t, e.waiters.length, 0);
+    if (lane.kind === 'semaphore' || lane.kind === 'bounded-semaphore') this.#holding.record(e.lock, e.t, e.holders?.length ?? (e.holder === null ? 0 : 1), lane.capacity);
   }
 
   #deadlock(e: DeadlockEvent): void {
@@ -375,6 +421,27 @@ export class RunModel {
   /** How many processes waited for each lock over time, by lock id (step data, like a queue's depth). */
   lockWaiting(): ReadonlyMap<string, QueueView> {
     return this.#cached('waiting', () => new Map(this.#waiting.view().map((v) => [v.queue, v])));
+  }
+
+  /** How many processes held each semaphore over time, by lock id (step data; `maxsize` is its capacity). */
+  lockHolding(): ReadonlyMap<string, QueueView> {
+    return this.#cached('holding', () => new Map(this.#holding.view().map((v) => [v.queue, v])));
+  }
+
+  /** The marks of a Condition, Event or Barrier lane, sorted by time (a notify's `released`: whom it woke). */
+  syncMarks(id: string): { marks: readonly SyncMark[]; times: readonly number[] } | null {
+    const m = this.#marks.get(id);
+    return m ? { marks: m.linked(), times: m.times } : null;
+  }
+
+  /** Reads and writes of the manager's shared objects per process within [fromMs, toMs]. */
+  sharedMatrix(fromMs: number, toMs: number): SharedMatrix {
+    return this.#shared.matrix(fromMs, toMs);
+  }
+
+  /** How many shared objects the run made or used. */
+  sharedCount(): number {
+    return this.#shared.size;
   }
 
   /** How many processes were blocked in a get or a put of each queue over time, by queue id (only queues where one ever was). */

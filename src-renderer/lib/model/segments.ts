@@ -84,6 +84,17 @@ export class SegmentList implements SegmentColumns {
     return span;
   }
 
+  /**
+   * Ends closed segment i earlier, at t (not before its start), with `outcome`: a report that
+   * arrives late (another process's batch) can say the segment really ended before the end first
+   * recorded. Only shortens, so `maxSpan` stays an upper bound.
+   */
+  endEarlier(i: number, t: number, outcome: number): void {
+    if (i < 0 || i >= this.#len || !(t < this.end[i])) return;
+    this.end[i] = Math.max(t, this.start[i]);
+    this.outcome[i] = outcome;
+  }
+
   /** First index whose start >= t (segments are in start order). */
   lowerBound(t: number): number {
     return lowerBound(this.start, t, 0, this.#len);

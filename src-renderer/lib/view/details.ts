@@ -4,7 +4,10 @@
 
 import type { Pid } from '../../../src-main/api.ts';
 import type { RunModel } from '../model/run-model.ts';
+import type { SyncMark } from '../model/sync-marks.ts';
 import type { ConsoleLine, LockLaneView, LockStats, ProcRow, SegmentColumns } from '../model/types.ts';
+import type { MarkRef, WaitRef } from '../state/selection.svelte.ts';
+import { waitEndedAt } from './lane-rows.ts';
 
 export interface LockUse {
   lock: string;
@@ -27,6 +30,8 @@ export interface ProcessDetails {
   queues: { queue: string; index: number; put: number; get: number; waits: number; waited: number; longestWait: number }[];
   output: ConsoleLine[];
   outputTotal: number;
+  /** The manager's shared objects it read or wrote, over the whole run. */
+  shared: { id: string; label: string; reads: number; writes: number }[];
 }
 
 /** Sums of one process's segments in a column set: count and total ms (open ones up to now). */
@@ -88,7 +93,23 @@ export function processDetails(model: RunModel, key: string, maxOutput = 200): P
     queues,
     output: all.slice(-maxOutput),
     outputTotal: all.length,
+    shared: sharedOf(model, row.pid),
   };
+}
+
+function sharedOf(model: RunModel, pid: Pid | null): ProcessDetails['shared'] {
+  if (pid === null || model.sharedCount() === 0) return [];
+  const m = model.sharedMatrix(-Infinity, Infinity);
+  const row = m.rows.find((r) => r.pid === pid);
+  if (!row) return [];
+  return m.objects.map((o, j) => ({ id: o.id, label: sharedLabel(o.kind, o.index), reads: row.reads[j], writes: row.writes[j] })).filter((o) => o.reads + o.writes > 0);
+}
+
+const SHARED_NAMES = { dict: 'dict', list: 'list', namespace: 'Namespace', value: 'Value', array: 'Array' } as const;
+
+/** `dict 1`, `Namespace 2`: Python's names, the same in every language. */
+export function sharedLabel(kind: keyof typeof SHARED_NAMES, index: number): string {
+  return `${SHARED_NAMES[kind]} ${index}`;
 }
 
 export interface LockDetails {
@@ -132,4 +153,87 @@ export function lockDetails(model: RunModel, lock: string, max = 200): LockDetai
     if (d > e.longestWait) e.longestWait = d;
   }
   return { lane, stats: lane.stats, holds, holdsTotal: c.length, perProcess: [...per.values()] };
+}
+
+export interface MarkDetails {
+  lock: string;
+  mark: SyncMark;
+  /** How long each waiter it let go had waited (ms), by pid, when its wait is on the lane. */
+  waited: Map<Pid, number>;
+}
+
+export function markDetails(model: RunModel, ref: MarkRef): MarkDetails | null {
+  const sm = model.syncMarks(ref.lock);
+  const mark = sm?.marks.find((m) => m.t === ref.t && m.op === ref.op && m.pid === ref.pid);
+  if (!mark) return null;
+  const waited = new Map<Pid, number>();
+  const lane = model.lockLanes().find((l) => l.lock === ref.lock);
+  if (lane) {
+    for (const pid of mark.released) {
+      const i = waitEndedAt(lane.waitCols, pid, mark.t);
+      if (i >= 0 && lane.waitCols.end[i] === lane.waitCols.end[i]) waited.set(pid, lane.waitCols.end[i] - lane.waitCols.start[i]);
+    }
+  }
+  return { lock: ref.lock, mark, waited };
+}
+
+export interface WaitDetails {
+  on: 'lock' | 'queue';
+  id: string;
+  /** The queue's or lane's number (Queue 2). */
+  index: number;
+  pid: Pid;
+  /** What it is blocked in: get(), put(), acquire(), wait(). */
+  call: string;
+  start: number;
+  end: number | null;
+  duration: number;
+}
+
+/** The wait `ref` names, as the log has it now (it may have ended since it was picked). */
+export function waitDetails(model: RunModel, ref: WaitRef): WaitDetails | null {
+  const nowMs = model.end()?.t ?? model.now();
+  if (ref.on === 'queue') {
+    const q = model.queues().find((x) => x.queue === ref.id);
+    const last = model.queueWaitsOf(ref.pid).get(ref.id)?.last;
+    const end = last && last.start === ref.start ? last.end : null;
+    return { on: 'queue', id: ref.id, index: q?.index ?? 0, pid: ref.pid, call: `${ref.side ?? last?.side ?? 'get'}()`, start: ref.start, end, duration: (end ?? nowMs) - ref.start };
+  }
+  const lane = model.lockLanes().find((l) => l.lock === ref.id);
+  if (!lane) return null;
+  const c = lane.waitCols;
+  let end: number | null = null;
+  for (let i = c.lowerBound(ref.start + 1e-6) - 1; i >= 0; i--) {
+    if (c.pid[i] === ref.pid && Math.abs(c.start[i] - ref.start) < 1e-3) {
+      end = c.end[i] === c.end[i] ? c.end[i] : null;
+      break;
+    }
+    if (c.start[i] < ref.start - c.maxSpan) break;
+  }
+  const call = lane.kind === 'lock' || lane.kind === 'semaphore' || lane.kind === 'bounded-semaphore' ? 'acquire()' : 'wait()';
+  return { on: 'lock', id: ref.id, index: lane.index, pid: ref.pid, call, start: ref.start, end, duration: (end ?? nowMs) - ref.start };
+}
+
+/**
+ * What a process is blocked in at time `t` (a Stacks capture's), as the log says: an open wait on
+ * a lane, or a blocked get or put of a queue. The newest one when there are several (a thread
+ * blocks in one call at a time; other threads' waits come after).
+ */
+export function blockedAt(model: RunModel, pid: Pid, t: number): WaitRef | null {
+  let best: WaitRef | null = null;
+  for (const lane of model.lockLanes()) {
+    const c = lane.waitCols;
+    for (const i of c.openIndices()) {
+      if (c.pid[i] === pid && c.start[i] <= t + 1 && (!best || c.start[i] > best.start)) best = { on: 'lock', id: lane.lock, pid, start: c.start[i] };
+    }
+    // Ended after the capture: it was still going on then.
+    for (let i = c.lowerBound(t + 1) - 1; i >= 0 && c.start[i] >= t - c.maxSpan; i--) {
+      if (c.pid[i] === pid && c.end[i] > t && (!best || c.start[i] > best.start)) best = { on: 'lock', id: lane.lock, pid, start: c.start[i] };
+    }
+  }
+  for (const [queue, w] of model.queueWaitsOf(pid)) {
+    const last = w.last;
+    if (last && last.start <= t + 1 && (last.end === null || last.end > t) && (!best || last.start > best.start)) best = { on: 'queue', id: queue, pid, start: last.start, side: last.side };
+  }
+  return best;
 }

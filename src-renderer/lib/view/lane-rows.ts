@@ -88,3 +88,15 @@ export class LockParticipants {
     return this.#table;
   }
 }
+
+/** The wait of `pid` in `cols` that ended near `t` (a waiter a mark let go), or -1. */
+export function waitEndedAt(cols: SegmentColumns, pid: number, t: number): number {
+  const hi = cols.lowerBound(t + 1);
+  for (let i = hi - 1; i >= 0 && i >= hi - 500; i--) {
+    if (cols.pid[i] !== pid) continue;
+    const end = cols.end[i];
+    if (end !== end || Math.abs(end - t) <= 50) return i;
+    return -1;
+  }
+  return -1;
+}

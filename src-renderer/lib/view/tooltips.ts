@@ -5,6 +5,7 @@
 import type { MessageKey } from '../../i18n/en.ts';
 import type { Params } from '../../i18n/translate.ts';
 import { formatBytes, formatDuration, signalOfExitcode } from '../format.ts';
+import type { SyncMark } from '../model/sync-marks.ts';
 import type { ProcRow, TimelineRow } from '../model/types.ts';
 
 export type Translate = (key: MessageKey, params?: Params) => string;
@@ -135,4 +136,22 @@ export function taskTip(t: Translate, row: Pick<ProcRow, 'name' | 'pid' | 'color
   rows.push([t('tip.finished'), at(end)]);
   if (failed) rows.push([t('tip.outcome'), t('tip.raised')]);
   return { title: t('tip.taskTitle', { n, who: who(row.name, row.pid) }), color: row.color, rows };
+}
+
+/** What a mark on a Condition's, Event's or Barrier's lane did (see sync-marks.ts). */
+export function markTip(t: Translate, m: SyncMark, lockLabel: string, nameOf: (pid: number) => string, color: string): Tip {
+  const rows: Tip['rows'] = [
+    [t('tip.at'), at(m.t)],
+    [t(m.op === 'broken' ? 'mark.foundBy' : 'mark.by'), nameOf(m.pid)],
+  ];
+  if (m.op === 'notify' && m.n !== undefined) rows.push([t('mark.n'), String(m.n)]);
+  if (m.op === 'release' || m.op === 'abort' || m.op === 'reset' || m.op === 'broken') {
+    if (m.parties !== undefined) rows.push([t('mark.parties'), String(m.parties)]);
+    if (m.generation !== undefined) rows.push([t('mark.generation'), String(m.generation)]);
+  }
+  if (m.op !== 'broken' && m.op !== 'clear') {
+    const names = m.released.slice(0, 8).map(nameOf).join(', ') + (m.released.length > 8 ? ' …' : '');
+    rows.push([t(m.op === 'abort' || m.op === 'reset' ? 'mark.broke' : m.op === 'notify' ? 'mark.woke' : 'mark.released', { n: m.released.length }), names || '—']);
+  }
+  return { title: t(`mark.${m.op}`, { lock: lockLabel }), color, rows, note: t('tip.clickSelects') };
 }
