@@ -7,11 +7,11 @@
 // (SO_PASSCRED), so a program's half-line never mixes with its parent's. Bytes are in the
 // kernel's buffers the moment they were written: nothing is lost when a writer is killed.
 
-import fs from 'node:fs';
 import net from 'node:net';
 import { OUTPUT_TAKEN } from '../protocol.ts';
 import { adoptSocket, closeDescriptor, sendNow, taggedReader } from './kernel.ts';
 import { TaggedLines, type WriterLine } from './writer-output.ts';
+import { listenPrivately } from './private-socket.ts';
 
 /** One process's connection: its lines, each writer's apart (it, or a program it runs). */
 interface Connection {
@@ -35,14 +35,7 @@ export class OutputServer {
   }
 
   listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.socketPath, () => {
-        this.server.removeListener('error', reject);
-        fs.chmodSync(this.socketPath, 0o600);
-        resolve();
-      });
-    });
+    return listenPrivately(this.server, this.socketPath);
   }
 
   /** `pid` has exited: what it wrote is read now, its last line even without a newline. */

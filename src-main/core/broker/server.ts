@@ -30,6 +30,7 @@ import type { Emit } from './peer.ts';
 import type { QueueCounts } from './queue-count.ts';
 import { Sequencer, type Barrier } from './sequencer.ts';
 import { ObjectEvents, Stamps } from './stamps.ts';
+import { listenPrivately } from '../private-socket.ts';
 
 /** What the broker tells its owner (the session) about processes, in causal order. */
 export interface BrokerHost {
@@ -119,14 +120,7 @@ export class Broker {
   }
 
   listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.socketPath, () => {
-        this.server.removeListener('error', reject);
-        fs.chmodSync(this.socketPath, 0o600);
-        resolve();
-      });
-    });
+    return listenPrivately(this.server, this.socketPath);
   }
 
   /** Every lock's state, and every queue's count, whichever runtime keeps the object. */
