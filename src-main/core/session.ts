@@ -337,6 +337,9 @@ export class Session {
     if (peer.pid === null) return null;
     const ofRun = (pid: number) => pid === this.rootPid || this.table.get(pid)?.state === 'running';
     if (ofRun(peer.pid) || peer.session === this.rootPid || peer.ancestors.some(ofRun)) return peer.pid;
+    // Gone before it was taken (a Pool worker terminated while it started, say): nobody to
+    // refuse, and nothing was written, as it waits for the answer first.
+    if (peer.start === null) return null;
     this.emit({ type: 'warning', message: `refused an output connection from pid ${peer.pid}: it does not descend from this run` });
     return null;
   }
