@@ -138,10 +138,15 @@ export class BrokerClient {
   drain(): Promise<void> {
     this.flush();
     if (this.closed || this.socket.writableLength === 0) return Promise.resolve();
+    // The socket is unref'd between requests: waiting on it alone, the process would end here
+    // with its last reports (a release, its last lines, its bye) still unwritten, exit code 0,
+    // and a lock it had released lent to it for good.
+    this.socket.ref();
     return new Promise((resolve) => {
       const done = () => {
         this.socket.off('drain', done);
         this.socket.off('close', done);
+        if (this.waiting.size === 0) this.socket.unref();
         resolve();
       };
       this.socket.on('drain', done);

@@ -161,15 +161,17 @@ export class Broker {
     if (this.host.claims) conn.connector = this.host.claims.peerOf(socket);
     conn.inbox = this.sequencer.open(conn);
     this.conns.add(conn);
-    socket.on('data', (chunk: Buffer) => {
+    const read = (chunk: Buffer) => {
       try {
         conn.decoder.push(chunk, (m) => this.arrive(conn, m), (err) => this.warn(conn, `unreadable message: ${err.message}`));
       } catch (err) {
         this.drop(conn, `unreadable message: ${(err as Error).message}`, false);
       }
       this.flushAll();
-    });
+    };
+    socket.on('data', read);
     socket.on('error', () => {});
+    readBeforeDestroy(socket, read);
     socket.on('close', () => {
       this.conns.delete(conn);
       this.sequencer.close(conn.inbox);
@@ -407,3 +409,38 @@ function kindOf(m: unknown): string {
   const k = typeof m === 'object' && m !== null ? (m as { k?: unknown }).k : undefined;
   return typeof k === 'string' && k.length <= 16 ? ` (${JSON.stringify(k)})` : '';
 }
+
+/**
+ * A write to a process that has just exited fails (EPIPE: a reply, or a recall of the lock lent
+ * to it), and Node then destroys the socket at once, with what that process wrote last still
+ * unread in the kernel: its release, its last lines, its bye. The lock it had released would
+ * stay lent to it for good, and everyone waiting for it would wait for ever. So before a socket
+ * goes for a failed write, what it still holds is read, in order: Node's buffer, then the kernel's.
+ */
+export function readBeforeDestroy(socket: net.Socket, read: (chunk: Buffer) => void): void {
+  const destroy = socket.destroy.bind(socket);
+  socket.destroy = ((err?: Error) => {
+    const e = err as NodeJS.ErrnoException | undefined;
+    if (e?.syscall === 'write' && (e.code === 'EPIPE' || e.code === 'ECONNRESET')) {
+      socket.removeListener('data', read);
+      for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) read(chunk);
+      const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+      if (typeof fd === 'number' && fd >= 0) {
+        const buf = Buffer.allocUnsafe(READ_BEFORE_DESTROY_BYTES);
+        for (;;) {
+          let n = 0;
+          try {
+            n = fs.readSync(fd, buf, 0, buf.length, null);
+          } catch {
+            break; // EAGAIN (nothing more now), ECONNRESET (all of it read)
+          }
+          if (n <= 0) break;
+          read(Buffer.from(buf.subarray(0, n)));
+        }
+      }
+    }
+    return destroy(err);
+  }) as typeof socket.destroy;
+}
+
+const READ_BEFORE_DESTROY_BYTES = 64 * 1024;
