@@ -5,9 +5,10 @@
 // process wrote it (SO_PASSCRED). Linux only; elsewhere, or where koffi cannot load, each call
 // says it cannot tell (null) and its caller falls back on /proc, on pipes, or on less.
 
-import { closeSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type net from 'node:net';
+import type { Readable } from 'node:stream';
 import { constants } from 'node:os';
 
 /** The parts of koffi this module uses. */
@@ -103,8 +104,8 @@ export function peerCredentialsMissing(): string {
  */
 export function peerPid(socket: net.Socket): number | null {
   const c = load();
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  if (!c || typeof fd !== 'number' || fd < 0) return null;
+  const fd = descriptorOf(socket);
+  if (!c || fd === null) return null;
   const cred: { pid?: number } = {};
   if (c.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, [12]) !== 0) return null;
   return typeof cred.pid === 'number' && cred.pid > 0 ? cred.pid : null;
@@ -275,8 +276,8 @@ export function taggedReader(fd: number): TaggedReader | null {
  */
 export function adoptSocket(socket: net.Socket): number | null {
   const c = load();
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  if (!c || typeof fd !== 'number' || fd < 0) return null;
+  const fd = descriptorOf(socket);
+  if (!c || fd === null) return null;
   const copy = c.fcntl(fd, F_DUPFD_CLOEXEC, 'int', 0);
   return copy >= 0 ? copy : null;
 }
@@ -307,6 +308,33 @@ function writerOf(view: DataView, controlLength: number): number | null {
     at += (len + 7) & ~7;
   }
   return pid !== null && pid > 0 ? pid : null;
+}
+
+/** The descriptor under a Node stream (a net.Socket, a child's pipe), if it still has one. */
+export function descriptorOf(stream: Readable): number | null {
+  const fd = (stream as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : null;
+}
+
+/** Bytes one readWaiting read takes at most. */
+const WAITING_BYTES = 64 * 1024;
+
+/**
+ * Hands `take` what the kernel holds for `fd` now, without waiting (the descriptor does not
+ * block): until nothing more is there (EAGAIN), its end, or an error.
+ */
+export function readWaiting(fd: number, take: (chunk: Buffer) => void): void {
+  const buf = Buffer.allocUnsafe(WAITING_BYTES);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, WAITING_BYTES, null);
+    } catch {
+      return; // EAGAIN: nothing more now; ECONNRESET: all of it was read; or gone
+    }
+    if (n <= 0) return;
+    take(Buffer.from(buf.subarray(0, n)));
+  }
 }
 
 /** Closes a descriptor of the monitor's, if it is still open. */

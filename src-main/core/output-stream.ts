@@ -4,32 +4,27 @@
 // newline. The monitor never waits on such a stream: a process of the run's may leave it open in
 // a descendant that outlives the run, and the run ends regardless (close).
 
-import fs from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
-
-/** How much one synchronous read takes at a time. */
-const READ_BYTES = 64 * 1024;
+import { descriptorOf, readWaiting } from './kernel.ts';
+import { LineSplitter } from './line-splitter.ts';
 
 export class OutputStream {
-  private readonly decoder = new StringDecoder('utf8');
-  private partial = '';
+  private readonly lines: LineSplitter;
   private closed = false;
 
   constructor(
     private readonly stream: Readable,
-    private readonly line: (text: string) => void,
+    line: (text: string) => void,
   ) {
+    this.lines = new LineSplitter(line);
     stream.on('data', (chunk: Buffer) => this.push(chunk));
-    stream.on('end', () => this.endLine());
+    stream.on('end', () => this.lines.end());
     stream.on('error', () => {});
   }
 
   /** Bytes that arrived, in order. */
   push(chunk: Buffer): void {
-    const lines = (this.partial + this.decoder.write(chunk)).split('\n');
-    this.partial = lines.pop() ?? '';
-    for (const text of lines) this.line(text);
+    this.lines.push(chunk);
   }
 
   /**
@@ -39,20 +34,8 @@ export class OutputStream {
   drain(): void {
     if (this.closed) return;
     const fd = descriptorOf(this.stream);
-    if (fd !== null) {
-      const buf = Buffer.allocUnsafe(READ_BYTES);
-      for (;;) {
-        let n: number;
-        try {
-          n = fs.readSync(fd, buf, 0, READ_BYTES, null);
-        } catch {
-          break; // EAGAIN: nothing more now (the descriptor does not block); or gone
-        }
-        if (n <= 0) break;
-        this.push(Buffer.from(buf.subarray(0, n)));
-      }
-    }
-    this.endLine();
+    if (fd !== null) readWaiting(fd, (chunk) => this.push(chunk));
+    this.lines.end();
   }
 
   /** Drains it, and stops reading: what a descendant writes to it later belongs to no run. */
@@ -61,16 +44,4 @@ export class OutputStream {
     this.closed = true;
     this.stream.destroy();
   }
-
-  private endLine(): void {
-    const rest = this.partial + this.decoder.end();
-    this.partial = '';
-    if (rest) this.line(rest);
-  }
-}
-
-/** The descriptor under a stream of net/child_process (non-blocking), if it has one. */
-function descriptorOf(stream: Readable): number | null {
-  const fd = (stream as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : null;
 }

@@ -7,23 +7,18 @@
 // Where the kernel cannot say (not Linux, no koffi), the two descriptors are plain pipes, read
 // by output-stream.ts, and every line is the main process's.
 
-import { StringDecoder } from 'node:string_decoder';
 import type { StreamName } from '../api.ts';
 import { OUTPUT_STDERR, OUTPUT_STDOUT } from '../protocol.ts';
 import { taggedStream, type TaggedReader, type TaggedStream } from './kernel.ts';
+import { LineSplitter } from './line-splitter.ts';
 
 /** A line and who wrote it (null: the kernel did not say). */
 export type WriterLine = (stream: StreamName, writer: number | null, text: string) => void;
 
-/** One writer's bytes of one stream, not yet a whole line. */
-interface Pending {
-  decoder: StringDecoder;
-  partial: string;
-}
-
 /** A tagged socket's bytes, as each writer's lines. */
 export class TaggedLines {
-  private readonly pending = new Map<number | null, Pending>();
+  /** Each writer's lines apart: one's half-line never joins another's. */
+  private readonly writers = new Map<number | null, LineSplitter>();
   private ended = false;
 
   constructor(
@@ -49,15 +44,14 @@ export class TaggedLines {
 
   /** `writer` is done (it exited): its last line is ended even without its newline. */
   flush(writer: number | null): void {
-    const p = this.pending.get(writer);
-    if (!p || this.name === null) return;
-    this.pending.delete(writer);
-    const rest = p.partial + p.decoder.end();
-    if (rest) this.line(this.name, writer, rest);
+    const w = this.writers.get(writer);
+    if (!w) return;
+    this.writers.delete(writer);
+    w.end();
   }
 
   flushAll(): void {
-    for (const writer of [...this.pending.keys()]) this.flush(writer);
+    for (const writer of [...this.writers.keys()]) this.flush(writer);
   }
 
   private push(writer: number | null, data: Buffer): void {
@@ -71,11 +65,9 @@ export class TaggedLines {
       data = data.subarray(1);
     }
     const name = this.name;
-    let p = this.pending.get(writer);
-    if (!p) this.pending.set(writer, (p = { decoder: new StringDecoder('utf8'), partial: '' }));
-    const lines = (p.partial + p.decoder.write(data)).split('\n');
-    p.partial = lines.pop() ?? '';
-    for (const text of lines) this.line(name, writer, text);
+    let w = this.writers.get(writer);
+    if (!w) this.writers.set(writer, (w = new LineSplitter((text) => this.line(name, writer, text))));
+    w.push(data);
   }
 }
 

@@ -31,6 +31,7 @@ import type { QueueCounts } from './queue-count.ts';
 import { Sequencer, type Barrier } from './sequencer.ts';
 import { ObjectEvents, Stamps } from './stamps.ts';
 import { listenPrivately } from '../private-socket.ts';
+import { descriptorOf, readWaiting } from '../kernel.ts';
 
 /** What the broker tells its owner (the session) about processes, in causal order. */
 export interface BrokerHost {
@@ -424,23 +425,9 @@ export function readBeforeDestroy(socket: net.Socket, read: (chunk: Buffer) => v
     if (e?.syscall === 'write' && (e.code === 'EPIPE' || e.code === 'ECONNRESET')) {
       socket.removeListener('data', read);
       for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) read(chunk);
-      const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-      if (typeof fd === 'number' && fd >= 0) {
-        const buf = Buffer.allocUnsafe(READ_BEFORE_DESTROY_BYTES);
-        for (;;) {
-          let n = 0;
-          try {
-            n = fs.readSync(fd, buf, 0, buf.length, null);
-          } catch {
-            break; // EAGAIN (nothing more now), ECONNRESET (all of it read)
-          }
-          if (n <= 0) break;
-          read(Buffer.from(buf.subarray(0, n)));
-        }
-      }
+      const fd = descriptorOf(socket);
+      if (fd !== null) readWaiting(fd, read);
     }
     return destroy(err);
   }) as typeof socket.destroy;
 }
-
-const READ_BEFORE_DESTROY_BYTES = 64 * 1024;
