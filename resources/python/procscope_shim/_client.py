@@ -267,7 +267,7 @@ class _Client(object):
         self.stalled = None
         self._dropped_ops = 0
         self._dropped_msgs = 0
-        #: The sampling profiler of this process (PROFILE_HZ), made by procscope's thread.
+        #: The sampling profiler of this process (PROFILE_HZ), made as it connects (see _profiler).
         self.profiler = None
         self._next_scan = time.monotonic()
 
@@ -412,6 +412,13 @@ class _Client(object):
             self._send_all([hello])
         if self.connected:
             own_output()
+            if PROFILE_HZ and self.profiler is None:
+                # Made here, not by procscope's thread: this is the main thread (a process's
+                # start), the one that may arm SIGPROF.
+                from ._profiler import Profiler
+
+                self.profiler = Profiler(PROFILE_HZ, self.t0_ns)
+                self.profiler.arm()
             self.resume()
 
     # ---- procscope's thread -----------------------------------------------------------------
@@ -611,6 +618,10 @@ class _Client(object):
         # A monitor that does not read may be about to again (stopped, then continued): a second
         # for it, so that a process ending just then does not lose its last reports; no more.
         try:
+            if self.profiler is not None:
+                from ._profiler import disarm
+
+                disarm()
             self.take_samples()
         except Exception:
             pass
