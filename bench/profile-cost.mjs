@@ -22,8 +22,11 @@ import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-/** More rounds than the other groups: what profiling costs is smaller than the machine's noise. */
-const REPS = Number(process.env.BENCH_PROFILE_REPS ?? 5);
+/**
+ * More rounds than the other groups: what profiling costs (a few %) is smaller than the machine's
+ * noise (the same map call varies by 10% and more from run to run on this shared 2-core machine).
+ */
+const REPS = Number(process.env.BENCH_PROFILE_REPS ?? 11);
 const HZ = 100;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'procscope-profile-bench-'));
 const keep = process.env.BENCH_KEEP_LOGS === '1';
@@ -185,7 +188,9 @@ async function main() {
     hz: HZ,
     reps: REPS,
     seconds,
-    kept: Object.fromEntries(Object.entries(seconds).map(([k, s]) => [k, median(s.off) / median(s.on)])),
+    // Each rep's two runs ran back to back: the median of their ratios, not the ratio of medians,
+    // so that a slow stretch of the machine weighs on both sides of a pair.
+    kept: Object.fromEntries(Object.entries(seconds).map(([k, s]) => [k, median(s.off.map((off, i) => off / s.on[i]))])),
     bytesPerSample: Object.fromEntries(Object.entries(bytes).map(([k, b]) => [k, b.bytes / Math.max(1, b.samples)])),
     samples: Object.fromEntries(Object.entries(bytes).map(([k, b]) => [k, b.samples])),
     monitor,
