@@ -200,6 +200,19 @@ if __name__ == '__main__':
     os.execv('/bin/sh', ['/bin/sh', '-c', 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; echo exec ran'])
 `;
 
+// An exec that fails leaves the process as it was: sampling on SIGPROF again.
+const PY_EXEC_FAILS = `import os
+import signal
+
+armed = lambda: signal.getitimer(signal.ITIMER_PROF)[0] > 0
+before = armed()
+try:
+    os.execv('/nonexistent/procscope-test', ['nothing'])
+except OSError:
+    pass
+print('timer before', before, 'after', armed())
+`;
+
 describe(`profiler and wait sites, Python (${python})`, () => {
   it('a function that burns the CPU tops its process and the merged Pool profile', async () => {
     const file = scenarioFile(PY_BURN, 'burn.py');
@@ -243,6 +256,12 @@ describe(`profiler and wait sites, Python (${python})`, () => {
     expect(r.summary.end.exitcode, 'the shell did not die of SIGPROF').toBe(0);
     expect(r.stdout(r.root)).toContain('exec ran');
     expect(hottest(profileOf(r), [r.root])).toBe('burn');
+  });
+
+  it('an exec that fails: the main thread samples on SIGPROF again', async () => {
+    const r = await runPy(scenarioFile(PY_EXEC_FAILS, 'exec_fails.py'), { profile: { hz: HZ } });
+    expect(r.summary.end.exitcode).toBe(0);
+    expect(r.stdout(r.root)).toContain('timer before True after True');
   });
 
   it("a stuck consumer's wait names the line of its q.get()", async () => {

@@ -145,7 +145,9 @@ class Profiler(object):
         if not hasattr(signal, 'setitimer') or threading.current_thread() is not threading.main_thread():
             return False
         try:
-            if _armed is None and (signal.getsignal(signal.SIGPROF) not in (signal.SIG_DFL, None) or signal.getitimer(signal.ITIMER_PROF)[0] > 0):
+            handler = signal.getsignal(signal.SIGPROF)
+            ours = getattr(handler, '__func__', None) is Profiler._on_signal
+            if _armed is None and ((handler not in (signal.SIG_DFL, None) and not ours) or signal.getitimer(signal.ITIMER_PROF)[0] > 0):
                 return False  # the program's own profiler, or a timer it set
             self._is_library('')  # imported now: never from the handler
             _real_signal(signal.SIGPROF, self._on_signal)
