@@ -5,6 +5,8 @@
 # BENCH_LOCK_KIND=manager|plain|semaphore does the same where arguments cannot be passed (a run under
 # `procscope run`); an argument wins.
 # BENCH_LOCK_WORKERS=1 measures the uncontended round trip.
+# BENCH_LOCK_WRAP=passthrough calls acquire/release through Python functions that only call them
+# (bench row 9d, with plain python3): what any instrumentation written in Python costs at least.
 import multiprocessing as mp
 import os
 import sys
@@ -14,7 +16,21 @@ WORKERS = int(os.environ.get("BENCH_LOCK_WORKERS", "4"))
 PAIRS = int(os.environ.get("BENCH_LOCK_PAIRS", "5000"))
 
 
+def passthrough(lock):
+    raw_acquire, raw_release = lock.acquire, lock.release
+
+    def acquire(block=True, timeout=None):
+        return raw_acquire(block, timeout)
+
+    def release():
+        return raw_release()
+
+    lock.acquire, lock.release = acquire, release
+
+
 def hammer(lock, ready, go, done, n):
+    if os.environ.get("BENCH_LOCK_WRAP") == "passthrough":
+        passthrough(lock)
     ready.put(1)
     go.get()
     for _ in range(n):
