@@ -269,6 +269,9 @@ class _Client(object):
         self._dropped_msgs = 0
         #: The sampling profiler of this process (PROFILE_HZ), made as it connects (see _profiler).
         self.profiler = None
+        #: True while procscope's thread leaves the samples to the main thread's SIGPROF handler:
+        #: a wait that begins then calls wake_sampler(). One attribute read when False.
+        self.deferred = False
         self._next_scan = time.monotonic()
 
     # ---- clock ------------------------------------------------------------------------------
@@ -417,7 +420,7 @@ class _Client(object):
                 # start), the one that may arm SIGPROF.
                 from ._profiler import Profiler
 
-                self.profiler = Profiler(PROFILE_HZ, self.t0_ns)
+                self.profiler = Profiler(PROFILE_HZ, self.t0_ns, self)
                 self.profiler.arm()
             self.resume()
 
@@ -542,6 +545,14 @@ class _Client(object):
 
             self._next_scan = time.monotonic() + _waits.SCAN_SECONDS
             _waits.scan(_time_ns())
+
+    def wake_sampler(self):
+        """A wait begins: if in the main thread (the one whose handler samples), procscope's
+        thread samples again, now. Another thread's waits change nothing."""
+        p = self.profiler
+        if p is not None and threading.current_thread() is threading.main_thread():
+            p.wake()
+            self._wake_up()
 
     def take_samples(self):
         """Queues the samples not sent yet: before the connection closes, and before a Pool
