@@ -2,7 +2,7 @@
 
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { isDeadState, parseProcStatBytes } from './process-group.ts';
+import { isDeadState, isEnding, parseProcStatBytes } from './process-group.ts';
 import type { ProcessSample, ReadResult, UsageReader } from './sampler.ts';
 
 
@@ -72,7 +72,7 @@ export class ProcReader implements UsageReader {
       const stat = parseProcStatBytes(this.#buf, got.n);
       // A zombie, or one tearing its memory down: it has exited, its exit is reported elsewhere
       // (and readLast still counts from the previous reading).
-      if (stat === null || isDeadState(stat.state) || stat.rssPages === 0) {
+      if (stat === null || isEnding(stat)) {
         closeSync(got.fd);
         if (!all && prev) next.set(pid, { ...prev, fd: undefined });
         continue;
@@ -91,7 +91,8 @@ export class ProcReader implements UsageReader {
         uptimeMs ??= readUptimeMs();
         cpu = this.#percent(ticks, uptimeMs - (stat.starttime * 1000) / this.#clockTicks);
       }
-      const rss = stat.rssPages * this.#pageSize;
+      // 0 from a process that has just exec'd (see isEnding): its last size, if it had one.
+      const rss = stat.rssPages > 0 ? stat.rssPages * this.#pageSize : prev !== undefined && prev.starttime === stat.starttime ? prev.rss : 0;
       samples.push({ pid, cpu, rss, cpuTime: ticks / this.#clockTicks, starttime: stat.starttime });
       if (kept < MAX_KEPT_FDS) kept++;
       else {

@@ -25,6 +25,8 @@ export interface ProcStat {
   /** Ticks after boot at which the process started: with the pid, identifies one process across pid reuse. */
   starttime: number;
   rssPages: number;
+  /** The kernel's PF_* flags (proc(5) field 9): PF_EXITING says the process is ending. */
+  flags: number;
 }
 
 /**
@@ -62,7 +64,7 @@ export function parseProcStatBytes(buf: Uint8Array, length: number): ProcStat | 
   if (close < commStart || buf[close + 1] !== SPACE || close + 2 >= length) return null;
   const state = String.fromCharCode(buf[close + 2]);
   i = close + 3;
-  let ppid = 0, pgrp = 0, session = 0, utime = 0, stime = 0, starttime = 0, rssPages = 0;
+  let ppid = 0, pgrp = 0, session = 0, flags = 0, utime = 0, stime = 0, starttime = 0, rssPages = 0;
   for (let field = 4; field <= LAST_FIELD; field++) {
     if (buf[i] !== SPACE) return null;
     i++;
@@ -76,13 +78,14 @@ export function parseProcStatBytes(buf: Uint8Array, length: number): ProcStat | 
     if (field === 4) ppid = v;
     else if (field === 5) pgrp = v;
     else if (field === 6) session = v;
+    else if (field === 9) flags = v;
     else if (field === 14) utime = v;
     else if (field === 15) stime = v;
     else if (field === 22) starttime = v;
     else if (field === 24) rssPages = v;
   }
   const comm = Buffer.from(buf.buffer, buf.byteOffset + commStart, close - commStart).toString('utf8');
-  return { pid, comm, state, ppid, pgrp, session, utime, stime, starttime, rssPages };
+  return { pid, comm, state, ppid, pgrp, session, utime, stime, starttime, rssPages, flags };
 }
 
 // 52 fields of at most 20 digits plus a 15-byte comm stay under 1.2 KB; the kernel renders the
@@ -153,6 +156,16 @@ export function zombieExitcode(pid: number): number | null {
 
 /** Zombies (exited, not yet reaped) and `X` (being torn down) have no code left to run. */
 export const isDeadState = (state: string): boolean => state === 'Z' || state === 'X' || state === 'x';
+
+/** PF_EXITING (include/linux/sched.h): set as a process starts to exit, before its memory goes. */
+const PF_EXITING = 0x4;
+
+/**
+ * Whether the process has exited or is exiting (its memory being torn down). Not "its resident
+ * size reads 0": a process that has just exec'd reads 0 about one time in ten here (the kernel's
+ * per-CPU counts are not summed up yet), and it is very much alive.
+ */
+export const isEnding = (stat: ProcStat): boolean => isDeadState(stat.state) || (stat.flags & PF_EXITING) !== 0;
 
 /**
  * Whether `pid` is a process that can still run. Signal 0 checks existence (EPERM: it exists but
