@@ -56,10 +56,11 @@ first alternating) under \`procscope run\`, unprofiled and with \`--profile\` ($
 in every process), and times the map call: **ours** is the profiled time, **python** the unprofiled
 one (both runs are procscope's; the column names are the table's), the ratio the share of its speed
 the program keeps: the median, over the ${p.reps} pairs of runs made back to back, of each pair's
-unprofiled / profiled time. In a Python process the samples are taken by procscope's own thread (one
-\`sys._current_frames()\`, one walk of the frames with dictionary look-ups, one thread-CPU clock
-read per thread, per sample); in a TypeScript process by V8's sampler, the profile taken and the
-profiler restarted once a second and before each pool result.
+unprofiled / profiled time. In a Python process the samples are taken in the main thread's SIGPROF
+handler while it computes (one \`sys._current_frames()\`, one walk of the frames with dictionary
+look-ups, one thread-CPU clock read per thread, per sample), by procscope's own thread while it
+waits; in a TypeScript process by V8's sampler, the profile taken and the profiler restarted once a
+second and before each pool result.
 
 All runs (map seconds): Python unprofiled [${runs(p.seconds.python.off)}], profiled [${runs(p.seconds.python.on)}];
 TypeScript unprofiled [${runs(p.seconds.typescript.off)}], profiled [${runs(p.seconds.typescript.on)}]. Load average (1, 5,

@@ -142,6 +142,77 @@ if __name__ == '__main__':
     b.join()
 `;
 
+// The main thread waits while another thread computes: its SIGPROF handler cannot run, so
+// procscope's thread samples.
+const PY_THREAD_BURN = `import threading
+
+def burn_in_thread(n):
+    x = 0
+    for i in range(n):
+        x = (x + i * i) % 1000003
+    return x
+
+if __name__ == '__main__':
+    t = threading.Thread(target=burn_in_thread, args=(3000000,))
+    t.start()
+    t.join()
+`;
+
+// A program with a profiler of its own: SIGPROF and ITIMER_PROF are its, as without procscope.
+const PY_OWN_SIGPROF = `import signal
+
+count = 0
+
+def mine(signum, frame):
+    global count
+    count += 1
+
+def burn_cpu(n):
+    x = 0
+    for i in range(n):
+        x = (x + i * i) % 1000003
+    return x
+
+if __name__ == '__main__':
+    # SIGPROF's default kills the process: only safe if no timer of procscope's runs any more.
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)
+    burn_cpu(300000)
+    signal.signal(signal.SIGPROF, mine)
+    signal.setitimer(signal.ITIMER_PROF, 0.005, 0.005)
+    burn_cpu(3000000)
+    signal.setitimer(signal.ITIMER_PROF, 0)
+    print('own handler ran', count > 0, signal.getsignal(signal.SIGPROF) is mine)
+`;
+
+// An exec keeps interval timers: the program it runs must not inherit procscope's.
+const PY_EXEC = `import os
+import sys
+
+def burn(n):
+    x = 0
+    for i in range(n):
+        x = (x + i * i) % 1000003
+    return x
+
+if __name__ == '__main__':
+    print(burn(1500000))
+    sys.stdout.flush()
+    os.execv('/bin/sh', ['/bin/sh', '-c', 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; echo exec ran'])
+`;
+
+// An exec that fails leaves the process as it was: sampling on SIGPROF again.
+const PY_EXEC_FAILS = `import os
+import signal
+
+armed = lambda: signal.getitimer(signal.ITIMER_PROF)[0] > 0
+before = armed()
+try:
+    os.execv('/nonexistent/procscope-test', ['nothing'])
+except OSError:
+    pass
+print('timer before', before, 'after', armed())
+`;
+
 describe(`profiler and wait sites, Python (${python})`, () => {
   it('a function that burns the CPU tops its process and the merged Pool profile', async () => {
     const file = scenarioFile(PY_BURN, 'burn.py');
@@ -165,6 +236,32 @@ describe(`profiler and wait sites, Python (${python})`, () => {
     await exportSpeedscope(r.session.info.logPath, out, undefined, 'procscope@test');
     const validate = new Ajv().compile(JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/speedscope/file-format-schema.json'), 'utf8')) as object);
     expect(validate(JSON.parse(fs.readFileSync(out, 'utf8'))), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('a thread that computes while the main thread waits is sampled', async () => {
+    const r = await runPy(scenarioFile(PY_THREAD_BURN, 'thread_burn.py'), { profile: { hz: HZ } });
+    expect(r.summary.end.exitcode).toBe(0);
+    expect(hottest(profileOf(r), [r.root])).toBe('burn_in_thread');
+  });
+
+  it("a program's own SIGPROF handler and timer are its own, and the profile is still taken", async () => {
+    const r = await runPy(scenarioFile(PY_OWN_SIGPROF, 'own_sigprof.py'), { profile: { hz: HZ } });
+    expect(r.summary.end.exitcode).toBe(0);
+    expect(r.stdout(r.root)).toContain('own handler ran True True');
+    expect(hottest(profileOf(r), [r.root])).toBe('burn_cpu');
+  });
+
+  it('a process that execs another program: the program runs to its end, and the samples before the exec are kept', async () => {
+    const r = await runPy(scenarioFile(PY_EXEC, 'exec_sh.py'), { profile: { hz: HZ } });
+    expect(r.summary.end.exitcode, 'the shell did not die of SIGPROF').toBe(0);
+    expect(r.stdout(r.root)).toContain('exec ran');
+    expect(hottest(profileOf(r), [r.root])).toBe('burn');
+  });
+
+  it('an exec that fails: the main thread samples on SIGPROF again', async () => {
+    const r = await runPy(scenarioFile(PY_EXEC_FAILS, 'exec_fails.py'), { profile: { hz: HZ } });
+    expect(r.summary.end.exitcode).toBe(0);
+    expect(r.stdout(r.root)).toContain('timer before True after True');
   });
 
   it("a stuck consumer's wait names the line of its q.get()", async () => {

@@ -267,8 +267,11 @@ class _Client(object):
         self.stalled = None
         self._dropped_ops = 0
         self._dropped_msgs = 0
-        #: The sampling profiler of this process (PROFILE_HZ), made by procscope's thread.
+        #: The sampling profiler of this process (PROFILE_HZ), made as it connects (see _profiler).
         self.profiler = None
+        #: True while procscope's thread leaves the samples to the main thread's SIGPROF handler:
+        #: a wait that begins then calls wake_sampler(). One attribute read when False.
+        self.deferred = False
         self._next_scan = time.monotonic()
 
     # ---- clock ------------------------------------------------------------------------------
@@ -412,6 +415,13 @@ class _Client(object):
             self._send_all([hello])
         if self.connected:
             own_output()
+            if PROFILE_HZ and self.profiler is None:
+                # Made here, not by procscope's thread: this is the main thread (a process's
+                # start), the one that may arm SIGPROF.
+                from ._profiler import Profiler
+
+                self.profiler = Profiler(PROFILE_HZ, self.t0_ns, self)
+                self.profiler.arm()
             self.resume()
 
     # ---- procscope's thread -----------------------------------------------------------------
@@ -536,6 +546,14 @@ class _Client(object):
             self._next_scan = time.monotonic() + _waits.SCAN_SECONDS
             _waits.scan(_time_ns())
 
+    def wake_sampler(self):
+        """A wait begins: if in the main thread (the one whose handler samples), procscope's
+        thread samples again, now. Another thread's waits change nothing."""
+        p = self.profiler
+        if p is not None and threading.current_thread() is threading.main_thread():
+            p.wake()
+            self._wake_up()
+
     def take_samples(self):
         """Queues the samples not sent yet: before the connection closes, and before a Pool
         worker hands back a result (its pool may end it with SIGTERM right after the last one)."""
@@ -611,6 +629,10 @@ class _Client(object):
         # A monitor that does not read may be about to again (stopped, then continued): a second
         # for it, so that a process ending just then does not lose its last reports; no more.
         try:
+            if self.profiler is not None:
+                from ._profiler import disarm
+
+                disarm()
             self.take_samples()
         except Exception:
             pass

@@ -276,6 +276,8 @@ def _report_wait(q, side, how):
     client.post({'k': 'qrep', 'q': q._procscope_id, 'op': how, 'side': side, 'at': client.now()})
     if how == 'wait':
         client.attend()  # the wait must be seen while it lasts
+        if client.deferred:
+            client.wake_sampler()
 
 
 def _report_after(orig, op):
@@ -417,6 +419,8 @@ def _wrap_lock_methods(lock):
         rec(t - (k_request if timeout is None else k_request_timed))
         if c.nudge:
             c.attend()  # the wait must reach the monitor now: it may be a deadlock
+        if c.deferred:
+            c.wake_sampler()
         ok = raw_acquire(True, timeout)
         now = time_ns()
         rec(now - (k_acquire if ok else k_timeout))

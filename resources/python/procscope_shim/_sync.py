@@ -57,6 +57,8 @@ def rec(k, i):
     k[0](_time_ns() - k[i])
     if client.nudge:
         client.attend()
+    if i == WAIT and client.deferred:
+        client.wake_sampler()
 
 
 

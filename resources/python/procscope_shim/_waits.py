@@ -86,6 +86,8 @@ def _begin(kind, obj, target, at, frame):
 
 def begin(kind, obj, frame, target=None):
     """A wait starts now (known to block); returns its number for end()."""
+    if client.deferred:
+        client.wake_sampler()
     try:
         return _begin(kind, obj, target, client.now(), frame)
     except Exception:
