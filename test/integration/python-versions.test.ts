@@ -311,14 +311,18 @@ describe('python mode on each CPython version present', () => {
     });
   }
 
-  // Profiling changes nothing of that: the samples are taken by the same thread.
+  // Profiling changes nothing of that. At the default rate: this program makes CPython 3.12.1
+  // crash now and then when profiled (SIGSEGV in the forked manager's server after "deallocated
+  // BytesIO object has exported buffers"), in about 1 run in 13 at 1000 Hz and 1 in 50 at 100 Hz,
+  // with or without samples being taken, and in none of 40 unprofiled runs: a fork of a process
+  // with threads, which CPython warns of. See the closing note of the stop that set this rate.
   for (const minor of MINORS.filter((m) => m >= 12)) {
     const exe = interpreters.get(minor);
     it.skipIf(!exe)(`3.${minor}: profiled, a forking program still prints exactly what it prints without procscope${exe ? '' : ' (not installed here)'}`, async () => {
       const file = scenarioFile(FORKER, 'forker.py');
       const plain = spawnSync(exe as string, [file], { encoding: 'utf8', timeout: 60_000 });
       expect(plain.status, plain.stderr).toBe(0);
-      const r = await run(file, { python: exe, profile: { hz: 1000 } });
+      const r = await run(file, { python: exe, profile: { hz: 100 } });
       expect(r.summary.end.reason, r.stderr().join('\n')).toBe('finished');
       expect(r.stdout(r.root)).toEqual(plain.stdout.split('\n').filter((l) => l !== ''));
       expect(normal(r.stderr())).toEqual(normal(plain.stderr.split('\n').filter((l) => l !== '')));
