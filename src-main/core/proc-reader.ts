@@ -72,7 +72,11 @@ export class ProcReader implements UsageReader {
       const stat = parseProcStatBytes(this.#buf, got.n);
       // A zombie, or one tearing its memory down: it has exited, its exit is reported elsewhere
       // (and readLast still counts from the previous reading).
-      if (stat === null || isEnding(stat)) {
+      // A process that has just exec'd may read a resident size of 0 (see isEnding): its exact
+      // size, walked by the kernel, or no reading yet (a sample never shows memory it never had).
+      const same = prev !== undefined && stat !== null && prev.starttime === stat.starttime;
+      const pages = stat === null || isEnding(stat) || stat.rssPages > 0 ? (stat?.rssPages ?? 0) : this.#exactPages(pid);
+      if (stat === null || isEnding(stat) || (pages === 0 && !same)) {
         closeSync(got.fd);
         if (!all && prev) next.set(pid, { ...prev, fd: undefined });
         continue;
@@ -91,8 +95,7 @@ export class ProcReader implements UsageReader {
         uptimeMs ??= readUptimeMs();
         cpu = this.#percent(ticks, uptimeMs - (stat.starttime * 1000) / this.#clockTicks);
       }
-      // 0 from a process that has just exec'd (see isEnding): its last size, if it had one.
-      const rss = stat.rssPages > 0 ? stat.rssPages * this.#pageSize : prev !== undefined && prev.starttime === stat.starttime ? prev.rss : 0;
+      const rss = pages > 0 ? pages * this.#pageSize : (prev?.rss ?? 0); // 0 pages: `same`, so prev is this process
       samples.push({ pid, cpu, rss, cpuTime: ticks / this.#clockTicks, starttime: stat.starttime });
       if (kept < MAX_KEPT_FDS) kept++;
       else {
@@ -141,6 +144,16 @@ export class ProcReader implements UsageReader {
   }
 
   /** Percent of one core: `ticks` of CPU over `ms` of time (at least MIN_CPU_WINDOW_MS). */
+  /** The resident pages of `pid` as the kernel counts them page by page (smaps_rollup: slower, exact); 0 if unreadable. */
+  #exactPages(pid: number): number {
+    try {
+      const m = /^Rss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      return m ? Math.floor((Number(m[1]) * 1024) / this.#pageSize) : 0;
+    } catch {
+      return 0;
+    }
+  }
+
   #percent(ticks: number, ms: number): number {
     return ((ticks * 1000) / this.#clockTicks / Math.max(ms, MIN_CPU_WINDOW_MS)) * 100;
   }

@@ -125,8 +125,13 @@ describe('output below the runtime', () => {
       during: async (s, events) => {
         await waitFor(s, events, (e) => e.type === 'process');
         const main = events.find((e): e is ProcessEvent => e.type === 'process')?.pid as number;
-        const env = fs.readFileSync(`/proc/${main}/environ`, 'utf8').split('\0');
-        const where = env.find((v) => v.startsWith('PROCSCOPE_OUTPUT='))?.slice('PROCSCOPE_OUTPUT='.length) as string;
+        // Listed as spawned, it may not have exec'd yet: its environ is then still its parent's.
+        let where: string | undefined;
+        while (where === undefined) {
+          const env = fs.readFileSync(`/proc/${main}/environ`, 'utf8').split('\0');
+          where = env.find((v) => v.startsWith('PROCSCOPE_OUTPUT='))?.slice('PROCSCOPE_OUTPUT='.length);
+          if (where === undefined) await new Promise((resolve) => setImmediate(resolve));
+        }
         // This test's own process is the monitor's, not a process of the run.
         answer = await new Promise<Buffer>((resolve) => {
           const chunks: Buffer[] = [];

@@ -93,6 +93,7 @@ describe('parseProcStat', () => {
       stime: 3,
       starttime: 123456,
       rssPages: 250,
+      flags: 4194560,
     });
   });
 

@@ -1,6 +1,7 @@
 // ProcReader (/proc, what the Sampler reads on Linux) on processes that have only just exec'd:
 // their resident size often reads 0 then (the kernel has not summed its per-CPU counts yet), and
-// they must still be read as the live processes they are, not left out as ending ones.
+// they must still be read as the live processes they are, not left out as ending ones, with the
+// size the kernel finds when it walks their pages (a sample never shows a memory of 0).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,7 +24,9 @@ describe.runIf(process.platform === 'linux')('ProcReader', () => {
       children.push(...batch);
       await Promise.all(batch.map((c) => once(c, 'spawn')));
       const pids = batch.map((c) => c.pid as number);
-      const read = new Set(reader.read(pids, true).samples.map((s) => s.pid));
+      const samples = reader.read(pids, true).samples;
+      expect(samples.every((s) => s.rss > 0), 'no sample shows a memory it never had').toBe(true);
+      const read = new Set(samples.map((s) => s.pid));
       missed.push(...pids.filter((pid) => !read.has(pid)));
       for (const c of batch) c.kill('SIGKILL');
       await Promise.all(batch.map((c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : null)));
