@@ -85,14 +85,17 @@ async function contendedLines(
 
 // ---- Python ---------------------------------------------------------------------------------------
 
-const PY_BURN = `import multiprocessing as mp
-
-def burn_cpu(n):
+/** A Python function `name(n)` that burns the CPU for n rounds: what each program's profile must find. */
+const pyBurn = (name: string): string => `def ${name}(n):
     x = 0
     for i in range(n):
         x = (x + i * i) % 1000003
     return x
+`;
 
+const PY_BURN = `import multiprocessing as mp
+
+${pyBurn('burn_cpu')}
 def task(i):
     return burn_cpu(400000)
 
@@ -146,12 +149,7 @@ if __name__ == '__main__':
 // procscope's thread samples.
 const PY_THREAD_BURN = `import threading
 
-def burn_in_thread(n):
-    x = 0
-    for i in range(n):
-        x = (x + i * i) % 1000003
-    return x
-
+${pyBurn('burn_in_thread')}
 if __name__ == '__main__':
     t = threading.Thread(target=burn_in_thread, args=(3000000,))
     t.start()
@@ -167,12 +165,7 @@ def mine(signum, frame):
     global count
     count += 1
 
-def burn_cpu(n):
-    x = 0
-    for i in range(n):
-        x = (x + i * i) % 1000003
-    return x
-
+${pyBurn('burn_cpu')}
 if __name__ == '__main__':
     # SIGPROF's default kills the process: only safe if no timer of procscope's runs any more.
     signal.signal(signal.SIGPROF, signal.SIG_DFL)
@@ -188,12 +181,7 @@ if __name__ == '__main__':
 const PY_EXEC = `import os
 import sys
 
-def burn(n):
-    x = 0
-    for i in range(n):
-        x = (x + i * i) % 1000003
-    return x
-
+${pyBurn('burn')}
 if __name__ == '__main__':
     print(burn(1500000))
     sys.stdout.flush()
