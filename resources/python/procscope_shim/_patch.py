@@ -328,13 +328,105 @@ def _report_after(orig, op):
     return method
 
 
+def _fast_put(orig, slow):
+    """Queue.put and JoinableQueue.put with their own signature: an unbounded queue's put (the
+    common one) cannot wait (its semaphore starts at SEM_VALUE_MAX, the feeder thread sends), so
+    it costs one stamp and one record, taken after the item is in; a bounded one's goes the
+    general way (`slow`), which looks before it may block."""
+    rec = client.ops.append
+    c = client
+    time_ns = _time_ns
+    as_reports = _AS_REPORTS
+
+    def put(self, obj, block=True, timeout=None):
+        d = self.__dict__
+        k = d.get('_procscope_kput')
+        if k is None:
+            return orig(self, obj, block, timeout)
+        if k is as_reports or '_procscope_room' in d:
+            return slow(self, obj, block, timeout)
+        orig(self, obj, block, timeout)
+        rec(time_ns() - k)
+        if c.nudge:
+            c.attend()
+
+    return put
+
+
+def _fast_get(orig, slow):
+    """Queue.get (and JoinableQueue's) with its own signature: one look at the queue's count
+    (does it hold an item?) instead of the general wrapper's call; a get about to block, or a
+    queue without a count, goes the general way (`slow`), which reports the wait while it lasts."""
+    rec = client.ops.append
+    c = client
+    time_ns = _time_ns
+    as_reports = _AS_REPORTS
+    wait_ns = _waits.WAIT_NS
+    getframe = sys._getframe
+    kind = 'get'
+
+    def get(self, block=True, timeout=None):
+        d = self.__dict__
+        k = d.get('_procscope_kget')
+        if k is None:
+            return orig(self, block, timeout)
+        free = d.get('_procscope_free')
+        if k is as_reports or free is None or not block:
+            return slow(self, block, timeout)
+        try:
+            empty = free() >= self._maxsize
+        except Exception:
+            empty = False
+        if empty:
+            return slow(self, block, timeout)
+        # Read by _waits.scan from a waiting call's frame, with its locals `t`, `kind` and `self`:
+        # the item it counted may still be in another process's feeder, or another consumer
+        # may take it first.
+        t = time_ns()
+        try:
+            result = orig(self, block, timeout)
+        except BaseException:
+            now = time_ns()
+            if now - t >= wait_ns:
+                _waits.spent(kind, self._procscope_id, t, now, getframe(1), True)
+            raise
+        now = time_ns()
+        if now - t >= wait_ns:
+            _waits.spent(kind, self._procscope_id, t, now, getframe(1))
+        rec(now - k)
+        if c.nudge:
+            c.attend()
+        return result
+
+    _waits.waiting_wrappers.add(get.__code__)
+    return get
+
+
+# The signatures the fast wrappers were written for (the same from 3.8 to 3.13): another one
+# gets the general wrapper.
+_PUT_PARAMS = ('self', 'obj', 'block', 'timeout')
+_GET_PARAMS = ('self', 'block', 'timeout')
+
+
+def _params(fn):
+    code = getattr(fn, '__code__', None)
+    if code is None or code.co_flags & 0x0C:  # *args or **kwargs
+        return None
+    return code.co_varnames[:code.co_argcount]
+
+
 def _patch_queues():
     from multiprocessing import queues
 
     for cls in (queues.Queue, queues.JoinableQueue, queues.SimpleQueue):
-        for name, op in (('put', _c.OP_QUEUE_PUT), ('get', _c.OP_QUEUE_GET)):
-            if name in cls.__dict__:
-                setattr(cls, name, _report_after(cls.__dict__[name], op))
+        for name, op, params, fast in (('put', _c.OP_QUEUE_PUT, _PUT_PARAMS, _fast_put), ('get', _c.OP_QUEUE_GET, _GET_PARAMS, _fast_get)):
+            orig = cls.__dict__.get(name)
+            if orig is None:
+                continue
+            method = _report_after(orig, op)
+            if cls is not queues.SimpleQueue and _params(orig) == params:
+                method = fast(orig, method)
+            setattr(cls, name, method)
         _wrap_state(cls, after_set=_index_queue)
 
 
