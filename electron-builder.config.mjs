@@ -27,6 +27,7 @@ export default {
     'out/runtime/**',
     'resources/python/sitecustomize.py',
     'resources/python/procscope_shim/*.py',
+    'resources/python/procscope_shim/_accel.c',
     'src-main/presets/scenarios/*.ts',
     'src-main/presets/python/*.py',
     '!**/*.map',

@@ -385,6 +385,11 @@ async function benchPythonOverhead(rep) {
   const lw = await python('lock_contended', [], ['lock_ops_per_s'], { ...lenv, BENCH_LOCK_WRAP: 'passthrough' });
   record('pyLockWrapped', 'ours', lw.results.lock_ops_per_s);
   record('pyLockWrapped', 'python', lp.results.lock_ops_per_s);
+  // Row 9 where the C recorder cannot be built: the same records, made in Python.
+  const lr = await instrumented('lock_contended', ['lock_ops_per_s'], { ...lenv, PROCSCOPE_RECORDER: 'python' });
+  if (!keepLogs) fs.rmSync(lr.log, { force: true });
+  record('pyLockPyRecorder', 'ours', lr.results.lock_ops_per_s);
+  record('pyLockPyRecorder', 'python', lp.results.lock_ops_per_s);
 
   const senv4 = { ...lenv, BENCH_LOCK_KIND: 'semaphore' };
   const sp4 = await python('lock_contended', [], ['lock_ops_per_s'], senv4);
@@ -717,6 +722,19 @@ function pythonOverheadRows(rows, m) {
     target: "(information: row 9's ceiling for any instrumentation written in Python, before it records anything)",
     pass: null,
   });
+  if (samples.pyLockPyRecorder) {
+    const pr = { ours: m('pyLockPyRecorder', 'ours'), python: m('pyLockPyRecorder', 'python') };
+    rows.push({
+      bench: `9e. Row 9 with the Python recorder (PROCSCOPE_RECORDER=python: what runs where the C recorder cannot be built), under procscope vs plain python3`,
+      metric: 'ops/s',
+      ours: fmtNum(pr.ours),
+      python: fmtNum(pr.python),
+      ratio: (pr.ours / pr.python).toFixed(2),
+      better: 'higher',
+      target: '(information)',
+      pass: null,
+    });
+  }
   const st = { ours: m('pyStart', 'ours'), python: m('pyStart', 'python') };
   rows.push({
     bench: `10. Python mode overhead: Process start + join (spawn), trivial target (median of ${START_ROUNDS} sequential), under procscope vs plain python3`,
@@ -1066,31 +1084,35 @@ ${logChecks.map((c) => `- run ${c.rep}: ${c.get} gets and ${c.put} puts of \`${c
 Processes left behind once a program ended (each program runs in its own process group, checked
 after it exits): ${leftovers.length === 0 ? 'none' : leftovers.join('; ')}.
 
-## Python mode overhead (benchmarks 8, 9, 9b to 9d, and 10)
+## Python mode overhead (benchmarks 8, 9, 9b to 9e, and 10)
 
 What instrumenting a real Python program costs it: the same script run with plain \`python3\` and
 under \`node out/cli/procscope.mjs run\`, where every put, get, acquire and release is reported to
 the monitor (**ours** is the instrumented figure, **python** the plain one, so **ours/python** is
-the share of its speed the program keeps). Each operation now costs the program one subtraction
-and one list append: \`time_ns() - k\`, with \`k\` worked out per object and operation when the
-object reaches the process, is \`(index << 3 | op) << 47\` plus the stamp, and an append is atomic
-under the GIL, so threads need no lock (\`resources/python/procscope_shim/_client.py\`). A thread of
-each process packs the records into int64s every few ms and sends them base64 in one JSON \`ops\`
-message; past \`MAX_BUFFERED\` (2^20) unsent records, a monitor slower than the program slows the
-program down instead of letting memory grow. The monitor decodes each batch into typed arrays
-(no BigInt) and keeps waiting reports in flat arrays until the 100 ms reorder window lets them
-through (\`src-main/core/broker/observed.ts\`). Before this, each operation built dicts that the
-sender JSON-encoded one by one: the lock kept ~5% of its plain speed, the queue 25-35%. What is
-left of the lock's cost is mostly Python's own (two function calls and two \`time_ns()\` per
-pair, against a plain pair that is two C calls), plus the monitor writing 3 \`lock\` lines per pair
-on the same ${mach.nproc} CPUs while the program runs. Row 9d measures the first part alone, without
-procscope: acquire and release called through Python functions that do nothing else keep
-${samples.pyLockWrapped ? (median(samples.pyLockWrapped.ours) / median(samples.pyLockWrapped.python)).toFixed(2) : '?'} of the plain speed (0.55 to 0.80 from run to run here). Row 9 keeps far less because of where its
-stamps must be: an acquire's after the lock is taken and a release's before it is given back, or
-the log could show two holders at once. Those clock reads and appends lengthen every hold, and four
-processes on ${mach.nproc} cores that do nothing but take and give back one lock are the worst case for
-that: a longer hold makes more of the others' attempts fail, and a failed attempt sleeps in the
-kernel and must be woken. The lock row runs ${fmtNum(PY_LOCK_PAIRS)} pairs per
+the share of its speed the program keeps). Each operation costs the program one 64-bit record,
+\`time_ns() - k\`, with \`k\` worked out per object and operation when the object reaches the
+process (\`(index << 4 | op) << 47\` plus the stamp), appended to the process's buffer under the GIL,
+so threads need no lock (\`resources/python/procscope_shim/_client.py\`). A thread of each process
+sends the records every few ms, base64 in one JSON \`ops\` message; past \`MAX_BUFFERED\` (2^20)
+unsent records, a monitor slower than the program slows the program down instead of letting memory
+grow. The monitor decodes each batch into typed arrays and keeps waiting reports in flat arrays
+until the 100 ms reorder window lets them through (\`src-main/core/broker/observed.ts\`).
+
+The buffer, and a \`Lock\`'s or \`Semaphore\`'s \`acquire()\` and \`release()\` without arguments, are C
+(\`resources/python/procscope_shim/_accel.c\`), built once per interpreter with its own compiler
+settings where it can be (rows 9 and 9b); elsewhere the same records are made in Python (row 9e).
+Row 9d shows why: acquire and release called through Python functions that do nothing else keep
+${samples.pyLockWrapped ? (median(samples.pyLockWrapped.ours) / median(samples.pyLockWrapped.python)).toFixed(2) : '?'} of the plain speed, and one \`time_ns()\` and one append cost about as much again
+per operation (a plain pair is two C calls of ~130 ns together). The stamps must be where they are:
+an acquire's after the lock is taken and a release's before it is given back, or the log could show
+two holders at once; so whatever the recording costs lengthens every hold, and four processes on
+${mach.nproc} cores that do nothing but take and give back one lock are the worst case for that: a
+longer hold makes more of the others' attempts fail, and a failed attempt sleeps in the kernel and
+must be woken. A queue's put and get are Python functions with their own signatures
+(\`_fast_put\`, \`_fast_get\` in \`_patch.py\`): an unbounded queue's put, which cannot wait, costs one
+stamp and one record. What is left of row 8's cost is mostly the monitor's: it logs two \`queue\`
+lines per item on the same ${mach.nproc} CPUs while the program runs.
+The lock row runs ${fmtNum(PY_LOCK_PAIRS)} pairs per
 process on both sides (5,000 would last ~15 ms plain, too short to time); a plain run lasts a
 tenth of a second, so its figure moves a lot with whatever else the machine does (see *All runs*).
 The log must stay complete: the busiest queue's puts and gets, and the lock's requests, acquires
@@ -1140,7 +1162,7 @@ ${profile ? profileSection(profile) : ''}
 9. \`bench/python/lock_contended.py\` with \`BENCH_LOCK_KIND=plain\` (\`mp.Lock()\`), ${LOCK_WORKERS} processes x
    ${fmtNum(PY_LOCK_PAIRS)} pairs, with plain \`python3\` and under \`procscope run\`; 9d with plain \`python3\` and
    \`BENCH_LOCK_WRAP=passthrough\` (each worker's acquire and release replaced by Python functions that
-   only call them), beside the same plain run.
+   only call them), beside the same plain run; 9e under \`procscope run\` with \`PROCSCOPE_RECORDER=python\`.
 10. \`bench/python/process_start_join.py\`, as in 4, with plain \`python3\` and under \`procscope run\`.
 11. \`bench/profile-cost.mjs\`: see *What profiling costs* above (11, 11b, 12, 13).
 

@@ -56,7 +56,7 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 describe('installed from its tarball (npm pack, npm install -g into a fresh prefix)', () => {
   it('ships what it needs built, and nothing of the development tree', () => {
     const listed = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
-    for (const f of ['package.json', 'README.md', 'bin/procscope.mjs', 'out/cli/procscope.mjs', 'out/runtime/child.mjs', 'out/renderer/index.html', 'out/main/main.js', 'out/preload/preload.cjs', 'resources/python/sitecustomize.py', 'resources/python/procscope_shim/_client.py', 'src-main/presets/python/hello.py', 'src-main/presets/scenarios/hello.ts']) {
+    for (const f of ['package.json', 'README.md', 'bin/procscope.mjs', 'out/cli/procscope.mjs', 'out/runtime/child.mjs', 'out/renderer/index.html', 'out/main/main.js', 'out/preload/preload.cjs', 'resources/python/sitecustomize.py', 'resources/python/procscope_shim/_client.py', 'resources/python/procscope_shim/_accel.c', 'src-main/presets/python/hello.py', 'src-main/presets/scenarios/hello.ts']) {
       expect(listed, f).toContain(f);
     }
     expect(listed.filter((f) => /^(test|src-renderer|bench|scripts|node_modules|\.tmp)\//.test(f) || f.includes('pyflakes') || f.startsWith('src-main/core')), 'no sources, tests or dependencies').toEqual([]);

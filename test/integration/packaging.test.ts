@@ -91,6 +91,7 @@ describe('the desktop package (electron-builder, Linux dir target, a stand-in El
       'resources/python/sitecustomize.py',
       'resources/python/procscope_shim/_client.py',
       'resources/python/procscope_shim/_run_end.py',
+      'resources/python/procscope_shim/_accel.c',
       'src-main/presets/python/hello.py',
       'src-main/presets/scenarios/hello.ts',
     ];

@@ -292,7 +292,9 @@ describe('python mode', () => {
     expect(r.summary.queues.map((q) => q.depth)).toEqual([0, 1, 1]);
   });
 
-  it('threads of one process hammering one lock and one queue: every operation is in the log, exactly once', async () => {
+  // Both recorders: the C one (built in the shim cache with the interpreter's own compiler settings)
+  // and the Python one it falls back to (PROCSCOPE_RECORDER=python asks for it).
+  it.each(['c', 'python'] as const)('threads of one process hammering one lock and one queue: every operation is in the log, exactly once (%s recorder)', async (recorder) => {
     const threads = 8;
     const n = 600;
     const file = scenarioFile(
@@ -322,13 +324,21 @@ describe('python mode', () => {
         '    total = sum(q.get() for _ in range(THREADS * N))',
         '    for t in ts: t.join()',
         "    print('sum', total, 'refused', sum(refused))",
+        '    from procscope_shim import _client',
+        "    print('recorder', 'c' if _client._accel is not None else 'python')",
         '',
       ].join('\n'),
       'threads.py',
     );
-    const r = await runPy(file);
+    const before = process.env.PROCSCOPE_RECORDER;
+    if (recorder === 'python') process.env.PROCSCOPE_RECORDER = 'python';
+    const r = await runPy(file).finally(() => {
+      if (before === undefined) delete process.env.PROCSCOPE_RECORDER;
+      else process.env.PROCSCOPE_RECORDER = before;
+    });
     expect(r.summary.end.reason).toBe('finished');
-    const [line] = r.stdout(r.root);
+    const [line, used] = r.stdout(r.root);
+    expect(used).toBe(`recorder ${recorder}`);
     const m = /^sum (\d+) refused (\d+)$/.exec(line);
     expect(m).not.toBeNull();
     expect(Number(m?.[1])).toBe((threads * n * (n - 1)) / 2);

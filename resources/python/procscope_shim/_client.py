@@ -31,6 +31,15 @@ import time
 from array import array
 from ._output import own_output
 
+_accel = None
+if os.environ.get('PROCSCOPE_RECORDER') != 'python':  # the Python recorder asked for (tests, bench)
+    try:
+        # The recorder in C (_accel.c), built once per interpreter where it can be: Records is a
+        # buffer of int64s with a list's append, LockMethods a lock's acquire and release.
+        from . import _accel
+    except ImportError:
+        pass
+
 ENV_SOCKET = 'PROCSCOPE_SOCKET'
 ENV_ROLE = 'PROCSCOPE_ROLE'
 ENV_T0 = 'PROCSCOPE_T0'
@@ -217,10 +226,10 @@ class _Client(object):
             self.t0 = 0.0
         # Whole microseconds: t0 * 1e6 in floating point would be off by up to ~100 ns.
         self.t0_ns = int(round(self.t0 * 1000.0)) * 1000
-        #: The compact records not sent yet, as ints: a list append costs a fraction of an
-        #: array's, and the sender packs them. Never replaced, only emptied in place: the hot
-        #: paths hold its bound `append`.
-        self.ops = []
+        #: The compact records not sent yet: the C recorder's buffer, else a list of ints (a list
+        #: append costs a fraction of an array's, and the sender packs them). Never replaced,
+        #: only emptied in place: the hot paths hold its bound `append`.
+        self.ops = _accel.Records() if _accel is not None else []
         #: Object ids by index. A forked child inherits them, as its objects keep their codes.
         self.ids = []
         self._index = {}
@@ -233,7 +242,7 @@ class _Client(object):
         self.sock = None
         self.connected = False
         self.pending = collections.deque()
-        del self.ops[:]
+        self.ops.clear()
         self.send_lock = threading.Lock()
         #: The thread that holds send_lock (a signal handler on it must not wait for itself).
         self.send_owner = None
@@ -607,7 +616,7 @@ class _Client(object):
         # The monitor is there and dropped this connection (it refused something): the program
         # goes on unreported, its output to where it always went.
         self.path = None
-        del self.ops[:]
+        self.ops.clear()
         self.pending.clear()
 
     # ---- controls from the window -----------------------------------------------------------
@@ -715,7 +724,7 @@ class _Client(object):
         if not self.connected:
             # Not (or no longer) a process of the run: nobody reads these, keep memory bounded.
             if self.path is None or len(self.ops) > MAX_BUFFERED:
-                del self.ops[:]
+                self.ops.clear()
             return
         self.nudge = False
         t = self.thread
@@ -781,17 +790,30 @@ class _Client(object):
         frames = []
         ops = self.ops
         n = len(ops)
+        lost = 0
         if n:
-            # Appends only ever happen at the end: the first n records are ours to take.
-            chunk = ops[:n]
-            del ops[:n]
-            # Every record in the chunk is older than this: it resolves their stamps' wraps.
+            raw = None
+            if _accel is not None:
+                raw = ops.take()  # under the GIL: no append can come between
+                lost = ops.lost()
+            else:
+                # Appends only ever happen at the end: the first n records are ours to take.
+                chunk = ops[:n]
+                del ops[:n]
+                try:
+                    packed = array('q', chunk)
+                    if sys.byteorder != 'little':
+                        packed.byteswap()
+                    raw = packed.tobytes()
+                except OverflowError:
+                    lost = n
+            # Every record taken is older than this: it resolves their stamps' wraps.
             ref = _time_ns() - self.t0_ns
-            try:
-                self._ops_frames(array('q', chunk), ref, frames)
-            except OverflowError:  # a stamp millennia away from the run's start
-                why = '%d lock and queue operations of pid %d were not reported: the clock is too far from the run start'
-                self.pending.append({'k': 'warn', 'message': why % (n, self.pid)})
+            if raw:
+                self._ops_frames(raw, ref, frames)
+        if lost:  # a stamp millennia away from the run's start
+            why = '%d lock and queue operations of pid %d were not reported: the clock is too far from the run start'
+            self.pending.append({'k': 'warn', 'message': why % (lost, self.pid)})
         batch = []
         pop = self.pending.popleft
         try:
@@ -814,10 +836,12 @@ class _Client(object):
 
     def _drop_unsent(self):
         """The monitor does not read: what piles up is counted and let go (memory stays bounded)."""
-        n = len(self.ops)
-        if n:
+        if _accel is not None:
+            n = len(self.ops.take()) // 8
+        else:
+            n = len(self.ops)
             del self.ops[:n]
-            self._dropped_ops += n
+        self._dropped_ops += n
         n = len(self.pending)
         for _ in range(n):
             self.pending.popleft()
@@ -841,10 +865,8 @@ class _Client(object):
             'message': 'the monitor did not read from pid %d for %.1f s: the program went on, and %d lock and queue operations and %d other reports it made meanwhile were dropped' % (self.pid, seconds, ops, msgs),
         })
 
-    def _ops_frames(self, chunk, ref, frames):
-        if sys.byteorder != 'little':
-            chunk.byteswap()
-        raw = chunk.tobytes()
+    def _ops_frames(self, raw, ref, frames):
+        """`raw`: records as little-endian int64s."""
         # Read after the chunk was taken: every index in it was registered before its record.
         base = self.ids_sent
         ids = self.ids[base:]

@@ -505,6 +505,10 @@ def _wrap_lock_methods(lock):
             if c.nudge:
                 c.attend()
             return False
+        return contended(timeout)
+
+    def contended(timeout=None):
+        """A blocking acquire whose attempt failed: it waits, and says so first."""
         # Read by _waits.scan from a waiting acquire's frame, with its locals `t`, `lid`, `kind`.
         # A wait with a timeout ends by itself: it is never part of a deadlock.
         t = time_ns()
@@ -539,9 +543,16 @@ def _wrap_lock_methods(lock):
         if c.nudge:
             c.attend()
 
-    _waits.waiting_wrappers.add(acquire.__code__)
-    lock.acquire = acquire
-    lock.release = release
+    _waits.waiting_wrappers.add(contended.__code__)
+    if _c._accel is not None and not recursive and rec == c.ops.append:  # not JSON reports (a full id table)
+        # The C recorder takes the calls without arguments (what `with lock:` makes), and hands
+        # the rest to the functions above.
+        methods = _c._accel.LockMethods(c.ops, raw_acquire, raw_release, acquire, release, contended, c.__dict__, c.attend, k_at_once, k_release)
+        lock.acquire = methods.acquire
+        lock.release = methods.release
+    else:
+        lock.acquire = acquire
+        lock.release = release
 
 
 def _patch_locks():
