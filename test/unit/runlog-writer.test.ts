@@ -213,6 +213,15 @@ describe('RunLogWriter: queue lines', () => {
     ];
     expect(linesWritten(events)).toEqual(events.map((e) => JSON.stringify(e)));
   });
+
+  it("writes every stamp as JSON.stringify would: whole µs by a table, any other number by String's own", () => {
+    const stamps = [0, 0.001, 0.01, 0.1, 0.5, 1, 12.5, 99.999, 1000.001, 1234.56, 86_400_000.123, 3_600_000_000.5];
+    // Not rounded to µs, negative, past 2^52 µs: the general path.
+    stamps.push(1.23456789, 1e-7, -1.5, -0.001, 2 ** 53, 1e21, 123.4565);
+    for (let i = 0; i < 2000; i++) stamps.push(Math.round(i * 7919.123) / 1000, (i * 104729) / 1000);
+    const events: QueueEvent[] = stamps.map((t) => ({ t, type: 'queue', queue: `queue-${Math.floor(t) % 7}-1`, op: 'put', pid: 1, depth: 0, maxsize: 0 }));
+    expect(linesWritten(events)).toEqual(events.map((e) => JSON.stringify(e)));
+  });
 });
 
 describe('RunLogWriter: lock lines', () => {

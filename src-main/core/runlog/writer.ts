@@ -145,11 +145,11 @@ function describe(err: unknown): string {
 
 /**
  * The hottest line (a queue stream logs two per item), written by hand: the same JSON as
- * JSON.stringify gives, in the same key order, at a quarter of the cost. Only for a put, get or
+ * JSON.stringify gives, in the same key order, at a fraction of the cost. Only for a put, get or
  * create: a blocked wait's line also names its side and who waits.
  */
 function queueLine(e: QueueEvent): string {
-  return `{"t":${e.t},"type":"queue","queue":${JSON.stringify(e.queue)},"op":"${e.op}","pid":${e.pid},"depth":${e.depth},"maxsize":${e.maxsize}}`;
+  return `{"t":${stamp(e.t)},"type":"queue","queue":${quoted(e.queue)},"op":"${e.op}","pid":${e.pid},"depth":${e.depth},"maxsize":${e.maxsize}}`;
 }
 
 /**
@@ -159,8 +159,39 @@ function queueLine(e: QueueEvent): string {
  * timed request, an error) goes through JSON.stringify.
  */
 function lockLine(e: LockEvent): string {
-  const head = `{"t":${e.t},"type":"lock","lock":${JSON.stringify(e.lock)},"op":"${e.op}","pid":${e.pid},"holder":${e.holder},"waiters":[${e.waiters.join(',')}]`;
+  const head = `{"t":${stamp(e.t)},"type":"lock","lock":${quoted(e.lock)},"op":"${e.op}","pid":${e.pid},"holder":${e.holder},"waiters":[${e.waiters.join(',')}]`;
   return e.holders === undefined ? `${head}}` : `${head},"holders":[${e.holders.join(',')}],"value":${e.value}}`;
+}
+
+/** Object ids as JSON strings: a run names a few objects millions of times. */
+const quotedIds = new Map<string, string>();
+const MAX_QUOTED = 4096;
+
+function quoted(id: string): string {
+  let q = quotedIds.get(id);
+  if (q === undefined) {
+    if (quotedIds.size >= MAX_QUOTED) quotedIds.clear();
+    q = JSON.stringify(id);
+    quotedIds.set(id, q);
+  }
+  return q;
+}
+
+/** Fractions of a stamp in whole µs, as String(t) writes them: '.5' for 500, '.012' for 12, '' for 0. */
+const FRACTIONS = Array.from({ length: 1000 }, (_, us) => (us === 0 ? '' : `.${String(us).padStart(3, '0').replace(/0+$/, '')}`));
+
+/**
+ * String(t) for a stamp in ms, which the session rounds to whole µs: the integer part and a
+ * table's fraction cost a fraction of a double's shortest form. Any other number (more digits,
+ * negative, huge) gets String's own.
+ */
+function stamp(t: number): string {
+  const us = Math.round(t * 1000);
+  if (us >= 0 && us < 2 ** 52 && us / 1000 === t) {
+    const ms = Math.floor(us / 1000);
+    return `${ms}${FRACTIONS[us - ms * 1000]}`;
+  }
+  return String(t);
 }
 
 /** Whether lockLine writes all of `e`: none of the keys only some events have (JSON.stringify writes those). */
