@@ -1098,7 +1098,8 @@ unsent records, a monitor slower than the program slows the program down instead
 grow. The monitor decodes each batch into typed arrays and keeps waiting reports in flat arrays
 until the 100 ms reorder window lets them through (\`src-main/core/broker/observed.ts\`).
 
-The buffer, and a \`Lock\`'s or \`Semaphore\`'s \`acquire()\` and \`release()\` without arguments, are C
+The buffer, and a \`Lock\`'s or \`Semaphore\`'s \`acquire()\` and \`release()\` without arguments (a
+contended acquire too, for its first millisecond of waiting), are C
 (\`resources/python/procscope_shim/_accel.c\`), built once per interpreter with its own compiler
 settings where it can be (rows 9 and 9b); elsewhere the same records are made in Python (row 9e).
 Row 9d shows why: acquire and release called through Python functions that do nothing else keep

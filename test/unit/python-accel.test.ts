@@ -57,14 +57,22 @@ def slow_release():
     sl.release()
 def contended():
     calls.append(('contended',))
+    return 'contended'
+def waiting(t):
+    calls.append(('waiting',))
+    out['waiting_t_in_call'] = before_wait <= t <= time.time_ns()
     return 'waited'
+def spent(t, now):
+    calls.append(('spent',))
 def attend():
     calls.append(('attend',))
     client['nudge'] = False
 T0 = time.time_ns()
 k_at_once = T0 - ((3 << 4 | 2) << 47)
 k_release = T0 - ((3 << 4 | 3) << 47)
-m = accel.LockMethods(r, sl.acquire, sl.release, slow_acquire, slow_release, contended, client, attend, k_at_once, k_release)
+k_request = T0 - ((3 << 4 | 0) << 47)
+k_acquire = T0 - ((3 << 4 | 1) << 47)
+m = accel.LockMethods(r, sl.acquire, sl.release, slow_acquire, slow_release, contended, waiting, spent, client, attend, k_at_once, k_release, k_request, k_acquire, 1000000)
 
 before = time.time_ns()
 out['acquire'] = m.acquire()
@@ -84,11 +92,19 @@ m.release()
 out['kw'] = m.acquire(block=False)
 m.release()
 r.take()
-# Held elsewhere: the failed attempt hands over to the contended path.
+# Held (by this thread: a Lock is not reentrant): the request is recorded, the first ms waited
+# here, and the rest of the wait handed to waiting(t).
 sl.acquire()
+before_wait = time.time_ns()
 out['contended'] = m.acquire()
+recs = struct.unpack('<%dq' % len(r), r.take())
+out['contended_codes'] = [x >> 47 for x in recs]
+# While the profiler's handler samples (deferred), the whole wait is the Python one's.
+client['deferred'] = True
+out['deferred'] = m.acquire()
+client['deferred'] = False
+out['records_when_deferred'] = len(r)
 sl.release()
-out['records_when_contended'] = len(r)
 # A release the semaphore refuses: the Python release runs (it reports, then raises).
 try:
     m.release()
@@ -124,8 +140,11 @@ describe('the C recorder', () => {
     expect(out.with_args).toBe(true);
     expect(out.kw).toBe(true);
     expect(out.contended).toBe('waited');
-    expect(out.records_when_contended).toBe(0);
+    expect(out.waiting_t_in_call).toBe(true);
+    expect(out.contended_codes).toEqual([(3 << 4) | 0]);
+    expect(out.deferred).toBe('contended');
+    expect(out.records_when_deferred).toBe(0);
     expect(out.refused).toBe('ValueError');
-    expect(out.calls).toEqual(['slow_acquire', 'slow_acquire', 'contended', 'slow_release', 'attend']);
+    expect(out.calls).toEqual(['slow_acquire', 'slow_acquire', 'waiting', 'contended', 'slow_release', 'attend']);
   });
 });

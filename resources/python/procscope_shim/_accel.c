@@ -13,8 +13,9 @@
  *   take never interleave.
  * - LockMethods: a Lock's or Semaphore's acquire() and release() with no arguments (the common
  *   call, and what `with lock:` makes): a non-blocking attempt and one record, or a record and
- *   the release. Anything else (arguments, a contended acquire, a refused release) calls the
- *   Python code that handles it.
+ *   the release; a contended acquire records its request and waits its first WAIT_NS here.
+ *   Anything else (arguments, a longer wait, a refused release, the profiler's deferred samples)
+ *   calls the Python code that handles it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -154,14 +155,21 @@ typedef struct {
     PyObject *raw_release;
     PyObject *slow_acquire; /* Python: acquire(block=True, timeout=None), the whole logic */
     PyObject *slow_release; /* Python: release(), the whole logic */
-    PyObject *contended;    /* Python: the rest of a blocking acquire whose attempt failed */
-    PyObject *client_dict;  /* the client's __dict__: its `nudge` asks the hot path to attend() */
+    PyObject *contended;    /* Python: a blocking acquire whose attempt failed, all of it */
+    PyObject *waiting;      /* Python: waiting(t), the rest of a wait begun at t past its first WAIT_NS */
+    PyObject *spent;        /* Python: spent(t, now), a wait of WAIT_NS or more that ended */
+    PyObject *client_dict;  /* the client's __dict__: `nudge` asks the hot path to attend() */
     PyObject *attend;
+    PyObject *first_wait;   /* WAIT_NS, in seconds (a float): how long a wait stays in C */
     int64_t k_at_once;
     int64_t k_release;
+    int64_t k_request;
+    int64_t k_acquire;
+    int64_t wait_ns;
 } LockMethods;
 
 static PyObject *str_nudge;
+static PyObject *str_deferred;
 
 static int lm_traverse(LockMethods *m, visitproc visit, void *arg) {
     Py_VISIT(m->records);
@@ -170,8 +178,11 @@ static int lm_traverse(LockMethods *m, visitproc visit, void *arg) {
     Py_VISIT(m->slow_acquire);
     Py_VISIT(m->slow_release);
     Py_VISIT(m->contended);
+    Py_VISIT(m->waiting);
+    Py_VISIT(m->spent);
     Py_VISIT(m->client_dict);
     Py_VISIT(m->attend);
+    Py_VISIT(m->first_wait);
     return 0;
 }
 
@@ -182,8 +193,11 @@ static int lm_clear(LockMethods *m) {
     Py_CLEAR(m->slow_acquire);
     Py_CLEAR(m->slow_release);
     Py_CLEAR(m->contended);
+    Py_CLEAR(m->waiting);
+    Py_CLEAR(m->spent);
     Py_CLEAR(m->client_dict);
     Py_CLEAR(m->attend);
+    Py_CLEAR(m->first_wait);
     return 0;
 }
 
@@ -195,11 +209,17 @@ static void lm_dealloc(LockMethods *m) {
 
 static int lm_init(LockMethods *m, PyObject *args, PyObject *kwds) {
     Records *records;
-    PyObject *raw_acquire, *raw_release, *slow_acquire, *slow_release, *contended, *client_dict, *attend;
-    long long k_at_once, k_release;
-    if (!PyArg_ParseTuple(args, "O!OOOOOO!OLL", &RecordsType, &records, &raw_acquire, &raw_release, &slow_acquire, &slow_release, &contended,
-                          &PyDict_Type, &client_dict, &attend, &k_at_once, &k_release))
+    PyObject *raw_acquire, *raw_release, *slow_acquire, *slow_release, *contended, *waiting, *spent, *client_dict, *attend;
+    long long k_at_once, k_release, k_request, k_acquire, wait_ns;
+    if (!PyArg_ParseTuple(args, "O!OOOOOOOO!OLLLLL", &RecordsType, &records, &raw_acquire, &raw_release, &slow_acquire, &slow_release, &contended,
+                          &waiting, &spent, &PyDict_Type, &client_dict, &attend, &k_at_once, &k_release, &k_request, &k_acquire, &wait_ns))
         return -1;
+    if (wait_ns <= 0) {
+        PyErr_SetString(PyExc_ValueError, "wait_ns must be positive");
+        return -1;
+    }
+    PyObject *first_wait = PyFloat_FromDouble((double)wait_ns / 1e9);
+    if (first_wait == NULL) return -1;
     lm_clear(m);
     Py_INCREF(records);
     m->records = records;
@@ -209,11 +229,17 @@ static int lm_init(LockMethods *m, PyObject *args, PyObject *kwds) {
     KEEP(slow_acquire)
     KEEP(slow_release)
     KEEP(contended)
+    KEEP(waiting)
+    KEEP(spent)
     KEEP(client_dict)
     KEEP(attend)
 #undef KEEP
+    m->first_wait = first_wait;
     m->k_at_once = (int64_t)k_at_once;
     m->k_release = (int64_t)k_release;
+    m->k_request = (int64_t)k_request;
+    m->k_acquire = (int64_t)k_acquire;
+    m->wait_ns = (int64_t)wait_ns;
     return 0;
 }
 
@@ -228,6 +254,18 @@ static int lm_after_record(LockMethods *m) {
     return 0;
 }
 
+/* The lock was taken but the acquire fails (out of memory, say): the caller will not know it
+ * holds it, so it is given back before the error is raised. */
+static PyObject *lm_give_back(LockMethods *m) {
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    PyObject *r = PyObject_CallNoArgs(m->raw_release);
+    Py_XDECREF(r);
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+    return NULL;
+}
+
 static PyObject *lm_acquire(LockMethods *m, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
     if (nargs != 0 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0))
         return PyObject_Vectorcall(m->slow_acquire, args, nargs, kwnames);
@@ -240,19 +278,45 @@ static PyObject *lm_acquire(LockMethods *m, PyObject *const *args, Py_ssize_t na
     int ok = PyObject_IsTrue(got);
     Py_DECREF(got);
     if (ok < 0) return NULL;
-    if (!ok) return PyObject_CallNoArgs(m->contended);
-    /* Uncontended: taken at once, one stamp (after the taking) for request and acquire. */
     int64_t t;
-    if (now_ns(&t) < 0 || records_push(m->records, t - m->k_at_once) < 0 || lm_after_record(m) < 0) {
-        /* The lock is held and the caller will not know it: give it back before raising. */
-        PyObject *et, *ev, *tb;
-        PyErr_Fetch(&et, &ev, &tb);
-        PyObject *r = PyObject_CallNoArgs(m->raw_release);
-        Py_XDECREF(r);
-        PyErr_Clear();
-        PyErr_Restore(et, ev, tb);
-        return NULL;
+    if (ok) {
+        /* Uncontended: taken at once, one stamp (after the taking) for request and acquire. */
+        if (now_ns(&t) < 0 || records_push(m->records, t - m->k_at_once) < 0 || lm_after_record(m) < 0) return lm_give_back(m);
+        Py_RETURN_TRUE;
     }
+    /* While the profiler's signal handler samples (the client's `deferred`), a wait must wake
+     * procscope's thread: the Python path does that. */
+    PyObject *deferred = PyDict_GetItemWithError(m->client_dict, str_deferred);
+    if (deferred == NULL && PyErr_Occurred()) return NULL;
+    if (deferred != NULL && deferred != Py_False) return PyObject_CallNoArgs(m->contended);
+    /* A wait: its request first (it may be a deadlock: attend() sends it now if the thread is
+     * idle), then its first WAIT_NS here; a longer one goes on in Python, in a frame that
+     * _waits.scan finds and reports with its call site while it lasts. */
+    if (now_ns(&t) < 0 || records_push(m->records, t - m->k_request) < 0 || lm_after_record(m) < 0) return NULL;
+    got = PyObject_CallFunctionObjArgs(m->raw_acquire, Py_True, m->first_wait, NULL);
+    if (got == NULL) return NULL;
+    ok = PyObject_IsTrue(got);
+    Py_DECREF(got);
+    if (ok < 0) return NULL;
+    if (!ok) {
+        PyObject *start = PyLong_FromLongLong((long long)t);
+        if (start == NULL) return NULL;
+        PyObject *r = PyObject_CallOneArg(m->waiting, start);
+        Py_DECREF(start);
+        return r;
+    }
+    int64_t now;
+    if (now_ns(&now) < 0 || records_push(m->records, now - m->k_acquire) < 0) return lm_give_back(m);
+    if (now - t >= m->wait_ns) {
+        /* Taken just as its first WAIT_NS ran out: reported as a wait, with its call site. */
+        PyObject *a = PyLong_FromLongLong((long long)t), *b = PyLong_FromLongLong((long long)now);
+        PyObject *r = (a && b) ? PyObject_CallFunctionObjArgs(m->spent, a, b, NULL) : NULL;
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        if (r == NULL) return lm_give_back(m);
+        Py_DECREF(r);
+    }
+    if (lm_after_record(m) < 0) return lm_give_back(m);
     Py_RETURN_TRUE;
 }
 
@@ -306,7 +370,8 @@ static struct PyModuleDef accel_module = {
 
 PyMODINIT_FUNC PyInit__accel(void) {
     str_nudge = PyUnicode_InternFromString("nudge");
-    if (str_nudge == NULL) return NULL;
+    str_deferred = PyUnicode_InternFromString("deferred");
+    if (str_nudge == NULL || str_deferred == NULL) return NULL;
     if (PyType_Ready(&RecordsType) < 0 || PyType_Ready(&LockMethodsType) < 0) return NULL;
     PyObject *m = PyModule_Create(&accel_module);
     if (m == NULL) return NULL;

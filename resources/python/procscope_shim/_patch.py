@@ -543,11 +543,29 @@ def _wrap_lock_methods(lock):
         if c.nudge:
             c.attend()
 
+    def waiting(t):
+        """The rest of a wait the C recorder began at `t` (its request is recorded), past its first WAIT_NS."""
+        ok = raw_acquire(True, None)
+        now = time_ns()
+        rec(now - (k_acquire if ok else k_timeout))
+        _waits.spent(kind, lid, t, now, getframe(1), not ok)
+        if c.nudge:
+            c.attend()
+        return ok
+
+    def spent(t, now):
+        """A wait of the C recorder's that took WAIT_NS or more, though it ended there."""
+        _waits.spent(kind, lid, t, now, getframe(1))
+
     _waits.waiting_wrappers.add(contended.__code__)
+    _waits.waiting_wrappers.add(waiting.__code__)
     if _c._accel is not None and not recursive and rec == c.ops.append:  # not JSON reports (a full id table)
         # The C recorder takes the calls without arguments (what `with lock:` makes), and hands
         # the rest to the functions above.
-        methods = _c._accel.LockMethods(c.ops, raw_acquire, raw_release, acquire, release, contended, c.__dict__, c.attend, k_at_once, k_release)
+        methods = _c._accel.LockMethods(
+            c.ops, raw_acquire, raw_release, acquire, release, contended, waiting, spent, c.__dict__, c.attend,
+            k_at_once, k_release, k_request, k_acquire, wait_ns,
+        )
         lock.acquire = methods.acquire
         lock.release = methods.release
     else:
