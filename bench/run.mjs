@@ -43,6 +43,8 @@ const START_ROUNDS = Number(process.env.BENCH_START_ROUNDS ?? 10);
 const PY_LOCK_PAIRS = Number(process.env.BENCH_PY_LOCK_PAIRS ?? PLAIN_LOCK_PAIRS);
 /** Round trips of Python mode's Event row (two Events passed back and forth between 2 processes). */
 const EVENT_ROUNDS = Number(process.env.BENCH_EVENT_ROUNDS ?? 5_000);
+/** Interleaved plain/instrumented pairs per round for Python mode's rows 8 and 9 (and 9b to 9e). */
+const PY_PAIRS = Number(process.env.BENCH_PY_PAIRS ?? 3);
 
 /** Groups of benchmarks, in the order they run; `node bench/run.mjs GROUP...` runs only some. */
 const GROUPS = ['queue', 'lock', 'pool', 'start', 'python-overhead', 'sampler', 'runlog', 'window', 'profile'];
@@ -362,6 +364,17 @@ const pyLogChecks = [];
  * the shim reports every put, get, acquire and release. "ours" is the instrumented figure.
  */
 async function benchPythonOverhead(rep) {
+  // Each pair of runs is short (a plain lock run lasts a tenth of a second) and this machine's
+  // figures move by a third from run to run: PY_PAIRS interleaved pairs per round, not one.
+  for (let pair = 1; pair <= PY_PAIRS; pair++) {
+    const at = PY_PAIRS > 1 ? `${rep}.${pair}` : String(rep);
+    await pythonOverheadPair(at);
+  }
+  await pythonOverheadOnce(rep);
+}
+
+/** Rows 8, 9, 9b, 9d and 9e: one plain run and one under procscope each, interleaved. */
+async function pythonOverheadPair(rep) {
   const qenv = { BENCH_QUEUE_ITEMS: String(QUEUE_ITEMS) };
   const qp = await python('queue_throughput', [], ['queue_items_per_s'], qenv);
   const qi = await instrumented('queue_throughput', ['queue_items_per_s'], qenv);
@@ -400,7 +413,16 @@ async function benchPythonOverhead(rep) {
   if (!keepLogs) fs.rmSync(si4.log, { force: true });
   record('pySemaphore', 'ours', si4.results.lock_ops_per_s);
   record('pySemaphore', 'python', sp4.results.lock_ops_per_s);
+  progress(
+    `  python  mp.Queue plain ${fmtNum(qp.results.queue_items_per_s)} items/s, under procscope ${fmtNum(qi.results.queue_items_per_s)}` +
+      ` (log: ${qops.put ?? 0} puts, ${qops.get ?? 0} gets)` +
+      `   mp.Lock plain ${fmtNum(lp.results.lock_ops_per_s)} ops/s, under procscope ${fmtNum(li.results.lock_ops_per_s)}` +
+      ` (log: ${counts.acquire} acquires)   Semaphore(2) plain ${fmtNum(sp4.results.lock_ops_per_s)}, under procscope ${fmtNum(si4.results.lock_ops_per_s)}`,
+  );
+}
 
+/** Rows 9c and 10: one pair a round (they move less). */
+async function pythonOverheadOnce(rep) {
   const eenv = { BENCH_EVENT_ROUNDS: String(EVENT_ROUNDS) };
   const ep = await python('event_roundtrip', [], ['event_round_trips_per_s'], eenv);
   const ei = await instrumented('event_roundtrip', ['event_round_trips_per_s'], eenv);
@@ -418,12 +440,6 @@ async function benchPythonOverhead(rep) {
   if (!keepLogs) fs.rmSync(si.log, { force: true });
   record('pyStart', 'ours', si.results.start_join_ms);
   record('pyStart', 'python', sp.results.start_join_ms);
-  progress(
-    `  python  mp.Queue plain ${fmtNum(qp.results.queue_items_per_s)} items/s, under procscope ${fmtNum(qi.results.queue_items_per_s)}` +
-      ` (log: ${qops.put ?? 0} puts, ${qops.get ?? 0} gets)` +
-      `   mp.Lock plain ${fmtNum(lp.results.lock_ops_per_s)} ops/s, under procscope ${fmtNum(li.results.lock_ops_per_s)}` +
-      ` (log: ${counts.acquire} acquires)`,
-  );
   progress(`  python  Process start+join plain ${sp.results.start_join_ms.toFixed(1)} ms, under procscope ${si.results.start_join_ms.toFixed(1)} ms`);
 }
 
@@ -1071,7 +1087,7 @@ procscope's runtime against Python's \`multiprocessing\` (spawn start method), s
 same machine. Every program times its own critical section (\`performance.now()\` /
 \`time.perf_counter()\`) and prints it, so process startup is outside the figures except in
 benchmark 4, where it is the thing measured. Each figure is the median of ${REPS} runs
-(ours and Python's interleaved). **ours/python** is the ratio of the two medians; the **better**
+(ours and Python's interleaved), ${REPS * PY_PAIRS} for rows 8, 9 and 9b to 9e. **ours/python** is the ratio of the two medians; the **better**
 column says whether a higher or a lower figure wins for that row.
 
 ${markdownTable(rows)}
@@ -1115,7 +1131,8 @@ stamp and one record. What is left of row 8's cost is mostly the monitor's: it l
 lines per item on the same ${mach.nproc} CPUs while the program runs.
 The lock row runs ${fmtNum(PY_LOCK_PAIRS)} pairs per
 process on both sides (5,000 would last ~15 ms plain, too short to time); a plain run lasts a
-tenth of a second, so its figure moves a lot with whatever else the machine does (see *All runs*).
+tenth of a second, so its figure moves a lot with whatever else the machine does (see *All runs*):
+rows 8 and 9 (and 9b to 9e) take ${PY_PAIRS} interleaved pairs per round, ${REPS * PY_PAIRS} in all.
 The log must stay complete: the busiest queue's puts and gets, and the lock's requests, acquires
 and releases, are counted in each instrumented run's log: ${pyLogChecks.every(pyLogComplete) ? 'all present' : '**events missing**'}.
 
