@@ -128,15 +128,22 @@ def scan(now_ns):
     """procscope's thread: reports acquires, gets and puts blocked for WAIT_NS or more, not yet reported."""
     if not waiting_wrappers:
         return
-    me = threading.get_ident()
     try:
         frames = sys._current_frames()
     except Exception:
         return
+    # Without this thread's own frame: kept in a local, it would hold every thread's frames of
+    # this moment in a cycle once this returns (see _profiler._other_frames).
+    frames.pop(threading.get_ident(), None)
+    try:
+        _scan(frames, now_ns)
+    finally:
+        frames.clear()
+
+
+def _scan(frames, now_ns):
     t0 = client.t0_ns
     for ident, frame in frames.items():
-        if ident == me:
-            continue
         f = frame
         while f is not None and f.f_code not in waiting_wrappers:
             f = f.f_back
