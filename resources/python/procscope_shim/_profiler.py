@@ -41,6 +41,7 @@ import sys
 import threading
 import time
 
+from . import _waits
 from ._client import clip
 
 #: Most samples a message carries; a batch that reaches it is sent at once.
@@ -204,7 +205,7 @@ class Profiler(object):
         self.last = now
         wall = time.time_ns()
         at = (wall - self.t0_ns) // 1000
-        frames = _other_frames(interrupted)
+        frames = _waits.other_frames(interrupted)
         for ident, frame in frames.items():
             th = self._threads.get(ident)
             if th is None:
@@ -243,8 +244,6 @@ class Profiler(object):
             # Threads that ended: their idents may be reused by new threads.
             for ident in [i for i in self._threads if i not in frames]:
                 del self._threads[ident]
-        frames.clear()
-        frame = None
 
     def _new_thread(self, ident):
         # threading._active, not enumerate(): that takes a lock the interrupted main thread may hold.
@@ -370,25 +369,6 @@ class Profiler(object):
                 th[4] = -1
             self._at, self._thread, self._stack, self._cpu = [], [], [], []
             return msg
-
-
-def _other_frames(interrupted=None):
-    """sys._current_frames() without the calling thread's own frame (or with `interrupted` in its
-    place: a signal handler's thread is where the handler interrupted it).
-
-    A function that keeps its own frame object in a local makes a cycle the moment it returns:
-    the frame object outlives its call and owns its locals, here every thread's frames of that
-    moment, which then outlive their calls in turn and own theirs, until the cycle collector
-    finalizes them all in no order. A queue's feeder thread caught in `_ForkingPickler.dumps` so
-    gets its BytesIO finalized while the memoryview over it still lives: CPython 3.13 prints
-    'BufferError: Existing exports of data', 3.12.1 may crash."""
-    frames = sys._current_frames()
-    me = threading.get_ident()
-    if interrupted is not None:
-        frames[me] = interrupted
-    else:
-        frames.pop(me, None)
-    return frames
 
 
 def disarm():

@@ -9,6 +9,7 @@ import sys
 import threading
 
 from ._client import clip
+from ._waits import other_frames
 
 #: Limits of one answer (STACK_MAX_THREADS / STACK_MAX_FRAMES in src-main/protocol.ts).
 MAX_THREADS = 64
@@ -81,16 +82,10 @@ def capture():
         names[t.ident] = t.name
     main = threading.main_thread().ident
     stacks = []
-    frames = sys._current_frames()
-    # Without this thread's own frame (procscope's, never shown): kept in a local, it would hold
-    # every thread's frames in a cycle once this returns (see _profiler._other_frames).
-    frames.pop(threading.get_ident(), None)
-    for ident, frame in frames.items():
+    for ident, frame in other_frames().items():
         name = names.get(ident, 'Thread-%d' % ident)
         if name.startswith('procscope-'):
             continue
         stacks.append((ident != main, name, _frames(frame)))
-    frames.clear()
-    frame = None
     stacks.sort(key=lambda s: (s[0], s[1]))
     return [{'name': _cut(name, 256), 'frames': frames} for _, name, frames in stacks[:MAX_THREADS]]

@@ -124,24 +124,34 @@ def spent(kind, obj, start_ns, end_ns, frame, timed_out=False):
         pass
 
 
+def other_frames(interrupted=None):
+    """sys._current_frames() without the calling thread's own frame (or with `interrupted` in its
+    place: a signal handler's thread is where the handler interrupted it). Every reader of all
+    threads' frames (this scan, the profiler, Stacks) takes them from here.
+
+    A function that keeps its own frame object in a local makes a cycle the moment it returns:
+    the frame object outlives its call and owns its locals, here every thread's frames of that
+    moment, which then outlive their calls in turn and own theirs, until the cycle collector
+    finalizes them all in no order. A queue's feeder thread caught in `_ForkingPickler.dumps` so
+    gets its BytesIO finalized while the memoryview over it still lives: CPython 3.13 prints
+    'BufferError: Existing exports of data', 3.12.1 may crash."""
+    frames = sys._current_frames()
+    me = threading.get_ident()
+    if interrupted is not None:
+        frames[me] = interrupted
+    else:
+        frames.pop(me, None)
+    return frames
+
+
 def scan(now_ns):
     """procscope's thread: reports acquires, gets and puts blocked for WAIT_NS or more, not yet reported."""
     if not waiting_wrappers:
         return
     try:
-        frames = sys._current_frames()
+        frames = other_frames()
     except Exception:
         return
-    # Without this thread's own frame: kept in a local, it would hold every thread's frames of
-    # this moment in a cycle once this returns (see _profiler._other_frames).
-    frames.pop(threading.get_ident(), None)
-    try:
-        _scan(frames, now_ns)
-    finally:
-        frames.clear()
-
-
-def _scan(frames, now_ns):
     t0 = client.t0_ns
     for ident, frame in frames.items():
         f = frame
