@@ -408,9 +408,13 @@ _PUT_PARAMS = ('self', 'obj', 'block', 'timeout')
 _GET_PARAMS = ('self', 'block', 'timeout')
 
 
+#: inspect.CO_VARARGS | inspect.CO_VARKEYWORDS (inspect itself costs every process ~10 ms to import).
+_CO_STAR_ARGS = 0x04 | 0x08
+
+
 def _params(fn):
     code = getattr(fn, '__code__', None)
-    if code is None or code.co_flags & 0x0C:  # *args or **kwargs
+    if code is None or code.co_flags & _CO_STAR_ARGS:
         return None
     return code.co_varnames[:code.co_argcount]
 
@@ -508,8 +512,7 @@ def _wrap_lock_methods(lock):
         return contended(timeout)
 
     def contended(timeout=None):
-        """A blocking acquire whose attempt failed: it waits, and says so first."""
-        # Read by _waits.scan from a waiting acquire's frame, with its locals `t`, `lid`, `kind`.
+        """A blocking acquire whose attempt failed: it says so first, then waits."""
         # A wait with a timeout ends by itself: it is never part of a deadlock.
         t = time_ns()
         rec(t - (k_request if timeout is None else k_request_timed))
@@ -517,6 +520,12 @@ def _wrap_lock_methods(lock):
             c.attend()  # the wait must reach the monitor now: it may be a deadlock
         if c.deferred:
             c.wake_sampler()
+        return waiting(t, timeout)
+
+    def waiting(t, timeout=None):
+        """A wait begun at `t`, its request recorded (by contended, or by the C recorder past its
+        first WAIT_NS). Read by _waits.scan from a waiting acquire's frame, with its locals `t`,
+        `lid`, `kind`."""
         ok = raw_acquire(True, timeout)
         now = time_ns()
         rec(now - (k_acquire if ok else k_timeout))
@@ -543,21 +552,10 @@ def _wrap_lock_methods(lock):
         if c.nudge:
             c.attend()
 
-    def waiting(t):
-        """The rest of a wait the C recorder began at `t` (its request is recorded), past its first WAIT_NS."""
-        ok = raw_acquire(True, None)
-        now = time_ns()
-        rec(now - (k_acquire if ok else k_timeout))
-        _waits.spent(kind, lid, t, now, getframe(1), not ok)
-        if c.nudge:
-            c.attend()
-        return ok
-
     def spent(t, now):
         """A wait of the C recorder's that took WAIT_NS or more, though it ended there."""
         _waits.spent(kind, lid, t, now, getframe(1))
 
-    _waits.waiting_wrappers.add(contended.__code__)
     _waits.waiting_wrappers.add(waiting.__code__)
     if _c._accel is not None and not recursive and rec == c.ops.append:  # not JSON reports (a full id table)
         # The C recorder takes the calls without arguments (what `with lock:` makes), and hands
