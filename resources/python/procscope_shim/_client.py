@@ -217,6 +217,33 @@ def own_usage():
     return {'cpu': u.ru_utime + u.ru_stime, 'maxrss': u.ru_maxrss * (1 if sys.platform == 'darwin' else 1024)}
 
 
+class _Records(list):
+    """The Python recorder's buffer, where the C one (_accel.Records) cannot be built: a list of
+    ints, whose append costs a fraction of an array's, with the C buffer's take() and lost()."""
+
+    _lost = 0
+
+    def take(self):
+        """Every record so far, as little-endian int64 bytes; empties the buffer."""
+        # Appends only ever happen at the end: the first n records are ours to take.
+        n = len(self)
+        chunk = self[:n]
+        del self[:n]
+        try:
+            packed = array('q', chunk)
+        except OverflowError:  # a stamp millennia away from the run's start
+            self._lost += n
+            return b''
+        if sys.byteorder != 'little':
+            packed.byteswap()
+        return packed.tobytes()
+
+    def lost(self):
+        """How many records did not fit an int64 since the last call."""
+        lost, self._lost = self._lost, 0
+        return lost
+
+
 class _Client(object):
     def __init__(self):
         self.path = os.environ.get(ENV_SOCKET)
@@ -229,7 +256,7 @@ class _Client(object):
         #: The compact records not sent yet: the C recorder's buffer, else a list of ints (a list
         #: append costs a fraction of an array's, and the sender packs them). Never replaced,
         #: only emptied in place: the hot paths hold its bound `append`.
-        self.ops = _accel.Records() if _accel is not None else []
+        self.ops = _accel.Records() if _accel is not None else _Records()
         #: Object ids by index. A forked child inherits them, as its objects keep their codes.
         self.ids = []
         self._index = {}
@@ -789,28 +816,13 @@ class _Client(object):
                 return
         frames = []
         ops = self.ops
-        n = len(ops)
-        lost = 0
-        if n:
-            raw = None
-            if _accel is not None:
-                raw = ops.take()  # under the GIL: no append can come between
-                lost = ops.lost()
-            else:
-                # Appends only ever happen at the end: the first n records are ours to take.
-                chunk = ops[:n]
-                del ops[:n]
-                try:
-                    packed = array('q', chunk)
-                    if sys.byteorder != 'little':
-                        packed.byteswap()
-                    raw = packed.tobytes()
-                except OverflowError:
-                    lost = n
+        if len(ops):
+            raw = ops.take()
             # Every record taken is older than this: it resolves their stamps' wraps.
             ref = _time_ns() - self.t0_ns
             if raw:
                 self._ops_frames(raw, ref, frames)
+        lost = ops.lost()
         if lost:  # a stamp millennia away from the run's start
             why = '%d lock and queue operations of pid %d were not reported: the clock is too far from the run start'
             self.pending.append({'k': 'warn', 'message': why % (lost, self.pid)})
@@ -836,12 +848,7 @@ class _Client(object):
 
     def _drop_unsent(self):
         """The monitor does not read: what piles up is counted and let go (memory stays bounded)."""
-        if _accel is not None:
-            n = len(self.ops.take()) // 8
-        else:
-            n = len(self.ops)
-            del self.ops[:n]
-        self._dropped_ops += n
+        self._dropped_ops += len(self.ops.take()) // 8 + self.ops.lost()
         n = len(self.pending)
         for _ in range(n):
             self.pending.popleft()
