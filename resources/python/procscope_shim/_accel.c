@@ -171,33 +171,21 @@ typedef struct {
 static PyObject *str_nudge;
 static PyObject *str_deferred;
 
+/* Every object a LockMethods holds, listed once: traversed and cleared from this list. */
+#define LM_OBJECTS(X) X(records) X(raw_acquire) X(raw_release) X(slow_acquire) X(slow_release) \
+    X(contended) X(waiting) X(spent) X(client_dict) X(attend) X(first_wait)
+
 static int lm_traverse(LockMethods *m, visitproc visit, void *arg) {
-    Py_VISIT(m->records);
-    Py_VISIT(m->raw_acquire);
-    Py_VISIT(m->raw_release);
-    Py_VISIT(m->slow_acquire);
-    Py_VISIT(m->slow_release);
-    Py_VISIT(m->contended);
-    Py_VISIT(m->waiting);
-    Py_VISIT(m->spent);
-    Py_VISIT(m->client_dict);
-    Py_VISIT(m->attend);
-    Py_VISIT(m->first_wait);
+#define VISIT(f) Py_VISIT(m->f);
+    LM_OBJECTS(VISIT)
+#undef VISIT
     return 0;
 }
 
 static int lm_clear(LockMethods *m) {
-    Py_CLEAR(m->records);
-    Py_CLEAR(m->raw_acquire);
-    Py_CLEAR(m->raw_release);
-    Py_CLEAR(m->slow_acquire);
-    Py_CLEAR(m->slow_release);
-    Py_CLEAR(m->contended);
-    Py_CLEAR(m->waiting);
-    Py_CLEAR(m->spent);
-    Py_CLEAR(m->client_dict);
-    Py_CLEAR(m->attend);
-    Py_CLEAR(m->first_wait);
+#define CLEAR(f) Py_CLEAR(m->f);
+    LM_OBJECTS(CLEAR)
+#undef CLEAR
     return 0;
 }
 
