@@ -256,6 +256,10 @@ if (reason !== null) {
       const lane = page.locator('[data-testid=lock-lane-data][data-kind=semaphore]');
       await expect.poll(() => lane.count(), { message: 'one semaphore lane' }).toBe(1);
       await expect.poll(async () => Number(await lane.getAttribute('data-hold-count')), { message: 'eight holds, one per car' }).toBe(8);
+      // The lane may show the run's end a frame after the status does: every car has left by then.
+      await expect
+        .poll(async () => (await laneSpans(lane, 'data-holds')).filter((h) => h.end !== null).length, { message: 'eight holds ended' })
+        .toBe(8);
       const holds = await laneSpans(lane, 'data-holds');
       const cars = (await rowPids(page)).slice(1);
       expect(holds.map((h) => h.pid).sort(), 'each car parked once').toEqual([...cars].sort());
